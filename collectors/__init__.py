@@ -1,0 +1,1 @@
+"""MediaJobs metrics collectors."""

@@ -1,0 +1,1 @@
+"""Subcommands of `mjcollect`, one module each."""

@@ -1,0 +1,118 @@
+"""Configuration: every environment variable the collectors read, in one place.
+
+The rule, as in the OpenTelemetry SDK: an explicit argument wins, else the environment variable,
+else the default constant. A bad explicit argument raises ValueError (a programming error); a bad
+environment value is logged once and replaced by the default, so a typo in a deployment never
+fails a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger("collectors")
+
+#: "0", "false", "off" or "no" turns every collector action off: no probe, no writes, no threads.
+#: Anything else, or unset, leaves metrics on.
+MEDIAJOB_METRICS = "MEDIAJOB_METRICS"
+
+#: Where attempt rows go: `s3://bucket/prefix` or a local folder. Unset: rows are not written.
+MEDIAJOB_METRICS_URL = "MEDIAJOB_METRICS_URL"
+
+#: Folder of the local spool (rows waiting for upload). Default: ~/.cache/mediajobs/spool.
+MEDIAJOB_METRICS_SPOOL = "MEDIAJOB_METRICS_SPOOL"
+
+#: Upper bound of the spool on disk, bytes. Default 512 MiB.
+MEDIAJOB_METRICS_SPOOL_MAX_BYTES = "MEDIAJOB_METRICS_SPOOL_MAX_BYTES"
+
+#: Rows per uploaded Parquet object (a batch is cut at this count). Default 500.
+MEDIAJOB_METRICS_BATCH_ROWS = "MEDIAJOB_METRICS_BATCH_ROWS"
+
+#: Seconds a row may wait in the spool before a batch is cut anyway. Default 60.
+MEDIAJOB_METRICS_BATCH_AGE = "MEDIAJOB_METRICS_BATCH_AGE"
+
+#: Seconds before ffprobe is abandoned. Default 30.
+MEDIAJOB_PROBE_TIMEOUT = "MEDIAJOB_PROBE_TIMEOUT"
+
+#: Seconds between CPU/memory samples of the job's process tree. Default 2.
+MEDIAJOB_SAMPLE_INTERVAL = "MEDIAJOB_SAMPLE_INTERVAL"
+
+#: The instance type, when the deployment knows it (saves the IMDS round trip).
+AWS_INSTANCE_TYPE = "AWS_INSTANCE_TYPE"
+
+#: "true" disables IMDS look-ups, as in botocore.
+AWS_EC2_METADATA_DISABLED = "AWS_EC2_METADATA_DISABLED"
+
+#: IMDS endpoint override, as in botocore. Default http://169.254.169.254.
+AWS_EC2_METADATA_SERVICE_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+
+DEFAULT_PROBE_TIMEOUT_S = 30.0
+DEFAULT_SAMPLE_INTERVAL_S = 2.0
+DEFAULT_SPOOL_MAX_BYTES = 512 * 1024 * 1024
+DEFAULT_BATCH_ROWS = 500
+DEFAULT_BATCH_AGE_S = 60.0
+DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254"
+#: Total time IMDS may take (token and instance type together), seconds.
+IMDS_BUDGET_S = 1.0
+
+_FALSE = {"0", "false", "off", "no"}
+_warned: set[str] = set()
+
+
+def _warn_once(name: str, raw: str, default: object) -> None:
+    if name not in _warned:
+        _warned.add(name)
+        log.warning("ignoring %s=%r (not valid); using %r", name, raw, default)
+
+
+def metrics_enabled() -> bool:
+    """False when MEDIAJOB_METRICS says off; read on every call so tests and workers can flip it."""
+    return os.environ.get(MEDIAJOB_METRICS, "1").strip().lower() not in _FALSE
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """A positive float from the environment, or `default` (logged once) when unset or bad."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        _warn_once(name, raw, default)
+        return default
+    if not value > minimum or value != value or value == float("inf"):
+        _warn_once(name, raw, default)
+        return default
+    return value
+
+
+def env_int(name: str, default: int, *, minimum: int = 1) -> int:
+    """An integer >= minimum from the environment, or `default` (logged once) when unset or bad."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        _warn_once(name, raw, default)
+        return default
+    if value < minimum:
+        _warn_once(name, raw, default)
+        return default
+    return value
+
+
+def positive_arg(name: str, value: float | None, env: str, default: float) -> float:
+    """Explicit argument, else environment, else default. A bad explicit value raises ValueError."""
+    if value is None:
+        return env_float(env, default)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return float(value)
+
+
+def metrics_url() -> str | None:
+    """MEDIAJOB_METRICS_URL, or None when unset or blank."""
+    raw = os.environ.get(MEDIAJOB_METRICS_URL, "").strip()
+    return raw or None

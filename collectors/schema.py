@@ -1,0 +1,266 @@
+"""The attempt record: one definition for the dataset row and the manifest's `metrics` object.
+
+Every writer (the attempt API, `mjcollect`, the ingester, the synthetic generator) and every
+reader (the planner) takes column names, Arrow types and camelCase manifest names from here.
+
+The dataset row is flat and snake_case, so DuckDB, Athena, Trino and Spark read it unquoted.
+The manifest's `metrics` object is nested and camelCase, as plan 87 names it:
+
+    metrics = {durationMs, rtf, probeMs, status, error, ...,
+               input: {durationSeconds, videoCodec, audioCodec, width, height, bitrateKbps, ...},
+               host:  {instanceType, cpuCores, memGb, hostname, ...}}
+
+pyarrow is imported lazily (in `arrow_schema`) so that `import collectors` stays cheap on a
+worker; the rest of this module is plain Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: Bumped whenever a column is added, renamed or changes meaning. Readers accept every version
+#: up to their own; columns a file lacks read as null.
+SCHEMA_VERSION = 1
+
+JOB_TYPES = (
+    "create_video_export_v1",
+    "upload_edit_proxy_v1",
+    "upload_thumb_v1",
+    "upload_audio_envelope_v1",
+)
+
+STATUS_SUCCEEDED = "succeeded"
+STATUS_FAILED = "failed"
+STATUSES = (STATUS_SUCCEEDED, STATUS_FAILED)
+
+#: How the planner counts a job type's work. Media seconds for jobs whose cost grows with the
+#: input's length; whole jobs for thumbnails, where one frame is decoded whatever the length.
+THROUGHPUT_MEDIA_SECONDS = "media_seconds"
+THROUGHPUT_JOBS = "jobs"
+THROUGHPUT_UNIT_BY_JOB_TYPE = {
+    "create_video_export_v1": THROUGHPUT_MEDIA_SECONDS,
+    "upload_edit_proxy_v1": THROUGHPUT_MEDIA_SECONDS,
+    "upload_thumb_v1": THROUGHPUT_JOBS,
+    "upload_audio_envelope_v1": THROUGHPUT_MEDIA_SECONDS,
+}
+
+ColumnType = Literal["string", "int32", "int64", "float64", "bool", "timestamp", "list<string>"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One dataset column and where it lives in the manifest.
+
+    `manifest` is the key path inside the manifest: ("metrics", "input", "width") for a value of
+    the `metrics` object, ("jobId",) for a key at the manifest's top level, None for columns that
+    exist only in the dataset (such as `synthetic`).
+    """
+
+    name: str
+    type: ColumnType
+    manifest: tuple[str, ...] | None
+    doc: str
+    nullable: bool = True
+
+
+_M = "metrics"
+
+COLUMNS: tuple[Column, ...] = (
+    # Identity of the attempt.
+    Column("attempt_id", "string", ("attemptId",), "Unique per attempt; readers dedupe on it.",
+           nullable=False),
+    Column("job_id", "string", ("jobId",), "The MediaJob this attempt belongs to.", nullable=False),
+    Column("job_type", "string", ("jobType",), "One of JOB_TYPES (others are accepted).",
+           nullable=False),
+    Column("attempt_number", "int32", ("attemptNumber",), "1 for the first try, 2 for a retry..."),
+    # Outcome and timing.
+    Column("status", "string", (_M, "status"), "'succeeded' or 'failed'.", nullable=False),
+    Column("error", "string", (_M, "error"), "The job's error (type: message) when it failed."),
+    Column("metrics_error", "string", (_M, "metricsError"),
+           "What the collector could not measure (probe failure...); the job is unaffected."),
+    Column("started_at", "timestamp", (_M, "startedAt"), "Job start, UTC (after the probe)."),
+    Column("finished_at", "timestamp", (_M, "finishedAt"), "Job end, UTC."),
+    Column("duration_ms", "int64", (_M, "durationMs"), "Wall time of the job itself, ms."),
+    Column("probe_ms", "int64", (_M, "probeMs"), "Wall time of the ffprobe call, ms (apart)."),
+    Column("rtf", "float64", (_M, "rtf"),
+           "Input media seconds / job wall seconds; null when either is unknown or zero."),
+    Column("throughput_unit", "string", (_M, "throughputUnit"),
+           "'media_seconds' or 'jobs' (thumbnails): how the planner counts this work."),
+    # The primary input, from ffprobe.
+    Column("input_duration_seconds", "float64", (_M, "input", "durationSeconds"), "Seconds."),
+    Column("input_video_codec", "string", (_M, "input", "videoCodec"), "ffprobe codec_name."),
+    Column("input_audio_codec", "string", (_M, "input", "audioCodec"), "ffprobe codec_name."),
+    Column("input_width", "int32", (_M, "input", "width"), "Pixels, as displayed (rotation)."),
+    Column("input_height", "int32", (_M, "input", "height"), "Pixels, as displayed (rotation)."),
+    Column("input_bitrate_kbps", "float64", (_M, "input", "bitrateKbps"), "Container bit rate."),
+    Column("input_fps", "float64", (_M, "input", "fps"), "Frames per second of the video."),
+    Column("input_size_bytes", "int64", (_M, "input", "sizeBytes"), "Bytes on disk."),
+    Column("input_format", "string", (_M, "input", "format"), "ffprobe format_name."),
+    # The host, once per worker.
+    Column("instance_type", "string", (_M, "host", "instanceType"),
+           "AWS_INSTANCE_TYPE, else IMDS, else null."),
+    Column("cpu_cores", "int32", (_M, "host", "cpuCores"), "Logical CPUs of the machine."),
+    Column("cpu_cores_usable", "float64", (_M, "host", "cpuCoresUsable"),
+           "CPUs this worker may use: affinity and cgroup quota (containers)."),
+    Column("mem_gb", "float64", (_M, "host", "memGb"), "Total RAM, GB (1e9), 0.1 precision."),
+    Column("hostname", "string", (_M, "host", "hostname"), "The worker's host name."),
+    # Phase 2: sampling and output.
+    Column("cpu_pct_avg", "float64", (_M, "cpuPctAvg"),
+           "Mean CPU of the job's process tree, % of one core (200 = two cores busy)."),
+    Column("cpu_pct_max", "float64", (_M, "cpuPctMax"), "Max CPU sample, % of one core."),
+    Column("mem_rss_mb_max", "float64", (_M, "memRssMbMax"), "Max RSS of the tree, MB (1e6)."),
+    Column("cpu_sample_count", "int32", (_M, "cpuSampleCount"), "Samples behind the figures."),
+    Column("output_size_bytes", "int64", (_M, "outputSizeBytes"), "Size of the produced file."),
+    # The commands run (credentials in URLs are stripped before they get here).
+    Column("ffmpeg_commands", "list<string>", ("ffmpegCommands",),
+           "Each ffmpeg command of the attempt, as one shell-quoted line."),
+    # Provenance.
+    Column("synthetic", "bool", None, "True for rows of the seeded generator, not measured.",
+           nullable=False),
+    Column("collector_version", "string", (_M, "collectorVersion"), "Version that wrote it."),
+    Column("schema_version", "int32", (_M, "schemaVersion"), "SCHEMA_VERSION of the writer.",
+           nullable=False),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+
+#: Hive partition keys of the dataset: job_type=<t>/dt=<YYYY-MM-DD>/.
+PARTITION_COLUMNS = ("job_type", "dt")
+
+
+def _arrow_type(t: ColumnType) -> pa.DataType:
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "int32": pa.int32(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "bool": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "list<string>": pa.list_(pa.string()),
+    }[t]
+
+
+@cache
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of a dataset row (schema version in its metadata)."""
+    import pyarrow as pa
+
+    fields = [
+        pa.field(c.name, _arrow_type(c.type), nullable=c.nullable, metadata={"doc": c.doc})
+        for c in COLUMNS
+    ]
+    return pa.schema(fields, metadata={"mediajobs.schema_version": str(SCHEMA_VERSION)})
+
+
+def empty_row() -> dict[str, Any]:
+    """A row with every column present and null, but the non-null defaults."""
+    row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
+    row["synthetic"] = False
+    row["schema_version"] = SCHEMA_VERSION
+    return row
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _row_value(col: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if col.type == "timestamp":
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if not isinstance(value, dt.datetime):
+            raise ValueError(f"{col.name}: expected a timestamp, got {value!r}")
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if col.type in ("int32", "int64"):
+        if isinstance(value, bool):
+            raise ValueError(f"{col.name}: expected an integer, got {value!r}")
+        return int(value)
+    if col.type == "float64":
+        return float(value)
+    if col.type == "bool":
+        return bool(value)
+    if col.type == "string":
+        return str(value)
+    if col.type == "list<string>":
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise ValueError(f"{col.name}: expected a list of strings, got {value!r}")
+        return [str(v) for v in value]
+    raise AssertionError(col.type)
+
+
+def row_to_manifest(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest keys of a row: top-level job keys plus the nested camelCase `metrics`.
+
+    Timestamps become ISO 8601 strings in UTC ("2026-11-25T19:44:06.123456Z").
+    """
+    out: dict[str, Any] = {}
+    for col in COLUMNS:
+        if col.manifest is None:
+            continue
+        node = out
+        for key in col.manifest[:-1]:
+            node = node.setdefault(key, {})
+        node[col.manifest[-1]] = _json_value(row.get(col.name))
+    return out
+
+
+def metrics_of_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Just the manifest's `metrics` object of a row."""
+    metrics: dict[str, Any] = row_to_manifest(row)[_M]
+    return metrics
+
+
+def manifest_to_row(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A dataset row from a manifest holding job keys and a `metrics` object.
+
+    Unknown keys are ignored; missing keys read as null. Raises ValueError naming the field when
+    a required value is missing or a value has the wrong type.
+    """
+    row = empty_row()
+    for col in COLUMNS:
+        if col.manifest is None:
+            continue
+        node: Any = manifest
+        for key in col.manifest:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if node is not None:
+            try:
+                row[col.name] = _row_value(col, node)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{'.'.join(col.manifest)}: {exc}") from exc
+    missing = [c.name for c in COLUMNS if not c.nullable and row.get(c.name) is None]
+    if missing:
+        raise ValueError(f"missing required fields: {', '.join(missing)}")
+    return row
+
+
+def validate_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `row` with every column, values coerced to the column types.
+
+    Raises ValueError for unknown columns, missing required values or uncoercible values.
+    """
+    unknown = set(row) - set(COLUMN_NAMES)
+    if unknown:
+        raise ValueError(f"unknown columns: {', '.join(sorted(unknown))}")
+    out = empty_row()
+    for col in COLUMNS:
+        if col.name in row:
+            out[col.name] = _row_value(col, row[col.name])
+    missing = [c.name for c in COLUMNS if not c.nullable and out.get(c.name) is None]
+    if missing:
+        raise ValueError(f"missing required fields: {', '.join(missing)}")
+    return out

@@ -1,0 +1,1 @@
+"""MediaJobs capacity planner."""

@@ -1,0 +1,1 @@
+"""Subcommands of `mjplan`, one module each."""
