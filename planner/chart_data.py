@@ -1,0 +1,103 @@
+"""Per-attempt points for the charts: small, stratified samples of the `attempts` view.
+
+Aggregates (aggregate RTF, percentiles, sizing) come from `planner.stats` and `planner.sizing`;
+this module only fetches the individual attempts a box plot or a scatter draws, and keeps that
+cheap on millions of rows: one pass counts attempts per (job type, instance type), a second pass
+keeps each attempt with probability min(1, per_group / count) decided by a hash of its id.
+
+Why not `USING SAMPLE reservoir(N)` on the whole view: a uniform sample of a dataset dominated by
+thumbnails on one instance type leaves the rare job types and instance types with a handful of
+points, or none, and the box plots of exactly the groups people ask about would be empty. The
+hash keeps the sample stable between runs (same dataset, same points), which a report diffed
+week to week needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from planner.errors import EmptySelectionError
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+#: Default number of attempts kept per (job type, instance type): enough for a box plot's
+#: quartiles and outliers, small enough that a report with every point stays a few MB.
+DEFAULT_PER_GROUP = 1500
+
+# The columns the charts draw; all are schema columns of the `attempts` view.
+_POINT_COLUMNS = (
+    "attempt_id",
+    "job_type",
+    "instance_type",
+    "hostname",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "rtf",
+    "input_duration_seconds",
+    "input_video_codec",
+    "input_audio_codec",
+    "input_width",
+    "input_height",
+    "input_fps",
+    "cpu_cores",
+    "cpu_pct_avg",
+    "cpu_pct_max",
+    "mem_rss_mb_max",
+    "cpu_sample_count",
+)
+
+
+def connection_of(ds: Any) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection of a `planner.dataset.Dataset`, or the connection itself."""
+    con = getattr(ds, "connection", ds)
+    return con  # type: ignore[no-any-return]
+
+
+def attempt_points(
+    ds: Any,
+    *,
+    per_group: int = DEFAULT_PER_GROUP,
+    succeeded_only: bool = True,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """A stratified sample of attempts, at most about `per_group` per (job type, instance type).
+
+    Columns: the schema columns the charts use, plus `pixels_per_second` (width x height x fps:
+    the pixels an encoder decodes per media second; null without video) and `group_size` (the
+    attempts of the group in the dataset, before sampling). Failed attempts are left out unless
+    `succeeded_only` is False: their wall time says nothing about throughput.
+
+    Raises EmptySelectionError when the dataset has no (succeeded) attempt.
+    """
+    if per_group < 1:
+        raise ValueError(f"per_group must be >= 1, got {per_group}")
+    con = connection_of(ds)
+    where = "status = 'succeeded'" if succeeded_only else "TRUE"
+    cols = ", ".join(f"a.{c}" for c in _POINT_COLUMNS)
+    # hash() is a 64-bit unsigned value; its low bits modulo 1e6 are uniform enough for a
+    # keep/drop decision at a resolution of one in a million.
+    sql = f"""
+        WITH g AS (
+            SELECT job_type, instance_type, count(*) AS n
+            FROM attempts WHERE {where} GROUP BY ALL
+        )
+        SELECT {cols},
+               a.input_width::DOUBLE * a.input_height * a.input_fps AS pixels_per_second,
+               g.n AS group_size
+        FROM attempts a
+        JOIN g ON a.job_type = g.job_type
+              AND a.instance_type IS NOT DISTINCT FROM g.instance_type
+        WHERE {where.replace("status", "a.status")}
+          AND hash(a.attempt_id || ':' || $seed) % 1000000
+              < 1000000 * least(1.0, $per_group / g.n)
+        ORDER BY a.job_type, a.instance_type NULLS LAST, a.attempt_id
+    """
+    frame = con.execute(sql, {"seed": str(seed), "per_group": float(per_group)}).pl()
+    if frame.is_empty():
+        which = "succeeded attempts" if succeeded_only else "attempts"
+        raise EmptySelectionError(f"no {which} to draw")
+    return frame
