@@ -1,0 +1,266 @@
+"""CPU and memory sampling of a job's process tree (plan 87, phase 2), with psutil.
+
+A daemon thread wakes every `interval` seconds (MEDIAJOB_SAMPLE_INTERVAL, default 2 s), lists the
+tree (the root and all its descendants, so children started since the last sample are picked up)
+and records, per sample:
+
+- CPU: the tree's CPU seconds spent since the previous sample / wall seconds since it, in percent
+  of ONE core (200 = two cores busy). This is `psutil.Process.cpu_percent(interval=None)`'s
+  meaning ("since the last call"), computed from `cpu_times()` deltas so that a child born
+  between two samples counts from its birth; a process already running when sampling starts is
+  primed at `start()` (its CPU before that is not the job's).
+- memory: the sum of the tree's RSS at that instant, MB (1e6 bytes).
+
+`stop()` sets an Event, so the thread wakes at once, takes a last (partial) sample and exits.
+Processes that vanish between listing and reading are simply skipped.
+
+Two uses:
+- `TreeSampler(pid)`: the process `pid` and its descendants (`mjcollect run` samples the command
+  it started; `run` keeps the exited command unreaped while the last sample is taken, so no CPU
+  is lost at the end).
+- `TreeSampler()`: the children of the current process started after `start()` and their
+  descendants (the Python attempt API: processes started inside the `with` block). Children
+  that are started and reaped between two samples are not seen: with the 2 s default, a job
+  shorter than that has no figures but the final sample's.
+
+The sampler measures its own cost: CPU seconds of its thread (`sampler_cpu_s`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from collectors import config
+
+log = logging.getLogger("collectors.sampler")
+
+#: A final partial sample shorter than this (seconds) is too coarse for a CPU percentage
+#: (CPU times tick every 10 ms), so it counts for the average but not for the maximum,
+#: unless it is the only sample.
+MIN_MAX_SAMPLE_S = 0.1
+
+_MB = 1e6
+_Key = tuple[int, float]  # (pid, create_time): pids are reused, this pair is not.
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """What the sampler saw. CPU in % of one core; memory in MB (1e6 bytes).
+
+    The CPU/memory figures are None when no sample was taken.
+    """
+
+    cpu_pct_avg: float | None
+    cpu_pct_max: float | None
+    mem_rss_mb_max: float | None
+    sample_count: int
+    #: CPU seconds the sampling thread itself used (its cost).
+    sampler_cpu_s: float = 0.0
+    #: Wall seconds between start() and stop().
+    wall_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One observation of the tree: CPU over the interval since the previous one, RSS now."""
+
+    cpu_s: float  # CPU seconds of the tree during the interval
+    wall_s: float  # the interval's length, seconds
+    rss_bytes: int  # sum of RSS at the end of the interval
+    processes: int  # processes seen
+
+    @property
+    def cpu_pct(self) -> float:
+        return 100.0 * self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: float = 0.0,
+              min_max_sample_s: float = MIN_MAX_SAMPLE_S) -> SampleSummary:
+    """Aggregate samples: time-weighted mean CPU, max CPU, max RSS (pure).
+
+    The mean is total CPU seconds / total wall seconds over the sampled intervals, so a short
+    last interval weighs what it lasted. Samples shorter than `min_max_sample_s` are left out
+    of the maximum unless no other sample exists.
+    """
+    if not samples:
+        return SampleSummary(None, None, None, 0, sampler_cpu_s, wall_s)
+    total_wall = sum(s.wall_s for s in samples)
+    total_cpu = sum(s.cpu_s for s in samples)
+    avg = 100.0 * total_cpu / total_wall if total_wall > 0 else 0.0
+    long_enough = [s.cpu_pct for s in samples if s.wall_s >= min_max_sample_s]
+    cpu_max = max(long_enough) if long_enough else max(s.cpu_pct for s in samples)
+    mem_max = max(s.rss_bytes for s in samples) / _MB
+    return SampleSummary(round(avg, 2), round(cpu_max, 2), round(mem_max, 3), len(samples),
+                         sampler_cpu_s, wall_s)
+
+
+def _cpu_total(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    # user + system only: children_* are reaped children, whom we track (or lose) directly.
+    return float(times.user + times.system)
+
+
+@dataclass
+class _Tracked:
+    proc: psutil.Process
+    cpu_s: float  # cumulative CPU seconds at the last look
+
+
+@dataclass
+class TreeSampler:
+    """Samples a process tree in a daemon thread; `start()` then `stop() -> SampleSummary`.
+
+    `root_pid`: sample that process and its descendants. None: sample the descendants of the
+    current process that are not yet running at `start()` (the process itself excluded).
+    `interval`: seconds between samples; None reads MEDIAJOB_SAMPLE_INTERVAL (default 2 s).
+    """
+
+    root_pid: int | None = None
+    interval: float | None = None
+    _interval_s: float = field(init=False, default=config.DEFAULT_SAMPLE_INTERVAL_S)
+    _tracked: dict[_Key, _Tracked] = field(init=False, default_factory=dict)
+    _excluded: set[_Key] = field(init=False, default_factory=set)
+    _samples: list[Sample] = field(init=False, default_factory=list)
+    _stop: threading.Event = field(init=False, default_factory=threading.Event)
+    _thread: threading.Thread | None = field(init=False, default=None)
+    _root: psutil.Process | None = field(init=False, default=None)
+    _last: float = field(init=False, default=0.0)
+    _started: float = field(init=False, default=0.0)
+    _thread_cpu_s: float = field(init=False, default=0.0)
+    _summary: SampleSummary | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._interval_s = config.positive_arg(
+            "interval", self.interval, config.MEDIAJOB_SAMPLE_INTERVAL,
+            config.DEFAULT_SAMPLE_INTERVAL_S,
+        )
+
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
+
+    @property
+    def running(self) -> bool:
+        """True while the sampling thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Prime the processes already there and start the sampling thread."""
+        if self._thread is not None:
+            raise RuntimeError("sampler already started")
+        t0 = time.thread_time()
+        try:
+            if self.root_pid is None:
+                self._root = psutil.Process(os.getpid())
+                # Children already running are not the block's work.
+                self._excluded = {_key(p) for p in _descendants(self._root)}
+            else:
+                self._root = psutil.Process(self.root_pid)
+                self._look(prime=True)  # CPU before start() is not the job's
+        except psutil.Error as exc:
+            log.warning("sampler: cannot watch process %s: %s", self.root_pid, exc)
+            self._root = None
+        self._started = self._last = time.monotonic()
+        self._thread_cpu_s += time.thread_time() - t0
+        self._thread = threading.Thread(target=self._loop, name="mediajobs-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 5.0) -> SampleSummary:
+        """Take a last sample, stop the thread and return the summary (idempotent)."""
+        if self._summary is not None:
+            return self._summary
+        if self._thread is None:
+            self._summary = summarize([])
+            return self._summary
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("sampler thread did not stop within %s s", timeout)
+        wall = time.monotonic() - self._started
+        self._summary = summarize(list(self._samples), sampler_cpu_s=self._thread_cpu_s,
+                                  wall_s=wall)
+        return self._summary
+
+    def _loop(self) -> None:
+        t0 = time.thread_time()
+        try:
+            while not self._stop.wait(self._interval_s):
+                self._sample()
+            self._sample()  # the last, partial interval
+        except Exception:  # the job must never fail because of its metrics
+            log.exception("sampler thread failed; figures so far are kept")
+        finally:
+            self._thread_cpu_s += time.thread_time() - t0
+
+    def _sample(self) -> None:
+        now = time.monotonic()
+        wall = now - self._last
+        if wall <= 0:
+            return
+        cpu_s, rss, n = self._look()
+        self._last = now
+        self._samples.append(Sample(cpu_s=cpu_s, wall_s=wall, rss_bytes=rss, processes=n))
+
+    def _look(self, *, prime: bool = False) -> tuple[float, int, int]:
+        """One pass over the tree: CPU seconds since the last look, RSS sum, process count.
+
+        `prime`: only record where each process's CPU counter stands.
+        """
+        if self._root is None:
+            return 0.0, 0, 0
+        procs = _descendants(self._root)
+        if self.root_pid is not None:
+            procs.insert(0, self._root)
+        cpu_delta = 0.0
+        rss = 0
+        seen = 0
+        alive: dict[_Key, _Tracked] = {}
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    key = _key(proc)
+                    if key in self._excluded:
+                        continue
+                    cpu_now = _cpu_total(proc)
+                    mem = proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue  # vanished (or not ours) between listing and reading
+            prev = self._tracked.get(key)
+            # A process first seen now was born during this interval (or is the primed root):
+            # all its CPU since birth belongs to the interval.
+            cpu_delta += cpu_now - (prev.cpu_s if prev else 0.0)
+            alive[key] = prev or _Tracked(proc, cpu_now)
+            alive[key].cpu_s = cpu_now
+            rss += mem
+            seen += 1
+        self._tracked = alive
+        if prime:
+            return 0.0, rss, seen
+        return max(cpu_delta, 0.0), rss, seen
+
+
+def _key(proc: psutil.Process) -> _Key:
+    return (proc.pid, proc.create_time())
+
+
+def _descendants(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_sampler(pid: int, interval: float | None = None) -> TreeSampler:
+    """A sampler of process `pid` and its descendants."""
+    return TreeSampler(root_pid=pid, interval=interval)
+
+
+def children_sampler(interval: float | None = None) -> TreeSampler:
+    """A sampler of the current process's children started after `start()` (attempt API)."""
+    return TreeSampler(root_pid=None, interval=interval)

@@ -1,0 +1,122 @@
+"""The sampler against real child processes: one that burns a core, one that holds 200 MB."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from collectors import config
+from collectors.sampler import Sample, TreeSampler, children_sampler, summarize, tree_sampler
+
+SPIN = "import time\nt = time.time()\nwhile time.time() - t < {s}: pass\n"
+# bytes * n writes every page, so the 200 MB are resident (not lazily zero-mapped).
+HOLD = "import time\nb = b'x' * 200_000_000\ntime.sleep({s})\n"
+# A parent that starts a spinning grandchild: the tree, not only the root, must be sampled.
+PARENT = (
+    "import subprocess, sys\n"
+    "subprocess.run([sys.executable, '-c', {spin!r}])\n"
+)
+
+
+def test_summarize_is_time_weighted_and_ignores_short_samples_for_the_max() -> None:
+    samples = [
+        Sample(cpu_s=1.0, wall_s=1.0, rss_bytes=10_000_000, processes=1),  # 100 %
+        Sample(cpu_s=0.5, wall_s=1.0, rss_bytes=30_000_000, processes=2),  # 50 %
+        Sample(cpu_s=0.02, wall_s=0.01, rss_bytes=0, processes=1),  # 200 % over 10 ms: noise
+    ]
+    s = summarize(samples, sampler_cpu_s=0.01, wall_s=2.01)
+    assert s.cpu_pct_avg == pytest.approx(100 * 1.52 / 2.01, abs=0.01)
+    assert s.cpu_pct_max == 100.0
+    assert s.mem_rss_mb_max == 30.0
+    assert s.sample_count == 3
+    assert (s.sampler_cpu_s, s.wall_s) == (0.01, 2.01)
+
+
+def test_summarize_without_samples_gives_no_figures() -> None:
+    s = summarize([])
+    assert (s.cpu_pct_avg, s.cpu_pct_max, s.mem_rss_mb_max, s.sample_count) == (None, None, None, 0)
+
+
+def test_a_lone_short_sample_still_gives_a_max() -> None:
+    s = summarize([Sample(cpu_s=0.05, wall_s=0.05, rss_bytes=1_000_000, processes=1)])
+    assert s.cpu_pct_max == 100.0
+    assert s.mem_rss_mb_max == 1.0
+
+
+def test_children_sampler_sees_a_child_burning_one_core() -> None:
+    sampler = children_sampler(interval=0.2)
+    sampler.start()
+    subprocess.run([sys.executable, "-c", SPIN.format(s=1.5)], check=True)
+    s = sampler.stop()
+    assert s.sample_count >= 5
+    assert s.cpu_pct_max is not None and 50 <= s.cpu_pct_max <= 130
+    assert s.cpu_pct_avg is not None and 40 <= s.cpu_pct_avg <= 110
+    assert s.mem_rss_mb_max is not None and 2 < s.mem_rss_mb_max < 100
+    assert 0 < s.sampler_cpu_s < s.wall_s
+
+
+def test_children_sampler_sees_a_child_holding_200_mb() -> None:
+    sampler = children_sampler(interval=0.2)
+    sampler.start()
+    subprocess.run([sys.executable, "-c", HOLD.format(s=1.0)], check=True)
+    s = sampler.stop()
+    assert s.mem_rss_mb_max is not None and 180 <= s.mem_rss_mb_max <= 260
+
+
+def test_children_running_before_start_are_not_counted() -> None:
+    before = subprocess.Popen([sys.executable, "-c", SPIN.format(s=1.2)])
+    try:
+        time.sleep(0.2)
+        sampler = children_sampler(interval=0.2)
+        sampler.start()
+        time.sleep(0.8)
+        s = sampler.stop()
+    finally:
+        before.wait()
+    assert s.sample_count >= 3
+    assert s.cpu_pct_max == 0.0
+    assert s.mem_rss_mb_max == 0.0
+
+
+def test_tree_sampler_counts_grandchildren_and_the_exited_root() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", PARENT.format(spin=SPIN.format(s=1.2))])
+    sampler = tree_sampler(proc.pid, interval=0.2)
+    sampler.start()
+    proc.wait()
+    s = sampler.stop()
+    # The grandchild did the spinning; the root only waited.
+    assert s.cpu_pct_max is not None and s.cpu_pct_max >= 50
+    assert s.mem_rss_mb_max is not None and s.mem_rss_mb_max > 10  # two interpreters at once
+
+
+def test_stop_returns_at_once_even_with_a_long_interval() -> None:
+    sampler = children_sampler(interval=600)
+    sampler.start()
+    assert sampler.running
+    s = sampler.stop(timeout=5)
+    # Without the Event, the thread would still sleep out its 600 s interval after the join.
+    assert not sampler.running
+    assert s.sample_count == 1  # the final partial sample
+    assert sampler.stop() is s
+
+
+def test_interval_from_environment_and_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(config.MEDIAJOB_SAMPLE_INTERVAL, "0.5")
+    assert TreeSampler().interval_s == 0.5
+    monkeypatch.setenv(config.MEDIAJOB_SAMPLE_INTERVAL, "fast")
+    assert TreeSampler().interval_s == config.DEFAULT_SAMPLE_INTERVAL_S
+    assert TreeSampler(interval=0.3).interval_s == 0.3
+    with pytest.raises(ValueError):
+        TreeSampler(interval=0)
+
+
+def test_a_vanished_root_gives_an_empty_summary() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    sampler = tree_sampler(proc.pid, interval=0.1)
+    sampler.start()
+    s = sampler.stop()
+    assert s.cpu_pct_max == 0.0 and s.mem_rss_mb_max == 0.0
