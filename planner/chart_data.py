@@ -96,7 +96,9 @@ def attempt_points(
               < 1000000 * least(1.0, $per_group / g.n)
         ORDER BY a.job_type, a.instance_type NULLS LAST, a.attempt_id
     """
-    frame = con.execute(sql, {"seed": str(seed), "per_group": float(per_group)}).pl()
+    frame: pl.DataFrame = con.sql(
+        sql, params={"seed": str(seed), "per_group": float(per_group)}
+    ).pl()
     if frame.is_empty():
         which = "succeeded attempts" if succeeded_only else "attempts"
         raise EmptySelectionError(f"no {which} to draw")

@@ -10,7 +10,7 @@ it as the id of the chart's section, the tests use it to find the chart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
@@ -37,6 +37,7 @@ PALETTE = (
 
 _AGGREGATE_MARKER = {"symbol": "diamond", "size": 11, "color": "black", "line": {"width": 1}}
 _NO_INSTANCE = "(unknown)"
+_GREY = "#9E9E9E"
 
 
 def ordered_job_types(values: Iterable[str | None]) -> list[str]:
@@ -47,9 +48,24 @@ def ordered_job_types(values: Iterable[str | None]) -> list[str]:
 
 
 def color_map(keys: Iterable[str | None]) -> dict[str, str]:
-    """A stable colour per key (sorted), so an instance type has one colour in every chart."""
-    names = sorted({_label(k) for k in keys})
-    return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(names)}
+    """A colour per key, by sorted order; a missing key (null) is grey.
+
+    Pass the map of every instance type to each chart (`colors=`) so that an instance type has
+    one colour across charts that do not all show the same instance types.
+    """
+    names = sorted({k for k in keys if k is not None})
+    out = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(names)}
+    out[_NO_INSTANCE] = _GREY
+    return out
+
+
+def _colors(given: Mapping[str, str] | None, keys: Iterable[str | None]) -> dict[str, str]:
+    keys = list(keys)
+    if given is None:
+        return color_map(keys)
+    # Keys the caller's map lacks still get a colour, after the ones it has.
+    missing = color_map(k for k in keys if k is not None and k not in given)
+    return {**missing, **given}
 
 
 def _label(value: str | None) -> str:
@@ -85,6 +101,7 @@ def rtf_distribution(
     *,
     aggregate_column: str = "rtf_aggregate",
     kind: str = "box",
+    colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """RTF per instance type, one panel per job type, with the aggregate RTF marked.
 
@@ -102,7 +119,7 @@ def rtf_distribution(
     if pts.is_empty():
         return _empty(RTF_DISTRIBUTION, title, "No attempt with an RTF")
     job_types = ordered_job_types(_column(pts, "job_type"))
-    colors = color_map(_column(pts, "instance_type"))
+    colors = _colors(colors, _column(pts, "instance_type"))
     fig = make_subplots(
         rows=len(job_types),
         cols=1,
@@ -238,6 +255,7 @@ def throughput_cost(
     throughput_column: str = "units_per_instance_hour",
     cost_column: str = "cost_per_unit",
     unit_column: str = "unit_label",
+    colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Throughput and cost per unit of work per instance type, one row of panels per job type.
 
@@ -250,7 +268,7 @@ def throughput_cost(
     if rows.is_empty():
         return _empty(THROUGHPUT_COST, title, "No throughput measured")
     job_types = ordered_job_types(_column(rows, "job_type"))
-    colors = color_map(_column(rows, "instance_type"))
+    colors = _colors(colors, _column(rows, "instance_type"))
     titles: list[str] = []
     for jt in job_types:
         unit = _column(rows.filter(rows.get_column("job_type") == jt), unit_column)[0]
@@ -314,6 +332,7 @@ def fleet_vs_demand(
     instances: str = "instances",
     cost: str = "cost_per_hour",
     current: float | None = 1.0,
+    colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """How the recommended fleet grows with demand: instances per instance type, and cost.
 
@@ -325,7 +344,7 @@ def fleet_vs_demand(
     title = "Recommended fleet as demand grows"
     if curve.is_empty():
         return _empty(FLEET_VS_DEMAND, title, "No sizing result")
-    colors = color_map(_column(curve, "instance_type"))
+    colors = _colors(colors, _column(curve, "instance_type"))
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     xs = sorted(set(_column(curve, x)))
     labels = [f"{v:g}×" for v in xs]
@@ -372,6 +391,7 @@ def resources(
         ("cpu_pct_avg", "CPU, mean (% of one core)"),
         ("mem_rss_mb_max", "memory, peak RSS (MB)"),
     ),
+    colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """CPU and memory of the sampled attempts per job type (boxes per instance type).
 
@@ -386,7 +406,7 @@ def resources(
     if sampled.is_empty():
         return _empty(RESOURCES, title, "No attempt was sampled (MEDIAJOB_SAMPLE_INTERVAL)")
     job_types = ordered_job_types(_column(sampled, "job_type"))
-    colors = color_map(_column(sampled, "instance_type"))
+    colors = _colors(colors, _column(sampled, "instance_type"))
     fig = make_subplots(
         rows=1, cols=len(metrics), subplot_titles=[t for _, t in metrics], horizontal_spacing=0.1
     )

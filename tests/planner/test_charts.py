@@ -1,0 +1,206 @@
+"""Charts draw exactly the numbers they are given; chart_data samples attempts per group."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from collectors import schema
+from planner import chart_data, charts
+from planner.dataset import open_dataset
+from planner.errors import EmptySelectionError
+
+EXPORT, THUMB, AUDIO = "create_video_export_v1", "upload_thumb_v1", "upload_audio_envelope_v1"
+
+
+def _points() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "job_type": [THUMB, THUMB, THUMB, EXPORT, EXPORT, EXPORT, AUDIO],
+            "instance_type": ["c7i.large", "c7i.large", None, "m7i.large", "c7i.large",
+                              "c7i.large", "c7i.large"],
+            "rtf": [50.0, 60.0, 70.0, 1.0, 1.2, None, 30.0],
+            "pixels_per_second": [2.07e6, 2.07e6, 9.2e5, 6.2e7, 2.76e7, 2.76e7, None],
+            "input_video_codec": ["h264", "hevc", "h264", "h264", "vp9", "vp9", None],
+            "cpu_sample_count": [4, 0, None, 3, 3, 3, 2],
+            "cpu_pct_avg": [95.0, 1.0, 1.0, 150.0, 180.0, 190.0, 40.0],
+            "mem_rss_mb_max": [120.0, 1.0, 1.0, 300.0, 310.0, 320.0, 80.0],
+        }
+    )  # fmt: skip
+
+
+def _traces(fig: go.Figure, kind: str) -> list[Any]:
+    return [t for t in fig.data if t.type == kind]
+
+
+def test_rtf_distribution_panels_boxes_and_aggregate_diamonds() -> None:
+    agg = pl.DataFrame(
+        {
+            "job_type": [THUMB, EXPORT, EXPORT, "not_in_points"],
+            "instance_type": ["c7i.large", "c7i.large", "m7i.large", "c7i.large"],
+            "rtf_aggregate": [57.5, 1.2, 1.0, 9.9],
+        }
+    )
+    fig = charts.rtf_distribution(_points(), agg)
+    assert fig.layout.meta == {"chart": charts.RTF_DISTRIBUTION}
+    # One panel per job type, in plan order.
+    assert [a.text for a in fig.layout.annotations] == [EXPORT, THUMB, AUDIO]
+    boxes = {(t.yaxis, t.name): list(t.y) for t in _traces(fig, "box")}
+    assert boxes == {
+        ("y", "c7i.large"): [1.2],  # the null RTF is left out
+        ("y", "m7i.large"): [1.0],
+        ("y2", "(unknown)"): [70.0],
+        ("y2", "c7i.large"): [50.0, 60.0],
+        ("y3", "c7i.large"): [30.0],
+    }
+    # One legend entry per instance type, whatever the number of panels.
+    assert sorted(t.name for t in _traces(fig, "box") if t.showlegend) == [
+        "(unknown)",
+        "c7i.large",
+        "m7i.large",
+    ]
+    diamonds = {
+        (t.yaxis, x): y for t in _traces(fig, "scatter") for x, y in zip(t.x, t.y, strict=True)
+    }
+    assert diamonds == {("y", "c7i.large"): 1.2, ("y", "m7i.large"): 1.0, ("y2", "c7i.large"): 57.5}
+    assert {t.marker.symbol for t in _traces(fig, "scatter")} == {"diamond"}
+
+
+def test_rtf_distribution_violin_and_bad_kind() -> None:
+    fig = charts.rtf_distribution(_points(), kind="violin")
+    assert len(_traces(fig, "violin")) == 5 and not _traces(fig, "box")
+    with pytest.raises(ValueError, match="kind"):
+        charts.rtf_distribution(_points(), kind="bar")
+
+
+def test_same_instance_type_has_one_colour_in_every_chart() -> None:
+    pts = _points()
+    # The resources chart lacks "a1.large" and the unknown instance: one map keeps colours equal.
+    colors = charts.color_map(["a1.large", *pts["instance_type"]])
+    dist = charts.rtf_distribution(pts, colors=colors)
+    res = charts.resources(pts, colors=colors)
+    colour = {t.name: t.marker.color for t in _traces(dist, "box")}
+    assert colour == {
+        "c7i.large": charts.PALETTE[1],
+        "m7i.large": charts.PALETTE[2],
+        "(unknown)": "#9E9E9E",
+    }
+    assert {t.name: t.marker.color for t in _traces(res, "box")} == {
+        "c7i.large": charts.PALETTE[1],
+        "m7i.large": charts.PALETTE[2],
+    }
+
+
+def test_rtf_vs_input_leaves_out_inputs_without_pixels() -> None:
+    fig = charts.rtf_vs_input(_points())
+    assert fig.layout.meta == {"chart": charts.RTF_VS_INPUT}
+    got = {(t.yaxis, t.name): (list(t.x), list(t.y)) for t in _traces(fig, "scatter")}
+    assert got == {
+        ("y", "h264"): ([6.2e7], [1.0]),
+        ("y", "vp9"): ([2.76e7], [1.2]),
+        ("y2", "h264"): ([2.07e6, 9.2e5], [50.0, 70.0]),
+        ("y2", "hevc"): ([2.07e6], [60.0]),
+    }
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"
+
+
+def test_resources_only_counts_sampled_attempts() -> None:
+    fig = charts.resources(_points())
+    got = {(t.xaxis, t.name): (list(t.x), list(t.y)) for t in _traces(fig, "box")}
+    assert got == {
+        ("x", "c7i.large"): ([THUMB, EXPORT, EXPORT, AUDIO], [95.0, 180.0, 190.0, 40.0]),
+        ("x", "m7i.large"): ([EXPORT], [150.0]),
+        ("x2", "c7i.large"): ([THUMB, EXPORT, EXPORT, AUDIO], [120.0, 310.0, 320.0, 80.0]),
+        ("x2", "m7i.large"): ([EXPORT], [300.0]),
+    }
+
+
+def test_charts_without_data_say_so() -> None:
+    none = _points().with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("rtf"), pl.lit(0).alias("cpu_sample_count")
+    )
+    for fig, text in [
+        (charts.rtf_distribution(none), "No attempt with an RTF"),
+        (charts.rtf_vs_input(none), "No attempt with an RTF and a pixels_per_second"),
+        (charts.resources(none), "No attempt was sampled"),
+    ]:
+        assert not fig.data
+        assert fig.layout.annotations[0].text.startswith(text)
+
+
+# --- chart_data: the sampled per-attempt query on a real (small) dataset -------------------
+
+
+def _row(i: int, job_type: str, instance: str | None, status: str = "succeeded") -> dict[str, Any]:
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i)
+    return schema.validate_row(
+        {
+            "attempt_id": f"{job_type}-{instance}-{i}",
+            "job_id": f"job-{i}",
+            "job_type": job_type,
+            "status": status,
+            "started_at": start,
+            "finished_at": start + dt.timedelta(seconds=10),
+            "duration_ms": 10_000,
+            "rtf": 3.0,
+            "input_duration_seconds": 30.0,
+            "input_width": 1280,
+            "input_height": 720,
+            "input_fps": 25.0,
+            "instance_type": instance,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("attempts")
+    groups = [(THUMB, "c7i.large", 3000), (EXPORT, "c7i.large", 40), (EXPORT, None, 5)]
+    for job_type, instance, n in groups:
+        rows = [_row(i, job_type, instance) for i in range(n)]
+        rows.append(_row(n, job_type, instance, status="failed"))
+        part = root / f"job_type={job_type}" / "dt=2026-11-01"
+        part.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(rows, schema=schema.arrow_schema())
+        pq.write_table(table, part / f"{instance}.parquet")
+    return root
+
+
+def test_attempt_points_keeps_small_groups_whole_and_samples_big_ones(small_dataset: Path) -> None:
+    ds = open_dataset(str(small_dataset))
+    pts = chart_data.attempt_points(ds, per_group=100)
+    sizes = dict(
+        pts.group_by("job_type", "instance_type")
+        .len()
+        .select(pl.concat_str(["job_type", pl.col("instance_type").fill_null("-")]), "len")
+        .iter_rows()
+    )
+    assert sizes[f"{EXPORT}c7i.large"] == 40
+    assert sizes[f"{EXPORT}-"] == 5
+    # A Bernoulli sample at p = 100/3000: 100 expected, sd 10.
+    assert 60 <= sizes[f"{THUMB}c7i.large"] <= 140
+    assert set(pts["status"]) == {"succeeded"}
+    assert set(pts["group_size"]) == {3000, 40, 5}
+    assert set(pts["pixels_per_second"]) == {1280 * 720 * 25.0}
+    # The same dataset gives the same points (reports diffed week to week).
+    again = chart_data.attempt_points(ds, per_group=100)
+    assert again["attempt_id"].to_list() == pts["attempt_id"].to_list()
+    with_failed = chart_data.attempt_points(ds, per_group=10_000, succeeded_only=False)
+    assert with_failed.height == 3000 + 40 + 5 + 3
+
+
+def test_attempt_points_refuses_nonsense(small_dataset: Path) -> None:
+    ds = open_dataset(str(small_dataset))
+    with pytest.raises(ValueError, match="per_group"):
+        chart_data.attempt_points(ds, per_group=0)
+    ds.connection.execute("CREATE TABLE empty AS SELECT * FROM attempts WHERE false")
+    ds.connection.execute("CREATE OR REPLACE VIEW attempts AS SELECT * FROM empty")
+    with pytest.raises(EmptySelectionError):
+        chart_data.attempt_points(ds)
