@@ -32,6 +32,14 @@ MEDIAJOB_METRICS_BATCH_ROWS = "MEDIAJOB_METRICS_BATCH_ROWS"
 #: Seconds a row may wait in the spool before a batch is cut anyway. Default 60.
 MEDIAJOB_METRICS_BATCH_AGE = "MEDIAJOB_METRICS_BATCH_AGE"
 
+#: Seconds the process may spend at exit uploading what is spooled (the rest stays in the spool
+#: for the next process or `mjcollect flush`). Default 5.
+MEDIAJOB_METRICS_EXIT_TIMEOUT = "MEDIAJOB_METRICS_EXIT_TIMEOUT"
+
+#: Upper bound of the wait between upload retries, seconds (capped exponential backoff with
+#: jitter, starting at 0.5 s). Default 60.
+MEDIAJOB_METRICS_RETRY_MAX = "MEDIAJOB_METRICS_RETRY_MAX"
+
 #: Seconds before ffprobe is abandoned. Default 30.
 MEDIAJOB_PROBE_TIMEOUT = "MEDIAJOB_PROBE_TIMEOUT"
 
@@ -52,6 +60,10 @@ DEFAULT_SAMPLE_INTERVAL_S = 2.0
 DEFAULT_SPOOL_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 500
 DEFAULT_BATCH_AGE_S = 60.0
+DEFAULT_EXIT_TIMEOUT_S = 5.0
+DEFAULT_RETRY_MAX_S = 60.0
+#: First wait after a failed upload, seconds; doubled per failure up to the retry maximum.
+RETRY_BASE_S = 0.5
 DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254"
 #: Total time IMDS may take (token and instance type together), seconds.
 IMDS_BUDGET_S = 1.0
@@ -116,3 +128,9 @@ def metrics_url() -> str | None:
     """MEDIAJOB_METRICS_URL, or None when unset or blank."""
     raw = os.environ.get(MEDIAJOB_METRICS_URL, "").strip()
     return raw or None
+
+
+def spool_base() -> str:
+    """MEDIAJOB_METRICS_SPOOL, or ~/.cache/mediajobs/spool (each dataset URL gets a subfolder)."""
+    raw = os.environ.get(MEDIAJOB_METRICS_SPOOL, "").strip()
+    return os.path.expanduser(raw or "~/.cache/mediajobs/spool")
