@@ -1,0 +1,174 @@
+"""The plan's badges as strings, from one attempt row (a dict of dataset columns).
+
+    rtf_badge   -> "RTF 1.3x"
+    input_badge -> "1080x1920 H.264 AAC, 2:30"
+    host_badge  -> "c7i.large, 2 cores, 4GB"
+
+Pure functions: a missing or unknown part is left out (never "None"); a badge with nothing to
+say is the empty string.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+#: ffprobe codec_name -> the name people write. Unknown names are shown upper-cased.
+CODEC_NAMES: dict[str, str] = {
+    "h264": "H.264",
+    "hevc": "HEVC",
+    "h265": "HEVC",
+    "vp8": "VP8",
+    "vp9": "VP9",
+    "av1": "AV1",
+    "prores": "ProRes",
+    "mpeg4": "MPEG-4",
+    "mpeg2video": "MPEG-2",
+    "mpeg1video": "MPEG-1",
+    "mjpeg": "MJPEG",
+    "dnxhd": "DNxHD",
+    "theora": "Theora",
+    "png": "PNG",
+    "gif": "GIF",
+    "aac": "AAC",
+    "opus": "Opus",
+    "mp3": "MP3",
+    "vorbis": "Vorbis",
+    "flac": "FLAC",
+    "ac3": "AC-3",
+    "eac3": "E-AC-3",
+    "alac": "ALAC",
+    "pcm_s16le": "PCM",
+    "pcm_s24le": "PCM",
+    "pcm_f32le": "PCM",
+}
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None for null, NaN, infinities and non-numbers."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def codec_name(codec: Any) -> str | None:
+    """ "H.264" for "h264"; None for a missing codec; unknown codecs upper-cased."""
+    name = _text(codec)
+    if name is None:
+        return None
+    key = name.lower()
+    if key in CODEC_NAMES:
+        return CODEC_NAMES[key]
+    if key.startswith("pcm_"):
+        return "PCM"
+    return name.upper()
+
+
+def format_duration(seconds: Any) -> str | None:
+    """ "2:30" for 150 s, "1:02:03" over an hour, "0:07" for 7.4 s; None when unknown.
+
+    Rounded to the nearest second (a 0.4 s clip reads "0:00").
+    """
+    x = _num(seconds)
+    if x is None or x < 0:
+        return None
+    total = int(round(x))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def format_rtf(rtf: Any) -> str | None:
+    """ "1.3x" (one decimal; two under 0.1, so a slow job does not read 0.0x); None if unknown."""
+    x = _num(rtf)
+    if x is None or x <= 0:
+        return None
+    if x < 0.1:
+        return f"{x:.2f}x"
+    return f"{x:.1f}x"
+
+
+def format_mem_gb(mem_gb: Any) -> str | None:
+    """ "4GB" when integral to 0.1 GB, "7.5GB" otherwise; None when unknown."""
+    x = _num(mem_gb)
+    if x is None or x <= 0:
+        return None
+    rounded = round(x, 1)
+    if abs(rounded - round(rounded)) < 0.05:
+        return f"{int(round(rounded))}GB"
+    return f"{rounded:.1f}GB"
+
+
+def rtf_badge(row: Mapping[str, Any]) -> str:
+    """ "RTF 1.3x" from the row's `rtf` (else input seconds / wall seconds); "" when unknown."""
+    rtf = _num(row.get("rtf"))
+    if rtf is None:
+        secs = _num(row.get("input_duration_seconds"))
+        ms = _num(row.get("duration_ms"))
+        if secs is not None and ms is not None and ms > 0:
+            rtf = secs / (ms / 1000.0)
+    text = format_rtf(rtf)
+    return f"RTF {text}" if text else ""
+
+
+def input_badge(row: Mapping[str, Any]) -> str:
+    """ "1080x1920 H.264 AAC, 2:30": display size, codecs, duration; unknown parts left out.
+
+    Width and height are stored as displayed (rotation applied by the collector), so a portrait
+    phone video reads 1080x1920. An audio-only input reads "AAC, 2:30".
+    """
+    parts: list[str] = []
+    w, h = _num(row.get("input_width")), _num(row.get("input_height"))
+    if w is not None and h is not None and w > 0 and h > 0:
+        parts.append(f"{int(w)}x{int(h)}")
+    for key in ("input_video_codec", "input_audio_codec"):
+        name = codec_name(row.get(key))
+        if name:
+            parts.append(name)
+    head = " ".join(parts)
+    duration = format_duration(row.get("input_duration_seconds"))
+    if head and duration:
+        return f"{head}, {duration}"
+    return head or duration or ""
+
+
+def host_badge(row: Mapping[str, Any]) -> str:
+    """ "c7i.large, 2 cores, 4GB"; unknown parts left out; "" when nothing is known.
+
+    A host without an instance type (not on EC2) shows its hostname instead.
+    """
+    parts: list[str] = []
+    name = _text(row.get("instance_type")) or _text(row.get("hostname"))
+    if name:
+        parts.append(name)
+    cores = _num(row.get("cpu_cores"))
+    if cores is not None and cores > 0:
+        n = int(cores)
+        parts.append(f"{n} core" if n == 1 else f"{n} cores")
+    mem = format_mem_gb(row.get("mem_gb"))
+    if mem:
+        parts.append(mem)
+    return ", ".join(parts)
+
+
+def badges(row: Mapping[str, Any]) -> dict[str, str]:
+    """All three badges of a row: {"rtf_badge": ..., "input_badge": ..., "host_badge": ...}."""
+    return {
+        "rtf_badge": rtf_badge(row),
+        "input_badge": input_badge(row),
+        "host_badge": host_badge(row),
+    }

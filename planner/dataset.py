@@ -1,0 +1,323 @@
+"""Open an attempts dataset (local folder or `s3://bucket/prefix`) as a DuckDB view `attempts`.
+
+How it reads (route 1 of DEVELOPERS.md/FACTS.md): pyarrow lists the Parquet files (local, or
+`pyarrow.fs.S3FileSystem` configured from the standard AWS environment), reads each file's
+footer, and builds one `pyarrow.dataset` over the readable files with the unified schema; DuckDB
+scans that dataset (projection and filter pushdown) through a registered Python object.
+
+Why not DuckDB's httpfs (route 2): it cannot be downloaded here, and the PyPI package that ships
+it pins duckdb to an old version (1.5.5). It is faster to open (benchmarks/duckdb_s3_routes.py:
+0.44 s against 1.04 s for 100k rows in 200 objects), but one corrupt object fails the whole
+query ("Footer length error"), whereas here a corrupt or unreadable file is skipped with a
+warning naming it, and files of older and newer schema versions are unified per file.
+
+Schema unification: the dataset schema is `collectors.schema.arrow_schema()` with every field
+nullable (an older file lacking a column reads as null there), followed by columns found in
+newer files that this reader does not know (kept, so nothing a newer writer added is lost).
+Column values come from the files; the hive partition names (job_type=, dt=) are not read.
+
+Dedupe: writers deliver at least once, so an attempt_id may occur in several files. The view
+`attempts` keeps one row per attempt_id: the one with the latest finished_at (nulls last), then
+the highest schema_version, then the latest started_at (rows equal on all three are copies
+of one delivery in practice, so which one is kept does not change any answer). Because
+duplicates are rare, the duplicated ids are found once at open time (one GROUP BY over
+attempt_id) into a small table; the view passes every other row straight through and applies
+the window only to those ids, so each later query costs a scan plus a small anti-join, not a
+window over millions of rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from collectors import schema
+from planner.errors import DatasetError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
+
+log = logging.getLogger("planner.dataset")
+
+#: Seconds to wait for a TCP connection to S3; an unreachable endpoint fails fast, not hang.
+S3_CONNECT_TIMEOUT_S = 3.0
+#: Seconds a single S3 request may take.
+S3_REQUEST_TIMEOUT_S = 20.0
+#: Attempts per S3 request (the first plus retries).
+S3_MAX_ATTEMPTS = 2
+#: Threads reading footers in parallel (S3 round trips dominate, not CPU).
+FOOTER_THREADS = 16
+
+#: Name of the deduplicated view every analysis uses.
+VIEW = "attempts"
+#: Name of the raw scan (every row of every readable file, duplicates included).
+RAW_VIEW = "attempts_raw"
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left out of the dataset, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Dataset:
+    """An opened dataset: a DuckDB connection with the views `attempts` and `attempts_raw`.
+
+    The connection belongs to the thread that opened it; other threads (TUI workers) should use
+    `cursor()`, which shares the registered views.
+    """
+
+    url: str
+    connection: duckdb.DuckDBPyConnection
+    files: list[str]
+    skipped: list[SkippedFile] = field(default_factory=list)
+    schema_versions: list[int] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    duplicate_ids: int = 0
+    arrow_dataset: pads.Dataset | None = None
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the same database, for use in another thread.
+
+        DuckDB keeps registered Python objects per connection, so the raw scan is registered
+        again on the cursor; the views and tables are shared.
+        """
+        cur = self.connection.cursor()
+        if self.arrow_dataset is not None:
+            cur.register(RAW_VIEW, self.arrow_dataset)
+        return cur
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def default_data_url() -> str:
+    """The embedded default dataset: `data/attempts` beside the `planner` package."""
+    return str(Path(__file__).resolve().parent.parent / "data" / "attempts")
+
+
+def s3_filesystem(*, connect_timeout: float = S3_CONNECT_TIMEOUT_S) -> pafs.S3FileSystem:
+    """An S3FileSystem from the standard AWS environment.
+
+    Endpoint: AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL ("http://host:port" or "https://...");
+    unset means AWS itself. Region: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1.
+    Credentials follow pyarrow's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+    profile, instance role).
+    """
+    import pyarrow.fs as pafs
+
+    kwargs: dict[str, Any] = {
+        "region": os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+        "connect_timeout": connect_timeout,
+        "request_timeout": S3_REQUEST_TIMEOUT_S,
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=S3_MAX_ATTEMPTS),
+    }
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise DatasetError(f"bad S3 endpoint {endpoint!r}: expected http(s)://host:port")
+        kwargs["scheme"] = parsed.scheme
+        kwargs["endpoint_override"] = parsed.netloc
+    return pafs.S3FileSystem(**kwargs)
+
+
+def dataset_schema(extra: Iterable[pa.Field] = ()) -> pa.Schema:
+    """The reading schema: every known column, nullable, then unknown extra columns."""
+    import pyarrow as pa
+
+    base = schema.arrow_schema()
+    fields = [f.with_nullable(True) for f in base]
+    fields.extend(extra)
+    return pa.schema(fields, metadata=base.metadata)
+
+
+def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
+    """(filesystem, base path for that filesystem, display url)."""
+    import pyarrow.fs as pafs
+
+    if url.startswith("s3://"):
+        base = url[len("s3://") :].strip("/")
+        if not base:
+            raise DatasetError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
+        return s3_filesystem(), base, url
+    if "://" in url and not url.startswith("file://"):
+        raise DatasetError(f"unsupported dataset URL {url!r}: use a folder or s3://bucket/prefix")
+    path = Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
+    if not path.is_dir():
+        raise DatasetError(f"no dataset folder at {path}")
+    return pafs.LocalFileSystem(), str(path.resolve()), str(path)
+
+
+def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
+    import pyarrow.fs as pafs
+
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise DatasetError(f"cannot list {url}: {_one_line(exc)}") from exc
+    # Hidden and temporary files (".part-x.parquet.tmp", "_SUCCESS") are writers' business.
+    return sorted(
+        i.path
+        for i in infos
+        if i.type == pafs.FileType.File
+        and i.path.endswith(".parquet")
+        and not any(p.startswith((".", "_")) for p in i.path[len(base) :].split("/"))
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _read_footer(fs: pafs.FileSystem, path: str) -> pa.Schema | SkippedFile:
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open_input_file(path) as f:
+            return pq.ParquetFile(f).schema_arrow
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and reported
+        return SkippedFile(path, f"{type(exc).__name__}: {_one_line(exc)}")
+
+
+def _incompatible(file_schema: pa.Schema, target: pa.Schema) -> str | None:
+    """Why a file's columns cannot be cast to the reading schema, or None when they can."""
+    import pyarrow as pa
+
+    for f in file_schema:
+        idx = target.get_field_index(f.name)
+        if idx < 0:
+            continue
+        want = target.field(idx).type
+        if f.type == want:
+            continue
+        try:
+            pa.array([], type=f.type).cast(want)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return f"column {f.name} is {f.type}, expected {want}"
+    return None
+
+
+def open_dataset(url: str | None = None, *, threads: int | None = None) -> Dataset:
+    """Open the dataset at `url` (a folder, `file://...` or `s3://bucket/prefix`).
+
+    `url` None opens the embedded default data (`default_data_url()`). Files that cannot be read
+    are skipped with a logged warning naming them (also listed in `Dataset.skipped`).
+    `threads` caps DuckDB's threads (default: DuckDB's choice).
+
+    Raises DatasetError for a missing folder, an unreachable or refused S3 endpoint, or a
+    dataset without a single readable Parquet file.
+    """
+    import duckdb
+    import pyarrow.dataset as pads
+
+    url = url or default_data_url()
+    fs, base, display = _resolve(url)
+    paths = _list_parquet(fs, base, display)
+    if not paths:
+        raise DatasetError(f"no Parquet files under {display}")
+
+    with ThreadPoolExecutor(max_workers=min(FOOTER_THREADS, len(paths))) as pool:
+        footers = list(pool.map(lambda p: _read_footer(fs, p), paths))
+
+    known = set(schema.COLUMN_NAMES)
+    extra: dict[str, pa.Field] = {}
+    good: list[tuple[str, pa.Schema]] = []
+    skipped: list[SkippedFile] = []
+    for path, footer in zip(paths, footers, strict=True):
+        if isinstance(footer, SkippedFile):
+            skipped.append(footer)
+            continue
+        good.append((path, footer))
+        for f in footer:
+            if f.name not in known and f.name not in extra:
+                extra[f.name] = f.with_nullable(True)
+    target = dataset_schema(extra.values())
+    files: list[str] = []
+    versions: set[int] = set()
+    for path, footer in good:
+        why = _incompatible(footer, target)
+        if why:
+            skipped.append(SkippedFile(path, why))
+            continue
+        files.append(path)
+        meta = footer.metadata or {}
+        raw_version = meta.get(b"mediajobs.schema_version")
+        if raw_version and raw_version.isdigit():
+            versions.add(int(raw_version))
+    for s in skipped:
+        # logging, not warnings.warn: the CLI and the TUI show log lines as one readable line
+        # each, and warnings.warn would show the same file once only per call site.
+        log.warning("skipped %s: %s", s.path, s.reason)
+    if not files:
+        raise DatasetError(f"no readable Parquet files under {display} ({len(skipped)} skipped)")
+
+    arrow_ds = pads.dataset(files, schema=target, format="parquet", filesystem=fs)
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.register(RAW_VIEW, arrow_ds)
+    dup_count = _create_views(con, list(target.names))
+    return Dataset(
+        url=display,
+        connection=con,
+        files=files,
+        skipped=skipped,
+        schema_versions=sorted(versions),
+        extra_columns=list(extra),
+        duplicate_ids=dup_count,
+        arrow_dataset=arrow_ds,
+    )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> int:
+    """Create the deduplicated view; returns how many attempt_ids occur more than once.
+
+    Not TEMP: temporary objects are per connection, and TUI workers use cursors.
+    """
+    con.execute(
+        f"CREATE TABLE _dup_ids AS SELECT attempt_id FROM {RAW_VIEW} "
+        "GROUP BY attempt_id HAVING count(*) > 1"
+    )
+    dups = int(con.execute("SELECT count(*) FROM _dup_ids").fetchall()[0][0])
+    cols = ", ".join(_quote(c) for c in columns)
+    if dups == 0:
+        con.execute(f"CREATE VIEW {VIEW} AS SELECT {cols} FROM {RAW_VIEW}")
+        return 0
+    con.execute(
+        f"CREATE TABLE _dup_rows AS SELECT {cols} FROM ("
+        f"  SELECT {cols}, row_number() OVER (PARTITION BY attempt_id"
+        "    ORDER BY finished_at DESC NULLS LAST, schema_version DESC NULLS LAST,"
+        "    started_at DESC NULLS LAST) AS _rn"
+        f"  FROM {RAW_VIEW} WHERE attempt_id IN (SELECT attempt_id FROM _dup_ids)"
+        ") WHERE _rn = 1"
+    )
+    con.execute(
+        f"CREATE VIEW {VIEW} AS "
+        f"SELECT {cols} FROM {RAW_VIEW} WHERE attempt_id NOT IN (SELECT attempt_id FROM _dup_ids) "
+        f"UNION ALL SELECT {cols} FROM _dup_rows"
+    )
+    return dups

@@ -1,0 +1,230 @@
+"""Attempt listings: filters, ordering and paging over the `attempts` view, badges included.
+
+Every value reaches DuckDB as a bound parameter; only whitelisted column names and fixed SQL
+fragments are put in the text. Listings page with LIMIT/OFFSET, which DuckDB runs as a top-N
+over the (projected, filter-pushed) scan, so a page of 100 out of millions stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from planner import badges
+from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+    from planner.dataset import Dataset
+
+#: order_by name -> SQL expression (the whitelist).
+ORDER_BY = {
+    "started_at": "coalesce(started_at, finished_at)",
+    "finished_at": "finished_at",
+    "rtf": "rtf",
+    "duration_ms": "duration_ms",
+    "input_duration_seconds": "input_duration_seconds",
+}
+
+#: Columns added to listings, one string per badge.
+BADGE_COLUMNS = ("rtf_badge", "input_badge", "host_badge")
+
+
+def connection_of(source: Dataset | duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection of a Dataset, or the connection itself."""
+    con = getattr(source, "connection", None)
+    return con if con is not None else source  # type: ignore[return-value]
+
+
+def fetch_pl(
+    source: Dataset | duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> pl.DataFrame:
+    """Run a parameterised query and return its result as a polars DataFrame."""
+    df: pl.DataFrame = connection_of(source).sql(sql, params=list(params)).pl()
+    return df
+
+
+def to_timestamp(value: dt.datetime | dt.date | str | None, name: str) -> dt.datetime | None:
+    """A timezone-aware UTC datetime from a datetime, a date (midnight UTC) or an ISO string.
+
+    Naive values are taken as UTC. Raises PlannerError naming `name` for an unreadable string.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise PlannerError(f"{name}: not a date or time: {value!r}") from None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    items = [str(v) for v in value]
+    return items or None
+
+
+def where_clause(
+    *,
+    job_type: str | Sequence[str] | None = None,
+    instance_type: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    since: dt.datetime | dt.date | str | None = None,
+    until: dt.datetime | dt.date | str | None = None,
+    job_id: str | None = None,
+    synthetic: bool | None = None,
+) -> tuple[str, list[Any]]:
+    """(" WHERE ..." or "", params) for the shared filters.
+
+    Strings or lists of strings for job_type / instance_type / status (a list means any of
+    them). The time range is on started_at (finished_at when there is no start):
+    since <= t < until.
+    """
+    conds: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("job_type", job_type),
+        ("instance_type", instance_type),
+        ("status", status),
+    ):
+        items = _as_list(value)
+        if items:
+            conds.append(f"{column} IN ({', '.join('?' for _ in items)})")
+            params.extend(items)
+    start = to_timestamp(since, "since")
+    end = to_timestamp(until, "until")
+    if start is not None and end is not None and end <= start:
+        raise PlannerError(f"until ({end.isoformat()}) is not after since ({start.isoformat()})")
+    if start is not None:
+        conds.append("coalesce(started_at, finished_at) >= ?")
+        params.append(start)
+    if end is not None:
+        conds.append("coalesce(started_at, finished_at) < ?")
+        params.append(end)
+    if job_id is not None:
+        conds.append("job_id = ?")
+        params.append(job_id)
+    if synthetic is not None:
+        conds.append("synthetic = ?")
+        params.append(synthetic)
+    return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+
+def _with_badges(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
+    per_row = [badges.badges(r) for r in df.to_dicts()]
+    cols = {name: [b[name] for b in per_row] for name in BADGE_COLUMNS}
+    return df.with_columns(
+        pl.Series(name, values, dtype=pl.String) for name, values in cols.items()
+    )
+
+
+def list_attempts(
+    ds: Dataset | duckdb.DuckDBPyConnection,
+    *,
+    job_type: str | Sequence[str] | None = None,
+    instance_type: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    since: dt.datetime | dt.date | str | None = None,
+    until: dt.datetime | dt.date | str | None = None,
+    job_id: str | None = None,
+    order_by: str = "started_at",
+    descending: bool = True,
+    limit: int = 100,
+    offset: int = 0,
+    with_badges: bool = True,
+) -> pl.DataFrame:
+    """One page of attempts matching the filters, every schema column plus the badge columns.
+
+    `order_by` is one of ORDER_BY (started_at, finished_at, rtf, duration_ms,
+    input_duration_seconds); ties are broken by attempt_id so pages never overlap.
+    Raises PlannerError for an unknown order_by or a negative limit/offset.
+    """
+    if order_by not in ORDER_BY:
+        raise PlannerError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDER_BY)}")
+    if limit < 0 or offset < 0:
+        raise PlannerError("limit and offset must be >= 0")
+    where, params = where_clause(
+        job_type=job_type,
+        instance_type=instance_type,
+        status=status,
+        since=since,
+        until=until,
+        job_id=job_id,
+    )
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT * FROM attempts{where} "
+        f"ORDER BY {ORDER_BY[order_by]} {direction} NULLS LAST, attempt_id {direction} "
+        "LIMIT ? OFFSET ?"
+    )
+    df = fetch_pl(ds, sql, [*params, int(limit), int(offset)])
+    return _with_badges(df) if with_badges else df
+
+
+def count_attempts(
+    ds: Dataset | duckdb.DuckDBPyConnection,
+    *,
+    job_type: str | Sequence[str] | None = None,
+    instance_type: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    since: dt.datetime | dt.date | str | None = None,
+    until: dt.datetime | dt.date | str | None = None,
+    job_id: str | None = None,
+) -> int:
+    """How many attempts `list_attempts` would page through with the same filters."""
+    where, params = where_clause(
+        job_type=job_type,
+        instance_type=instance_type,
+        status=status,
+        since=since,
+        until=until,
+        job_id=job_id,
+    )
+    rows = connection_of(ds).execute(f"SELECT count(*) FROM attempts{where}", params).fetchall()
+    return int(rows[0][0])
+
+
+def get_attempt(ds: Dataset | duckdb.DuckDBPyConnection, attempt_id: str) -> dict[str, Any] | None:
+    """One attempt as a dict (schema columns plus badges), or None when there is none."""
+    df = fetch_pl(ds, "SELECT * FROM attempts WHERE attempt_id = ? LIMIT 1", [attempt_id])
+    if df.height == 0:
+        return None
+    row: dict[str, Any] = df.row(0, named=True)
+    row.update(badges.badges(row))
+    return row
+
+
+def attempts_of_job(ds: Dataset | duckdb.DuckDBPyConnection, job_id: str) -> pl.DataFrame:
+    """Every attempt of one job, first try first (attempt_number, then start time)."""
+    df = fetch_pl(
+        ds,
+        "SELECT * FROM attempts WHERE job_id = ? "
+        "ORDER BY attempt_number NULLS LAST, coalesce(started_at, finished_at), attempt_id",
+        [job_id],
+    )
+    return _with_badges(df)
+
+
+def distinct_values(ds: Dataset | duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    """Sorted distinct non-null values of job_type, instance_type, status or hostname
+    (for filter pickers)."""
+    if column not in ("job_type", "instance_type", "status", "hostname"):
+        raise PlannerError(f"no value list for column {column!r}")
+    rows = (
+        connection_of(ds)
+        .execute(f"SELECT DISTINCT {column} FROM attempts WHERE {column} IS NOT NULL ORDER BY 1")
+        .fetchall()
+    )
+    return [str(r[0]) for r in rows]
