@@ -103,3 +103,33 @@ def attempt_points(
         which = "succeeded attempts" if succeeded_only else "attempts"
         raise EmptySelectionError(f"no {which} to draw")
     return frame
+
+
+def with_concurrency(ds: Any, points: pl.DataFrame) -> pl.DataFrame:
+    """`points` with a `concurrency` column: attempts on the same host whose run overlaps.
+
+    The count includes the attempt itself (1 = it ran alone) and failed attempts (they used the
+    CPU all the same). Null when the host or either timestamp is unknown. A worker running two
+    exports at once on two cores gets about half the RTF of one running alone: this is the
+    column that shows it.
+    """
+    keys = points.select("attempt_id", "hostname", "started_at", "finished_at")
+    # A Dataset's own cursor (it re-registers the raw scan): registering a frame on the shared
+    # connection would race other threads (TUI workers) using it.
+    cur = ds.cursor() if hasattr(ds, "cursor") and hasattr(ds, "connection") else ds
+    try:
+        cur.register("_points", keys.to_arrow())
+        counts: pl.DataFrame = cur.sql(
+            """
+            SELECT p.attempt_id, count(*)::INTEGER AS concurrency
+            FROM _points p JOIN attempts o
+              ON o.hostname = p.hostname
+             AND o.started_at < p.finished_at AND o.finished_at > p.started_at
+            GROUP BY p.attempt_id
+            """
+        ).pl()
+    finally:
+        cur.unregister("_points")
+        if cur is not ds:
+            cur.close()
+    return points.join(counts, on="attempt_id", how="left")

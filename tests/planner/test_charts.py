@@ -204,3 +204,33 @@ def test_attempt_points_refuses_nonsense(small_dataset: Path) -> None:
     ds.connection.execute("CREATE OR REPLACE VIEW attempts AS SELECT * FROM empty")
     with pytest.raises(EmptySelectionError):
         chart_data.attempt_points(ds)
+
+
+def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path: Path) -> None:
+    t0 = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
+
+    def run(i: int, host: str, start_s: int, end_s: int, status: str = "succeeded") -> dict:
+        row = _row(i, EXPORT, "c7i.large", status)
+        row.update(
+            attempt_id=f"a{i}",
+            hostname=host,
+            started_at=t0 + dt.timedelta(seconds=start_s),
+            finished_at=t0 + dt.timedelta(seconds=end_s),
+        )
+        return row
+
+    rows = [
+        run(1, "w1", 0, 100),
+        run(2, "w1", 50, 150),  # overlaps 1 and 3
+        run(3, "w1", 120, 200, status="failed"),  # failed, but it used the CPU
+        run(4, "w1", 200, 300),  # starts as 3 ends: not overlapping
+        run(5, "w2", 0, 300),  # another host
+    ]
+    part = tmp_path / f"job_type={EXPORT}" / "dt=2026-11-02"
+    part.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema.arrow_schema()), part / "a.parquet")
+    ds = open_dataset(str(tmp_path))
+    pts = chart_data.with_concurrency(ds, chart_data.attempt_points(ds))
+    assert dict(pts.select("attempt_id", "concurrency").iter_rows()) == {
+        "a1": 2, "a2": 3, "a4": 1, "a5": 1
+    }  # fmt: skip
