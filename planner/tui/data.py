@@ -1,0 +1,163 @@
+"""The TUI's calls into the planner's core, one function per thing a view shows.
+
+Nothing here builds SQL: each function calls `planner.queries`, `planner.stats`,
+`planner.sizing`... and turns the polars frames into plain rows for the widgets. They run in
+worker threads, each on its own DuckDB cursor (`Dataset.cursor()`), never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from planner.errors import PlannerError
+from planner.tui.query_state import JobsQuery
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from planner.dataset import Dataset
+
+#: JobsQuery.sort -> (queries.list_attempts order_by, descending).
+_ORDER = {
+    "newest": ("started_at", True),
+    "rtf_desc": ("rtf", True),
+    "rtf_asc": ("rtf", False),
+    "duration_desc": ("duration_ms", True),
+}
+
+
+def describe_source(url: str | None) -> str:
+    """What the header says is open: the URL, or "embedded data"."""
+    return url or "embedded data"
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for people: the message of a PlannerError, else the type and first line."""
+    if isinstance(exc, PlannerError):
+        return str(exc)
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
+
+
+def open_dataset(url: str | None) -> Dataset:
+    """`planner.dataset.open_dataset`; the TUI opens it in a worker thread."""
+    from planner.dataset import open_dataset as _open
+
+    return _open(url)
+
+
+@contextmanager
+def cursor(ds: Dataset) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB cursor for the calling thread, closed afterwards."""
+    cur = ds.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def filter_options(ds: Dataset) -> tuple[list[str], list[str]]:
+    """(job types, instance types) present in the data, sorted."""
+    from planner.queries import distinct_values
+
+    with cursor(ds) as cur:
+        return distinct_values(cur, "job_type"), distinct_values(cur, "instance_type")
+
+
+def _filters(cur: duckdb.DuckDBPyConnection, query: JobsQuery) -> dict[str, Any]:
+    """The keyword filters of `queries.list_attempts` for a JobsQuery.
+
+    The time range counts back from the newest attempt of the data, not from the clock.
+    """
+    since = None
+    if query.range_hours is not None:
+        newest = newest_time(cur)
+        if newest is not None:
+            since = newest - dt.timedelta(hours=query.range_hours)
+    return {
+        "job_type": query.job_type,
+        "instance_type": query.instance_type,
+        "status": query.status,
+        "since": since,
+        "job_id": query.search or None,
+    }
+
+
+def newest_time(cur: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """Start time of the newest attempt (its finish when it has no start), or None."""
+    from planner.queries import list_attempts
+
+    df = list_attempts(cur, limit=1, with_badges=False)
+    if df.height == 0:
+        return None
+    row = df.row(0, named=True)
+    value: dt.datetime | None = row.get("started_at") or row.get("finished_at")
+    return value
+
+
+def attempts_page(ds: Dataset, query: JobsQuery, *, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Rows offset..offset+limit of the selection, badges included (`rtf_badge`...)."""
+    from planner.queries import list_attempts
+
+    order_by, descending = _ORDER.get(query.sort, _ORDER["newest"])
+    with cursor(ds) as cur:
+        df = list_attempts(
+            cur,
+            **_filters(cur, query),
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            offset=offset,
+        )
+    return df.to_dicts()
+
+
+def count_attempts(ds: Dataset, query: JobsQuery) -> int:
+    """Size of the selection `attempts_page` pages through."""
+    from planner.queries import count_attempts as _count
+
+    with cursor(ds) as cur:
+        return _count(cur, **_filters(cur, query))
+
+
+def attempt_with_siblings(
+    ds: Dataset, attempt_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The attempt (badges included) and every attempt of its job, first try first."""
+    from planner.queries import attempts_of_job, get_attempt
+
+    with cursor(ds) as cur:
+        row = get_attempt(cur, attempt_id)
+        if row is None:
+            raise PlannerError(f"no attempt {attempt_id} in the dataset")
+        siblings = attempts_of_job(cur, str(row["job_id"])).to_dicts()
+    return row, siblings
+
+
+def badges(row: dict[str, Any]) -> dict[str, str]:
+    """The three badges of a row, as `planner.badges` writes them."""
+    from planner.badges import badges as _badges
+
+    return _badges(row)
+
+
+def compact_badges(row: dict[str, Any]) -> dict[str, str]:
+    """Badges for a table cell: the RTF without its "RTF " prefix (the column says it)."""
+    full = {k: row[k] for k in ("rtf_badge", "input_badge", "host_badge") if k in row}
+    if len(full) < 3:
+        full = badges(row)
+    return {
+        "rtf": full["rtf_badge"].removeprefix("RTF "),
+        "input": full["input_badge"],
+        "host": full["host_badge"],
+    }
+
+
+def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's `metrics` object of a row (`collectors.schema.metrics_of_row`)."""
+    from collectors.schema import metrics_of_row as _metrics
+
+    return _metrics(row)

@@ -1,0 +1,189 @@
+"""Pure text helpers for the TUI: no Textual, no I/O, so they are tested without an app.
+
+Times are shown in UTC, durations from milliseconds, RTF as a multiple ("1.30x").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planner.tui.query_state import JobsQuery
+
+#: Short names for the job types of plan 87, so the jobs table fits 80 columns.
+_SHORT_JOB_TYPES = {
+    "create_video_export_v1": "export",
+    "upload_edit_proxy_v1": "proxy",
+    "upload_thumb_v1": "thumb",
+    "upload_audio_envelope_v1": "audio",
+}
+
+#: Eighths of a cell, for bars with sub-cell resolution.
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def short_job_type(job_type: str | None) -> str:
+    """`create_video_export_v1` -> `export`; unknown types pass through unchanged."""
+    if job_type is None:
+        return "-"
+    return _SHORT_JOB_TYPES.get(job_type, job_type)
+
+
+def format_time(value: dt.datetime | None) -> str:
+    """A timestamp as `YYYY-MM-DD HH:MM:SS` in UTC; `-` for null."""
+    if value is None:
+        return "-"
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_short_time(value: dt.datetime | None) -> str:
+    """A timestamp as `MM-DD HH:MM` in UTC, for table cells; `-` for null."""
+    if value is None:
+        return "-"
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%m-%d %H:%M")
+
+
+def format_duration_ms(ms: float | None) -> str:
+    """Milliseconds as `850ms`, `12.3s`, `4m05s` or `1h02m`; `-` for null."""
+    if ms is None or (isinstance(ms, float) and math.isnan(ms)):
+        return "-"
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_rtf(rtf: float | None) -> str:
+    """A real-time factor as `1.30x`; `-` for null."""
+    if rtf is None or math.isnan(rtf):
+        return "-"
+    return f"{rtf:.2f}x"
+
+
+def format_count(n: int) -> str:
+    """`1234567` -> `1,234,567`."""
+    return f"{n:,}"
+
+
+def pretty_json(value: Any) -> str:
+    """JSON with two-space indents; timestamps and other non-JSON values as strings."""
+    return json.dumps(value, indent=2, default=str, ensure_ascii=False)
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar of `fraction` (0..1) of `width` cells, in eighths of a cell."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = int(round(fraction * width * 8))
+    full, rest = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[rest] if rest else "")
+    return text.ljust(width)
+
+
+def histogram_lines(
+    edges: Sequence[float],
+    counts: Sequence[int],
+    marks: Mapping[str, float],
+    width: int = 40,
+) -> list[str]:
+    """A text histogram: one line per bin, `[lo, hi)  bar  count  marks`.
+
+    `edges` has len(counts) + 1 values. `marks` maps a label (`p50`) to a value; a mark is shown
+    on the line of the bin holding it (the last bin holds its upper edge).
+    """
+    if len(edges) != len(counts) + 1:
+        raise ValueError(f"{len(edges)} edges for {len(counts)} bins")
+    peak = max(counts, default=0)
+    lines = []
+    for i, count in enumerate(counts):
+        lo, hi = edges[i], edges[i + 1]
+        last = i == len(counts) - 1
+        labels = [
+            label
+            for label, value in marks.items()
+            if lo <= value < hi or (last and value == hi)
+        ]
+        fraction = count / peak if peak else 0.0
+        mark = (" ◀ " + " ".join(labels)) if labels else ""
+        lines.append(f"{lo:6.2f}–{hi:<6.2f} {bar(fraction, width)} {count:>7,}{mark}")
+    return lines
+
+
+def cycle(options: Sequence[Any], current: Any) -> Any:
+    """The option after `current` (the first one if `current` is not among them)."""
+    if not options:
+        return current
+    try:
+        return options[(list(options).index(current) + 1) % len(options)]
+    except ValueError:
+        return options[0]
+
+
+def format_range(hours: int | None) -> str:
+    """24 -> `last 24h`, 168 -> `last 7d`, None -> `all`."""
+    if hours is None:
+        return "all"
+    if hours % 24 == 0 and hours >= 48:
+        return f"last {hours // 24}d"
+    return f"last {hours}h"
+
+
+def describe_jobs_query(query: JobsQuery) -> str:
+    """One line: `type export │ instance all │ status failed │ all │ newest first`."""
+    from planner.tui.query_state import SORTS
+
+    sort = dict(SORTS).get(query.sort, query.sort)
+    parts = [
+        f"[b]t[/]ype {short_job_type(query.job_type) if query.job_type else 'all'}",
+        f"[b]i[/]nstance {query.instance_type or 'all'}",
+        f"[b]s[/]tatus {query.status or 'all'}",
+        f"[b]r[/]ange {format_range(query.range_hours)}",
+        f"s[b]o[/]rt {sort}",
+    ]
+    if query.search:
+        parts.append(f"job ~ {escape_markup(query.search)}")
+    return " │ ".join(parts)
+
+
+def escape_markup(text: str) -> str:
+    """Text shown inside Textual markup, with `[` escaped."""
+    return text.replace("\\", "\\\\").replace("[", "\\[")
+
+
+def attempt_title(row: Mapping[str, Any]) -> str:
+    """`Attempt 2 of job j-123 · export · failed · 2026-11-20 10:00:00` (markup)."""
+    status = row.get("status") or "-"
+    colour = "green" if status == "succeeded" else "red"
+    number = row.get("attempt_number")
+    head = f"Attempt {number}" if number is not None else "Attempt"
+    return (
+        f"[b]{head}[/] of job [b]{escape_markup(str(row.get('job_id')))}[/] · "
+        f"{escape_markup(str(row.get('job_type')))} · [{colour}]{status}[/] · "
+        f"{format_time(row.get('started_at'))}"
+    )
+
+
+def badge_line(badges: Mapping[str, str]) -> str:
+    """The badges side by side, each in reverse video; missing ones left out."""
+    shown = [f"[reverse] {escape_markup(text)} [/]" for text in badges.values() if text]
+    return "  ".join(shown) if shown else "(no badges: nothing was measured)"
+
+
+def commands_text(commands: Sequence[str] | None) -> str:
+    """The ffmpeg command lines, numbered, or a note that there were none."""
+    if not commands:
+        return "No ffmpeg command was recorded for this attempt."
+    return "\n\n".join(f"{i}. {cmd}" for i, cmd in enumerate(commands, 1))

@@ -1,0 +1,94 @@
+"""Typed messages that query workers post back to the UI thread.
+
+Every query runs in a thread worker; the worker never touches a widget. It posts one of these
+(posting is thread-safe in Textual) and an `@on(...)` handler on the UI thread renders it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class DatasetOpened(Message):
+    """The dataset is open; `dataset` is a `planner.dataset.Dataset`."""
+
+    dataset: Any
+    source: str
+
+
+@dataclass
+class QueryFailed(Message):
+    """A query failed; `message` is one line for people (no traceback)."""
+
+    view: str
+    message: str
+
+
+@dataclass
+class AttemptsPage(Message):
+    """One page of the jobs list.
+
+    `rows` are attempt rows (dicts of schema columns) at positions offset..offset+len(rows)
+    of the ordered selection; `total` is the size of the selection (None when not counted).
+    """
+
+    generation: int
+    offset: int
+    rows: list[dict[str, Any]]
+    total: int | None
+
+
+@dataclass
+class FilterOptionsLoaded(Message):
+    """The values the jobs filters cycle through, from the data."""
+
+    job_types: list[str]
+    instance_types: list[str]
+
+
+@dataclass
+class AttemptLoaded(Message):
+    """One attempt and the other attempts of its job (oldest first)."""
+
+    row: dict[str, Any]
+    siblings: list[dict[str, Any]]
+
+
+@dataclass
+class DistributionLoaded(Message):
+    """RTF statistics of every (job type, instance type) group plus one group's histogram."""
+
+    stats: list[dict[str, Any]]
+    job_type: str | None
+    instance_type: str | None
+    edges: list[float]
+    counts: list[int]
+
+
+@dataclass
+class SizingComputed(Message):
+    """The fleet sizing result for the current inputs."""
+
+    table: list[dict[str, Any]]
+    columns: list[str]
+    summary: str
+    result: Any
+
+
+@dataclass
+class FleetRequestWritten(Message):
+    """The fleet request JSON was written to `path`."""
+
+    path: str
+
+
+@dataclass
+class AttemptsCounted(Message):
+    """The size of the jobs selection of query `generation`."""
+
+    generation: int
+    total: int

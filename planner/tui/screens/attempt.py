@@ -1,0 +1,99 @@
+"""Attempt detail: the badges, the manifest's `metrics` as JSON, the ffmpeg commands, and the
+other attempts of the same job (enter opens one)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from planner.tui import data, formatting
+from planner.tui.messages import AttemptLoaded, QueryFailed
+from planner.tui.widgets.attempts_table import AttemptsTable, row_cells
+
+
+class AttemptScreen(Screen[None]):
+    """One attempt, pushed over the Jobs view; escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, attempt_id: str) -> None:
+        super().__init__()
+        self.attempt_id = attempt_id
+        self.row: dict[str, Any] | None = None
+        #: The metrics JSON as shown (plain text), for people who copy it and for tests.
+        self.metrics_json = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Attempt {formatting.escape_markup(self.attempt_id)}", id="attempt-title")
+        yield Static("", id="attempt-badges")
+        with TabbedContent(id="attempt-tabs"):
+            with TabPane("Metrics", id="tab-metrics"), VerticalScroll(id="metrics-scroll"):
+                yield Static("", id="metrics-json")
+            with TabPane("ffmpeg", id="tab-commands"), VerticalScroll():
+                yield Static("", id="commands")
+            with TabPane("Job's attempts", id="tab-siblings"):
+                yield AttemptsTable(id="siblings")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#attempt-tabs").loading = True
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="attempt")
+    def load(self) -> None:
+        try:
+            row, siblings = data.attempt_with_siblings(self.app.dataset, self.attempt_id)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown in place
+            self.post_message(QueryFailed("attempt", data.describe_error(exc)))
+            return
+        self.post_message(AttemptLoaded(row, siblings))
+
+    @on(AttemptLoaded)
+    def _loaded(self, message: AttemptLoaded) -> None:
+        row = self.row = message.row
+        self.query_one("#attempt-tabs").loading = False
+        self.query_one("#attempt-title", Static).update(formatting.attempt_title(row))
+        self.query_one("#attempt-badges", Static).update(formatting.badge_line(data.badges(row)))
+        metrics_json = formatting.pretty_json(data.metrics_of_row(row))
+        self.query_one("#metrics-json", Static).update(
+            Syntax(metrics_json, "json", theme="ansi_dark", background_color="default")
+        )
+        self.metrics_json = metrics_json
+        self.query_one("#commands", Static).update(
+            Text(formatting.commands_text(row.get("ffmpeg_commands")))
+        )
+        table = self.query_one("#siblings", AttemptsTable)
+        table.append((str(r["attempt_id"]), row_cells(r, data.compact_badges(r)))
+                     for r in message.siblings)
+        if self.attempt_id in table.rows:
+            table.move_cursor(row=table.get_row_index(self.attempt_id))
+
+    @on(QueryFailed)
+    def _failed(self, message: QueryFailed) -> None:
+        if message.view != "attempt":
+            return
+        message.stop()
+        self.query_one("#attempt-tabs").loading = False
+        self.query_one("#attempt-badges", Static).update(
+            f"[b red]Error:[/] {formatting.escape_markup(message.message)}"
+        )
+
+    @on(DataTable.RowSelected, "#siblings")
+    def _open_sibling(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key is not None and key != self.attempt_id:
+            self.app.switch_screen(AttemptScreen(str(key)))
+
+    def action_back(self) -> None:
+        self.dismiss()
