@@ -1,0 +1,640 @@
+"""The real sink: rows go to the local spool at once, a background thread uploads them.
+
+    job thread:  append(row) -> validate -> Spool.write (fsync + rename)   [ms; never raises]
+    uploader:    claim rows -> one Parquet object per partition -> put (no overwrite) -> delete
+
+Batches are cut by row count (MEDIAJOB_METRICS_BATCH_ROWS), by age of the oldest waiting row
+(MEDIAJOB_METRICS_BATCH_AGE), on `flush()`, and at process exit (`close()` with a deadline,
+MEDIAJOB_METRICS_EXIT_TIMEOUT). Failed uploads are retried with capped exponential backoff and
+full jitter; the rows stay in the spool meanwhile, and a later process or `mjcollect flush`
+uploads whatever a crashed or stopped process left.
+
+No overwrite, ever: S3 objects are written with `If-None-Match: *`; a local file is written to a
+temp name and hard-linked to its final name (link fails when the name exists). A batch keeps its
+id across retries and processes, so a retry writes the same key; when that key exists already
+we compare the SHA-256 of our Parquet body with the `mj-sha256` user metadata stored with the
+object (for local files: with the file's bytes). Equal means "uploaded before the crash": done,
+no duplicate. Different means another writer's object: ours goes to `<batch>-<sha12>.parquet`.
+We compare our own hash rather than the ETag because an ETag is an MD5 only for plain
+single-part uploads (not with SSE-KMS); the ETag is the fallback when the metadata is absent.
+Our Parquet bytes are deterministic for the same rows (sorted by attempt_id, no write time in
+the file), which is what makes the comparison work after a crash.
+
+Delivery is at least once: a row can be uploaded twice (e.g. its batch was quarantined partly
+between two attempts); every reader keeps one row per attempt_id.
+
+boto3 and pyarrow are imported inside the uploader only, never at `import collectors`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import random
+import secrets
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from collectors import config
+from collectors.layout import DatasetLocation, object_name, parse_url, partition_path, row_day
+from collectors.layout import safe_name as _safe_name
+from collectors.schema import validate_row
+from collectors.spool import Batch, Spool, SpoolFullError, spool_time_ns
+
+log = logging.getLogger("collectors.upload")
+
+#: Seconds between looks at the spool for rows of other processes and for aged rows.
+POLL_S = 2.0
+
+
+# --- where objects go ---------------------------------------------------------------------
+
+
+class Destination(Protocol):
+    def put(self, relative: str, body: bytes, sha256: str) -> str:
+        """Write `body` at `relative` under the root unless it exists. Returns "written",
+        "same" (already there with our content) or "other" (someone else's object)."""
+
+
+class LocalDestination:
+    """A local folder: temp file + fsync + hard link (never replaces an existing file)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, relative: str, body: bytes, sha256: str) -> str:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            same = hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+            return "same" if same else "other"
+        finally:
+            tmp.unlink()
+        return "written"
+
+
+class S3Destination:
+    """S3 through boto3 (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured)."""
+
+    def __init__(self, loc: DatasetLocation) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.loc = loc
+        # Our own backoff does the retrying; botocore's would multiply the waits.
+        self.client = boto3.client(
+            "s3",
+            config=Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+
+    def put(self, relative: str, body: bytes, sha256: str) -> str:
+        from botocore.exceptions import ClientError
+
+        key = self.loc.key(relative)
+        md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket,
+                Key=key,
+                Body=body,
+                IfNoneMatch="*",
+                ContentType="application/vnd.apache.parquet",
+                Metadata={"mj-sha256": sha256},
+            )
+            return "written"
+        except ClientError as exc:
+            if _error_code(exc) not in ("PreconditionFailed", "412"):
+                raise
+        head = self.client.head_object(Bucket=self.loc.bucket, Key=key)
+        theirs = head.get("Metadata", {}).get("mj-sha256")
+        if theirs is not None:
+            return "same" if theirs == sha256 else "other"
+        return "same" if head.get("ETag", "").strip('"') == md5 else "other"
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the log: the S3 error code and message, or the exception; no secrets
+    (botocore messages name the operation, bucket and endpoint, never the keys)."""
+    code = _error_code(exc)
+    if code:
+        msg = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
+        hint = {
+            "NoSuchBucket": " (the bucket does not exist)",
+            "InvalidAccessKeyId": " (check AWS credentials)",
+            "SignatureDoesNotMatch": " (check AWS credentials)",
+            "AccessDenied": " (credentials lack s3:PutObject on this prefix)",
+        }.get(code, "")
+        return f"{code}: {msg}{hint}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def open_destination(loc: DatasetLocation) -> Destination:
+    if loc.is_s3:
+        return S3Destination(loc)
+    assert loc.path is not None
+    return LocalDestination(loc.path)
+
+
+# --- rows -> Parquet objects --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParquetObject:
+    """One object of a batch: its path under the root, its bytes and their SHA-256."""
+
+    relative: str
+    body: bytes
+    sha256: str
+    rows: int
+
+
+def batch_objects(batch_id: str, rows: list[dict[str, Any]]) -> list[ParquetObject]:
+    """One Parquet object per (job_type, dt) partition of `rows`, rows sorted by attempt_id.
+
+    Deterministic: the same rows and batch id give the same bytes and keys.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from collectors.schema import arrow_schema
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        part = partition_path(row["job_type"], row_day(row))
+        groups.setdefault(part, []).append(row)
+    out = []
+    for part, group in sorted(groups.items()):
+        group.sort(key=lambda r: (str(r["attempt_id"]), str(r.get("finished_at"))))
+        table = pa.Table.from_pylist(group, schema=arrow_schema())
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression="snappy")
+        body = buf.getvalue()
+        out.append(ParquetObject(f"{part}/{object_name(batch_id)}", body,
+                                 hashlib.sha256(body).hexdigest(), len(group)))
+    return out
+
+
+# --- the uploader (no thread of its own; the sink's thread or `mjcollect flush` drives it) -
+
+
+def new_writer_id() -> str:
+    """`<host>-<pid>-<random>`: unique per process, safe as a file name."""
+    return f"{_safe_name(socket.gethostname(), 40)}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def spool_dir_for(url: str, base: str | Path | None = None) -> Path:
+    """The spool folder of a dataset URL: `<base>/<readable url>-<hash>`."""
+    root = Path(base) if base is not None else Path(config.spool_base())
+    digest = hashlib.sha256(url.strip().encode()).hexdigest()[:10]
+    return root / f"{_safe_name(url.strip(), 60)}-{digest}"
+
+
+@dataclass
+class DrainResult:
+    batches: int = 0
+    rows: int = 0
+    error: str | None = None
+
+
+class Uploader:
+    """Claims spooled rows in batches and uploads them; retried batches keep their ids."""
+
+    def __init__(self, url: str, spool: Spool, writer_id: str | None = None,
+                 batch_rows: int = config.DEFAULT_BATCH_ROWS) -> None:
+        self.url = url
+        self.loc = parse_url(url)
+        self.spool = spool
+        self.writer_id = writer_id or new_writer_id()
+        self.batch_rows = batch_rows
+        self._seq = 0
+        self._dest: Destination | None = None
+        self.held: list[Batch] = []  # claimed by us, not yet uploaded (kept across retries)
+        self.rows_uploaded = 0
+        self.objects_uploaded = 0
+        self.objects_already_there = 0
+
+    def _destination(self) -> Destination:
+        if self._dest is None:
+            self._dest = open_destination(self.loc)
+        return self._dest
+
+    def upload(self, batch: Batch) -> int:
+        """Upload one batch and remove it from the spool; returns its row count. Raises on
+        failure (the batch stays held for the next try)."""
+        rows = batch.rows or self.spool.load(batch)
+        dest = self._destination()
+        for obj in batch_objects(batch.id, rows):
+            outcome = dest.put(obj.relative, obj.body, obj.sha256)
+            if outcome == "other":
+                # Someone else's object at our key (or our batch lost a quarantined row since
+                # the first try): write ours next to it under a content-derived name.
+                alt = obj.relative.replace(".parquet", f"-{obj.sha256[:12]}.parquet")
+                log.warning("%s exists with other content; writing %s", obj.relative, alt)
+                outcome = dest.put(alt, obj.body, obj.sha256)
+            if outcome == "same":
+                self.objects_already_there += 1
+            else:
+                self.objects_uploaded += 1
+        self.spool.finish(batch)
+        self.rows_uploaded += len(rows)
+        return len(rows)
+
+    def next_batch_id(self) -> str:
+        self._seq += 1
+        return f"{self.writer_id}-{self._seq:06d}"
+
+    def drain(self, *, everything: bool = True, stop: threading.Event | None = None,
+              deadline: float | None = None) -> DrainResult:
+        """Upload held and orphaned batches, then claim and upload waiting rows: all of them
+        (`everything`) or only full batches. Stops at the first error (returned, not raised),
+        at `stop`, or at `deadline` (time.monotonic())."""
+        result = DrainResult()
+
+        def out_of_time() -> bool:
+            return (stop is not None and stop.is_set() and deadline is None) or (
+                deadline is not None and time.monotonic() > deadline)
+
+        self.spool.remove_stale_tmp()
+        self.held.extend(self.spool.adopt_orphans())
+        while True:
+            if out_of_time():
+                return result
+            if not self.held:
+                waiting = len(self.spool.pending_names())
+                if waiting == 0 or (not everything and waiting < self.batch_rows):
+                    return result
+                batch = self.spool.claim(self.next_batch_id(), self.batch_rows)
+                if batch is None:
+                    continue
+                self.held.append(batch)
+            batch = self.held[0]
+            try:
+                n = self.upload(batch)
+            except Exception as exc:  # noqa: BLE001 - any failure: keep the rows, report
+                result.error = describe_error(exc)
+                log.debug("upload of %s failed", batch.id, exc_info=True)
+                return result
+            self.held.pop(0)
+            result.batches += 1
+            result.rows += n
+
+    def release(self) -> None:
+        """Give up held claims so another process may adopt them at once."""
+        for batch in self.held:
+            batch.release()
+        self.held.clear()
+
+
+# --- the sink -----------------------------------------------------------------------------
+
+
+class SpoolingSink:
+    """A `Sink` writing to a spool folder and uploading from a daemon thread.
+
+    `append` never raises and never waits for the network. Counters (`rows_spooled`,
+    `rows_dropped`, `rows_invalid`, `rows_uploaded`) and the last error are written to the
+    spool's state folder for `mjcollect status`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        spool_dir: str | Path | None = None,
+        batch_rows: int | None = None,
+        batch_age: float | None = None,
+        max_bytes: int | None = None,
+        retry_max: float | None = None,
+        fsync: bool = True,
+    ) -> None:
+        self.url = parse_url(url).url  # raises ValueError for a bad URL
+        self.batch_rows = int(batch_rows or config.env_int(
+            config.MEDIAJOB_METRICS_BATCH_ROWS, config.DEFAULT_BATCH_ROWS))
+        if self.batch_rows < 1:
+            raise ValueError(f"batch_rows must be >= 1, got {batch_rows!r}")
+        self.batch_age = config.positive_arg(
+            "batch_age", batch_age, config.MEDIAJOB_METRICS_BATCH_AGE, config.DEFAULT_BATCH_AGE_S)
+        self.retry_max = config.positive_arg(
+            "retry_max", retry_max, config.MEDIAJOB_METRICS_RETRY_MAX, config.DEFAULT_RETRY_MAX_S)
+        max_b = int(max_bytes) if max_bytes is not None else config.env_int(
+            config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES, config.DEFAULT_SPOOL_MAX_BYTES)
+        self.spool = Spool(spool_dir if spool_dir is not None else spool_dir_for(url),
+                           max_b, fsync=fsync)
+        self.spool.write_url(self.url)
+        self.rows_spooled = 0
+        self.rows_dropped = 0
+        self.rows_invalid = 0
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self.last_upload_at: float | None = None
+        self._init_process_state()
+        _SINKS.add(self)
+
+    def _init_process_state(self) -> None:
+        """Everything that must be fresh in a new process (called again after fork)."""
+        self._lock = threading.Lock()
+        self._cycle_done = threading.Condition(self._lock)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._mine: set[str] = set()  # our spooled rows not yet seen uploaded
+        self._since_wake = 0
+        self._failures = 0
+        self._retry_at = 0.0
+        self._flush_wanted = False
+        self._cycles = 0
+        self._closed = False
+        self._logged_errors: set[str] = set()
+        self.uploader = Uploader(self.url, self.spool, batch_rows=self.batch_rows)
+
+    # --- Sink protocol --------------------------------------------------------------------
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Spool one row (validated with the schema). Never raises; failures are counted and
+        logged (first time and every 1000th)."""
+        try:
+            clean = validate_row(row)
+        except (TypeError, ValueError) as exc:
+            self.rows_invalid += 1
+            self._log_drop("invalid row refused", exc, self.rows_invalid)
+            return
+        try:
+            name = self.spool.write(clean)
+        except SpoolFullError as exc:
+            self.rows_dropped += 1
+            self._log_drop("spool full, row dropped", exc, self.rows_dropped)
+            return
+        except OSError as exc:  # disk full, read-only, permissions...
+            self.rows_dropped += 1
+            self._log_drop("could not spool row, dropped", exc, self.rows_dropped)
+            return
+        with self._lock:
+            self._mine.add(name)
+            self.rows_spooled += 1
+            self._since_wake += 1
+            wake = self._since_wake >= self.batch_rows
+            if wake:
+                self._since_wake = 0
+        self._ensure_thread()
+        if wake:
+            self._wake.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Upload every row this sink spooled; True when all of them are in the dataset.
+        Waits at most `timeout` seconds (None: until done)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._remaining():
+            return True
+        self._ensure_thread()
+        with self._lock:
+            self._retry_at = 0.0  # an explicit flush retries at once, then backs off as usual
+            self._flush_wanted = True
+            target = self._cycles + 1
+        self._wake.set()
+        while True:
+            with self._lock:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return not self._remaining()
+                if self._cycles < target:
+                    self._cycle_done.wait(timeout=left)
+                    continue
+                target = self._cycles + 1
+                self._flush_wanted = True
+            if not self._remaining():
+                return True
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush (at most `timeout` seconds), stop the thread, give up claims. Rows not uploaded
+        stay in the spool for the next process or `mjcollect flush`."""
+        if self._closed:
+            return
+        start = time.monotonic()
+        ok = self.flush(timeout)
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            left = None if timeout is None else max(0.1, timeout - (time.monotonic() - start))
+            self._thread.join(left)
+        if self._thread is None or not self._thread.is_alive():
+            self.uploader.release()
+        if not ok:
+            log.warning("%d rows not uploaded to %s yet; they stay in %s for the next process or "
+                        "`mjcollect flush`", len(self._remaining()), self.uploader.loc.display(),
+                        self.spool.root)
+        self._write_state()
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _remaining(self) -> set[str]:
+        with self._lock:
+            mine = set(self._mine)
+        if not mine:
+            return mine
+        left = mine & self.spool.all_row_names()
+        with self._lock:
+            self._mine -= mine - left
+        return left
+
+    def _log_drop(self, what: str, exc: BaseException, count: int) -> None:
+        if count == 1 or count % 1000 == 0:
+            log.error("metrics %s (%d so far; job unaffected): %s", what, count, exc)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        if self._closed:
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._run, name="mediajobs-metrics-upload",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                until_retry = self._retry_at - time.monotonic()
+            wait = min(POLL_S, self.batch_age)
+            if until_retry > 0:
+                wait = min(wait, until_retry)
+            self._wake.wait(timeout=wait)
+            self._wake.clear()
+            stopping = self._stop.is_set()
+            try:
+                self._cycle(stopping)
+            except Exception:  # noqa: BLE001 - the thread must survive anything
+                log.exception("metrics uploader cycle failed")
+            with self._lock:
+                self._cycles += 1
+                self._cycle_done.notify_all()
+            if stopping:
+                return
+
+    def _cycle(self, stopping: bool) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._retry_at:
+                return
+            flushing = self._flush_wanted
+            self._flush_wanted = False
+        oldest = self.spool.oldest_ns()
+        aged = oldest is not None and (time.time_ns() - oldest) / 1e9 >= self.batch_age
+        everything = stopping or aged or flushing
+        result = self.uploader.drain(everything=everything)
+        self.spool.scan_bytes()
+        if result.rows:
+            self.last_upload_at = time.time()
+        if result.error is None:
+            if self._failures:
+                log.info("metrics upload to %s works again", self.uploader.loc.display())
+            self._failures = 0
+            self._logged_errors.clear()
+        else:
+            self._failures += 1
+            wait = random.uniform(0, min(self.retry_max,
+                                         config.RETRY_BASE_S * 2 ** (self._failures - 1)))
+            with self._lock:
+                self._retry_at = time.monotonic() + wait
+                self._flush_wanted = self._flush_wanted or flushing
+            self.last_error = result.error
+            self.last_error_at = time.time()
+            if result.error not in self._logged_errors:
+                self._logged_errors.add(result.error)
+                log.error("metrics upload to %s failed: %s; rows stay in spool %s, retrying",
+                          self.uploader.loc.display(), result.error, self.spool.root)
+            else:
+                log.debug("upload retry %d failed: %s", self._failures, result.error)
+        self._write_state()
+
+    def _write_state(self) -> None:
+        state = {
+            "writer_id": self.uploader.writer_id,
+            "pid": os.getpid(),
+            "url": self.uploader.loc.display(),
+            "rows_spooled": self.rows_spooled,
+            "rows_dropped": self.rows_dropped,
+            "rows_invalid": self.rows_invalid,
+            "rows_uploaded": self.uploader.rows_uploaded,
+            "objects_uploaded": self.uploader.objects_uploaded,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "last_upload_at": self.last_upload_at,
+            "updated_at": time.time(),
+        }
+        try:
+            self.spool.write_state(self.uploader.writer_id, state)
+        except OSError as exc:
+            log.debug("could not write spool state: %s", exc)
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's thread does not exist here; its batch claims are the parent's (closing
+        # our copies of the lock fds does not release the parent's flock).
+        for batch in self.uploader.held:
+            if batch.lock_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(batch.lock_fd)
+                batch.lock_fd = None
+        self.rows_spooled = self.rows_dropped = self.rows_invalid = 0
+        self._init_process_state()
+
+
+_SINKS: weakref.WeakSet[SpoolingSink] = weakref.WeakSet()
+
+
+def _reinit_after_fork() -> None:
+    for sink in list(_SINKS):
+        sink._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)
+
+
+# --- the process-wide default -------------------------------------------------------------
+
+_default: SpoolingSink | None = None
+_default_lock = threading.Lock()
+_atexit_registered = False
+
+
+def default_sink() -> SpoolingSink | None:
+    """The process's sink from the environment, or None when metrics are off
+    (MEDIAJOB_METRICS=0) or MEDIAJOB_METRICS_URL is unset or invalid (logged)."""
+    global _default, _atexit_registered
+    if not config.metrics_enabled():
+        return None
+    url = config.metrics_url()
+    if url is None:
+        return None
+    with _default_lock:
+        if _default is not None and _default.url == url.strip():
+            return _default
+        old, _default = _default, None
+        if old is not None:
+            old.close(timeout=0)
+        try:
+            _default = SpoolingSink(url)
+        except (ValueError, OSError) as exc:
+            log.error("metrics disabled: cannot use %s=%r: %s", config.MEDIAJOB_METRICS_URL,
+                      url, exc)
+            return None
+        if not _atexit_registered:
+            atexit.register(_close_default_at_exit)
+            _atexit_registered = True
+        return _default
+
+
+def _close_default_at_exit() -> None:
+    sink = _default
+    if sink is not None:
+        sink.close(timeout=config.env_float(config.MEDIAJOB_METRICS_EXIT_TIMEOUT,
+                                            config.DEFAULT_EXIT_TIMEOUT_S))
+
+
+def spool_status(spool: Spool) -> dict[str, Any]:
+    """What `mjcollect status` shows for one spool folder."""
+    waiting = spool.pending_names()
+    all_names = spool.all_row_names()
+    oldest = [t for t in map(spool_time_ns, all_names) if t is not None]
+    return {
+        "spool": str(spool.root),
+        "url": spool.read_url(),
+        "rows_waiting": len(waiting),
+        "rows_claimed": len(all_names) - len(waiting),
+        "oldest_row_age_s": round((time.time_ns() - min(oldest)) / 1e9, 1) if oldest else None,
+        "spool_bytes": spool.scan_bytes(),
+        "spool_max_bytes": spool.max_bytes,
+        "quarantined_files": len(spool.quarantined()),
+        "writers": spool.read_states(),
+    }
