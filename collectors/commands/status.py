@@ -1,0 +1,73 @@
+"""`mjcollect status`: spool depth, oldest row age, drops and the last upload error."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+HELP = "show the local spool: rows waiting, oldest row age, rows dropped, last upload error"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="dataset URL (default: MEDIAJOB_METRICS_URL, else every "
+                        "spool under the spool base)")
+    parser.add_argument("--spool", type=Path, help="spool folder")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _when(ts: Any) -> str:
+    if not isinstance(ts, int | float):
+        return "-"
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_status(st: dict[str, Any]) -> str:
+    """Human-readable lines for one spool's status (see upload.spool_status)."""
+    writers = st["writers"]
+    dropped = sum(int(w.get("rows_dropped") or 0) for w in writers)
+    invalid = sum(int(w.get("rows_invalid") or 0) for w in writers)
+    errors = sorted((w for w in writers if w.get("last_error")),
+                    key=lambda w: w.get("last_error_at") or 0)
+    age = st["oldest_row_age_s"]
+    lines = [
+        f"spool            {st['spool']}",
+        f"dataset          {st['url'] or '-'}",
+        f"rows waiting     {st['rows_waiting']}",
+        f"rows claimed     {st['rows_claimed']} (being uploaded, or left by a stopped process)",
+        f"oldest row age   {'-' if age is None else f'{age:.1f} s'}",
+        f"spool size       {st['spool_bytes']} of {st['spool_max_bytes']} bytes",
+        f"rows dropped     {dropped} (spool full or disk error), invalid {invalid}",
+        f"quarantined      {st['quarantined_files']} files",
+    ]
+    if errors:
+        last = errors[-1]
+        lines.append(f"last error       {_when(last.get('last_error_at'))} {last['last_error']}")
+    else:
+        lines.append("last error       -")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from collectors import config
+    from collectors.commands.flush import spools_to_flush
+    from collectors.spool import Spool
+    from collectors.upload import spool_status
+
+    targets = spools_to_flush(args.url, args.spool)
+    statuses = []
+    for folder, _url in targets:
+        if not (folder / "rows").is_dir():
+            continue
+        spool = Spool(folder, config.env_int(config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES,
+                                             config.DEFAULT_SPOOL_MAX_BYTES))
+        statuses.append(spool_status(spool))
+    if args.json:
+        print(json.dumps(statuses, indent=2))
+    elif not statuses:
+        print("no spool found")
+    else:
+        print("\n\n".join(format_status(st) for st in statuses))
+    return 0
