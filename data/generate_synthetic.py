@@ -29,8 +29,7 @@ measurements):
       rtf = K[job] * codec[c] * gen[i] * (vCPUs / slots) ** 0.85 / (pixel_rate / P1080) ** 0.7
             * lognormal(0, 0.15)
 
-  with pixel_rate = width * height * fps and P1080 = 1920 * 1080 * 30
-STATS_COLUMNS = ["job_type", "status", "started_at", "finished_at", "instance_type"] (K: export 0.85, proxy
+  with pixel_rate = width * height * fps and P1080 = 1920 * 1080 * 30 (K: export 0.85, proxy
   2.3; codec: h264 1.0, hevc 0.75, vp9 0.7, prores 1.1, av1 0.5). Audio envelopes:
   rtf = 55 * gen * lognormal(0, 0.25), 0.7 times that when the audio is demuxed from a video.
   Thumbnails take 0.35 s + 0.45 s per 2 Mpixel (scaled by codec and generation) with
@@ -197,7 +196,9 @@ def _make_input(rng: np.random.Generator, job_type: str) -> dict[str, Any]:
     }
 
 
-def _planned_wall_s(rng: np.random.Generator, job_type: str, inp: dict[str, Any], host: Host) -> float:
+def _planned_wall_s(
+    rng: np.random.Generator, job_type: str, inp: dict[str, Any], host: Host
+) -> float:
     it = host.itype
     share = (it.vcpus / host.slots) ** 0.85
     vcodec = inp["input_video_codec"]
@@ -239,7 +240,7 @@ def generate(seed: int, days: int, scale: float, end: dt.date) -> list[dict[str,
     weights = np.array([h.slots for h in hosts], dtype=float)
     weights /= weights.sum()
 
-    # Batches per second at the daily peak, before thinning; ~26k attempts at the default scale and 28 days.
+    # Batches per second at the daily peak: ~26k attempts at the default scale over 28 days.
     peak_rate = 0.0052 * scale
     pending: list[tuple[float, int, dict[str, Any]]] = []  # (arrival s, seq, job)
     seq = 0
