@@ -1,0 +1,238 @@
+"""The spool and the sink with a local-folder dataset: durability, bounds, claims, quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from collectors import schema
+from collectors.commands import status as status_cmd
+from collectors.spool import Spool, SpoolFullError, decode_row
+from collectors.upload import (
+    LocalDestination,
+    SpoolingSink,
+    Uploader,
+    batch_objects,
+    default_sink,
+    spool_status,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def make_row(i: int, job_type: str = "upload_thumb_v1", day: int = 1) -> dict[str, Any]:
+    row = schema.empty_row()
+    row.update(
+        attempt_id=f"att-{i:05d}", job_id=f"job-{i}", job_type=job_type, status="succeeded",
+        started_at=dt.datetime(2026, 11, day, 12, 0, i % 60, tzinfo=dt.UTC),
+        finished_at=dt.datetime(2026, 11, day, 12, 1, tzinfo=dt.UTC), duration_ms=1000 + i,
+        ffmpeg_commands=["ffmpeg -i in.mp4 out.mp4"],
+    )
+    return row
+
+
+def read_ids(root: Path) -> list[str]:
+    ids: list[str] = []
+    for path in sorted(root.rglob("*.parquet")):
+        ids.extend(pq.read_table(path).column("attempt_id").to_pylist())
+    return ids
+
+
+def test_write_is_durable_json_roundtrip(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", 10_000)
+    row = schema.validate_row(make_row(7))
+    name = spool.write(row)
+    assert spool.pending_names() == [name]
+    assert list((tmp_path / "spool" / "tmp").iterdir()) == []
+    assert decode_row((tmp_path / "spool" / "rows" / name).read_bytes()) == row
+
+
+def test_size_bound_refuses_new_rows_and_counts_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    row = schema.validate_row(make_row(1))
+    one = len(json.dumps(row, default=str, separators=(",", ":")))
+    spool = Spool(tmp_path / "s", max_bytes=3 * one + 10)
+    for _ in range(3):
+        spool.write(row)
+    with pytest.raises(SpoolFullError):
+        spool.write(row)
+    assert len(spool.pending_names()) == 3
+
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s2", max_bytes=3 * one + 10,
+                        batch_rows=100, batch_age=3600)
+    with caplog.at_level(logging.ERROR, logger="collectors"):
+        for i in range(5):
+            sink.append(make_row(i))  # never raises
+    assert (sink.rows_spooled, sink.rows_dropped) == (3, 2)
+    assert "spool full, row dropped (1 so far" in caplog.text
+    sink._write_state()
+    st = spool_status(sink.spool)
+    assert st["rows_waiting"] == 3
+    assert st["writers"][0]["rows_dropped"] == 2
+    assert "rows dropped     2" in status_cmd.format_status(st)
+    assert sink.flush(timeout=30)
+    assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001", "att-00002"]
+    sink.close(timeout=5)
+
+
+def test_invalid_row_is_refused_not_raised(tmp_path: Path) -> None:
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_age=3600)
+    sink.append({"attempt_id": "x"})  # missing required fields
+    sink.append({**make_row(1), "no_such_column": 1})
+    assert (sink.rows_invalid, sink.rows_spooled) == (2, 0)
+    sink.close(timeout=1)
+
+
+def test_two_claimers_never_share_a_row(tmp_path: Path) -> None:
+    a = Spool(tmp_path / "s", 10**7)
+    b = Spool(tmp_path / "s", 10**7)
+    for i in range(30):
+        a.write(schema.validate_row(make_row(i)))
+    batches = []
+    for n in range(10):
+        got = (a if n % 2 else b).claim(f"w-{n:03d}", 4)
+        if got is not None:
+            batches.append(got)
+    names = [p.name for batch in batches for p in batch.files()]
+    assert len(names) == 30 and len(set(names)) == 30
+    # Held claims are not orphans: their locks are taken.
+    assert list(a.adopt_orphans()) == []
+    for batch in batches:
+        a.finish(batch)
+    assert a.all_row_names() == set()
+
+
+def test_orphaned_batch_is_adopted_with_its_id(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s", 10**7)
+    for i in range(5):
+        spool.write(schema.validate_row(make_row(i)))
+    # A process claims the rows and dies without uploading them.
+    code = (
+        "import sys; from collectors.spool import Spool;"
+        "b = Spool(sys.argv[1], 10**7).claim('deadhost-1-aaaaaa-000001', 100);"
+        "import os; os._exit(0 if b else 3)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], check=True, cwd=REPO)
+    assert spool.pending_names() == []
+    uploader = Uploader(str(tmp_path / "ds"), spool)
+    result = uploader.drain()
+    assert (result.rows, result.batches, result.error) == (5, 1, None)
+    files = sorted(p.name for p in (tmp_path / "ds").rglob("*.parquet"))
+    assert files == ["deadhost-1-aaaaaa-000001.parquet"]
+    assert sorted(read_ids(tmp_path / "ds")) == [f"att-{i:05d}" for i in range(5)]
+
+
+def test_corrupt_file_is_quarantined_and_the_rest_uploads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool(tmp_path / "s", 10**7)
+    for i in range(4):
+        spool.write(schema.validate_row(make_row(i)))
+    (tmp_path / "s" / "rows" / "00000000000000000001-1-0.json").write_bytes(b'{"attempt_id": ')
+    (tmp_path / "s" / "rows" / "00000000000000000002-1-0.json").write_text('{"x": 1}')
+    with caplog.at_level(logging.WARNING, logger="collectors"):
+        result = Uploader(str(tmp_path / "ds"), spool).drain()
+    assert result.rows == 4 and result.error is None
+    assert sorted(read_ids(tmp_path / "ds")) == [f"att-{i:05d}" for i in range(4)]
+    assert len(spool.quarantined()) == 2
+    assert "is unreadable (not JSON" in caplog.text
+    assert "unknown columns: x" in caplog.text
+
+
+def test_stale_tmp_of_a_dead_writer_is_removed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s", 10**7)
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = tmp_path / "s" / "tmp" / f"{proc.stdout.strip()}-0.tmp"
+    dead.write_bytes(b'{"half')
+    alive = tmp_path / "s" / "tmp" / f"{os.getpid()}-99.tmp"
+    alive.write_bytes(b"{")
+    assert spool.remove_stale_tmp() == 1
+    assert not dead.exists() and alive.exists()
+
+
+def test_local_destination_never_overwrites(tmp_path: Path) -> None:
+    dest = LocalDestination(tmp_path)
+    assert dest.put("p/a.parquet", b"one", "x") == "written"
+    import hashlib
+
+    assert dest.put("p/a.parquet", b"one", hashlib.sha256(b"one").hexdigest()) == "same"
+    assert dest.put("p/a.parquet", b"two", hashlib.sha256(b"two").hexdigest()) == "other"
+    assert (tmp_path / "p" / "a.parquet").read_bytes() == b"one"
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["a.parquet"]
+
+
+def test_batch_objects_are_deterministic_and_partitioned() -> None:
+    rows = [schema.validate_row(make_row(i, jt, day)) for i, (jt, day) in enumerate(
+        [("upload_thumb_v1", 1), ("upload_thumb_v1", 2), ("create_video_export_v1", 1)] * 3)]
+    a = batch_objects("h-1-abc-000001", rows)
+    b = batch_objects("h-1-abc-000001", list(reversed(rows)))
+    assert [(o.relative, o.sha256, o.rows) for o in a] == [(o.relative, o.sha256, o.rows)
+                                                           for o in b]
+    assert [o.relative for o in a] == [
+        "job_type=create_video_export_v1/dt=2026-11-01/h-1-abc-000001.parquet",
+        "job_type=upload_thumb_v1/dt=2026-11-01/h-1-abc-000001.parquet",
+        "job_type=upload_thumb_v1/dt=2026-11-02/h-1-abc-000001.parquet",
+    ]
+    assert [o.rows for o in a] == [3, 3, 3]
+
+
+def test_sink_batches_by_count_and_uploads_rest_at_close(tmp_path: Path) -> None:
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_rows=10,
+                        batch_age=3600)
+    for i in range(25):
+        sink.append(make_row(i))
+    sink.close(timeout=30)
+    ids = read_ids(tmp_path / "ds")
+    assert sorted(ids) == [f"att-{i:05d}" for i in range(25)]
+    assert sink.spool.all_row_names() == set()
+    state = json.loads(next((tmp_path / "s" / "state").glob("*.json")).read_text())
+    assert state["rows_uploaded"] == 25 and state["last_error"] is None
+
+
+def test_forked_child_gets_its_own_uploader(tmp_path: Path) -> None:
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_age=3600)
+    sink.append(make_row(1))
+    parent_writer = sink.uploader.writer_id
+    pid = os.fork()
+    if pid == 0:  # child: must be able to append and flush on its own thread
+        code = 1
+        try:
+            sink.append(make_row(2))
+            ok = sink.flush(timeout=20) and sink.uploader.writer_id != parent_writer
+            code = 0 if ok else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sink.flush(timeout=20)
+    sink.close(timeout=5)
+    assert sorted(read_ids(tmp_path / "ds")) == ["att-00001", "att-00002"]
+
+
+def test_default_sink_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDIAJOB_METRICS_URL", raising=False)
+    assert default_sink() is None
+    monkeypatch.setenv("MEDIAJOB_METRICS_SPOOL", str(tmp_path / "spools"))
+    monkeypatch.setenv("MEDIAJOB_METRICS_URL", str(tmp_path / "ds"))
+    monkeypatch.setenv("MEDIAJOB_METRICS", "0")
+    assert default_sink() is None
+    monkeypatch.setenv("MEDIAJOB_METRICS", "1")
+    sink = default_sink()
+    assert sink is not None and default_sink() is sink
+    assert sink.spool.root.parent == tmp_path / "spools"
+    sink.append(make_row(3))
+    sink.close(timeout=10)
+    assert read_ids(tmp_path / "ds") == ["att-00003"]
+    monkeypatch.setenv("MEDIAJOB_METRICS_URL", "gs://nope/x")
+    assert default_sink() is None
