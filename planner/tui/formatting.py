@@ -171,7 +171,7 @@ def attempt_title(row: Mapping[str, Any]) -> str:
     head = f"Attempt {number}" if number is not None else "Attempt"
     return (
         f"[b]{head}[/] of job [b]{escape_markup(str(row.get('job_id')))}[/] · "
-        f"{escape_markup(str(row.get('job_type')))} · [{colour}]{status}[/] · "
+        f"{escape_markup(short_job_type(row.get('job_type')))} · [{colour}]{status}[/] · "
         f"{format_time(row.get('started_at'))}"
     )
 

@@ -24,6 +24,9 @@ class AttemptScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
+        Binding("m", "tab('tab-metrics')", "Metrics"),
+        Binding("c", "tab('tab-commands')", "Commands"),
+        Binding("a", "tab('tab-siblings')", "Job's attempts"),
     ]
 
     def __init__(self, attempt_id: str) -> None:
@@ -38,11 +41,11 @@ class AttemptScreen(Screen[None]):
         yield Static(f"Attempt {formatting.escape_markup(self.attempt_id)}", id="attempt-title")
         yield Static("", id="attempt-badges")
         with TabbedContent(id="attempt-tabs"):
-            with TabPane("Metrics", id="tab-metrics"), VerticalScroll(id="metrics-scroll"):
+            with TabPane("[u]M[/]etrics", id="tab-metrics"), VerticalScroll(id="metrics-scroll"):
                 yield Static("", id="metrics-json")
-            with TabPane("ffmpeg", id="tab-commands"), VerticalScroll():
+            with TabPane("ffmpeg [u]c[/]ommands", id="tab-commands"), VerticalScroll():
                 yield Static("", id="commands")
-            with TabPane("Job's attempts", id="tab-siblings"):
+            with TabPane("Job's [u]a[/]ttempts", id="tab-siblings"):
                 yield AttemptsTable(id="siblings")
         yield Footer()
 
@@ -94,6 +97,9 @@ class AttemptScreen(Screen[None]):
         key = event.row_key.value
         if key is not None and key != self.attempt_id:
             self.app.switch_screen(AttemptScreen(str(key)))
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#attempt-tabs", TabbedContent).active = tab
 
     def action_back(self) -> None:
         self.dismiss()

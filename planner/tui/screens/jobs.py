@@ -126,6 +126,9 @@ class JobsScreen(Screen[None]):
         table = self.query_one(AttemptsTable)
         table.loading = False
         self.fetching = False
+        if self.focused is None or not self.focused.display:
+            # A loading widget cannot take focus; give it back once the rows are in.
+            table.focus()
         table.append((str(r["attempt_id"]), row_cells(r, data.compact_badges(r)))
                      for r in message.rows)
         self.loaded = table.row_count
@@ -213,7 +216,7 @@ class JobsScreen(Screen[None]):
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
+        # The filter bar shows the search from now on; `/` brings the box back to edit it.
+        self.query_one("#search", Input).display = False
         self.query_one(AttemptsTable).focus()
-        if not event.value.strip():
-            self.query_one("#search", Input).display = False
         self._set(search=event.value.strip())

@@ -1,0 +1,153 @@
+"""Pilot tests of the Jobs view and the Attempt detail on the embedded data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner import badges, queries
+from planner.tui.app import PlannerApp
+from planner.tui.formatting import pretty_json, short_job_type
+from planner.tui.screens.attempt import AttemptScreen
+from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
+from planner.tui.widgets.attempts_table import AttemptsTable
+from collectors.schema import metrics_of_row
+from tests.tui.conftest import TEST_DATA_URL, wait_for
+from tests.tui.helpers import static_text, table_keys, table_rows
+
+
+def jobs_ready(app: PlannerApp) -> bool:
+    """jobs view shows rows and the count"""
+    s = app.screen
+    return isinstance(s, JobsScreen) and s.loaded > 0 and s.total is not None
+
+
+async def test_first_page_is_newest_first_with_badges(dataset: Any) -> None:
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        screen = app.screen
+        table = screen.query_one(AttemptsTable)
+        expected = queries.list_attempts(dataset, limit=PAGE_SIZE)
+        assert table_keys(table) == expected["attempt_id"].to_list()
+        total = queries.count_attempts(dataset)
+        assert screen.total == total
+        status = static_text(screen.query_one("#jobs-status"))
+        assert status.startswith(f"{min(PAGE_SIZE, total):,} of {total:,} attempts loaded")
+        first = expected.row(0, named=True)
+        cells = table_rows(table)[0]
+        assert cells[1] == first["job_id"]
+        assert cells[2] == short_job_type(first["job_type"])
+        assert cells[5] == badges.rtf_badge(first).removeprefix("RTF ")
+        assert cells[6] == badges.input_badge(first)
+        assert cells[7] == badges.host_badge(first)
+
+
+async def test_filter_keys_requery(dataset: Any) -> None:
+    job_types = queries.distinct_values(dataset, "job_type")
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        await wait_for(pilot, lambda: len(screen.job_types) > 1)
+        await pilot.press("t", "s", "s")  # first job type, then status: succeeded, failed
+        await wait_for(pilot, lambda: jobs_ready(app) and screen.generation == 4)
+        assert screen.query_state.job_type == job_types[0]
+        assert screen.query_state.status == "failed"
+        bar = static_text(screen.query_one("#filter-bar"))
+        assert f"type {short_job_type(job_types[0])}" in bar and "status failed" in bar
+        expected = queries.list_attempts(
+            dataset, job_type=job_types[0], status="failed", limit=PAGE_SIZE
+        )
+        table = screen.query_one(AttemptsTable)
+        assert table_keys(table) == expected["attempt_id"].to_list()
+        assert screen.total == queries.count_attempts(
+            dataset, job_type=job_types[0], status="failed"
+        )
+        assert {r[3] for r in table_rows(table)} <= {"failed"}
+
+        await pilot.press("o")  # RTF high -> low, filters kept
+        await wait_for(pilot, lambda: jobs_ready(app) and screen.generation == 5)
+        expected = queries.list_attempts(
+            dataset, job_type=job_types[0], status="failed", order_by="rtf", limit=PAGE_SIZE
+        )
+        assert table_keys(table) == expected["attempt_id"].to_list()
+
+        await pilot.press("x")  # clear everything
+        await wait_for(pilot, lambda: jobs_ready(app) and screen.generation == 6)
+        assert screen.total == queries.count_attempts(dataset)
+
+
+async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:
+    # A job with a retry, so the search shows more than one row.
+    rows = dataset.connection.execute(
+        "SELECT job_id FROM attempts GROUP BY job_id HAVING count(*) > 1 ORDER BY job_id LIMIT 1"
+    ).fetchall()
+    assert rows, "the embedded data should hold retried jobs"
+    job_id = rows[0][0]
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        screen = app.screen
+        await pilot.press("slash", *job_id, "enter")
+        await wait_for(pilot, lambda: jobs_ready(app) and screen.query_state.search == job_id)
+        table = screen.query_one(AttemptsTable)
+        expected = queries.list_attempts(dataset, job_id=job_id)
+        assert sorted(table_keys(table)) == sorted(expected["attempt_id"].to_list())
+        assert len(table_keys(table)) > 1
+        assert table.has_focus
+
+
+async def test_scrolling_to_the_end_fetches_the_next_page(dataset: Any) -> None:
+    total = queries.count_attempts(dataset)
+    assert total > PAGE_SIZE, "the embedded data should span more than one page"
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        screen = app.screen
+        assert screen.loaded == PAGE_SIZE
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: screen.loaded > PAGE_SIZE)
+        expected = queries.list_attempts(dataset, limit=2 * PAGE_SIZE)
+        table = screen.query_one(AttemptsTable)
+        assert table_keys(table) == expected["attempt_id"].to_list()
+
+
+async def test_enter_opens_attempt_detail(dataset: Any) -> None:
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        first_id = table_keys(app.screen.query_one(AttemptsTable))[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AttemptScreen)
+                       and app.screen.row is not None)
+        screen = app.screen
+        assert isinstance(screen, AttemptScreen)
+        row = queries.get_attempt(dataset, first_id)
+        assert row is not None
+        assert screen.metrics_json == pretty_json(metrics_of_row(row))
+        shown = static_text(screen.query_one("#attempt-badges"))
+        for text in (row["rtf_badge"], row["input_badge"], row["host_badge"]):
+            assert text and text in shown
+        commands = static_text(screen.query_one("#commands"))
+        for i, cmd in enumerate(row["ffmpeg_commands"] or [], 1):
+            assert f"{i}. {cmd}" in commands
+        siblings = queries.attempts_of_job(dataset, row["job_id"])
+        assert table_keys(screen.query_one("#siblings", AttemptsTable)) == (
+            siblings["attempt_id"].to_list()
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+
+
+async def test_help_lists_the_keys() -> None:
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        await pilot.press("question_mark")
+        text = static_text(app.screen.query_one("#help-text"))
+        for line in ("j        Jobs", "d        Distributions", "f        Fleet sizing",
+                     "/        search by job id", "w        write the fleet request JSON"):
+            assert line in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
