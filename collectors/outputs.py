@@ -1,0 +1,70 @@
+"""Size of a job's output (plan 87, phase 2): a local file by stat, an S3 object by HEAD.
+
+boto3 is imported only when an `s3://` output is asked about, so `import collectors` stays light;
+the client uses the standard AWS chain (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL included).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("collectors.outputs")
+
+_client: Any = None
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """('bucket', 'key') of `s3://bucket/key`; ValueError when either is missing."""
+    if not url.startswith("s3://"):
+        raise ValueError(f"not an s3:// URL: {url!r}")
+    bucket, _, key = url[len("s3://") :].partition("/")
+    if not bucket or not key:
+        raise ValueError(f"S3 URL needs s3://bucket/key, got {url!r}")
+    return bucket, key
+
+
+def _s3() -> Any:
+    global _client
+    if _client is None:
+        import boto3  # lazy: only workers whose outputs live in S3 pay for it
+
+        _client = boto3.client("s3")
+    return _client
+
+
+def reset_client() -> None:
+    """Forget the cached S3 client (tests point the environment at another server)."""
+    global _client
+    _client = None
+
+
+def output_size(target: str | os.PathLike[str]) -> int:
+    """Bytes of the local file or `s3://bucket/key` object `target`.
+
+    Raises OSError for a missing local file, ValueError for a malformed S3 URL and botocore's
+    ClientError (e.g. 404) or connection errors for S3.
+    """
+    text = os.fspath(target)
+    if text.startswith("s3://"):
+        bucket, key = split_s3_url(text)
+        head = _s3().head_object(Bucket=bucket, Key=key)
+        return int(head["ContentLength"])
+    return Path(text).stat().st_size
+
+
+def try_output_size(target: str | os.PathLike[str]) -> tuple[int | None, str | None]:
+    """(bytes, None), or (None, a short reason) when the size cannot be had; never raises."""
+    try:
+        return output_size(target), None
+    except Exception as exc:  # any failure is a metrics gap, never a job failure
+        reason = f"output size of {_display(target)}: {type(exc).__name__}: {exc}"
+        log.warning("%s", reason)
+        return None, reason
+
+
+def _display(target: str | os.PathLike[str]) -> str:
+    # s3://bucket/key carries no credentials; a local path is fine to show.
+    return os.fspath(target)
