@@ -1,0 +1,251 @@
+"""Demand per job type: how many jobs and media seconds arrive per hour, from data or a forecast.
+
+From data (`load_demand_history`, a DuckDB query): the first attempts (attempt_number 1 or null)
+of each job type are counted per clock hour (UTC) over a window ending at the last full hour of
+the data; hours with no arrival count as 0. `resolve_demand` then takes, per job type, the p-th
+percentile (linear interpolation) of those hourly values, separately for jobs and for input
+media seconds: "the p95 hour".
+
+From a forecast (`Forecast`): media hours per day (job types counted in media seconds) or jobs
+per hour (thumbnails), per job type. A daily volume is spread over the day with the peak factor
+measured in the data when there is some (the p-th percentile hour / the mean hour), else flat:
+
+    media seconds per hour = media hours per day * 3600 / 24 * peak factor
+    jobs per hour          = media seconds per hour / mean media seconds per job (from data)
+
+A growth factor multiplies either source. Retries are not demand: the waste of failed attempts is
+added by the sizing (`planner.sizing`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from collectors.schema import THROUGHPUT_JOBS, THROUGHPUT_MEDIA_SECONDS, THROUGHPUT_UNIT_BY_JOB_TYPE
+from planner.errors import EmptySelectionError, PlannerError
+
+ForecastUnit = Literal["media_hours_per_day", "jobs_per_hour"]
+
+
+@dataclass(frozen=True)
+class DemandHistory:
+    """Hourly arrivals of one job type over the window (first attempts only)."""
+
+    job_type: str
+    #: Jobs that arrived in each hour of the window, oldest first (zeros included).
+    jobs: tuple[float, ...]
+    #: Input media seconds of those jobs, per hour.
+    media_seconds: tuple[float, ...]
+
+    @property
+    def hours(self) -> int:
+        return len(self.jobs)
+
+    @property
+    def total_jobs(self) -> float:
+        return sum(self.jobs)
+
+    @property
+    def media_seconds_per_job(self) -> float | None:
+        """Mean input media seconds of one job; None when no media duration was recorded."""
+        total = sum(self.media_seconds)
+        return total / self.total_jobs if self.total_jobs > 0 and total > 0 else None
+
+    def peak_factor(self, percentile: float) -> float:
+        """The percentile hour over the mean hour (jobs), >= 1 in any busy trace; 1 if empty."""
+        mean = self.total_jobs / self.hours if self.hours else 0.0
+        return percentile_of(self.jobs, percentile) / mean if mean > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A user's expected volume of one job type."""
+
+    job_type: str
+    value: float
+    unit: ForecastUnit
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The rate to size for, per job type."""
+
+    job_type: str
+    jobs_per_hour: float
+    media_seconds_per_hour: float
+    #: How the work is counted: 'media_seconds' or 'jobs' (collectors.schema).
+    unit: str
+    #: e.g. "data p95 hour" or "forecast 120 media h/day"
+    source: str
+
+
+def percentile_of(values: Sequence[float], percentile: float) -> float:
+    """The p-th percentile (0-100) with linear interpolation between order statistics.
+
+    Same as numpy's default ('linear'): rank = p/100 * (n - 1).
+    """
+    if not values:
+        return 0.0
+    xs = sorted(values)
+    rank = percentile / 100.0 * (len(xs) - 1)
+    lo = math.floor(rank)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (rank - lo)
+
+
+def unit_of(job_type: str) -> str:
+    """How a job type's work is counted; unknown job types count media seconds."""
+    return THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type, THROUGHPUT_MEDIA_SECONDS)
+
+
+def parse_forecast(text: str) -> Forecast:
+    """`job_type=VALUE[unit]`: unit `h/d` (media hours/day) or `/h` (jobs/hour).
+
+    Without a unit, the job type's own unit: media hours per day, jobs per hour for thumbnails.
+    """
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip().replace(" ", "")
+    if not sep or not name or not raw:
+        raise PlannerError(
+            f"forecast {text!r}: expected job_type=VALUE (e.g. upload_edit_proxy_v1=40)"
+        )
+    unit: ForecastUnit
+    if raw.endswith("h/d"):
+        unit, raw = "media_hours_per_day", raw[:-3]
+    elif raw.endswith("/h"):
+        unit, raw = "jobs_per_hour", raw[:-2]
+    else:
+        unit = "jobs_per_hour" if unit_of(name) == THROUGHPUT_JOBS else "media_hours_per_day"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise PlannerError(f"forecast {text!r}: {raw!r} is not a number") from None
+    if not value >= 0 or math.isinf(value):
+        raise PlannerError(f"forecast {text!r}: the volume must be a non-negative number")
+    return Forecast(name, value, unit)
+
+
+def resolve_demand(
+    histories: Mapping[str, DemandHistory],
+    *,
+    percentile: float = 95.0,
+    forecasts: Sequence[Forecast] = (),
+    growth: float = 1.0,
+) -> dict[str, Demand]:
+    """Demand per job type: the forecasts when any are given, else the data's p-th hour.
+
+    Pure and fast (the TUI calls it on every change). Raises PlannerError for a percentile
+    outside (0, 100], a growth <= 0, a forecast that needs data there is none of, or no demand.
+    """
+    if not 0 < percentile <= 100:
+        raise PlannerError(f"percentile must be in (0, 100], got {percentile:g}")
+    if not growth > 0 or math.isinf(growth):
+        raise PlannerError(f"growth must be above 0, got {growth:g}")
+    out: dict[str, Demand] = {}
+    if forecasts:
+        for f in forecasts:
+            if f.job_type in out:
+                raise PlannerError(f"two forecasts for {f.job_type}")
+            out[f.job_type] = _from_forecast(f, histories.get(f.job_type), percentile, growth)
+        return out
+    for jt, h in sorted(histories.items()):
+        if h.total_jobs <= 0:
+            continue
+        out[jt] = Demand(
+            job_type=jt,
+            jobs_per_hour=percentile_of(h.jobs, percentile) * growth,
+            media_seconds_per_hour=percentile_of(h.media_seconds, percentile) * growth,
+            unit=unit_of(jt),
+            source=f"data p{percentile:g} hour of {h.hours} h" + _growth_note(growth),
+        )
+    if not out:
+        raise EmptySelectionError("no arrivals in the window: no demand to size for")
+    return out
+
+
+def _growth_note(growth: float) -> str:
+    return f" x{growth:g}" if growth != 1 else ""
+
+
+def _from_forecast(
+    f: Forecast, history: DemandHistory | None, percentile: float, growth: float
+) -> Demand:
+    per_job = history.media_seconds_per_job if history else None
+    if f.unit == "jobs_per_hour":
+        jobs = f.value * growth
+        media = jobs * per_job if per_job else 0.0
+        source = f"forecast {f.value:g} jobs/h"
+    else:
+        peak = history.peak_factor(percentile) if history else 1.0
+        media = f.value * 3600.0 / 24.0 * peak * growth
+        if not per_job:
+            raise PlannerError(
+                f"forecast for {f.job_type} is in media hours but the data holds no media "
+                "duration of that job type to turn it into jobs; give jobs per hour (VALUE/h)"
+            )
+        jobs = media / per_job
+        source = f"forecast {f.value:g} media h/day x peak {peak:.2f}"
+    return Demand(f.job_type, jobs, media, unit_of(f.job_type), source + _growth_note(growth))
+
+
+HOURLY_SQL = """
+SELECT job_type, date_trunc('hour', started_at AT TIME ZONE 'UTC') AS h, count(*) AS jobs,
+       coalesce(sum(input_duration_seconds), 0) AS media_s
+FROM attempts
+WHERE coalesce(attempt_number, 1) = 1 AND started_at >= ? AND started_at < ?
+GROUP BY job_type, h
+"""
+
+
+def data_time_range(source: Any) -> tuple[dt.datetime, dt.datetime] | None:
+    """(first, last) `started_at` in the dataset, or None when it holds no timed attempt."""
+    con = getattr(source, "connection", source)
+    row = con.execute(
+        "SELECT min(started_at AT TIME ZONE 'UTC'), max(started_at AT TIME ZONE 'UTC')"
+        " FROM attempts"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return _utc(row[0]), _utc(row[1])
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def window_bounds(
+    first: dt.datetime, last: dt.datetime, window: dt.timedelta
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the demand window: whole hours ending at the hour the data's last attempt
+    started in (that hour is partial and left out), no earlier than the data's first hour."""
+    end = last.replace(minute=0, second=0, microsecond=0)
+    start = max(end - window, first.replace(minute=0, second=0, microsecond=0))
+    if start >= end:  # less than an hour of data: use it all, as one partial hour
+        end = start + dt.timedelta(hours=1)
+    return start, end
+
+
+def load_demand_history(
+    source: Any, window: dt.timedelta = dt.timedelta(days=14)
+) -> dict[str, DemandHistory]:
+    """Hourly arrivals per job type over the window (see the module docstring)."""
+    rng = data_time_range(source)
+    if rng is None:
+        raise EmptySelectionError("the dataset holds no attempt with a start time")
+    start, end = window_bounds(*rng, window)
+    con = getattr(source, "connection", source)
+    rows = con.execute(HOURLY_SQL, [start, end]).fetchall()
+    hours = int((end - start).total_seconds() // 3600)
+    jobs: dict[str, list[float]] = {}
+    media: dict[str, list[float]] = {}
+    for jt, h, n, m in rows:
+        i = int((_utc(h) - start).total_seconds() // 3600)
+        if not 0 <= i < hours:
+            continue
+        jobs.setdefault(jt, [0.0] * hours)[i] = float(n)
+        media.setdefault(jt, [0.0] * hours)[i] = float(m)
+    return {jt: DemandHistory(jt, tuple(jobs[jt]), tuple(media[jt])) for jt in sorted(jobs)}

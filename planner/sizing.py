@@ -1,0 +1,680 @@
+"""Fleet sizing: how many instances of each type carry the demand, what they cost, which to buy.
+
+Two steps, so a UI can recompute instantly after an input change:
+
+    inputs = load_sizing_inputs(ds, window=14 days)   # the DuckDB queries (slow, once)
+    result = size_fleet(inputs, SizingOptions(...))     # pure arithmetic (milliseconds)
+
+## The model (the README and docs/sizing.md quote these formulas)
+
+Per job type j (demand, `planner.demand`): arrivals lambda_j (jobs/s) and, for job types counted
+in media seconds, media seconds per second m_j. Per instance type i (measurements,
+`planner.throughput`): job slots c_i (measured mean concurrency, rounded), and per job type the
+mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_ij.
+
+1. **Offered load of the mix** on type i, in busy slots (Erlangs). Job types share an instance,
+   so their loads add:
+
+       a_ij = m_j / rtf_ij              (media job types: work grows with the input's length)
+       a_ij = lambda_j * S_ij           (thumbnails: a fixed cost per job)
+       a_i  = sum_j a_ij * (1 + w_j)    w_j = wasted seconds of failed attempts / useful seconds
+
+   Failed attempts (spot interruptions, errors) also come back as retries:
+   lambda'_j = lambda_j / (1 - r_j) with r_j the retry share. The mix's mean service time is
+   S_i = a_i / lambda'_i (lambda'_i = sum_j lambda'_j).
+
+2. **Instances for a utilisation target** U (0 < U <= 1): n_util = ceil(a_i / (c_i * U)).
+
+3. **Instances for a wait target** "p-th percentile of queue wait <= t": M/M/c over all job
+   slots of the fleet, N = n * c_i servers, service rate mu = 1 / S_i:
+
+       P(wait > t) = C(N, a) * exp(-(N * mu - lambda) * t)
+
+   with C the Erlang C probability of waiting, computed from Erlang B by the stable recurrence
+   B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)) and C = N B / (N - a (1 - B)). n_wait is the
+   smallest n with P(wait > t) <= 1 - p/100. With `includes_service` the target is on the
+   response time (wait + service):
+
+       P(T > t) = (1 - C) e^(-mu t) + C (theta e^(-mu t) - mu e^(-theta t)) / (theta - mu),
+       theta = N mu - lambda
+
+   which no fleet can bring below P(service > t) = e^(-mu t): a response target under the
+   p-th percentile of the service time itself is refused.
+
+4. **Instances** n_i = max(n_util, n_wait), reporting which bound it.
+
+5. **Spot**: a spot fleet loses instances to interruptions; headroom for the type's interruption
+   rate q_i (price table, Spot Advisor band, overridable): n_spot = ceil(n_i * (1 + q_i)), so
+   that losing the share q_i of the fleet at once still leaves n_i. (The work lost by the
+   interrupted attempts is already in w_j above, as measured.)
+
+6. **Cost**: on-demand n_i * price_od, spot n_spot * price_spot, USD/h; per processed media hour
+   = fleet USD/h / (sum_j m_j * 3600 / 3600) (media hours arriving per hour).
+
+7. **Recommendation**: the cheapest few types (in the chosen capacity type), weighted by their
+   measured throughput of the mix, W_i = (c_i / S_i) / min over chosen (c_k / S_k), and a total
+   target capacity in those units, max_i ceil(n_i * W_i) (any mix of the chosen types then
+   carries the demand): `planner.fleet` writes it as an EC2 Fleet request.
+
+Types without measurements can be **estimated** from a measured type of the same family by the
+stated model `estimate_by_vcpus` (slots scale with vCPUs, service times unchanged); they are
+marked estimated in every table, JSON and fleet request they appear in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from planner.demand import Demand, DemandHistory, Forecast, resolve_demand
+from planner.errors import PlannerError
+from planner.prices import InstancePrice, PriceTable
+from planner.throughput import (
+    NO_WASTE,
+    Concurrency,
+    InstanceMeasurements,
+    Waste,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+CapacityType = Literal["spot", "on-demand"]
+
+
+class SizingError(PlannerError):
+    """Inputs no fleet can satisfy, or out of range (utilisation, wait target, percentile)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Queueing maths (pure)
+
+
+def erlang_b(servers: int, load: float) -> float:
+    """Erlang B blocking probability for `servers` servers, `load` Erlangs (stable recurrence)."""
+    if servers < 0 or load < 0:
+        raise ValueError("servers and load must be non-negative")
+    b = 1.0
+    for k in range(1, servers + 1):
+        b = load * b / (k + load * b)
+    return b
+
+
+def erlang_c_from_b(servers: int, load: float, b: float) -> float:
+    """Erlang C from Erlang B of the same (servers, load); 1.0 when load >= servers."""
+    if load >= servers:
+        return 1.0
+    return servers * b / (servers - load * (1.0 - b))
+
+
+def erlang_c(servers: int, load: float) -> float:
+    """Probability an arrival waits in M/M/c with `servers` servers and `load` Erlangs (a = l/mu).
+
+    1.0 when load >= servers (the queue grows without bound).
+    """
+    if servers <= 0:
+        return 1.0
+    return erlang_c_from_b(servers, load, erlang_b(servers, load))
+
+
+def _wait_tail(c_prob: float, servers: int, lam: float, mu: float, t: float) -> float:
+    """P(queue wait > t) in M/M/c given the Erlang C probability."""
+    return c_prob * math.exp(-(servers * mu - lam) * t)
+
+
+def _response_tail(c_prob: float, servers: int, lam: float, mu: float, t: float) -> float:
+    """P(wait + service > t) in M/M/c given the Erlang C probability."""
+    theta = servers * mu - lam
+    if abs(theta - mu) < 1e-12 * mu:  # wait ~ Exp(mu) and service ~ Exp(mu): Erlang-2 tail
+        queued = math.exp(-mu * t) * (1.0 + mu * t)
+    else:
+        queued = (theta * math.exp(-mu * t) - mu * math.exp(-theta * t)) / (theta - mu)
+    return (1.0 - c_prob) * math.exp(-mu * t) + c_prob * queued
+
+
+def wait_probability(servers: int, lam: float, mu: float, t: float) -> float:
+    """P(queue wait > t seconds) in M/M/c; lam arrivals/s, mu services/s per server."""
+    load = lam / mu
+    if load >= servers:
+        return 1.0
+    return _wait_tail(erlang_c(servers, load), servers, lam, mu, t)
+
+
+def wait_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
+    """The p-th percentile (0-100) of queue wait in M/M/c, seconds; inf when overloaded."""
+    load = lam / mu
+    if load >= servers:
+        return math.inf
+    c_prob = erlang_c(servers, load)
+    tail = 1.0 - percentile / 100.0
+    if c_prob <= tail:
+        return 0.0
+    return math.log(c_prob / tail) / (servers * mu - lam)
+
+
+@dataclass(frozen=True)
+class WaitTarget:
+    """`percentile` of the queue wait (or of wait + service) at most `seconds`."""
+
+    percentile: float = 95.0
+    seconds: float = 60.0
+    includes_service: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 < self.percentile < 100:
+            raise SizingError(f"wait percentile must be in (0, 100), got {self.percentile:g}")
+        if not self.seconds >= 0 or math.isinf(self.seconds):
+            raise SizingError(f"wait target must be >= 0 seconds, got {self.seconds:g}")
+
+    @property
+    def tail(self) -> float:
+        """The allowed probability of exceeding the target."""
+        return 1.0 - self.percentile / 100.0
+
+    def label(self) -> str:
+        what = "response" if self.includes_service else "wait"
+        return f"p{self.percentile:g} {what} <= {self.seconds:g}s"
+
+
+def parse_wait(text: str) -> WaitTarget:
+    """`p95=60s` (also `60`, `2m`, `p99=1.5m`); a trailing `+service` targets wait + service."""
+    raw = text.strip().replace(" ", "")
+    includes_service = raw.endswith("+service")
+    if includes_service:
+        raw = raw[: -len("+service")]
+    pct = 95.0
+    if "=" in raw:
+        head, raw = raw.split("=", 1)
+        if not head.lower().startswith("p"):
+            raise SizingError(f"wait target {text!r}: expected pNN=SECONDS, e.g. p95=60s")
+        try:
+            pct = float(head[1:])
+        except ValueError:
+            raise SizingError(f"wait target {text!r}: {head!r} is not a percentile") from None
+    scale = 1.0
+    if raw.endswith("ms"):
+        raw, scale = raw[:-2], 0.001
+    elif raw.endswith("s"):
+        raw = raw[:-1]
+    elif raw.endswith("m"):
+        raw, scale = raw[:-1], 60.0
+    elif raw.endswith("h"):
+        raw, scale = raw[:-1], 3600.0
+    try:
+        seconds = float(raw) * scale
+    except ValueError:
+        raise SizingError(f"wait target {text!r}: {raw!r} is not a duration") from None
+    return WaitTarget(pct, seconds, includes_service)
+
+
+def instances_for_utilisation(load: float, slots: int, utilisation: float) -> int:
+    """Fewest instances whose `slots` each keep the busy share at most `utilisation`.
+
+    ceil(load / (slots * utilisation)); 0 for no load. `load` in Erlangs (busy slots).
+    """
+    check_utilisation(utilisation)
+    if load <= 0:
+        return 0
+    # The epsilon keeps 2.0000000001 (float noise on an exact fit) from costing an instance.
+    return max(1, math.ceil(load / (slots * utilisation) - 1e-9))
+
+
+def check_utilisation(utilisation: float) -> None:
+    if not 0 < utilisation <= 1:
+        raise SizingError(f"utilisation must be in (0, 1], got {utilisation:g}")
+
+
+def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) -> int:
+    """Fewest instances of `slots` servers each meeting the wait target in M/M/c.
+
+    lam: arrivals per second, mu: services per second per slot. One pass of the Erlang B
+    recurrence up to the answer, testing at each whole instance (O(answer * slots)).
+    Raises SizingError when no fleet can meet a response-time target.
+    """
+    if lam <= 0:
+        return 0
+    if slots < 1 or mu <= 0:
+        raise ValueError("slots must be >= 1 and mu > 0")
+    load = lam / mu
+    if target.includes_service:
+        floor_t = math.log(1.0 / target.tail) / mu
+        if target.seconds <= floor_t:
+            raise SizingError(
+                f"response target {target.label()} is below the p{target.percentile:g} of the "
+                f"service time itself ({floor_t:.1f}s, mean service {1 / mu:.1f}s): no number of "
+                "instances can meet it"
+            )
+    tail_fn = _response_tail if target.includes_service else _wait_tail
+    b = 1.0
+    k = 0
+    n = 0
+    # A generous cap: past it the tail is numerically 0 for any sane input.
+    max_servers = int(load + 50 * math.sqrt(load + 1) + 100) + slots
+    while True:
+        n += 1
+        servers = n * slots
+        while k < servers:
+            k += 1
+            b = load * b / (k + load * b)
+        if load < servers:
+            c_prob = erlang_c_from_b(servers, load, b)
+            if tail_fn(c_prob, servers, lam, mu, target.seconds) <= target.tail + 1e-12:
+                return n
+        if servers > max_servers:
+            return n
+
+
+def spot_instances(instances: int, interruption_rate: float) -> int:
+    """Instances to run on spot so losing `interruption_rate` of them still leaves `instances`."""
+    if instances <= 0:
+        return 0
+    return math.ceil(instances * (1.0 + interruption_rate) - 1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# Estimation of unmeasured types (a stated model)
+
+
+def estimate_by_vcpus(
+    measured: InstanceMeasurements, base_price: InstancePrice, target: InstancePrice
+) -> InstanceMeasurements:
+    """Figures for `target` from a measured type of the same family: job slots scale with vCPUs
+    (slots = round(measured slots * vcpus_target / vcpus_measured), >= 1), service times stay
+    those measured (each job keeps the same share of a core). Marked estimated_from."""
+    ratio = target.vcpus / base_price.vcpus
+    slots = max(1, round(measured.slots * ratio))
+    conc = measured.concurrency
+    scaled = Concurrency(
+        target.instance_type, 0, conc.attempt_seconds * ratio, conc.busy_seconds, 0
+    )
+    return InstanceMeasurements(
+        target.instance_type,
+        scaled,
+        measured.services,
+        estimated_from=measured.instance_type,
+        slots_override=slots,
+    )
+
+
+def with_estimates(
+    measured: Mapping[str, InstanceMeasurements], prices: PriceTable
+) -> dict[str, InstanceMeasurements]:
+    """The measured types plus an estimate for every priced type of a measured family."""
+    out = dict(measured)
+    by_family: dict[str, InstanceMeasurements] = {}
+    for name, m in measured.items():
+        if name not in prices:
+            continue
+        fam = prices[name].family
+        best = by_family.get(fam)
+        attempts = sum(s.attempts for s in m.services.values())
+        if best is None or attempts > sum(s.attempts for s in best.services.values()):
+            by_family[fam] = m
+    for name in prices:
+        if name in out:
+            continue
+        base = by_family.get(prices[name].family)
+        if base is not None:
+            out[name] = estimate_by_vcpus(base, prices[base.instance_type], prices[name])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs, options, results
+
+
+@dataclass(frozen=True)
+class SizingInputs:
+    """Everything the queries found: loaded once, sized many times."""
+
+    measurements: Mapping[str, InstanceMeasurements]
+    histories: Mapping[str, DemandHistory]
+    waste: Mapping[str, Waste]
+    prices: PriceTable
+    window: dt.timedelta
+    #: Where the data came from (for reports).
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class SizingOptions:
+    """What the user asks (all fast to change)."""
+
+    percentile: float = 95.0
+    forecasts: tuple[Forecast, ...] = ()
+    growth: float = 1.0
+    utilisation: float = 0.7
+    wait: WaitTarget | None = field(default_factory=WaitTarget)
+    capacity: CapacityType = "spot"
+    #: Interruption rates (fractions) overriding the price table's, by instance type.
+    interruption_overrides: Mapping[str, float] = field(default_factory=dict)
+    include_estimated: bool = True
+    #: How many instance types the recommended fleet diversifies over.
+    fleet_types: int = 3
+    #: Apply the measured waste of failed attempts (retries) to the load.
+    count_waste: bool = True
+
+
+@dataclass(frozen=True)
+class TypeSizing:
+    """The fleet of one instance type that carries the whole demand alone."""
+
+    instance_type: str
+    estimated_from: str | None
+    vcpus: int
+    memory_gib: float
+    slots: int
+    #: Arrivals incl. retries, per second.
+    arrivals_per_s: float
+    #: Offered load, busy slots (Erlangs).
+    load_erlangs: float
+    #: Mean seconds a job of the mix holds a slot.
+    mean_service_s: float
+    instances_utilisation: int
+    instances_wait: int | None
+    instances: int
+    bound: str
+    #: The wait (or response) percentile at `instances`, seconds.
+    wait_at_target_percentile_s: float | None
+    #: Busy share of the slots at `instances`.
+    utilisation: float
+    interruption_band: str
+    interruption_rate: float
+    instances_spot: int
+    on_demand_usd_h: float
+    spot_usd_h: float
+    #: None when the demand has no media seconds (thumbnails only).
+    on_demand_usd_per_media_h: float | None
+    spot_usd_per_media_h: float | None
+    #: Jobs of the mix one instance completes per hour at full use of its slots.
+    capacity_jobs_per_hour: float
+
+    @property
+    def estimated(self) -> bool:
+        return self.estimated_from is not None
+
+    def usd_h(self, capacity: CapacityType) -> float:
+        return self.spot_usd_h if capacity == "spot" else self.on_demand_usd_h
+
+    def fleet_instances(self, capacity: CapacityType) -> int:
+        return self.instances_spot if capacity == "spot" else self.instances
+
+
+@dataclass(frozen=True)
+class FleetMember:
+    instance_type: str
+    weighted_capacity: float
+    estimated: bool
+    #: Instances of this type alone, in the chosen capacity type.
+    instances_alone: int
+    usd_h_alone: float
+
+
+@dataclass(frozen=True)
+class FleetRecommendation:
+    capacity: CapacityType
+    members: tuple[FleetMember, ...]
+    total_target_capacity: int
+    #: What one unit of capacity is.
+    unit: str
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    options: SizingOptions
+    demand: Mapping[str, Demand]
+    #: Ranked, cheapest first in the chosen capacity type.
+    types: tuple[TypeSizing, ...]
+    #: Instance types left out, with the reason.
+    skipped: Mapping[str, str]
+    recommendation: FleetRecommendation | None
+    waste: Mapping[str, Waste]
+
+    def to_frame(self) -> pl.DataFrame:
+        """The ranked table: one row per instance type."""
+        import polars as pl
+
+        rows = [
+            {"rank": i + 1, "estimated": t.estimated, **asdict(t)} for i, t in enumerate(self.types)
+        ]
+        if not rows:
+            return pl.DataFrame()
+        return pl.DataFrame(rows)
+
+    def demand_frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        return pl.DataFrame([asdict(d) for d in self.demand.values()])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (`mjplan size --json`)."""
+        opts = asdict(self.options)
+        return {
+            "options": opts,
+            "demand": [asdict(d) for d in self.demand.values()],
+            "waste": [
+                {
+                    "job_type": w.job_type,
+                    "retry_share": w.retry_share,
+                    "waste_ratio": w.waste_ratio,
+                    "attempts": w.attempts,
+                }
+                for w in self.waste.values()
+            ],
+            "types": [{"rank": i + 1, "estimated": t.estimated, **asdict(t)}
+                      for i, t in enumerate(self.types)],
+            "skipped": dict(self.skipped),
+            "recommendation": asdict(self.recommendation) if self.recommendation else None,
+        }
+
+
+def load_sizing_inputs(
+    source: Any,
+    *,
+    window: dt.timedelta = dt.timedelta(days=14),
+    prices: PriceTable | None = None,
+) -> SizingInputs:
+    """Run the queries (demand history, concurrency, services, waste) over the window.
+
+    `source` is a planner Dataset or a duckdb connection with an `attempts` view.
+    """
+    from planner.demand import load_demand_history, window_bounds
+    from planner.prices import load_prices
+    from planner.throughput import measure_instances, measure_waste
+
+    histories = load_demand_history(source, window)
+    from planner.demand import data_time_range
+
+    rng = data_time_range(source)
+    since = window_bounds(*rng, window)[0] if rng else None
+    return SizingInputs(
+        measurements=measure_instances(source, since),
+        histories=histories,
+        waste=measure_waste(source, since),
+        prices=prices if prices is not None else load_prices(),
+        window=window,
+        source=str(getattr(source, "url", "")),
+    )
+
+
+def _load_of(
+    m: InstanceMeasurements,
+    demand: Mapping[str, Demand],
+    waste: Mapping[str, Waste],
+    count_waste: bool,
+) -> tuple[float, float] | str:
+    """(arrivals incl. retries per s, offered load in Erlangs) on type `m`, or why not."""
+    lam = 0.0
+    load = 0.0
+    for jt, d in demand.items():
+        svc = m.services.get(jt)
+        if svc is None:
+            return f"no measurement of {jt} on it"
+        w = waste.get(jt, NO_WASTE) if count_waste else NO_WASTE
+        jobs_s = d.jobs_per_hour / 3600.0
+        rtf = svc.rtf
+        if d.unit == "media_seconds" and rtf is not None and d.media_seconds_per_hour > 0:
+            busy = d.media_seconds_per_hour / 3600.0 / rtf
+        else:
+            busy = jobs_s * svc.service_s
+        load += busy * (1.0 + w.waste_ratio)
+        lam += jobs_s / (1.0 - w.retry_share) if w.retry_share < 1 else math.inf
+    return lam, load
+
+
+def size_type(
+    m: InstanceMeasurements,
+    price: InstancePrice,
+    demand: Mapping[str, Demand],
+    waste: Mapping[str, Waste],
+    options: SizingOptions,
+) -> TypeSizing | str:
+    """Size a fleet of type `m` alone for the whole demand; a string says why it cannot."""
+    got = _load_of(m, demand, waste, options.count_waste)
+    if isinstance(got, str):
+        return got
+    lam, load = got
+    if not math.isfinite(lam):
+        return "every attempt failed"
+    slots = m.slots
+    mean_service = load / lam if lam > 0 else 0.0
+    n_util = instances_for_utilisation(load, slots, options.utilisation)
+    n_wait: int | None = None
+    wait_at: float | None = None
+    if options.wait is not None and lam > 0:
+        n_wait = instances_for_wait(lam, 1.0 / mean_service, slots, options.wait)
+    n = max(n_util, n_wait or 0)
+    bound = "wait" if n_wait is not None and n_wait > n_util else "utilisation"
+    if options.wait is not None and lam > 0 and n > 0:
+        servers = n * slots
+        mu = 1.0 / mean_service
+        if options.wait.includes_service:
+            wait_at = _response_percentile(servers, lam, mu, options.wait.percentile)
+        else:
+            wait_at = wait_percentile(servers, lam, mu, options.wait.percentile)
+    rate = options.interruption_overrides.get(m.instance_type, price.interruption_rate)
+    n_spot = spot_instances(n, rate)
+    od = n * price.on_demand_usd_h
+    spot = n_spot * price.spot_usd_h
+    media_h = sum(d.media_seconds_per_hour for d in demand.values()) / 3600.0
+    return TypeSizing(
+        instance_type=m.instance_type,
+        estimated_from=m.estimated_from,
+        vcpus=price.vcpus,
+        memory_gib=price.memory_gib,
+        slots=slots,
+        arrivals_per_s=lam,
+        load_erlangs=load,
+        mean_service_s=mean_service,
+        instances_utilisation=n_util,
+        instances_wait=n_wait,
+        instances=n,
+        bound=bound,
+        wait_at_target_percentile_s=wait_at,
+        utilisation=load / (n * slots) if n else 0.0,
+        interruption_band=price.interruption_band,
+        interruption_rate=rate,
+        instances_spot=n_spot,
+        on_demand_usd_h=od,
+        spot_usd_h=spot,
+        on_demand_usd_per_media_h=od / media_h if media_h > 0 else None,
+        spot_usd_per_media_h=spot / media_h if media_h > 0 else None,
+        capacity_jobs_per_hour=slots * 3600.0 / mean_service if mean_service > 0 else 0.0,
+    )
+
+
+def _response_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
+    """The p-th percentile of wait + service in M/M/c, by bisection on the tail."""
+    load = lam / mu
+    if load >= servers:
+        return math.inf
+    c_prob = erlang_c(servers, load)
+    tail = 1.0 - percentile / 100.0
+    lo, hi = 0.0, 1.0 / mu
+    while _response_tail(c_prob, servers, lam, mu, hi) > tail:
+        hi *= 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if _response_tail(c_prob, servers, lam, mu, mid) > tail:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def recommend(
+    sized: Sequence[TypeSizing], capacity: CapacityType, how_many: int
+) -> FleetRecommendation | None:
+    """The `how_many` cheapest types, weighted by their throughput of the mix (see module doc)."""
+    chosen = [t for t in sized if t.instances > 0][: max(1, how_many)]
+    if not chosen:
+        return None
+    base = min(t.capacity_jobs_per_hour for t in chosen)
+    members = []
+    total = 0
+    for t in chosen:
+        weight = max(0.001, round(t.capacity_jobs_per_hour / base, 3))
+        n = t.fleet_instances(capacity)
+        total = max(total, math.ceil(n * weight - 1e-9))
+        members.append(FleetMember(t.instance_type, weight, t.estimated, n, t.usd_h(capacity)))
+    smallest = min(chosen, key=lambda t: t.capacity_jobs_per_hour)
+    unit = (
+        f"the throughput of one {smallest.instance_type} on this job mix "
+        f"({base:.1f} jobs/h at full use of its slots)"
+    )
+    return FleetRecommendation(capacity, tuple(members), total, unit)
+
+
+def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
+    """Size every priced and measured (or estimated) instance type; rank; recommend. Pure."""
+    check_utilisation(options.utilisation)
+    demand = resolve_demand(
+        inputs.histories,
+        percentile=options.percentile,
+        forecasts=options.forecasts,
+        growth=options.growth,
+    )
+    measured_jobs = {jt for m in inputs.measurements.values() for jt in m.services}
+    missing = sorted(set(demand) - measured_jobs)
+    if missing:
+        raise SizingError(
+            f"no succeeded attempt of {', '.join(missing)} on any instance type in the data: "
+            "cannot size for it"
+        )
+    pool = (
+        with_estimates(inputs.measurements, inputs.prices)
+        if options.include_estimated
+        else dict(inputs.measurements)
+    )
+    sized: list[TypeSizing] = []
+    skipped: dict[str, str] = {}
+    for name, m in sorted(pool.items()):
+        if name not in inputs.prices:
+            skipped[name] = f"not in the price table {inputs.prices.source}"
+            continue
+        got = size_type(m, inputs.prices[name], demand, inputs.waste, options)
+        if isinstance(got, str):
+            skipped[name] = got
+        else:
+            sized.append(got)
+    if not sized:
+        detail = "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "no instance type measured"
+        raise SizingError(f"no instance type can be sized ({detail})")
+    cap = options.capacity
+    sized.sort(key=lambda t: (t.usd_h(cap), t.estimated, t.instance_type))
+    return SizingResult(
+        options=options,
+        demand=demand,
+        types=tuple(sized),
+        skipped=skipped,
+        recommendation=recommend(sized, cap, options.fleet_types),
+        waste=dict(inputs.waste),
+    )
+
+
+def resize(result: SizingResult, inputs: SizingInputs, **changes: Any) -> SizingResult:
+    """Size again with some options changed (the TUI's recompute)."""
+    return size_fleet(inputs, replace(result.options, **changes))
