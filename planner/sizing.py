@@ -651,6 +651,9 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
     )
     sized: list[TypeSizing] = []
     skipped: dict[str, str] = {}
+    for name in inputs.prices:
+        if name not in pool:
+            skipped[name] = "not measured, and no measured type of its family to estimate from"
     for name, m in sorted(pool.items()):
         if name not in inputs.prices:
             skipped[name] = f"not in the price table {inputs.prices.source}"

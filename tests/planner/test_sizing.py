@@ -1,0 +1,236 @@
+"""Sizing on hand-made inputs: demand, load of a job mix, bounds, spot headroom, cost ranking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from planner.demand import DemandHistory, Forecast, parse_forecast, percentile_of, resolve_demand
+from planner.errors import PlannerError
+from planner.prices import PriceFileError, load_prices, parse_prices, with_interruption_rates
+from planner.sizing import (
+    SizingError,
+    SizingInputs,
+    SizingOptions,
+    WaitTarget,
+    instances_for_utilisation,
+    instances_for_wait,
+    size_fleet,
+    spot_instances,
+)
+from planner.throughput import Concurrency, InstanceMeasurements, Service, Waste
+
+EXPORT, THUMB = "create_video_export_v1", "upload_thumb_v1"
+
+PRICES = """\
+# a small price table for tests
+instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band,interruption_rate
+x1.large,2,4,0.10,0.04,<5%,
+x1.xlarge,4,8,0.20,0.07,5-10%,0.10
+y1.large,2,8,0.08,0.05,<5%,
+z9.large,2,4,0.01,0.005,<5%,
+"""
+
+
+def measured(name: str, mean_conc: float, export_rtf: float, thumb_s: float) -> InstanceMeasurements:
+    conc = Concurrency(name, hosts=2, attempt_seconds=1000.0 * mean_conc, busy_seconds=1000.0,
+                       max_concurrency=int(mean_conc) + 1)
+    # 100 exports of 60 media seconds each, at `export_rtf`; 100 thumbnails of `thumb_s`.
+    services = {
+        EXPORT: Service(name, EXPORT, 100, 100 * 60 / export_rtf, 6000.0),
+        THUMB: Service(name, THUMB, 100, 100 * thumb_s, 0.0),
+    }
+    return InstanceMeasurements(name, conc, services)
+
+
+def inputs(waste: dict[str, Waste] | None = None) -> SizingInputs:
+    hours = 24
+    return SizingInputs(
+        measurements={
+            "x1.large": measured("x1.large", 2.0, export_rtf=2.0, thumb_s=2.0),
+            "y1.large": measured("y1.large", 1.0, export_rtf=1.5, thumb_s=3.0),
+        },
+        histories={
+            # Every hour: 1200 exports of 60 media seconds, 3600 thumbnails.
+            EXPORT: DemandHistory(EXPORT, (1200.0,) * hours, (72000.0,) * hours),
+            THUMB: DemandHistory(THUMB, (3600.0,) * hours, (0.0,) * hours),
+        },
+        waste=waste or {},
+        prices=parse_prices(PRICES, "test-prices.csv"),
+        window=dt.timedelta(days=1),
+    )
+
+
+NO_WAIT = SizingOptions(utilisation=0.6, wait=None)
+
+
+def test_load_of_the_mix_and_instances_per_type() -> None:
+    result = size_fleet(inputs(), NO_WAIT)
+    by = {t.instance_type: t for t in result.types}
+    x = by["x1.large"]
+    # exports: 72000 media s/h / 3600 / rtf 2 = 10 busy slots; thumbs: 1/s * 2 s = 2.
+    assert x.load_erlangs == pytest.approx(12.0)
+    assert x.arrivals_per_s == pytest.approx(1200 / 3600 + 1)
+    assert x.mean_service_s == pytest.approx(9.0)
+    assert x.slots == 2
+    assert x.instances_utilisation == 10  # 12 / (2 * 0.6) = 10 exactly: no extra instance
+    assert (x.instances, x.bound) == (10, "utilisation")
+    assert x.instances_spot == 11  # ceil(10 * 1.025), band <5% -> 2.5 %
+    assert x.on_demand_usd_h == pytest.approx(1.00)
+    assert x.spot_usd_h == pytest.approx(0.44)
+    # 20 media hours arrive per hour.
+    assert x.on_demand_usd_per_media_h == pytest.approx(0.05)
+    assert x.spot_usd_per_media_h == pytest.approx(0.022)
+    y = by["y1.large"]
+    assert y.load_erlangs == pytest.approx(72000 / 3600 / 1.5 + 3.0)
+    assert y.slots == 1
+    assert y.instances == 28  # ceil(16.33 / 0.6)
+    assert y.instances_spot == 29
+    assert y.spot_usd_h == pytest.approx(29 * 0.05)
+
+
+def test_estimated_type_is_scaled_by_vcpus_and_marked() -> None:
+    result = size_fleet(inputs(), NO_WAIT)
+    by = {t.instance_type: t for t in result.types}
+    xl = by["x1.xlarge"]
+    assert xl.estimated and xl.estimated_from == "x1.large"
+    assert xl.slots == 4
+    assert xl.instances == 5
+    assert xl.instances_spot == 6  # overridden rate 10 %
+    assert xl.spot_usd_h == pytest.approx(0.42)
+    assert not by["x1.large"].estimated
+    assert "z9.large" in result.skipped and "z9.large" not in by
+    frame = result.to_frame()
+    assert frame.filter(frame["instance_type"] == "x1.xlarge")["estimated"].to_list() == [True]
+    off = size_fleet(inputs(), SizingOptions(utilisation=0.6, wait=None, include_estimated=False))
+    assert [t.instance_type for t in off.types] == ["x1.large", "y1.large"]
+
+
+def test_cost_ranking_spot_and_on_demand() -> None:
+    spot = size_fleet(inputs(), NO_WAIT)
+    assert [t.instance_type for t in spot.types] == ["x1.xlarge", "x1.large", "y1.large"]
+    od = size_fleet(inputs(), SizingOptions(utilisation=0.6, wait=None, capacity="on-demand"))
+    # x1.large and x1.xlarge both cost 1.00 $/h on demand: the measured one ranks first.
+    assert [t.instance_type for t in od.types] == ["x1.large", "x1.xlarge", "y1.large"]
+    assert [t.on_demand_usd_h for t in od.types] == pytest.approx([1.0, 1.0, 2.24])
+
+
+def test_recommendation_weights_follow_throughput() -> None:
+    rec = size_fleet(inputs(), SizingOptions(utilisation=0.6, wait=None, fleet_types=2))
+    assert rec.recommendation is not None
+    members = {m.instance_type: m for m in rec.recommendation.members}
+    assert set(members) == {"x1.xlarge", "x1.large"}
+    assert members["x1.large"].weighted_capacity == 1.0
+    assert members["x1.xlarge"].weighted_capacity == 2.0
+    assert members["x1.xlarge"].estimated
+    # 6 x1.xlarge (weight 2) = 12 units >= 11 x1.large (weight 1).
+    assert rec.recommendation.total_target_capacity == 12
+
+
+def test_wait_target_can_bind() -> None:
+    options = SizingOptions(utilisation=0.95, wait=WaitTarget(95, 1.0))
+    t = {t.instance_type: t for t in size_fleet(inputs(), options).types}["x1.large"]
+    lam, mu = 1200 / 3600 + 1, 1 / 9.0
+    assert t.instances_utilisation == 7  # ceil(12 / 1.9)
+    assert t.instances_wait == instances_for_wait(lam, mu, 2, WaitTarget(95, 1.0))
+    assert t.instances_wait > t.instances_utilisation
+    assert (t.instances, t.bound) == (t.instances_wait, "wait")
+    assert t.wait_at_target_percentile_s is not None and t.wait_at_target_percentile_s <= 1.0
+
+
+def test_waste_of_failed_attempts_adds_load_and_retries() -> None:
+    waste = {EXPORT: Waste(EXPORT, attempts=100, failed_attempts=20, failed_wall_seconds=300.0,
+                           succeeded_wall_seconds=3000.0)}
+    t = {t.instance_type: t for t in size_fleet(inputs(waste), NO_WAIT).types}["x1.large"]
+    assert t.load_erlangs == pytest.approx(10 * 1.1 + 2)
+    assert t.arrivals_per_s == pytest.approx(1200 / 3600 / 0.8 + 1)
+    plain = size_fleet(inputs(waste), SizingOptions(utilisation=0.6, wait=None, count_waste=False))
+    assert plain.types[1].load_erlangs == pytest.approx(12.0)
+
+
+def test_forecast_replaces_data_demand() -> None:
+    options = SizingOptions(
+        utilisation=0.6, wait=None, growth=1.5,
+        forecasts=(Forecast(EXPORT, 240.0, "media_hours_per_day"),),
+    )
+    result = size_fleet(inputs(), options)
+    d = result.demand[EXPORT]
+    # 240 media h/day = 36000 media s/h (flat data: peak factor 1), x1.5 growth.
+    assert d.media_seconds_per_hour == pytest.approx(54000.0)
+    assert d.jobs_per_hour == pytest.approx(54000.0 / 60)
+    assert set(result.demand) == {EXPORT}
+
+
+def test_percentile_hour_of_the_data() -> None:
+    assert percentile_of([float(i) for i in range(100)], 95) == pytest.approx(94.05)
+    hist = {EXPORT: DemandHistory(EXPORT, tuple(float(i) for i in range(100)),
+                                  tuple(60.0 * i for i in range(100)))}
+    d = resolve_demand(hist, percentile=95)[EXPORT]
+    assert d.jobs_per_hour == pytest.approx(94.05)
+    assert d.media_seconds_per_hour == pytest.approx(60 * 94.05)
+
+
+def test_parse_forecast() -> None:
+    assert parse_forecast(f"{EXPORT}=120") == Forecast(EXPORT, 120.0, "media_hours_per_day")
+    assert parse_forecast(f"{THUMB}=500") == Forecast(THUMB, 500.0, "jobs_per_hour")
+    assert parse_forecast(f"{EXPORT}=30/h") == Forecast(EXPORT, 30.0, "jobs_per_hour")
+    with pytest.raises(PlannerError, match="not a number"):
+        parse_forecast(f"{EXPORT}=lots")
+
+
+@pytest.mark.parametrize("utilisation", [0.0, -0.1, 1.2])
+def test_impossible_utilisation(utilisation: float) -> None:
+    with pytest.raises(SizingError, match="utilisation must be in"):
+        size_fleet(inputs(), SizingOptions(utilisation=utilisation, wait=None))
+
+
+def test_no_measurement_of_a_forecast_job_type() -> None:
+    options = SizingOptions(forecasts=(Forecast("upload_audio_envelope_v1", 10, "jobs_per_hour"),))
+    with pytest.raises(SizingError, match="upload_audio_envelope_v1"):
+        size_fleet(inputs(), options)
+
+
+def test_small_helpers() -> None:
+    assert instances_for_utilisation(0.0, 2, 0.7) == 0
+    assert instances_for_utilisation(2.8, 2, 0.7) == 2
+    assert instances_for_utilisation(2.81, 2, 0.7) == 3
+    assert spot_instances(10, 0.075) == 11
+    assert spot_instances(40, 0.025) == 41
+    assert spot_instances(0, 0.2) == 0
+
+
+def test_shipped_price_table_is_valid() -> None:
+    table = load_prices()
+    assert len(table) >= 20
+    for name in table:
+        p = table[name]
+        assert p.spot_usd_h < p.on_demand_usd_h, name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("instance_type,vcpus\nx,2\n", "missing column"),
+        (PRICES.replace("0.10,0.04", "0.10,cheap"), "line 3: spot_usd_h must be a number"),
+        (PRICES.replace("<5%,\nx1.xlarge", "sometimes,\nx1.xlarge"), "interruption_band"),
+        (PRICES + "x1.large,2,4,0.1,0.04,<5%,\n", "appears twice"),
+        (PRICES.replace(",0.10\n", ",1.5\n"), "interruption_rate must be a fraction"),
+    ],
+)
+def test_bad_price_files_give_one_clear_error(text: str, message: str) -> None:
+    with pytest.raises(PriceFileError, match=message):
+        parse_prices(text, "mine.csv")
+
+
+def test_missing_price_file(tmp_path: Path) -> None:
+    with pytest.raises(PriceFileError, match="cannot read price file"):
+        load_prices(tmp_path / "nope.csv")
+
+
+def test_interruption_override() -> None:
+    table = with_interruption_rates(parse_prices(PRICES), {"x1.large": 0.3})
+    assert table["x1.large"].interruption_rate == 0.3
+    with pytest.raises(PriceFileError):
+        with_interruption_rates(table, {"nope.large": 0.1})
