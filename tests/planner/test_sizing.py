@@ -34,7 +34,9 @@ z9.large,2,4,0.01,0.005,<5%,
 """
 
 
-def measured(name: str, mean_conc: float, export_rtf: float, thumb_s: float) -> InstanceMeasurements:
+def measured(
+    name: str, mean_conc: float, export_rtf: float, thumb_s: float
+) -> InstanceMeasurements:
     conc = Concurrency(name, hosts=2, attempt_seconds=1000.0 * mean_conc, busy_seconds=1000.0,
                        max_concurrency=int(mean_conc) + 1)
     # 100 exports of 60 media seconds each, at `export_rtf`; 100 thumbnails of `thumb_s`.
