@@ -41,9 +41,11 @@ class PlannerApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, output_dir: str = ".") -> None:
         super().__init__()
         self.url = url
+        #: Where `w` in Fleet sizing writes the fleet request JSON.
+        self.output_dir = output_dir
         self.dataset: Any = None
         self.sub_title = data.describe_source(url)
 

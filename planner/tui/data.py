@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from planner.errors import PlannerError
-from planner.tui.query_state import JobsQuery
+from planner.tui.query_state import JobsQuery, SizingForm
 
 if TYPE_CHECKING:
     import duckdb
 
     from planner.dataset import Dataset
+    from planner.sizing import SizingInputs, SizingResult
 
 #: JobsQuery.sort -> (queries.list_attempts order_by, descending).
 _ORDER = {
@@ -161,3 +162,60 @@ def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
     from collectors.schema import metrics_of_row as _metrics
 
     return _metrics(row)
+
+
+def load_sizing_inputs(ds: Dataset) -> SizingInputs:
+    """`planner.sizing.load_sizing_inputs` over the default window (the queries; once)."""
+    from planner.sizing import load_sizing_inputs as _load
+
+    with cursor(ds) as cur:
+        inputs = _load(cur)
+    # The cursor has no URL; say where the data came from.
+    from dataclasses import replace
+
+    return replace(inputs, source=ds.url)
+
+
+def size(inputs: SizingInputs, form: SizingForm) -> tuple[SizingInputs, SizingResult]:
+    """Size the fleet for the form; the inputs come back with the form's price table.
+
+    Raises PlannerError (SizingError, PriceFileError...) naming the field that is wrong.
+    """
+    from dataclasses import replace
+
+    from planner.demand import parse_forecast
+    from planner.prices import DEFAULT_PRICES_PATH, load_prices
+    from planner.sizing import SizingOptions, parse_wait, size_fleet
+
+    price_path = form.prices.strip() or str(DEFAULT_PRICES_PATH)
+    if inputs.prices.source != price_path:
+        inputs = replace(inputs, prices=load_prices(price_path))
+    forecasts = tuple(
+        parse_forecast(item) for item in form.demand.replace(",", " ").split() if item
+    )
+    try:
+        utilisation = float(form.utilisation)
+    except ValueError:
+        raise PlannerError(f"target utilisation {form.utilisation!r} is not a number") from None
+    wait = parse_wait(form.wait) if form.wait.strip() else None
+    if form.capacity not in ("spot", "on-demand"):
+        raise PlannerError(f"capacity {form.capacity!r}: choose spot or on-demand")
+    options = SizingOptions(
+        forecasts=forecasts,
+        utilisation=utilisation,
+        wait=wait,
+        capacity="spot" if form.capacity == "spot" else "on-demand",
+    )
+    return inputs, size_fleet(inputs, options)
+
+
+def write_fleet_request(result: SizingResult, directory: str) -> str:
+    """Write the recommended fleet as an EC2 Fleet request JSON; returns the absolute path."""
+    from pathlib import Path
+
+    from planner.fleet import write_fleet_json
+
+    if result.recommendation is None:
+        raise PlannerError("no fleet to write: no instance type carries the demand")
+    path = Path(directory).resolve() / f"fleet-request-{result.options.capacity}.json"
+    return str(write_fleet_json(path, result.recommendation))

@@ -187,3 +187,66 @@ def commands_text(commands: Sequence[str] | None) -> str:
     if not commands:
         return "No ffmpeg command was recorded for this attempt."
     return "\n\n".join(f"{i}. {cmd}" for i, cmd in enumerate(commands, 1))
+
+
+#: (key, label) of the sizing table's columns.
+SIZING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("rank", "#"),
+    ("type", "Instance"),
+    ("slots", "Slots"),
+    ("instances", "Inst"),
+    ("fleet", "Fleet"),
+    ("bound", "Bound"),
+    ("util", "Util"),
+    ("usd_h", "$/h"),
+    ("usd_media_h", "$/media h"),
+)
+
+
+def format_usd(value: float | None, digits: int = 2) -> str:
+    """`$1.23`; `-` for null."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return "-"
+    return f"${value:,.{digits}f}"
+
+
+def sizing_cells(rank: int, t: Any, capacity: str) -> list[str]:
+    """One row of the sizing table for a `planner.sizing.TypeSizing`, in SIZING_COLUMNS order.
+
+    `Fleet` is the instance count in the chosen capacity type (spot adds interruption headroom);
+    the dollar figures are for that capacity type. An estimated type is marked with `*`.
+    """
+    spot = capacity == "spot"
+    return [
+        str(rank),
+        t.instance_type + ("*" if t.estimated else ""),
+        str(t.slots),
+        str(t.instances),
+        str(t.instances_spot if spot else t.instances),
+        t.bound,
+        f"{t.utilisation:.0%}",
+        format_usd(t.spot_usd_h if spot else t.on_demand_usd_h),
+        format_usd(t.spot_usd_per_media_h if spot else t.on_demand_usd_per_media_h, 3),
+    ]
+
+
+def recommendation_text(rec: Any) -> str:
+    """The recommended fleet in two lines (plain text) for a `FleetRecommendation` or None."""
+    if rec is None:
+        return "No fleet recommended: no instance type carries the demand."
+    members = ", ".join(
+        f"{m.instance_type}{'*' if m.estimated else ''} ×{m.weighted_capacity:g}"
+        for m in rec.members
+    )
+    return (
+        f"Recommended {rec.capacity} fleet: target capacity {rec.total_target_capacity} "
+        f"over {members}\n1 unit = {rec.unit}"
+    )
+
+
+def demand_text(demand: Mapping[str, Any]) -> str:
+    """Demand per job type in one line: `export 12.0 jobs/h (…)`, from `planner.demand.Demand`."""
+    parts = []
+    for job_type, d in demand.items():
+        parts.append(f"{short_job_type(job_type)} {d.jobs_per_hour:.1f} jobs/h")
+    return "Demand: " + (", ".join(parts) if parts else "none")

@@ -71,11 +71,10 @@ class DistributionLoaded(Message):
 
 @dataclass
 class SizingComputed(Message):
-    """The fleet sizing result for the current inputs."""
+    """A `planner.sizing.SizingResult` for the form of `generation` (and the inputs used)."""
 
-    table: list[dict[str, Any]]
-    columns: list[str]
-    summary: str
+    generation: int
+    inputs: Any
     result: Any
 
 

@@ -29,3 +29,20 @@ class JobsQuery:
     range_hours: int | None = None
     search: str = ""
     sort: str = "newest"
+
+
+@dataclass(frozen=True)
+class SizingForm:
+    """The fleet sizing inputs as typed in the form (parsed by `planner.tui.data.size`).
+
+    `demand`: empty for "from data" (the p95 hour of the window), else forecasts separated by
+    spaces or commas, as `mjplan size --forecast` takes them (`upload_edit_proxy_v1=40h/d`).
+    `utilisation`: target busy share of the job slots, 0..1. `wait`: `p95=60s`, empty for none.
+    `capacity`: "spot" or "on-demand". `prices`: a price CSV path, empty for the default table.
+    """
+
+    demand: str = ""
+    utilisation: str = "0.7"
+    wait: str = "p95=60s"
+    capacity: str = "spot"
+    prices: str = ""

@@ -1,14 +1,167 @@
-"""Sizing: RTF histogram per job type x instance type (placeholder until stats lands)."""
+"""Fleet sizing: the inputs in a form, the ranked instance types, the recommended fleet.
+
+The queries behind the sizing (`load_sizing_inputs`) run once in a worker; every change of an
+input re-runs `size_fleet` (pure arithmetic, milliseconds) in a worker and redraws. `w` writes
+the recommended fleet as an EC2 Fleet request JSON and says where.
+"""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+
+from planner.tui import data, formatting
+from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed
+from planner.tui.query_state import SizingForm
 
 
 class SizingScreen(Screen[None]):
+    """Edit the inputs in place; the table follows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "write", "Write fleet JSON"),
+        Binding("escape", "focus_table", "Table", show=False),
+    ]
+    AUTO_FOCUS = "#sizing-table"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.form = SizingForm()
+        self.inputs: Any = None
+        self.result: Any = None
+        self.generation = 0
+        self.computed_generation = 0
+        self.written: str | None = None
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Sizing")
+        with Horizontal(classes="form-row"):
+            yield Label("Demand", classes="form-label")
+            yield Input(self.form.demand, placeholder="from data (p95 hour) or type=40h/d …",
+                        id="in-demand", compact=True)
+            yield Label("Util", classes="form-label")
+            yield Input(self.form.utilisation, id="in-utilisation", compact=True)
+        with Horizontal(classes="form-row"):
+            yield Label("Wait", classes="form-label")
+            yield Input(self.form.wait, placeholder="none", id="in-wait", compact=True)
+            yield Label("Buy", classes="form-label")
+            yield Select([("spot", "spot"), ("on-demand", "on-demand")], value="spot",
+                         allow_blank=False, id="in-capacity", compact=True)
+        with Horizontal(classes="form-row"):
+            yield Label("Prices", classes="form-label")
+            yield Input(self.form.prices, placeholder="data/prices.csv (default)",
+                        id="in-prices", compact=True)
+        yield Static("", id="sizing-status")
+        yield DataTable(id="sizing-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="sizing-fleet")
         yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#sizing-table", DataTable)
+        for key, label in formatting.SIZING_COLUMNS:
+            table.add_column(label, key=key)
+        table.loading = True
+        self._status("Measuring throughput and demand…")
+        self.recompute()
+
+    # Workers --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sizing")
+    def compute(self, generation: int, form: SizingForm) -> None:
+        try:
+            inputs = self.inputs
+            if inputs is None:
+                inputs = data.load_sizing_inputs(self.app.dataset)  # type: ignore[attr-defined]
+            inputs, result = data.size(inputs, form)
+        except Exception as exc:  # noqa: BLE001 - shown in the status line
+            self.post_message(QueryFailed("sizing", data.describe_error(exc)))
+            return
+        self.post_message(SizingComputed(generation, inputs, result))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sizing-write")
+    def write(self, result: Any, directory: str) -> None:
+        try:
+            path = data.write_fleet_request(result, directory)
+        except Exception as exc:  # noqa: BLE001 - shown in the status line
+            self.post_message(QueryFailed("sizing", data.describe_error(exc)))
+            return
+        self.post_message(FleetRequestWritten(path))
+
+    # Rendering ------------------------------------------------------------------------------
+
+    def recompute(self) -> None:
+        self.generation += 1
+        self.compute(self.generation, self.form)
+
+    @on(SizingComputed)
+    def _computed(self, message: SizingComputed) -> None:
+        if message.generation != self.generation:
+            return
+        self.computed_generation = message.generation
+        self.inputs, self.result = message.inputs, message.result
+        result = message.result
+        table = self.query_one("#sizing-table", DataTable)
+        table.loading = False
+        table.clear()
+        capacity = result.options.capacity
+        for rank, t in enumerate(result.types, 1):
+            table.add_row(*formatting.sizing_cells(rank, t, capacity), key=t.instance_type)
+        self.query_one("#sizing-fleet", Static).update(
+            Text(formatting.recommendation_text(result.recommendation))
+        )
+        note = "  * estimated from a measured type of its family" if any(
+            t.estimated for t in result.types) else ""
+        self._status(formatting.escape_markup(formatting.demand_text(result.demand)) + note)
+
+    @on(QueryFailed)
+    def _failed(self, message: QueryFailed) -> None:
+        if message.view != "sizing":
+            return
+        message.stop()
+        self.query_one("#sizing-table", DataTable).loading = False
+        self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}")
+
+    @on(FleetRequestWritten)
+    def _written(self, message: FleetRequestWritten) -> None:
+        self.written = message.path
+        self._status(f"Wrote the fleet request to {formatting.escape_markup(message.path)}")
+        self.notify(f"Fleet request written to {message.path}", title="Fleet sizing")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#sizing-status", Static).update(text)
+
+    # Inputs ---------------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        field = (event.input.id or "").removeprefix("in-")
+        if field in ("demand", "utilisation", "wait", "prices"):
+            self._set(field, event.value)
+
+    @on(Select.Changed, "#in-capacity")
+    def _capacity_changed(self, event: Select.Changed) -> None:
+        self._set("capacity", str(event.value))
+
+    def _set(self, field: str, value: str) -> None:
+        from dataclasses import replace
+
+        if getattr(self.form, field) == value:
+            return
+        self.form = replace(self.form, **{field: value})
+        self.recompute()
+
+    def action_write(self) -> None:
+        if self.result is None or self.computed_generation != self.generation:
+            self._status("Wait for the sizing to finish, then press w again.")
+            return
+        self.write(self.result, getattr(self.app, "output_dir", "."))
+
+    def action_focus_table(self) -> None:
+        self.query_one("#sizing-table", DataTable).focus()
