@@ -36,7 +36,7 @@ class PlannerApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "view('jobs')", "Jobs"),
         Binding("d", "view('distributions')", "Distributions"),
-        Binding("f", "view('sizing')", "Fleet sizing"),
+        Binding("f", "view('sizing')", "Fleet"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from planner.dataset import Dataset
     from planner.sizing import SizingInputs, SizingResult
+    from planner.tui.messages import DistributionLoaded
 
 #: JobsQuery.sort -> (queries.list_attempts order_by, descending).
 _ORDER = {
@@ -162,6 +163,20 @@ def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
     from collectors.schema import metrics_of_row as _metrics
 
     return _metrics(row)
+
+
+def distributions(ds: Dataset, bins: int) -> DistributionLoaded:
+    """RTF summaries and histograms of every group (`planner.stats`), in four queries."""
+    from planner.stats import rtf_histogram, rtf_summary
+    from planner.tui.messages import DistributionLoaded
+
+    with cursor(ds) as cur:
+        return DistributionLoaded(
+            by_instance=rtf_summary(cur, by="instance").to_dicts(),
+            by_job_type=rtf_summary(cur, by="job_type").to_dicts(),
+            hist_by_instance=rtf_histogram(cur, by="instance", bins=bins).to_dicts(),
+            hist_by_job_type=rtf_histogram(cur, by="job_type", bins=bins).to_dicts(),
+        )
 
 
 def load_sizing_inputs(ds: Dataset) -> SizingInputs:

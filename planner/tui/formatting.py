@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,6 +31,14 @@ def short_job_type(job_type: str | None) -> str:
     if job_type is None:
         return "-"
     return _SHORT_JOB_TYPES.get(job_type, job_type)
+
+
+def ordered_job_types(values: Iterable[str | None]) -> list[str]:
+    """Job types in the plan's order (JOB_TYPES), then any others sorted; nulls dropped."""
+    from collectors.schema import JOB_TYPES
+
+    present = {v for v in values if v is not None}
+    return [t for t in JOB_TYPES if t in present] + sorted(present - set(JOB_TYPES))
 
 
 def format_time(value: dt.datetime | None) -> str:
@@ -96,13 +104,14 @@ def bar(fraction: float, width: int) -> str:
 def histogram_lines(
     edges: Sequence[float],
     counts: Sequence[int],
-    marks: Mapping[str, float],
+    marks: Mapping[str, float | None],
     width: int = 40,
 ) -> list[str]:
-    """A text histogram: one line per bin, `[lo, hi)  bar  count  marks`.
+    """A text histogram: one line per bin, `lo–hi  bar  count  ◀ marks`.
 
-    `edges` has len(counts) + 1 values. `marks` maps a label (`p50`) to a value; a mark is shown
-    on the line of the bin holding it (the last bin holds its upper edge).
+    `edges` has len(counts) + 1 values. The last bin is open-ended (it also holds the values
+    above its upper edge, as `planner.stats.rtf_histogram` counts them), so it reads `≥ lo`.
+    `marks` maps a label (`p50`) to a value; a mark is shown on the line of the bin holding it.
     """
     if len(edges) != len(counts) + 1:
         raise ValueError(f"{len(edges)} edges for {len(counts)} bins")
@@ -114,12 +123,85 @@ def histogram_lines(
         labels = [
             label
             for label, value in marks.items()
-            if lo <= value < hi or (last and value == hi)
+            if value is not None and (lo <= value < hi or (last and value >= lo))
         ]
         fraction = count / peak if peak else 0.0
         mark = (" ◀ " + " ".join(labels)) if labels else ""
-        lines.append(f"{lo:6.2f}–{hi:<6.2f} {bar(fraction, width)} {count:>7,}{mark}")
+        span = f"≥{lo:.2f}" if last else f"{lo:.2f}–{hi:.2f}"
+        lines.append(f"{span:>11} {bar(fraction, width)} {count:>6,}{mark}")
     return lines
+
+
+def bins_of(rows: Sequence[Mapping[str, Any]], bins: int) -> tuple[list[float], list[int]]:
+    """Full edges and counts from `rtf_histogram` rows of one group (empty bins left out there).
+
+    Bins are equal-width from 0, so the width of any row gives every edge.
+    """
+    if not rows:
+        return [], []
+    width = float(rows[0]["bin_high"]) - float(rows[0]["bin_low"])
+    counts = [0] * bins
+    for r in rows:
+        counts[int(r["bin"])] += int(r["count"])
+    return [i * width for i in range(bins + 1)], counts
+
+
+def group_stats_text(row: Mapping[str, Any] | None) -> str:
+    """The figures beside a histogram, from one `planner.stats.rtf_summary` row (plain text).
+
+    Media job types: the aggregate RTF (sum of input seconds / sum of wall seconds) with its
+    95 % interval, then the per-attempt percentiles. Thumbnails: jobs per hour per slot and
+    seconds per job.
+    """
+    if row is None:
+        return "No attempts in this group."
+    ok = row.get("success_rate")
+    lines = [
+        f"attempts   {row['attempts']:,}",
+        f"succeeded  {row['succeeded']:,}" + (f" ({ok:.0%})" if ok is not None else ""),
+        "",
+    ]
+    if row.get("throughput_unit") == "jobs":
+        lines += [
+            "Jobs/hour per slot",
+            f"  {_num(row.get('jobs_per_hour'), '.0f')}",
+            f"  95% CI {_num(row.get('jobs_per_hour_ci_low'), '.0f')}"
+            f"–{_num(row.get('jobs_per_hour_ci_high'), '.0f')}",
+            "",
+            f"s/job p50  {_num(row.get('seconds_per_job_p50'), '.2f')}",
+            f"s/job p90  {_num(row.get('seconds_per_job_p90'), '.2f')}",
+            f"s/job mean {_num(row.get('seconds_per_job_mean'), '.2f')}",
+        ]
+    else:
+        lines += [
+            "Aggregate RTF",
+            f"  {format_rtf(row.get('rtf'))}",
+            f"  95% CI {format_rtf(row.get('rtf_ci_low'))}–{format_rtf(row.get('rtf_ci_high'))}",
+            f"mean of RTFs {format_rtf(row.get('rtf_mean'))}",
+            "",
+            f"p10  {format_rtf(row.get('rtf_p10'))}",
+            f"p50  {format_rtf(row.get('rtf_p50'))}",
+            f"p90  {format_rtf(row.get('rtf_p90'))}",
+            f"p99  {format_rtf(row.get('rtf_p99'))}",
+        ]
+    if row.get("low_sample"):
+        lines += ["", "⚠ low sample"]
+    return "\n".join(lines)
+
+
+def _num(value: float | None, spec: str) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return format(value, spec)
+
+
+def group_marks(row: Mapping[str, Any] | None) -> dict[str, float | None]:
+    """Percentile marks for the histogram of a group: RTF p50/p90/p99, or s/job p50/p90."""
+    if row is None:
+        return {}
+    if row.get("throughput_unit") == "jobs":
+        return {"p50": row.get("seconds_per_job_p50"), "p90": row.get("seconds_per_job_p90")}
+    return {"p50": row.get("rtf_p50"), "p90": row.get("rtf_p90"), "p99": row.get("rtf_p99")}
 
 
 def cycle(options: Sequence[Any], current: Any) -> Any:

@@ -60,13 +60,16 @@ class AttemptLoaded(Message):
 
 @dataclass
 class DistributionLoaded(Message):
-    """RTF statistics of every (job type, instance type) group plus one group's histogram."""
+    """`planner.stats` figures of every group, as plain rows.
 
-    stats: list[dict[str, Any]]
-    job_type: str | None
-    instance_type: str | None
-    edges: list[float]
-    counts: list[int]
+    `by_instance` / `by_job_type`: rtf_summary rows per job type x instance type / per job type;
+    `hist_by_instance` / `hist_by_job_type`: the matching rtf_histogram rows.
+    """
+
+    by_instance: list[dict[str, Any]]
+    by_job_type: list[dict[str, Any]]
+    hist_by_instance: list[dict[str, Any]]
+    hist_by_job_type: list[dict[str, Any]]
 
 
 @dataclass

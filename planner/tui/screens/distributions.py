@@ -1,14 +1,143 @@
-"""Distributions: RTF histogram per job type x instance type (placeholder until stats lands)."""
+"""Distributions: the per-attempt RTF histogram of one job type x instance type, with its
+p50/p90/p99 marked, and the aggregate RTF beside it. t/T and i/I switch the group.
+
+One worker runs `planner.stats.rtf_summary` and `rtf_histogram` for every group at once (by
+instance type, and per job type over all instances); switching groups then only redraws.
+"""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from planner.tui import data, formatting
+from planner.tui.messages import DistributionLoaded, QueryFailed
+from planner.tui.widgets.histogram import Histogram
+
+#: Histogram bins: fits 24 lines with the header, the selector line and the footer.
+BINS = 16
+
 
 class DistributionsScreen(Screen[None]):
+    """RTF histograms per job type x instance type."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "job_type(1)", "Type"),
+        Binding("T", "job_type(-1)", "Prev type", show=False),
+        Binding("i", "instance(1)", "Instance"),
+        Binding("I", "instance(-1)", "Prev instance", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: DistributionLoaded | None = None
+        self.job_types: list[str] = []
+        self.job_type_index = 0
+        self.instance_index = 0
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Distributions")
+        yield Static("", id="dist-selector")
+        with Horizontal(id="dist-body"):
+            yield Histogram(id="histogram")
+            yield Static("", id="dist-stats")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#dist-body").loading = True
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="distributions")
+    def load(self) -> None:
+        try:
+            loaded = data.distributions(self.app.dataset, BINS)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown in place
+            self.post_message(QueryFailed("distributions", data.describe_error(exc)))
+            return
+        self.post_message(loaded)
+
+    @on(DistributionLoaded)
+    def _loaded(self, message: DistributionLoaded) -> None:
+        self.data = message
+        self.job_types = formatting.ordered_job_types(r["job_type"] for r in message.by_job_type)
+        self.query_one("#dist-body").loading = False
+        self.redraw()
+
+    @on(QueryFailed)
+    def _failed(self, message: QueryFailed) -> None:
+        if message.view != "distributions":
+            return
+        message.stop()
+        self.query_one("#dist-body").loading = False
+        self.query_one("#dist-selector", Static).update(
+            f"[b red]Error:[/] {formatting.escape_markup(message.message)}"
+        )
+
+    # Selection ------------------------------------------------------------------------------
+
+    @property
+    def job_type(self) -> str | None:
+        return self.job_types[self.job_type_index] if self.job_types else None
+
+    def instance_types(self) -> list[str | None]:
+        """None (all instances) first, then the instance types that ran this job type."""
+        if self.data is None:
+            return [None]
+        names = sorted({str(r["instance_type"]) for r in self.data.by_instance
+                        if r["job_type"] == self.job_type and r["instance_type"] is not None})
+        return [None, *names]
+
+    @property
+    def instance_type(self) -> str | None:
+        options = self.instance_types()
+        return options[self.instance_index % len(options)]
+
+    def action_job_type(self, step: int) -> None:
+        if self.job_types:
+            self.job_type_index = (self.job_type_index + step) % len(self.job_types)
+            self.instance_index = 0
+            self.redraw()
+
+    def action_instance(self, step: int) -> None:
+        self.instance_index = (self.instance_index + step) % len(self.instance_types())
+        self.redraw()
+
+    def current(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """(summary row, histogram rows) of the selected group."""
+        assert self.data is not None
+        jt, inst = self.job_type, self.instance_type
+        if inst is None:
+            summary = [r for r in self.data.by_job_type if r["job_type"] == jt]
+            hist = [r for r in self.data.hist_by_job_type if r["job_type"] == jt]
+        else:
+            summary = [r for r in self.data.by_instance
+                       if r["job_type"] == jt and r["instance_type"] == inst]
+            hist = [r for r in self.data.hist_by_instance
+                    if r["job_type"] == jt and r["instance_type"] == inst]
+        return (summary[0] if summary else None), hist
+
+    def redraw(self) -> None:
+        if self.data is None:
+            return
+        options = self.instance_types()
+        inst = self.instance_type
+        self.query_one("#dist-selector", Static).update(
+            f"[b]t[/] job type [b]{formatting.escape_markup(str(self.job_type))}[/] "
+            f"({self.job_type_index + 1}/{len(self.job_types)}) │ "
+            f"[b]i[/] instance [b]{inst or 'all'}[/] "
+            f"({self.instance_index % len(options) + 1}/{len(options)})"
+        )
+        summary, hist = self.current()
+        edges, counts = formatting.bins_of(hist, BINS)
+        measure = hist[0]["measure"] if hist else "rtf"
+        caption = ("seconds per job (thumbnails: RTF does not apply)"
+                   if measure == "seconds_per_job" else "per-attempt RTF (succeeded attempts)")
+        self.query_one(Histogram).show(edges, counts, formatting.group_marks(summary), caption)
+        self.query_one("#dist-stats", Static).update(Text(formatting.group_stats_text(summary)))
