@@ -1,0 +1,163 @@
+"""Pilot tests of the Distributions and Fleet sizing views, and of the error messages."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Select
+
+from planner import stats
+from planner.fleet import fleet_request
+from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
+from planner.tui.app import PlannerApp
+from planner.tui.formatting import format_rtf, sizing_cells
+from planner.tui.screens.distributions import BINS, DistributionsScreen
+from planner.tui.screens.jobs import JobsScreen
+from planner.tui.screens.sizing import SizingScreen
+from planner.tui.screens.start import StartScreen
+from planner.tui.widgets.histogram import Histogram
+from tests.tui.conftest import TEST_DATA_URL, wait_for
+from tests.tui.helpers import static_text, table_rows
+
+
+def _jobs_shown(app: PlannerApp) -> bool:
+    """the jobs view is up"""
+    return isinstance(app.screen, JobsScreen) and app.screen.loaded > 0
+
+
+async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
+    by_type = {r["job_type"]: r for r in stats.rtf_summary(dataset, by="job_type").to_dicts()}
+    by_inst = stats.rtf_summary(dataset, by="instance").to_dicts()
+    hist = stats.rtf_histogram(dataset, by="job_type", bins=BINS).to_dicts()
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DistributionsScreen)
+                       and app.screen.data is not None)
+        screen = app.screen
+        assert isinstance(screen, DistributionsScreen)
+        jt = "create_video_export_v1"
+        assert screen.job_type == jt and screen.instance_type is None
+        selector = static_text(screen.query_one("#dist-selector"))
+        assert f"job type {jt} (1/4)" in selector and "instance all" in selector
+        figures = static_text(screen.query_one("#dist-stats"))
+        row = by_type[jt]
+        assert f"  {format_rtf(row['rtf'])}\n" in figures  # the aggregate RTF
+        for p in ("p50", "p90", "p99"):
+            assert f"{p}  {format_rtf(row[f'rtf_{p}'])}" in figures
+        histogram = screen.query_one(Histogram)
+        expected = [0] * BINS
+        for h in hist:
+            if h["job_type"] == jt:
+                expected[h["bin"]] = h["count"]
+        assert histogram.counts == expected
+        lines = histogram.lines(60)
+        # Each mark sits on the line of the bin holding its value.
+        for p in ("p50", "p90", "p99"):
+            (line,) = [ln for ln in lines if f" {p}" in ln]
+            lo = float(line.split()[0].lstrip("≥").split("–")[0])
+            assert row[f"rtf_{p}"] >= lo
+
+        await pilot.press("i")  # first instance type of the job type
+        inst = sorted({r["instance_type"] for r in by_inst if r["job_type"] == jt})[0]
+        assert screen.instance_type == inst
+        row = next(r for r in by_inst if r["job_type"] == jt and r["instance_type"] == inst)
+        figures = static_text(screen.query_one("#dist-stats"))
+        assert f"attempts   {row['attempts']:,}" in figures
+        assert f"  {format_rtf(row['rtf'])}\n" in figures
+
+        await pilot.press("t", "t")  # thumbnails: seconds per job, no RTF
+        assert screen.job_type == "upload_thumb_v1"
+        figures = static_text(screen.query_one("#dist-stats"))
+        assert "Jobs/hour per slot" in figures
+        thumbs = by_type["upload_thumb_v1"]
+        assert f"s/job p50  {thumbs['seconds_per_job_p50']:.2f}" in figures
+
+
+async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
+    dataset: Any, tmp_path: Path
+) -> None:
+    inputs = load_sizing_inputs(dataset)
+    default = size_fleet(inputs, SizingOptions())
+    app = PlannerApp(TEST_DATA_URL, output_dir=str(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, SizingScreen)
+                       and app.screen.result is not None)
+        screen = app.screen
+        assert isinstance(screen, SizingScreen)
+        table = screen.query_one("#sizing-table", DataTable)
+        assert table_rows(table) == [
+            sizing_cells(i, t, "spot") for i, t in enumerate(default.types, 1)
+        ]
+        fleet = static_text(screen.query_one("#sizing-fleet"))
+        assert default.recommendation is not None
+        assert f"target capacity {default.recommendation.total_target_capacity} " in fleet
+
+        # Edit the utilisation in place: the table follows.
+        box = screen.query_one("#in-utilisation", Input)
+        box.value = "0.5"
+        await wait_for(pilot, lambda: screen.result.options.utilisation == 0.5)
+        half = size_fleet(inputs, SizingOptions(utilisation=0.5))
+        assert table_rows(table) == [sizing_cells(i, t, "spot") for i, t in enumerate(half.types, 1)]
+
+        # On-demand instead of spot.
+        screen.query_one("#in-capacity", Select).value = "on-demand"
+        await wait_for(pilot, lambda: screen.result.options.capacity == "on-demand")
+        od = size_fleet(inputs, SizingOptions(utilisation=0.5, capacity="on-demand"))
+        assert table_rows(table)[0] == sizing_cells(1, od.types[0], "on-demand")
+
+        # A bad value is a message, and the last good table stays.
+        box.value = "1.5"
+        await wait_for(pilot, lambda: "Error" in static_text(screen.query_one("#sizing-status")))
+        assert "utilisation" in static_text(screen.query_one("#sizing-status"))
+        box.value = "0.5"
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation)
+
+        # w writes the fleet request and says where.
+        await pilot.press("escape", "w")
+        await wait_for(pilot, lambda: screen.written is not None)
+        path = tmp_path / "fleet-request-on-demand.json"
+        assert screen.written == str(path)
+        assert str(path) in static_text(screen.query_one("#sizing-status"))
+        assert od.recommendation is not None
+        assert json.loads(path.read_text()) == fleet_request(od.recommendation)
+
+
+async def test_empty_dataset_shows_a_message(tmp_path: Path) -> None:
+    app = PlannerApp(str(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "Cannot open" in static_text(
+            app.screen.query_one("#start-text")))
+        assert isinstance(app.screen, StartScreen)
+        text = static_text(app.screen.query_one("#start-text"))
+        assert f"no Parquet files under {tmp_path}" in text
+        await pilot.press("j")  # the views stay closed without data
+        assert isinstance(app.screen, StartScreen)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_unreachable_s3_shows_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    app = PlannerApp("s3://bucket/x")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "Cannot open" in static_text(
+            app.screen.query_one("#start-text")), timeout=60)
+        text = static_text(app.screen.query_one("#start-text"))
+        assert "cannot list s3://bucket/x" in text
+        assert "Traceback" not in text
