@@ -23,7 +23,8 @@ Two uses:
   that are started and reaped between two samples are not seen: with the 2 s default, a job
   shorter than that has no figures but the final sample's.
 
-The sampler measures its own cost: CPU seconds of its thread (`sampler_cpu_s`).
+The sampler measures its own cost (`sampler_cpu_s`): CPU seconds of its thread, plus those of
+`start()` and `sample_now()` in the caller's thread.
 """
 
 from __future__ import annotations
@@ -132,8 +133,10 @@ class TreeSampler:
     _root: psutil.Process | None = field(init=False, default=None)
     _last: float = field(init=False, default=0.0)
     _started: float = field(init=False, default=0.0)
-    _thread_cpu_s: float = field(init=False, default=0.0)
+    _thread_cpu_s: float = field(init=False, default=0.0)  # the sampling thread's CPU
+    _caller_cpu_s: float = field(init=False, default=0.0)  # start() and sample_now() CPU
     _summary: SampleSummary | None = field(init=False, default=None)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._interval_s = config.positive_arg(
@@ -167,7 +170,7 @@ class TreeSampler:
             log.warning("sampler: cannot watch process %s: %s", self.root_pid, exc)
             self._root = None
         self._started = self._last = time.monotonic()
-        self._thread_cpu_s += time.thread_time() - t0
+        self._caller_cpu_s += time.thread_time() - t0
         self._thread = threading.Thread(target=self._loop, name="mediajobs-sampler", daemon=True)
         self._thread.start()
 
@@ -183,9 +186,25 @@ class TreeSampler:
         if self._thread.is_alive():
             log.warning("sampler thread did not stop within %s s", timeout)
         wall = time.monotonic() - self._started
-        self._summary = summarize(list(self._samples), sampler_cpu_s=self._thread_cpu_s,
+        self._summary = summarize(list(self._samples),
+                                  sampler_cpu_s=self._thread_cpu_s + self._caller_cpu_s,
                                   wall_s=wall)
         return self._summary
+
+    def sample_now(self) -> None:
+        """Take a sample from the caller's thread (its CPU counts as the sampler's cost).
+
+        `mjcollect run` calls this when a command has exited but is not yet reaped, so the CPU
+        of its last partial interval is not lost.
+        """
+        if self._thread is None or self._summary is not None:
+            return
+        t0 = time.thread_time()
+        try:
+            self._sample()
+        except Exception:  # never fail the job for its metrics
+            log.exception("sampler: sample_now failed")
+        self._caller_cpu_s += time.thread_time() - t0
 
     def _loop(self) -> None:
         t0 = time.thread_time()
@@ -199,13 +218,14 @@ class TreeSampler:
             self._thread_cpu_s += time.thread_time() - t0
 
     def _sample(self) -> None:
-        now = time.monotonic()
-        wall = now - self._last
-        if wall <= 0:
-            return
-        cpu_s, rss, n = self._look()
-        self._last = now
-        self._samples.append(Sample(cpu_s=cpu_s, wall_s=wall, rss_bytes=rss, processes=n))
+        with self._lock:  # the thread and sample_now() may meet
+            now = time.monotonic()
+            wall = now - self._last
+            if wall <= 0:
+                return
+            cpu_s, rss, n = self._look()
+            self._last = now
+            self._samples.append(Sample(cpu_s=cpu_s, wall_s=wall, rss_bytes=rss, processes=n))
 
     def _look(self, *, prime: bool = False) -> tuple[float, int, int]:
         """One pass over the tree: CPU seconds since the last look, RSS sum, process count.
