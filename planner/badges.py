@@ -116,7 +116,8 @@ def format_mem_gb(mem_gb: Any) -> str | None:
 def rtf_badge(row: Mapping[str, Any]) -> str:
     """ "RTF 1.3x" from the row's `rtf` (else input seconds / wall seconds); "" when unknown."""
     rtf = _num(row.get("rtf"))
-    if rtf is None:
+    # A failed attempt stopped part-way: input seconds over its wall time is no speed.
+    if rtf is None and row.get("status") != "failed":
         secs = _num(row.get("input_duration_seconds"))
         ms = _num(row.get("duration_ms"))
         if secs is not None and ms is not None and ms > 0:

@@ -24,9 +24,9 @@ def test_rtf_badge_from_the_rtf_column_one_decimal() -> None:
 
 
 def test_rtf_badge_computed_from_input_and_wall_time_when_rtf_is_missing() -> None:
-    assert rtf_badge({"rtf": None, "input_duration_seconds": 150.0, "duration_ms": 60000}) == (
-        "RTF 2.5x"
-    )
+    row = {"rtf": None, "input_duration_seconds": 150.0, "duration_ms": 60000}
+    assert rtf_badge(row) == "RTF 2.5x"
+    assert rtf_badge({**row, "status": "failed"}) == ""  # stopped part-way: no speed
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,255 @@
+"""Opening datasets: dedupe, schema versions, corrupt files, errors, listings and paging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from collectors import schema
+from planner import queries
+from planner.dataset import default_data_url, open_dataset
+from planner.errors import DatasetError, PlannerError
+from tests.planner.attempt_rows import T0, row, write
+
+
+def test_doubled_rows_are_deduped_keeping_the_latest_finished(tmp_path: Path) -> None:
+    rows = [row(wall_s=10 + i) for i in range(5)]
+    write(tmp_path, rows, name="first")
+    # The same attempts delivered again (at-least-once upload), one of them re-written later.
+    again = [dict(r) for r in rows[:3]]
+    again[0]["finished_at"] = again[0]["finished_at"] + dt.timedelta(seconds=5)
+    again[0]["status"] = "failed"
+    write(tmp_path, again, name="second")
+
+    ds = open_dataset(str(tmp_path))
+    assert ds.duplicate_ids == 3
+    raw = ds.connection.execute("SELECT count(*) FROM attempts_raw").fetchall()[0][0]
+    assert raw == 8
+    assert queries.count_attempts(ds) == 5
+    ids = ds.connection.execute("SELECT attempt_id FROM attempts ORDER BY 1").fetchall()
+    assert sorted(r[0] for r in ids) == sorted(r["attempt_id"] for r in rows)
+    kept = queries.get_attempt(ds, rows[0]["attempt_id"])
+    assert kept is not None and kept["status"] == "failed"
+
+
+def test_files_of_two_schema_versions_read_together(tmp_path: Path) -> None:
+    # An older writer: fewer columns (no sampling, no output size), int64 cpu_cores.
+    old_cols = [
+        f
+        for f in schema.arrow_schema()
+        if not f.name.startswith(("cpu_pct", "mem_rss"))
+        and f.name not in ("cpu_sample_count", "output_size_bytes", "cpu_cores")
+    ]
+    old_schema = pa.schema(
+        [*old_cols, pa.field("cpu_cores", pa.int64())], metadata={"mediajobs.schema_version": "0"}
+    )
+    old = row(cpu_pct_avg=50.0, schema_version=0)
+    write(tmp_path, [old], name="old", table_schema=old_schema)
+    # A newer writer: an extra column this reader does not know.
+    new = row(cpu_pct_avg=150.0, mem_rss_mb_max=300.0)
+    new_schema = schema.arrow_schema().append(pa.field("gpu_model", pa.string()))
+    table = pa.Table.from_pylist([{**new, "gpu_model": "T4"}], schema=new_schema)
+    folder = tmp_path / "job_type=create_video_export_v1" / "dt=2026-11-02"
+    pq.write_table(table, folder / "new.parquet")
+
+    ds = open_dataset(str(tmp_path))
+    assert ds.skipped == []
+    assert ds.schema_versions == [0, 1]
+    assert ds.extra_columns == ["gpu_model"]
+    got = {r["attempt_id"]: r for r in queries.list_attempts(ds).to_dicts()}
+    assert got[old["attempt_id"]]["cpu_pct_avg"] is None  # column absent in the old file
+    assert got[old["attempt_id"]]["cpu_cores"] == 2
+    assert got[old["attempt_id"]]["gpu_model"] is None
+    assert got[new["attempt_id"]]["cpu_pct_avg"] == 150.0
+    assert got[new["attempt_id"]]["gpu_model"] == "T4"
+
+
+def test_a_corrupt_file_among_good_ones_is_skipped_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = [row() for _ in range(3)]
+    [path] = write(tmp_path, good)
+    truncated = path.with_name("truncated.parquet")
+    truncated.write_bytes(path.read_bytes()[:-20])  # footer cut off mid-upload
+    (path.parent / "garbage.parquet").write_bytes(b"not parquet at all")
+
+    with caplog.at_level(logging.WARNING, logger="planner.dataset"):
+        ds = open_dataset(str(tmp_path))
+    assert queries.count_attempts(ds) == 3
+    assert sorted(Path(s.path).name for s in ds.skipped) == ["garbage.parquet", "truncated.parquet"]
+    assert "truncated.parquet" in caplog.text and "garbage.parquet" in caplog.text
+
+
+def test_a_file_whose_column_cannot_be_cast_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path, [row()])
+    bad = pa.table({"attempt_id": ["x"], "duration_ms": [[1, 2]]})  # list where int64 belongs
+    pq.write_table(
+        bad, tmp_path / "job_type=create_video_export_v1" / "dt=2026-11-02" / "b.parquet"
+    )
+    ds = open_dataset(str(tmp_path))
+    assert [Path(s.path).name for s in ds.skipped] == ["b.parquet"]
+    assert "duration_ms" in ds.skipped[0].reason
+    assert queries.count_attempts(ds) == 1
+
+
+def test_hidden_and_temporary_files_are_not_read(tmp_path: Path) -> None:
+    [path] = write(tmp_path, [row()])
+    (path.parent / ".part-1.parquet").write_bytes(path.read_bytes())
+    (path.parent / "_tmp.parquet").write_bytes(b"partial")
+    ds = open_dataset(str(tmp_path))
+    assert len(ds.files) == 1 and ds.skipped == []
+
+
+def test_errors_are_dataset_errors(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no dataset folder"):
+        open_dataset(str(tmp_path / "missing"))
+    with pytest.raises(DatasetError, match="no Parquet files"):
+        open_dataset(str(tmp_path))
+    (tmp_path / "x.parquet").write_bytes(b"junk")
+    with pytest.raises(DatasetError, match="no readable Parquet files"):
+        open_dataset(str(tmp_path))
+    with pytest.raises(DatasetError, match="unsupported"):
+        open_dataset("gs://bucket/prefix")
+
+
+def test_unreachable_s3_is_a_dataset_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(DatasetError, match="cannot list s3://metrics/x"):
+        open_dataset("s3://metrics/x")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "ftp://127.0.0.1:1")
+    with pytest.raises(DatasetError, match="bad S3 endpoint"):
+        open_dataset("s3://metrics/x")
+
+
+@pytest.fixture
+def listing(tmp_path: Path) -> list[dict[str, object]]:
+    rows = []
+    for i in range(25):
+        rows.append(
+            row(
+                job_type="upload_edit_proxy_v1" if i % 2 else "create_video_export_v1",
+                instance_type="c5.large" if i % 3 else "c7i.large",
+                status="failed" if i % 5 == 0 else "succeeded",
+                start_s=3600.0 * i,
+                wall_s=10.0 + i,
+                input_s=100.0,
+                input_width=1080,
+                input_height=1920,
+                input_video_codec="h264",
+                input_audio_codec="aac",
+            )
+        )
+    write(tmp_path, rows)
+    return rows
+
+
+def test_pages_cover_the_selection_once_in_order(tmp_path: Path, listing: list[dict]) -> None:
+    ds = open_dataset(str(tmp_path))
+    assert queries.count_attempts(ds) == 25
+    pages = [queries.list_attempts(ds, limit=10, offset=o) for o in (0, 10, 20)]
+    assert [p.height for p in pages] == [10, 10, 5]
+    ids = [i for p in pages for i in p["attempt_id"].to_list()]
+    newest_first = [
+        r["attempt_id"] for r in sorted(listing, key=lambda r: r["started_at"], reverse=True)
+    ]
+    assert ids == newest_first
+    first = pages[0].row(0, named=True)
+    assert first["input_badge"] == "1080x1920 H.264 AAC, 1:40"
+    assert first["host_badge"] == "c7i.large, 2 cores, 4GB"  # i = 24
+    assert first["rtf_badge"] == "RTF 2.9x"  # 100 s of input in 34 s
+
+
+def test_filters_and_orders(tmp_path: Path, listing: list[dict]) -> None:
+    ds = open_dataset(str(tmp_path))
+    expect = [
+        r
+        for r in listing
+        if r["job_type"] == "upload_edit_proxy_v1"
+        and r["instance_type"] == "c5.large"
+        and r["status"] == "succeeded"
+    ]
+    n = queries.count_attempts(
+        ds, job_type="upload_edit_proxy_v1", instance_type="c5.large", status="succeeded"
+    )
+    assert n == len(expect) == 7
+    since, until = T0 + dt.timedelta(hours=5), T0 + dt.timedelta(hours=10)
+    assert queries.count_attempts(ds, since=since, until=until) == 5  # hours 5..9
+    assert queries.count_attempts(ds, since="2026-11-02T15:00:00Z", until="2026-11-02T20:00") == 5
+    assert queries.count_attempts(ds, instance_type=["c5.large", "c7i.large"]) == 25
+    fastest = queries.list_attempts(ds, order_by="rtf", limit=1, status="succeeded")
+    assert fastest["rtf"][0] == pytest.approx(100.0 / 11.0)
+    shortest = queries.list_attempts(ds, order_by="duration_ms", descending=False, limit=1)
+    assert shortest["duration_ms"][0] == 10000
+    # Values are bound, never spliced into the SQL.
+    assert queries.count_attempts(ds, job_type="x' OR '1'='1") == 0
+    with pytest.raises(PlannerError, match="cannot order by"):
+        queries.list_attempts(ds, order_by="started_at; DROP TABLE x")
+    with pytest.raises(PlannerError, match="not a date"):
+        queries.count_attempts(ds, since="last tuesday")
+    with pytest.raises(PlannerError, match="not after"):
+        queries.count_attempts(ds, since="2026-11-03", until="2026-11-02")
+
+
+def test_attempts_of_a_job_and_one_attempt(tmp_path: Path) -> None:
+    first = row(job_id="J", attempt_number=1, status="failed", start_s=0, error="boom")
+    second = row(job_id="J", attempt_number=2, start_s=100)
+    write(tmp_path, [second, first, row()])
+    ds = open_dataset(str(tmp_path))
+    df = queries.attempts_of_job(ds, "J")
+    assert df["attempt_number"].to_list() == [1, 2]
+    assert df["rtf_badge"].to_list() == ["", "RTF 2.0x"]
+    got = queries.get_attempt(ds, first["attempt_id"])
+    assert got is not None and got["error"] == "boom" and got["rtf_badge"] == ""
+    assert queries.get_attempt(ds, "nope") is None
+    assert queries.distinct_values(ds, "job_type") == ["create_video_export_v1"]
+
+
+def test_a_cursor_serves_another_thread(tmp_path: Path, listing: list[dict]) -> None:
+    ds = open_dataset(str(tmp_path))
+    result: list[int] = []
+    cur = ds.cursor()
+    t = threading.Thread(target=lambda: result.append(queries.count_attempts(cur)))
+    t.start()
+    t.join()
+    assert result == [25]
+
+
+def test_the_embedded_default_data() -> None:
+    ds = open_dataset()
+    assert ds.url == default_data_url()
+    con = ds.connection
+    job_types = {r[0] for r in con.execute("SELECT DISTINCT job_type FROM attempts").fetchall()}
+    assert job_types == set(schema.JOB_TYPES)
+    n_types = con.execute(
+        "SELECT count(DISTINCT instance_type) FROM attempts WHERE synthetic"
+    ).fetchall()[0][0]
+    assert n_types >= 6
+    days = con.execute(
+        "SELECT date_diff('day', min(started_at), max(started_at)) FROM attempts WHERE synthetic"
+    ).fetchall()[0][0]
+    assert days >= 21
+    # Attempts overlap on a host (the sizing measures concurrency from that).
+    overlaps = con.execute(
+        "SELECT count(*) FROM attempts a JOIN attempts b ON a.hostname = b.hostname "
+        "AND a.attempt_id < b.attempt_id AND a.started_at < b.finished_at "
+        "AND b.started_at < a.finished_at WHERE a.synthetic AND a.job_type = 'upload_thumb_v1'"
+    ).fetchall()[0][0]
+    assert overlaps > 100
+    retried = con.execute("SELECT count(*) FROM attempts WHERE attempt_number > 1").fetchall()
+    assert retried[0][0] > 0
+    sampled = con.execute("SELECT count(cpu_pct_avg) FROM attempts WHERE synthetic").fetchall()
+    assert sampled[0][0] > 0
+    assert ds.skipped == []
