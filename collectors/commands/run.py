@@ -1,0 +1,236 @@
+"""`mjcollect run ... -- ffmpeg ...`: run a worker's own command(s) as one measured attempt.
+
+    mjcollect run --job-type T --job-id J --attempt N --input PATH [--input PATH ...]
+                  [--output PATH|s3://bucket/key] [--manifest FILE] [--sample-interval S]
+                  [--data URL] [--commands-file FILE.json]
+                  -- ffmpeg -i in.mov ... pass1 [--then -- ffmpeg ... pass2 ...]
+
+Several commands per attempt (a two-pass export, a decode then an upload): after the first
+`--`, the token `--then` starts the next command (an optional `--` may follow it), or
+`--commands-file` names a JSON list of argument lists, run before any command given after `--`.
+Commands run in order, each as an argument list (no shell), with stdin, stdout and stderr
+inherited, so their output passes through untouched. The first failing command ends the
+attempt: the attempt is recorded as failed and mjcollect exits with that command's exit code
+(128+N when it was killed by signal N, as a shell reports it; 127 when it cannot be started).
+SIGTERM, SIGHUP and SIGINT sent to mjcollect are passed on to the running command.
+
+Around the commands the attempt API does what it does for Python workers: probe the first
+`--input` (the primary input), host facts, timing, RTF, status, CPU/memory sampling of every
+process the commands start (each command is sampled once more after it exits and before it is
+reaped, so its last seconds count), and the size of `--output`. The row goes to the dataset
+(`--data URL`, else MEDIAJOB_METRICS_URL); `--manifest` merges the `metrics` object and the
+`ffmpegCommands` into that JSON file, keeping every other key. A metrics problem is logged and
+never changes the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collectors.sink import Sink
+
+HELP = "run a command (e.g. ffmpeg) as one measured attempt; its exit code is passed through"
+
+log = logging.getLogger("collectors.run")
+
+THEN = "--then"
+#: Exit code when a command cannot be started (as a shell says "command not found").
+NOT_STARTED = 127
+_FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+class _Sampler(Protocol):
+    def sample_now(self) -> None: ...
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--job-type", required=True, help="one of the MediaJobs job types")
+    parser.add_argument("--job-id", required=True, help="the MediaJob's id")
+    parser.add_argument("--attempt", type=int, default=1, metavar="N",
+                        help="attempt number (1 for the first try; default 1)")
+    parser.add_argument("--attempt-id", help="unique attempt id (default: generated)")
+    parser.add_argument("--input", action="append", default=[], metavar="PATH",
+                        help="input file; repeat for several, the first is the primary one")
+    parser.add_argument("--output", metavar="PATH|s3://bucket/key",
+                        help="the produced file, for its size")
+    parser.add_argument("--manifest", type=Path, metavar="FILE",
+                        help="attempt manifest JSON to merge `metrics` and `ffmpegCommands` into")
+    parser.add_argument("--sample-interval", type=float, metavar="S",
+                        help="seconds between CPU/memory samples "
+                        "(default: MEDIAJOB_SAMPLE_INTERVAL or 2)")
+    parser.add_argument("--data", metavar="URL",
+                        help="dataset URL (default: MEDIAJOB_METRICS_URL)")
+    parser.add_argument("--commands-file", type=Path, metavar="FILE",
+                        help="JSON list of argument lists, run in order before the `--` command")
+    parser.add_argument("--upload-timeout", type=float, default=30.0, metavar="S",
+                        help="seconds to wait for the row's upload at exit (default 30; "
+                        "what is not uploaded stays in the spool)")
+    parser.add_argument("command", nargs=argparse.REMAINDER,
+                        help="-- COMMAND [ARGS...] [--then -- COMMAND [ARGS...]]...")
+
+
+# --- commands (pure) ------------------------------------------------------------------------
+
+def split_commands(remainder: Sequence[str]) -> list[list[str]]:
+    """The commands after `--`: split on `--then` (an optional `--` may follow it).
+
+    ValueError for an empty command.
+    """
+    parts = list(remainder)
+    if parts and parts[0] == "--":
+        parts = parts[1:]
+    if not parts:
+        return []
+    commands: list[list[str]] = [[]]
+    for token in parts:
+        if token == THEN:
+            commands.append([])
+        elif token == "--" and not commands[-1] and len(commands) > 1:
+            continue
+        else:
+            commands[-1].append(token)
+    if any(not c for c in commands):
+        raise ValueError(f"empty command around {THEN}")
+    return commands
+
+
+def parse_commands_file(text: str) -> list[list[str]]:
+    """A JSON list of non-empty lists of strings; ValueError otherwise."""
+    import json
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    if not isinstance(doc, list) or not doc:
+        raise ValueError("expected a non-empty JSON list of argument lists")
+    for i, cmd in enumerate(doc):
+        if not isinstance(cmd, list) or not cmd or not all(isinstance(a, str) for a in cmd):
+            raise ValueError(f"command {i}: expected a non-empty list of strings")
+    return [list(c) for c in doc]
+
+
+def exit_code_of(returncode: int) -> int:
+    """The exit status a shell would report: the code, or 128+N for death by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def describe_failure(argv: Sequence[str], returncode: int) -> str:
+    """The attempt's error text for a failed command (program name only, no arguments:
+    arguments may hold signed URLs)."""
+    prog = os.path.basename(argv[0])
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"CommandFailed: {prog} killed by {name}"
+    return f"CommandFailed: {prog} exited with {returncode}"
+
+
+# --- running --------------------------------------------------------------------------------
+
+def run_command(argv: Sequence[str], sampler: _Sampler | None = None) -> int:
+    """Run `argv` with inherited stdio; return its returncode (negative: killed by signal).
+
+    Raises OSError when it cannot be started. Signals in _FORWARDED that reach us meanwhile are
+    passed on. Once it exits, `sampler.sample_now()` runs before the process is reaped (a zombie
+    keeps its CPU counters), then it is reaped.
+    """
+    proc = subprocess.Popen(list(argv))
+    previous: dict[int, Any] = {}
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):  # already gone
+            proc.send_signal(signum)
+
+    in_main = _is_main_thread()
+    if in_main:
+        for sig in _FORWARDED:
+            previous[sig] = signal.signal(sig, forward)
+    try:
+        if sampler is not None:
+            _wait_unreaped(proc.pid)
+            sampler.sample_now()
+        return proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _wait_unreaped(pid: int) -> None:
+    while True:
+        try:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+            return
+        except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for clarity
+            continue
+        except ChildProcessError:
+            return
+
+
+def _is_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+# --- sink -----------------------------------------------------------------------------------
+
+def open_sink(url: str | None) -> Sink | None:
+    """A sink to `url` (a SpoolingSink), else the process default (MEDIAJOB_METRICS_URL),
+    else None. A bad `url` is logged and gives None."""
+    from collectors import config, upload
+
+    if not config.metrics_enabled():
+        return None
+    if url is None:
+        return upload.default_sink()
+    try:
+        return upload.SpoolingSink(url)
+    except (ValueError, OSError) as exc:
+        log.error("cannot write to dataset %r: %s", url, exc)
+        return None
+
+
+def close_sink(sink: Sink, timeout: float) -> bool:
+    """Flush and close; True when every row reached the dataset (else they wait in the spool)."""
+    try:
+        done = sink.flush(timeout)
+    except Exception:  # the sink promises not to raise; if it does, say so and go on
+        log.exception("flushing the metrics sink failed")
+        done = False
+    sink.close(timeout=min(timeout, 5.0))
+    if not done:
+        log.warning("rows not uploaded yet; they stay in the spool (see `mjcollect status`, "
+                    "`mjcollect flush`)")
+    return done
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        commands = parse_commands_file(args.commands_file.read_text(encoding="utf-8")) \
+            if args.commands_file else []
+        commands += split_commands(args.command)
+    except (ValueError, OSError) as exc:
+        print(f"mjcollect run: {exc}", file=sys.stderr)
+        return 2
+    if not commands:
+        print("mjcollect run: no command given (after --)", file=sys.stderr)
+        return 2
+    return run_attempt(args, commands)
+
+
+def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
+    """Run `commands` as one attempt (wired to the attempt API next)."""
+    raise NotImplementedError("the attempt API (collectors.attempt) is not wired in yet")
