@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collectors import schema
+from collectors.probe import refusal
 
 FFMPEG = "ffmpeg"
 #: Options every command gets: quiet but for errors, never read stdin, overwrite the output.
@@ -68,19 +69,15 @@ class PipelineResult:
 def checked_path(path: str | os.PathLike[str]) -> Path:
     """A path safe to hand to ffmpeg as a file, or ValueError.
 
-    ffmpeg reads a leading '-' as an option and 'proto:...' as a protocol (concat:, http:,
-    subfile:...), so only plain local paths are accepted; a relative path gets './'.
+    The probe module's check: ffmpeg reads a leading '-' as an option and 'proto:...' as a
+    protocol (concat:, http:, subfile,...), so only plain local paths pass. Newlines are
+    refused too (they would break the one-line command in the manifest).
     """
     text = os.fspath(path)
-    if not text or "\x00" in text or "\n" in text:
-        raise ValueError(f"not a usable path: {text!r}")
-    p = Path(text)
-    first = p.parts[0] if p.parts else ""
-    if text.startswith("-"):
-        raise ValueError(f"path must not start with '-': {text!r}")
-    if ":" in first and not p.is_absolute():
-        raise ValueError(f"looks like an ffmpeg protocol, not a file: {text!r}")
-    return p if p.is_absolute() else Path(".") / p
+    reason = refusal(text) or ("path contains a newline" if "\n" in text else None)
+    if reason:
+        raise ValueError(reason)
+    return Path(text)
 
 
 def _arg(path: Path) -> str:
