@@ -57,7 +57,7 @@ mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_
    carries the demand): `planner.fleet` writes it as an EC2 Fleet request.
 
 Types without measurements can be **estimated** from a measured type of the same family by the
-stated model `estimate_by_vcpus` (slots scale with vCPUs, service times unchanged); they are
+stated model `estimate_by_vcpus` (throughput of one instance proportional to its vCPUs); they are
 marked estimated in every table, JSON and fleet request they appear in.
 """
 
@@ -76,6 +76,8 @@ from planner.throughput import (
     NO_WASTE,
     Concurrency,
     InstanceMeasurements,
+    Service,
+    SlotsRule,
     Waste,
 )
 
@@ -279,30 +281,45 @@ def spot_instances(instances: int, interruption_rate: float) -> int:
 
 
 def estimate_by_vcpus(
-    measured: InstanceMeasurements, base_price: InstancePrice, target: InstancePrice
+    measured: InstanceMeasurements,
+    base_price: InstancePrice,
+    target: InstancePrice,
+    rule: SlotsRule = "mean",
 ) -> InstanceMeasurements:
-    """Figures for `target` from a measured type of the same family: job slots scale with vCPUs
-    (slots = round(measured slots * vcpus_target / vcpus_measured), >= 1), service times stay
-    those measured (each job keeps the same share of a core). Marked estimated_from."""
+    """Figures for `target` from a measured type of the same family, by the stated model
+    "throughput scales with vCPUs":
+
+        r      = vCPUs(target) / vCPUs(measured)
+        slots  = max(1, round(slots(measured) * r))
+        S_ij  *= slots / (slots(measured) * r)     (service time of each job type)
+
+    so that slots / S_ij, the jobs per second one instance completes, is exactly r times the
+    measured type's. (A 2-vCPU type estimated from a 2-slot 8-vCPU one gets 1 slot, r = 1/4,
+    and each job takes twice as long: 1 / (2 * 1/4) = 2.)
+    Marked `estimated_from` everywhere it appears."""
     ratio = target.vcpus / base_price.vcpus
-    slots = max(1, round(measured.slots * ratio))
+    base_slots = measured.slots_for(rule)
+    slots = max(1, round(base_slots * ratio))
+    scale = slots / (base_slots * ratio)
+    services = {
+        jt: Service(target.instance_type, jt, s.attempts, s.wall_seconds * scale, s.media_seconds)
+        for jt, s in measured.services.items()
+    }
     conc = measured.concurrency
-    scaled = Concurrency(
-        target.instance_type, 0, conc.attempt_seconds * ratio, conc.busy_seconds, 0
-    )
     return InstanceMeasurements(
         target.instance_type,
-        scaled,
-        measured.services,
+        Concurrency(target.instance_type, 0, conc.attempt_seconds * ratio, conc.busy_seconds, 0),
+        services,
         estimated_from=measured.instance_type,
-        slots_override=slots,
+        fixed_slots=slots,
     )
 
 
 def with_estimates(
-    measured: Mapping[str, InstanceMeasurements], prices: PriceTable
+    measured: Mapping[str, InstanceMeasurements], prices: PriceTable, rule: SlotsRule = "mean"
 ) -> dict[str, InstanceMeasurements]:
-    """The measured types plus an estimate for every priced type of a measured family."""
+    """The measured types plus an estimate for every priced type of a measured family (from the
+    family's type with the most measured attempts)."""
     out = dict(measured)
     by_family: dict[str, InstanceMeasurements] = {}
     for name, m in measured.items():
@@ -318,7 +335,7 @@ def with_estimates(
             continue
         base = by_family.get(prices[name].family)
         if base is not None:
-            out[name] = estimate_by_vcpus(base, prices[base.instance_type], prices[name])
+            out[name] = estimate_by_vcpus(base, prices[base.instance_type], prices[name], rule)
     return out
 
 
@@ -356,6 +373,8 @@ class SizingOptions:
     fleet_types: int = 3
     #: Apply the measured waste of failed attempts (retries) to the load.
     count_waste: bool = True
+    #: Job slots per instance: "mean" (measured mean concurrency), "max" (most seen at once), N.
+    slots: SlotsRule = "mean"
 
 
 @dataclass(frozen=True)
@@ -539,7 +558,7 @@ def size_type(
     lam, load = got
     if not math.isfinite(lam):
         return "every attempt failed"
-    slots = m.slots
+    slots = m.slots_for(options.slots)
     mean_service = load / lam if lam > 0 else 0.0
     n_util = instances_for_utilisation(load, slots, options.utilisation)
     n_wait: int | None = None
@@ -645,7 +664,7 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
             "cannot size for it"
         )
     pool = (
-        with_estimates(inputs.measurements, inputs.prices)
+        with_estimates(inputs.measurements, inputs.prices, options.slots)
         if options.include_estimated
         else dict(inputs.measurements)
     )

@@ -39,11 +39,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
+
+
+#: How job slots per instance are taken from the measurements: see InstanceMeasurements.slots_for.
+SlotsRule = Literal["mean", "max"] | int
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,8 @@ class InstanceMeasurements:
     concurrency: Concurrency
     services: Mapping[str, Service]
     estimated_from: str | None = None
-    slots_override: int | None = field(default=None, compare=False)
+    #: Job slots fixed by an estimate (None: from the measured concurrency, see `slots_for`).
+    fixed_slots: int | None = field(default=None, compare=False)
 
     @property
     def estimated(self) -> bool:
@@ -141,7 +146,20 @@ class InstanceMeasurements:
 
     @property
     def slots(self) -> int:
-        return self.slots_override if self.slots_override is not None else self.concurrency.slots
+        """Job slots by the default rule (the mean concurrency, rounded)."""
+        return self.slots_for("mean")
+
+    def slots_for(self, rule: SlotsRule) -> int:
+        """Job slots per instance: 'mean' = measured mean concurrency rounded (>= 1), 'max' =
+        the most attempts seen at once on one host (the workers' configured limit, when they
+        reached it), or a whole number the user gives."""
+        if self.fixed_slots is not None:
+            return self.fixed_slots
+        if rule == "mean":
+            return self.concurrency.slots
+        if rule == "max":
+            return max(1, self.concurrency.max_concurrency)
+        return int(rule)
 
     def media_seconds_per_second(self, job_type: str) -> float | None:
         """Media seconds one instance processes per wall second at the measured concurrency."""

@@ -236,3 +236,27 @@ def test_interruption_override() -> None:
     assert table["x1.large"].interruption_rate == 0.3
     with pytest.raises(PriceFileError):
         with_interruption_rates(table, {"nope.large": 0.1})
+
+
+def test_estimate_keeps_throughput_proportional_to_vcpus() -> None:
+    from planner.sizing import estimate_by_vcpus
+
+    table = parse_prices(
+        "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band\n"
+        "f.2xlarge,8,16,0.4,0.2,<5%\nf.large,2,4,0.1,0.05,<5%\n"
+    )
+    base = measured("f.2xlarge", 2.0, export_rtf=2.0, thumb_s=4.0)
+    est = estimate_by_vcpus(base, table["f.2xlarge"], table["f.large"])
+    # r = 1/4: 2 slots * 1/4 rounds to 1 slot, so each job takes 1 / (2 * 1/4) = 2x as long.
+    assert est.slots_for("mean") == 1 and est.estimated_from == "f.2xlarge"
+    assert est.services[THUMB].service_s == pytest.approx(8.0)
+    assert est.services[EXPORT].rtf == pytest.approx(1.0)
+    assert 1 / est.services[THUMB].service_s == pytest.approx(2 / 4.0 / 4)
+
+
+def test_slots_rule_max_uses_the_most_seen_at_once() -> None:
+    options = SizingOptions(utilisation=0.6, wait=None, slots="max", include_estimated=False)
+    by = {t.instance_type: t for t in size_fleet(inputs(), options).types}
+    assert by["x1.large"].slots == 3  # max_concurrency of the hand-made measurement
+    fixed = SizingOptions(utilisation=0.6, wait=None, slots=4, include_estimated=False)
+    assert {t.slots for t in size_fleet(inputs(), fixed).types} == {4}

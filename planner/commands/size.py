@@ -1,0 +1,356 @@
+"""`mjplan size`: instances per type for the demand, ranked by cost, and a recommended fleet.
+
+    mjplan size                                          # embedded data, p95 hour of 14 days
+    mjplan size --data s3://metrics/attempts --window 28d --percentile 99 --wait p95=30s
+    mjplan size --forecast create_video_export_v1=120 --forecast upload_thumb_v1=900/h \
+                --growth 1.2 --on-demand --json
+    mjplan size --prices my-prices.csv --fleet-json fleet.json   # then: aws ec2 create-fleet \
+                                                                 #   --cli-input-json file://...
+
+Formulas: docs/sizing.md (and planner.sizing). Impossible inputs print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import re
+import shutil
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planner.sizing import SizingOptions, SizingResult
+
+HELP = "fleet size per instance type for the demand, ranked by cost, and a spot fleet request"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        metavar="URL",
+        default=None,
+        help="dataset: a folder or s3://bucket/prefix (default: embedded data)",
+    )
+    parser.add_argument(
+        "--window",
+        default="14d",
+        metavar="DURATION",
+        help="how far back from the last attempt to look: 14d, 36h, 2w (default 14d)",
+    )
+    parser.add_argument(
+        "--percentile",
+        type=float,
+        default=95.0,
+        metavar="P",
+        help="size for the P-th percentile hour of the window (default 95)",
+    )
+    parser.add_argument(
+        "--forecast",
+        action="append",
+        default=[],
+        metavar="JOB_TYPE=VALUE",
+        help="size for this volume instead of the data: media hours per day "
+        "(VALUE or VALUEh/d), or jobs per hour (VALUE/h; thumbnails default "
+        "to it); repeat per job type",
+    )
+    parser.add_argument(
+        "--growth",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply the demand (default 1.0)",
+    )
+    parser.add_argument(
+        "--utilisation",
+        type=float,
+        default=0.7,
+        metavar="U",
+        help="target busy share of job slots, 0 < U <= 1 (default 0.7)",
+    )
+    parser.add_argument(
+        "--wait",
+        default="p95=60s",
+        metavar="pNN=DURATION",
+        help="queue-wait target (default p95=60s); add +service to bound wait "
+        "plus service; 'none' for no wait target",
+    )
+    parser.add_argument(
+        "--prices", metavar="FILE", default=None, help="price table CSV (default: data/prices.csv)"
+    )
+    parser.add_argument(
+        "--interruption",
+        action="append",
+        default=[],
+        metavar="TYPE=RATE",
+        help="override the spot interruption rate of a type (fraction, 0.1)",
+    )
+    cap = parser.add_mutually_exclusive_group()
+    cap.add_argument(
+        "--spot",
+        dest="capacity",
+        action="store_const",
+        const="spot",
+        help="rank and recommend spot capacity (default)",
+    )
+    cap.add_argument(
+        "--on-demand",
+        dest="capacity",
+        action="store_const",
+        const="on-demand",
+        help="rank and recommend on-demand capacity",
+    )
+    parser.set_defaults(capacity="spot")
+    parser.add_argument(
+        "--slots",
+        default="mean",
+        metavar="mean|max|N",
+        help="job slots per instance: the measured mean concurrency (default), "
+        "the most attempts seen at once on a host, or a number",
+    )
+    parser.add_argument(
+        "--no-estimated",
+        action="store_true",
+        help="leave out instance types that were not measured",
+    )
+    parser.add_argument(
+        "--fleet-types",
+        type=int,
+        default=3,
+        metavar="N",
+        help="instance types in the recommended fleet (default 3)",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=15,
+        metavar="N",
+        help="rows of the ranked table to print (default 15)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument(
+        "--fleet-json",
+        metavar="FILE",
+        help="write the recommended fleet as an EC2 Fleet request fragment",
+    )
+    parser.add_argument(
+        "--launch-template",
+        default="mediajobs-worker",
+        metavar="NAME",
+        help="launch template name in the fleet request",
+    )
+
+
+def parse_duration(text: str, what: str = "--window") -> dt.timedelta:
+    """`14d`, `36h`, `2w`, `90m` -> timedelta. Raises PlannerError."""
+    from planner.errors import PlannerError
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*", text)
+    if not m:
+        raise PlannerError(f"{what} {text!r}: expected a number and m, h, d or w (e.g. 14d)")
+    value = float(m.group(1))
+    unit = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}[m.group(2)]
+    if value <= 0:
+        raise PlannerError(f"{what} {text!r}: must be above zero")
+    return dt.timedelta(seconds=value * unit)
+
+
+def build_options(args: argparse.Namespace) -> SizingOptions:
+    """SizingOptions from the arguments (checked before any data is read)."""
+    from planner.demand import parse_forecast
+    from planner.errors import PlannerError
+    from planner.sizing import SizingOptions, check_utilisation, parse_wait
+
+    check_utilisation(args.utilisation)
+    if not 0 < args.percentile <= 100:
+        raise PlannerError(f"--percentile must be in (0, 100], got {args.percentile:g}")
+    if not args.growth > 0:
+        raise PlannerError(f"--growth must be above 0, got {args.growth:g}")
+    if args.fleet_types < 1:
+        raise PlannerError("--fleet-types must be at least 1")
+    slots: Any = args.slots
+    if slots not in ("mean", "max"):
+        try:
+            slots = int(slots)
+        except ValueError:
+            raise PlannerError(f"--slots {slots!r}: expected mean, max or a number") from None
+        if slots < 1:
+            raise PlannerError("--slots must be at least 1")
+    wait = None if args.wait.strip().lower() in ("none", "off", "") else parse_wait(args.wait)
+    overrides: dict[str, float] = {}
+    for item in args.interruption:
+        name, _, raw = item.partition("=")
+        try:
+            rate = float(raw)
+        except ValueError:
+            raise PlannerError(f"--interruption {item!r}: expected TYPE=RATE (0.1)") from None
+        if not 0 <= rate < 1:
+            raise PlannerError(f"--interruption {item!r}: the rate is a fraction in [0, 1)")
+        overrides[name.strip()] = rate
+    return SizingOptions(
+        percentile=args.percentile,
+        forecasts=tuple(parse_forecast(f) for f in args.forecast),
+        growth=args.growth,
+        utilisation=args.utilisation,
+        wait=wait,
+        capacity=args.capacity,
+        interruption_overrides=overrides,
+        include_estimated=not args.no_estimated,
+        fleet_types=args.fleet_types,
+        slots=slots,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.dataset import open_dataset
+    from planner.errors import PlannerError
+    from planner.fleet import fleet_request, write_fleet_json
+    from planner.prices import load_prices
+    from planner.sizing import load_sizing_inputs, size_fleet
+
+    options = build_options(args)
+    window = parse_duration(args.window)
+    prices = load_prices(args.prices)
+    unknown = sorted(set(options.interruption_overrides) - set(prices))
+    if unknown:
+        raise PlannerError(f"--interruption: {', '.join(unknown)} not in {prices.source}")
+    ds = open_dataset(args.data)
+    try:
+        inputs = load_sizing_inputs(ds, window=window, prices=prices)
+    finally:
+        ds.close()
+    result = size_fleet(inputs, options)
+    kwargs = {"launch_template_name": args.launch_template}
+    if args.fleet_json and result.recommendation is not None:
+        write_fleet_json(args.fleet_json, result.recommendation, **kwargs)
+    if args.json:
+        doc = {
+            "dataset": ds.url,
+            "window_hours": window.total_seconds() / 3600,
+            "prices": prices.source,
+            **result.to_dict(),
+        }
+        doc["fleet_request"] = (
+            fleet_request(result.recommendation, **kwargs) if result.recommendation else None
+        )
+        print(json.dumps(_clean(doc), indent=2, default=str))
+    else:
+        _print(result, ds.url, prices.source, args)
+    return 0
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no inf/nan: null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _usd(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"${value:,.{digits}f}"
+
+
+def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    width = max(180, shutil.get_terminal_size((180, 24)).columns)
+    console = Console(width=width, highlight=False)
+    o = result.options
+    wait = o.wait.label() if o.wait else "no wait target"
+    console.print(f"[bold]Fleet sizing[/] — data {url}, window {args.window}, prices {prices}")
+    console.print(f"Targets: utilisation <= {o.utilisation:g}, {wait}; capacity: {o.capacity}")
+    for d in result.demand.values():
+        mh = d.media_seconds_per_hour / 3600
+        media = f", {mh:.2f} media h/h" if mh else ""
+        console.print(f"  demand {d.job_type}: {d.jobs_per_hour:,.1f} jobs/h{media} ({d.source})")
+    for w in result.waste.values():
+        if w.job_type in result.demand and w.failed_attempts:
+            console.print(
+                f"  failed attempts {w.job_type}: {w.retry_share:.1%} of attempts, "
+                f"+{w.waste_ratio:.1%} wasted slot time"
+            )
+    table = Table(
+        title=f"Ranked by {o.capacity} $/h (one type carrying all the demand; "
+        "* = estimated, not measured)"
+    )
+    for col, justify in [
+        ("#", "right"),
+        ("Instance", "left"),
+        ("vCPU", "right"),
+        ("Slots", "right"),
+        ("Service s", "right"),
+        ("Load", "right"),
+        ("Util n", "right"),
+        ("Wait n", "right"),
+        ("Inst", "right"),
+        ("Bound", "left"),
+        ("Wait p", "right"),
+        ("OD $/h", "right"),
+        ("OD $/media h", "right"),
+        ("Spot band", "left"),
+        ("Spot inst", "right"),
+        ("Spot $/h", "right"),
+        ("Spot $/media h", "right"),
+    ]:
+        table.add_column(col, justify=justify, no_wrap=col in ("Instance", "Bound"))  # type: ignore[arg-type]
+    for i, t in enumerate(result.types[: args.top], 1):
+        wait_s = t.wait_at_target_percentile_s
+        table.add_row(
+            str(i),
+            t.instance_type + ("*" if t.estimated else ""),
+            str(t.vcpus),
+            str(t.slots),
+            f"{t.mean_service_s:.1f}",
+            f"{t.load_erlangs:.2f}",
+            str(t.instances_utilisation),
+            "-" if t.instances_wait is None else str(t.instances_wait),
+            str(t.instances),
+            t.bound,
+            "-" if wait_s is None else f"{wait_s:.1f}s",
+            _usd(t.on_demand_usd_h),
+            _usd(t.on_demand_usd_per_media_h, 3),
+            t.interruption_band,
+            str(t.instances_spot),
+            _usd(t.spot_usd_h),
+            _usd(t.spot_usd_per_media_h, 3),
+        )
+    console.print(table)
+    if len(result.types) > args.top:
+        console.print(f"  ({len(result.types) - args.top} more types; --top N to see them)")
+    estimated = sorted(
+        {f"{t.instance_type} from {t.estimated_from}" for t in result.types if t.estimated_from}
+    )
+    if estimated:
+        console.print(
+            "  * estimated, not measured: throughput of one instance scaled by vCPUs from the "
+            "measured type of the same family ("
+            + ", ".join(estimated[:6])
+            + (", ..." if len(estimated) > 6 else "")
+            + ")"
+        )
+    if result.skipped:
+        console.print(
+            f"  left out: {len(result.skipped)} priced type(s) without measurements "
+            "or prices (see --json 'skipped')"
+        )
+    rec = result.recommendation
+    if rec is None:
+        console.print("No fleet recommended: no instance type carries the demand.")
+        return
+    members = ", ".join(
+        f"{m.instance_type}{'*' if m.estimated else ''} (weight {m.weighted_capacity:g})"
+        for m in rec.members
+    )
+    console.print(
+        f"[bold]Recommended {rec.capacity} fleet:[/] TotalTargetCapacity "
+        f"{rec.total_target_capacity} over {members}"
+    )
+    console.print(f"  1 unit of capacity = {rec.unit}")
+    if args.fleet_json:
+        console.print(f"  EC2 Fleet request written to {args.fleet_json}")
