@@ -81,6 +81,7 @@ class Dataset:
 
     url: str
     connection: duckdb.DuckDBPyConnection
+    #: The files read, as paths or s3:// URLs.
     files: list[str]
     skipped: list[SkippedFile] = field(default_factory=list)
     schema_versions: list[int] = field(default_factory=list)
@@ -264,6 +265,10 @@ def open_dataset(url: str | None = None, *, threads: int | None = None) -> Datas
         raw_version = meta.get(b"mediajobs.schema_version")
         if raw_version and raw_version.isdigit():
             versions.add(int(raw_version))
+    prefix = "s3://" if display.startswith("s3://") else ""
+    skipped = sorted(
+        (SkippedFile(prefix + s.path, s.reason) for s in skipped), key=lambda s: s.path
+    )
     for s in skipped:
         # logging, not warnings.warn: the CLI and the TUI show log lines as one readable line
         # each, and warnings.warn would show the same file once only per call site.
@@ -272,6 +277,7 @@ def open_dataset(url: str | None = None, *, threads: int | None = None) -> Datas
         raise DatasetError(f"no readable Parquet files under {display} ({len(skipped)} skipped)")
 
     arrow_ds = pads.dataset(files, schema=target, format="parquet", filesystem=fs)
+    files = [prefix + f for f in files]
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
