@@ -72,19 +72,25 @@ def filter_options(ds: Dataset) -> tuple[list[str], list[str]]:
 def _filters(cur: duckdb.DuckDBPyConnection, query: JobsQuery) -> dict[str, Any]:
     """The keyword filters of `queries.list_attempts` for a JobsQuery.
 
-    The time range counts back from the newest attempt of the data, not from the clock.
+    The time range counts back from the newest attempt of the data, not from the clock. The
+    search is a job id or the start of one (`tui_queries.resolve_job_id`).
     """
     since = None
     if query.range_hours is not None:
         newest = newest_time(cur)
         if newest is not None:
             since = newest - dt.timedelta(hours=query.range_hours)
+    job_id = None
+    if query.search:
+        from planner.tui_queries import resolve_job_id
+
+        job_id = resolve_job_id(cur, query.search)
     return {
         "job_type": query.job_type,
         "instance_type": query.instance_type,
         "status": query.status,
         "since": since,
-        "job_id": query.search or None,
+        "job_id": job_id,
     }
 
 

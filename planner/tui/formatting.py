@@ -41,6 +41,13 @@ def ordered_job_types(values: Iterable[str | None]) -> list[str]:
     return [t for t in JOB_TYPES if t in present] + sorted(present - set(JOB_TYPES))
 
 
+def short_id(value: str | None, width: int = 10) -> str:
+    """An id cut to `width` cells with a trailing `…` (UUIDs in a narrow table)."""
+    if value is None:
+        return "-"
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
 def format_time(value: dt.datetime | None) -> str:
     """A timestamp as `YYYY-MM-DD HH:MM:SS` in UTC; `-` for null."""
     if value is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from planner import badges, queries
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import pretty_json, short_job_type
+from planner.tui.formatting import pretty_json, short_id, short_job_type
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
@@ -35,7 +35,7 @@ async def test_first_page_is_newest_first_with_badges(dataset: Any) -> None:
         assert status.startswith(f"{min(PAGE_SIZE, total):,} of {total:,} attempts loaded")
         first = expected.row(0, named=True)
         cells = table_rows(table)[0]
-        assert cells[1] == first["job_id"]
+        assert cells[1] == short_id(first["job_id"])
         assert cells[2] == short_job_type(first["job_type"])
         assert cells[5] == badges.rtf_badge(first).removeprefix("RTF ")
         assert cells[6] == badges.input_badge(first)
@@ -89,13 +89,26 @@ async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: jobs_ready(app))
         screen = app.screen
-        await pilot.press("slash", *job_id, "enter")
-        await wait_for(pilot, lambda: jobs_ready(app) and screen.query_state.search == job_id)
+        # The table shows ids cut short, so the start of an id is enough.
+        prefix = job_id[:8]
+        await pilot.press("slash", *prefix, "enter")
+        await wait_for(pilot, lambda: jobs_ready(app) and screen.query_state.search == prefix)
         table = screen.query_one(AttemptsTable)
         expected = queries.list_attempts(dataset, job_id=job_id)
         assert sorted(table_keys(table)) == sorted(expected["attempt_id"].to_list())
         assert len(table_keys(table)) > 1
         assert table.has_focus
+        assert f"job ~ {prefix}" in static_text(screen.query_one("#filter-bar"))
+
+        # No such job, then a prefix too short: a message, not a traceback.
+        status = screen.query_one("#jobs-status")
+        await pilot.press("slash", "ctrl+u", "z", "z", "enter")
+        await wait_for(pilot, lambda: "Error" in static_text(status))
+        assert static_text(status) == "Error: no job id starts with 'zz'"
+        assert table.row_count == 0
+        await pilot.press("slash", "ctrl+u", job_id[0], "enter")
+        await wait_for(pilot, lambda: "several" in static_text(status))
+        assert f"several job ids start with '{job_id[0]}'" in static_text(status)
 
 
 async def test_scrolling_to_the_end_fetches_the_next_page(dataset: Any) -> None:

@@ -29,7 +29,7 @@ def row_cells(row: Mapping[str, Any], badges: Mapping[str, str]) -> list[Text | 
     style = "green" if status == "succeeded" else "red" if status == "failed" else ""
     return [
         formatting.format_short_time(row.get("started_at") or row.get("finished_at")),
-        str(row.get("job_id") or "-"),
+        formatting.short_id(row.get("job_id")),
         formatting.short_job_type(row.get("job_type")),
         Text("ok" if status == "succeeded" else status, style=style),
         formatting.format_duration_ms(row.get("duration_ms")),

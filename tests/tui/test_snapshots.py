@@ -1,0 +1,98 @@
+"""SVG snapshots of each view at 80x24 on the embedded data.
+
+Regenerate after an intended change of the look:
+    .venv/bin/pytest tests/tui/test_snapshots.py --snapshot-update
+and look at the SVGs in tests/tui/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from planner.tui.app import PlannerApp
+from planner.tui.screens.attempt import AttemptScreen
+from planner.tui.screens.distributions import DistributionsScreen
+from planner.tui.screens.jobs import JobsScreen
+from planner.tui.screens.sizing import SizingScreen
+from tests.tui.conftest import TEST_DATA_URL, wait_for
+from tests.tui.helpers import static_text
+
+
+async def _jobs(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen)
+                   and app.screen.total is not None and not app.screen.fetching)
+
+
+def test_jobs_view(snap_compare: Any) -> None:
+    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=_jobs)
+
+
+def test_jobs_view_filtered(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _jobs(pilot)
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: len(screen.job_types) > 1)
+        await pilot.press("t", "t", "s", "s", "o")
+        await wait_for(pilot, lambda: screen.generation == 6)
+        await _jobs(pilot)
+
+    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+
+
+def test_attempt_detail(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _jobs(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, AttemptScreen)
+                       and pilot.app.screen.row is not None)
+
+    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+
+
+def test_distributions(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _jobs(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DistributionsScreen)
+                       and pilot.app.screen.data is not None)
+        await pilot.press("i")
+
+    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+
+
+def test_fleet_sizing(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _jobs(pilot)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SizingScreen)
+                       and pilot.app.screen.result is not None)
+
+    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+
+
+def test_help(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _jobs(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+
+
+def test_no_data_message(
+    snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A relative folder name, so the message (which names it) is the same on every machine.
+    monkeypatch.chdir(tmp_path)
+    Path("empty-dataset").mkdir()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_for(pilot, lambda: "Cannot open" in static_text(
+            pilot.app.screen.query_one("#start-text")))
+
+    app = PlannerApp("empty-dataset")
+    assert snap_compare(app, run_before=run_before)
