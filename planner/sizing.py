@@ -660,8 +660,8 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
     missing = sorted(set(demand) - measured_jobs)
     if missing:
         raise SizingError(
-            f"no succeeded attempt of {', '.join(missing)} on any instance type in the data: "
-            "cannot size for it"
+            f"no measurement of {', '.join(missing)} in the data (a succeeded attempt with an "
+            "instance type and a host name): cannot size for it"
         )
     pool = (
         with_estimates(inputs.measurements, inputs.prices, options.slots)

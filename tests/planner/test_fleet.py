@@ -45,8 +45,12 @@ def test_spot_fleet_request_shape() -> None:
     assert tags["mjplan:capacity-unit"].startswith("the throughput of one c7g.large")
     # Only keys of the CreateFleet request: EC2 refuses unknown ones.
     assert set(req) <= {
-        "Type", "LaunchTemplateConfigs", "TargetCapacitySpecification", "SpotOptions",
-        "OnDemandOptions", "TagSpecifications",
+        "Type",
+        "LaunchTemplateConfigs",
+        "TargetCapacitySpecification",
+        "SpotOptions",
+        "OnDemandOptions",
+        "TagSpecifications",
     }
 
 

@@ -1,0 +1,187 @@
+"""`mjplan size` end to end on a written dataset (local and on the SeaweedFS S3 server)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from planner.cli import main
+from tests.planner.sizing_data import attempt, write_rows
+from tests.planner.test_simulation import measured_trace
+
+PRICES = """\
+# test prices
+instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band,interruption_rate
+c5.large,2,4,0.085,0.0323,5-10%,
+c5.xlarge,4,8,0.17,0.0646,5-10%,
+m9.large,2,8,0.05,0.01,<5%,
+"""
+
+ROWS, _ = measured_trace()
+# 400 thumbnails on four 2-slot c5.large hosts, all started within one clock hour.
+MEAN_SERVICE = sum(r["duration_ms"] for r in ROWS) / 1000 / len(ROWS)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("size-cli")
+    write_rows(ROWS, root / "attempts")
+    (root / "prices.csv").write_text(PRICES)
+    return root
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["size", *args, "--json"]) == 0
+    doc: dict[str, object] = json.loads(capsys.readouterr().out)
+    return doc
+
+
+def test_json_sizes_for_the_data(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(
+        capsys,
+        "--data",
+        str(data_dir / "attempts"),
+        "--prices",
+        str(data_dir / "prices.csv"),
+        "--wait",
+        "none",
+        "--utilisation",
+        "0.7",
+    )
+    (demand,) = doc["demand"]  # type: ignore[misc]
+    assert demand["job_type"] == "upload_thumb_v1"
+    assert demand["jobs_per_hour"] == 400.0
+    types = {t["instance_type"]: t for t in doc["types"]}  # type: ignore[attr-defined]
+    c5 = types["c5.large"]
+    load = 400 / 3600 * MEAN_SERVICE
+    assert c5["load_erlangs"] == pytest.approx(load, rel=1e-6)
+    assert c5["slots"] == 2 and not c5["estimated"]
+    assert c5["instances"] == math.ceil(load / (2 * 0.7))
+    assert c5["instances_spot"] == math.ceil(c5["instances"] * 1.075)
+    assert c5["spot_usd_h"] == pytest.approx(c5["instances_spot"] * 0.0323)
+    assert types["c5.xlarge"]["estimated"] and types["c5.xlarge"]["slots"] == 4
+    assert doc["skipped"] == {
+        "m9.large": "not measured, and no measured type of its family to estimate from"
+    }
+    req = doc["fleet_request"]
+    assert req["TargetCapacitySpecification"]["DefaultTargetCapacityType"] == "spot"  # type: ignore[index]
+    overrides = req["LaunchTemplateConfigs"][0]["Overrides"]  # type: ignore[index]
+    assert {o["InstanceType"] for o in overrides} == {"c5.large", "c5.xlarge"}
+
+
+def test_table_and_fleet_file(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet = tmp_path / "fleet.json"
+    code = main(
+        [
+            "size",
+            "--data",
+            str(data_dir / "attempts"),
+            "--prices",
+            str(data_dir / "prices.csv"),
+            "--on-demand",
+            "--fleet-json",
+            str(fleet),
+            "--no-estimated",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Ranked by on-demand $/h" in out
+    assert "c5.large" in out and "c5.xlarge" not in out
+    assert "Recommended on-demand fleet" in out
+    req = json.loads(fleet.read_text())
+    assert req["LaunchTemplateConfigs"][0]["Overrides"] == [
+        {"InstanceType": "c5.large", "WeightedCapacity": 1.0}
+    ]
+    assert req["TargetCapacitySpecification"]["DefaultTargetCapacityType"] == "on-demand"
+
+
+def test_forecast_and_growth(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(
+        capsys,
+        "--data",
+        str(data_dir / "attempts"),
+        "--prices",
+        str(data_dir / "prices.csv"),
+        "--forecast",
+        "upload_thumb_v1=1000",
+        "--growth",
+        "1.2",
+    )
+    (demand,) = doc["demand"]  # type: ignore[misc]
+    assert demand["jobs_per_hour"] == pytest.approx(1200.0)
+    assert demand["source"] == "forecast 1000 jobs/h x1.2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--utilisation", "1.5"], "utilisation must be in (0, 1], got 1.5"),
+        (["--utilisation", "0"], "utilisation must be in (0, 1], got 0"),
+        (["--wait", "p95=20s+service"], "below the p95 of the service time itself"),
+        (["--wait", "p95=soon"], "is not a duration"),
+        (
+            ["--forecast", "upload_audio_envelope_v1=30/h"],
+            "no measurement of upload_audio_envelope_v1 in the data",
+        ),
+        (["--forecast", "create_video_export_v1=10"], "holds no media duration"),
+        (["--window", "two weeks"], "--window 'two weeks'"),
+        (["--interruption", "z1.large=0.1"], "--interruption: z1.large not in"),
+    ],
+)
+def test_impossible_inputs_print_one_line(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code = main(
+        [
+            "size",
+            "--data",
+            str(data_dir / "attempts"),
+            "--prices",
+            str(data_dir / "prices.csv"),
+            *args,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("mjplan size: ")
+
+
+def test_bad_price_file(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "prices.csv"
+    bad.write_text(PRICES.replace("0.17,0.0646", "0.17,free"))
+    assert main(["size", "--data", str(data_dir / "attempts"), "--prices", str(bad)]) == 2
+    assert f"{bad} line 4: spot_usd_h must be a number, got 'free'" in capsys.readouterr().err
+
+
+def test_no_data_for_the_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_rows([attempt(job_type="upload_thumb_v1", start_s=0, wall_s=1, hostname=None)], tmp_path)
+    assert main(["size", "--data", str(tmp_path)]) == 2
+    assert "no measurement of upload_thumb_v1 in the data" in capsys.readouterr().err
+
+
+@pytest.mark.s3
+def test_size_from_s3(s3_prefix: str, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from planner.dataset import s3_filesystem
+
+    write_rows(ROWS, s3_prefix.removeprefix("s3://"), filesystem=s3_filesystem())
+    doc = run_json(
+        capsys,
+        "--data",
+        s3_prefix,
+        "--prices",
+        str(data_dir / "prices.csv"),
+        "--wait",
+        "none",
+        "--utilisation",
+        "0.7",
+    )
+    assert doc["dataset"] == s3_prefix
+    types = {t["instance_type"]: t for t in doc["types"]}  # type: ignore[attr-defined]
+    assert types["c5.large"]["instances"] == math.ceil(400 / 3600 * MEAN_SERVICE / 1.4)
