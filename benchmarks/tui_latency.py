@@ -118,25 +118,37 @@ async def _measure(url: str) -> dict[str, float]:
         assert screen is not None
         await until(pilot, lambda: screen.total is not None)
         t_counted = time.perf_counter()
-        # Filter: next job type, once the filter options are in.
+        out = {
+            "start_to_first_rows_s": round(t_first - t_start, 3),
+            "start_to_count_shown_s": round(t_counted - t_start, 3),
+        }
         await until(pilot, lambda: len(screen.job_types) > 1)
-        generation = screen.generation
-        t_key = time.perf_counter()
-        await pilot.press("t")
-        await until(pilot, lambda: screen.generation > generation and screen.loaded > 0)
-        t_filtered = time.perf_counter()
-        # Status filter on top (a rarer value: failed attempts).
-        generation = screen.generation
-        t_key2 = time.perf_counter()
-        await pilot.press("s", "s")
-        await until(pilot, lambda: screen.generation >= generation + 2 and screen.loaded > 0)
-        t_filtered2 = time.perf_counter()
-    return {
-        "start_to_first_rows_s": round(t_first - t_start, 3),
-        "start_to_count_shown_s": round(t_counted - t_start, 3),
-        "job_type_key_to_rows_s": round(t_filtered - t_key, 3),
-        "status_keys_to_rows_s": round(t_filtered2 - t_key2, 3),
-    }
+        # One key at a time, each on top of the previous ones: job type, status, time range
+        # (last 24 h of the data), sort by RTF.
+        for key, name in (("t", "job_type"), ("s", "status"), ("r", "range_24h"),
+                          ("o", "sort_rtf")):
+            generation = screen.generation
+            t_key = time.perf_counter()
+            await pilot.press(key)
+            await until(pilot, lambda g=generation: screen.generation > g
+                        and (screen.loaded > 0 or screen.exhausted) and not screen.fetching)
+            t_rows = time.perf_counter()
+            await until(pilot, lambda: screen.total is not None)
+            t_count = time.perf_counter()
+            out[f"key_{name}_to_rows_s"] = round(t_rows - t_key, 3)
+            out[f"key_{name}_to_count_s"] = round(t_count - t_key, 3)
+    return out
+
+
+def import_seconds() -> float:
+    """Wall time of `import planner.tui.app` in a fresh interpreter (what `mjplan` pays first)."""
+    import subprocess
+
+    code = "import time; t = time.perf_counter(); import planner.tui.app; " \
+           "print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT.parent)
+    return round(float(out.stdout.strip()), 3)
 
 
 def main() -> int:
@@ -150,6 +162,7 @@ def main() -> int:
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "runs": {},
     }
+    results["import_planner_tui_s"] = statistics.median(import_seconds() for _ in range(3))
     for rows in args.rows:
         root = SCRATCH / f"tui_{rows}"
         if not root.exists():

@@ -106,7 +106,9 @@ def newest_time(cur: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     return value
 
 
-def attempts_page(ds: Dataset, query: JobsQuery, *, offset: int, limit: int) -> list[dict[str, Any]]:
+def attempts_page(
+    ds: Dataset, query: JobsQuery, *, offset: int, limit: int
+) -> list[dict[str, Any]]:
     """Rows offset..offset+limit of the selection, badges included (`rtf_badge`...)."""
     from planner.queries import list_attempts
 
@@ -154,7 +156,9 @@ def badges(row: dict[str, Any]) -> dict[str, str]:
 
 def compact_badges(row: dict[str, Any]) -> dict[str, str]:
     """Badges for a table cell: the RTF without its "RTF " prefix (the column says it)."""
-    full = {k: row[k] for k in ("rtf_badge", "input_badge", "host_badge") if k in row}
+    full: dict[str, str] = {
+        k: row[k] for k in ("rtf_badge", "input_badge", "host_badge") if k in row
+    }
     if len(full) < 3:
         full = badges(row)
     return {

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from collectors.schema import metrics_of_row
 from planner import badges, queries
 from planner.tui.app import PlannerApp
 from planner.tui.formatting import pretty_json, short_id, short_job_type
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
-from collectors.schema import metrics_of_row
 from tests.tui.conftest import TEST_DATA_URL, wait_for
 from tests.tui.helpers import static_text, table_keys, table_rows
 

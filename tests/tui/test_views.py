@@ -105,7 +105,9 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         box.value = "0.5"
         await wait_for(pilot, lambda: screen.result.options.utilisation == 0.5)
         half = size_fleet(inputs, SizingOptions(utilisation=0.5))
-        assert table_rows(table) == [sizing_cells(i, t, "spot") for i, t in enumerate(half.types, 1)]
+        assert table_rows(table) == [
+            sizing_cells(i, t, "spot") for i, t in enumerate(half.types, 1)
+        ]
 
         # On-demand instead of spot.
         screen.query_one("#in-capacity", Select).value = "on-demand"

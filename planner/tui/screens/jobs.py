@@ -189,13 +189,14 @@ class JobsScreen(Screen[None]):
         self.reload()
 
     def action_cycle(self, field: str) -> None:
-        options: list[Any] = {
-            "job_type": self.job_types,
-            "instance_type": self.instance_types,
+        choices: dict[str, list[Any]] = {
+            "job_type": list(self.job_types),
+            "instance_type": list(self.instance_types),
             "status": list(STATUSES),
             "range_hours": list(RANGES_HOURS),
             "sort": [key for key, _ in SORTS],
-        }[field]
+        }
+        options = choices[field]
         self._set(**{field: formatting.cycle(options, getattr(self.query_state, field))})
 
     def action_clear(self) -> None:
