@@ -230,13 +230,21 @@ def window_bounds(
 
 
 def load_demand_history(
-    source: Any, window: dt.timedelta = dt.timedelta(days=14)
+    source: Any,
+    window: dt.timedelta = dt.timedelta(days=14),
+    *,
+    bounds: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> dict[str, DemandHistory]:
-    """Hourly arrivals per job type over the window (see the module docstring)."""
-    rng = data_time_range(source)
-    if rng is None:
-        raise EmptySelectionError("the dataset holds no attempt with a start time")
-    start, end = window_bounds(*rng, window)
+    """Hourly arrivals per job type over the window (see the module docstring).
+
+    `bounds` ([start, end) from `window_bounds`) saves the query of the data's time range.
+    """
+    if bounds is None:
+        rng = data_time_range(source)
+        if rng is None:
+            raise EmptySelectionError("the dataset holds no attempt with a start time")
+        bounds = window_bounds(*rng, window)
+    start, end = bounds
     con = getattr(source, "connection", source)
     rows = con.execute(HOURLY_SQL, [start, end]).fetchall()
     hours = int((end - start).total_seconds() // 3600)

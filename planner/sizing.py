@@ -49,7 +49,7 @@ mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_
    interrupted attempts is already in w_j above, as measured.)
 
 6. **Cost**: on-demand n_i * price_od, spot n_spot * price_spot, USD/h; per processed media hour
-   = fleet USD/h / (sum_j m_j * 3600 / 3600) (media hours arriving per hour).
+   = fleet USD/h / sum_j m_j (media seconds per second = media hours arriving per hour).
 
 7. **Recommendation**: the cheapest few types (in the chosen capacity type), weighted by their
    measured throughput of the mix, W_i = (c_i / S_i) / min over chosen (c_k / S_k), and a total
@@ -70,7 +70,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from planner.demand import Demand, DemandHistory, Forecast, resolve_demand
-from planner.errors import PlannerError
+from planner.errors import EmptySelectionError, PlannerError
 from planner.prices import InstancePrice, PriceTable
 from planner.throughput import (
     NO_WASTE,
@@ -500,15 +500,16 @@ def load_sizing_inputs(
 
     `source` is a planner Dataset or a duckdb connection with an `attempts` view.
     """
-    from planner.demand import load_demand_history, window_bounds
+    from planner.demand import data_time_range, load_demand_history, window_bounds
     from planner.prices import load_prices
     from planner.throughput import measure_instances, measure_waste
 
-    histories = load_demand_history(source, window)
-    from planner.demand import data_time_range
-
     rng = data_time_range(source)
-    since = window_bounds(*rng, window)[0] if rng else None
+    if rng is None:
+        raise EmptySelectionError("the dataset holds no attempt with a start time")
+    bounds = window_bounds(*rng, window)
+    histories = load_demand_history(source, window, bounds=bounds)
+    since = bounds[0]
     return SizingInputs(
         measurements=measure_instances(source, since),
         histories=histories,
