@@ -49,6 +49,8 @@ class SeaweedS3:
     ports: dict[str, int] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: More `weed mini` flags, e.g. ("-s3.autoCreateBucket=false",) to see NoSuchBucket as on AWS.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def endpoint(self) -> str:
@@ -86,6 +88,7 @@ class SeaweedS3:
             weed_binary(), "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", "-admin.ui=false", "-webdav=false",
             *(f"-{k}={v}" for k, v in self.ports.items()),
+            *self.extra_args,
         ]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key,
                "AWS_SECRET_ACCESS_KEY": self.secret_key, "S3_BUCKET": self.bucket}
