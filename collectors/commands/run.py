@@ -14,13 +14,14 @@ attempt: the attempt is recorded as failed and mjcollect exits with that command
 (128+N when it was killed by signal N, as a shell reports it; 127 when it cannot be started).
 SIGTERM, SIGHUP and SIGINT sent to mjcollect are passed on to the running command.
 
-Around the commands the attempt API does what it does for Python workers: probe the first
-`--input` (the primary input), host facts, timing, RTF, status, CPU/memory sampling of every
-process the commands start (each command is sampled once more after it exits and before it is
-reaped, so its last seconds count), and the size of `--output`. The row goes to the dataset
-(`--data URL`, else MEDIAJOB_METRICS_URL); `--manifest` merges the `metrics` object and the
-`ffmpegCommands` into that JSON file, keeping every other key. A metrics problem is logged and
-never changes the exit code.
+Around the commands the attempt API does what it does for Python workers: probe the primary
+input (chosen among the `--input`s by the job type's rule, `attempt.PRIMARY_INPUT_RULES`),
+host facts, timing, RTF, status, CPU/memory sampling of every process the commands start
+(each command is sampled once more after it exits and before it is reaped, so its last
+seconds count), and the size of `--output`. The row goes to the dataset (`--data URL`, else
+MEDIAJOB_METRICS_URL); `--manifest` merges the `metrics` object and the `ffmpegCommands` into
+that JSON file, keeping every other key. A metrics problem is logged and never changes the
+exit code.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attempt number (1 for the first try; default 1)")
     parser.add_argument("--attempt-id", help="unique attempt id (default: generated)")
     parser.add_argument("--input", action="append", default=[], metavar="PATH",
-                        help="input file; repeat for several, the first is the primary one")
+                        help="input file; repeat for several (the job type's rule picks the "
+                        "primary one to probe)")
     parser.add_argument("--output", metavar="PATH|s3://bucket/key",
                         help="the produced file, for its size")
     parser.add_argument("--manifest", type=Path, metavar="FILE",
@@ -75,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-timeout", type=float, default=30.0, metavar="S",
                         help="seconds to wait for the row's upload at exit (default 30; "
                         "what is not uploaded stays in the spool)")
-    parser.add_argument("command", nargs=argparse.REMAINDER,
+    # dest "argv": "command" is the dispatcher's subcommand name.
+    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND",
                         help="-- COMMAND [ARGS...] [--then -- COMMAND [ARGS...]]...")
 
 
@@ -221,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         commands = parse_commands_file(args.commands_file.read_text(encoding="utf-8")) \
             if args.commands_file else []
-        commands += split_commands(args.command)
+        commands += split_commands(args.argv)
     except (ValueError, OSError) as exc:
         print(f"mjcollect run: {exc}", file=sys.stderr)
         return 2
@@ -232,5 +235,51 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
-    """Run `commands` as one attempt (wired to the attempt API next)."""
-    raise NotImplementedError("the attempt API (collectors.attempt) is not wired in yet")
+    """Run `commands` as one attempt of the attempt API; return the exit code to pass on."""
+    from collectors.attempt import start_attempt
+    from collectors.sampler import children_sampler
+
+    try:
+        sampler = children_sampler(args.sample_interval)
+    except ValueError as exc:
+        print(f"mjcollect run: --sample-interval: {exc}", file=sys.stderr)
+        return 2
+    sink = open_sink(args.data)
+    attempt = start_attempt(
+        args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,
+        inputs=args.input, output=args.output, sink=sink, sampler=sampler,
+    )
+    error: BaseException | str | None = None
+    code = 0
+    for argv in commands:
+        attempt.add_ffmpeg_command(argv)
+        try:
+            returncode = run_command(argv, sampler)
+        except OSError as exc:
+            # As a shell: 127 when the program is not there, 126 when it cannot be run.
+            code = NOT_STARTED if isinstance(exc, FileNotFoundError) else NOT_STARTED - 1
+            error = exc
+            print(f"mjcollect run: cannot run {argv[0]!r}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            break
+        if returncode != 0:
+            code = exit_code_of(returncode)
+            error = describe_failure(argv, returncode)
+            break
+    row = attempt.finish(error)
+    if args.manifest is not None and attempt.metrics is not None and row is not None:
+        _write_manifest(args.manifest, attempt.metrics, row)
+    if sink is not None:
+        close_sink(sink, args.upload_timeout)
+    return code
+
+
+def _write_manifest(path: Path, metrics: dict[str, Any], row: dict[str, Any]) -> None:
+    from collectors.manifest import update_manifest
+
+    job = {"attemptId": row["attempt_id"], "jobId": row["job_id"], "jobType": row["job_type"],
+           "attemptNumber": row["attempt_number"]}
+    try:
+        update_manifest(path, metrics, row["ffmpeg_commands"] or [], job)
+    except (ValueError, OSError) as exc:  # the job's exit code stands; say what went wrong
+        log.error("manifest %s not updated: %s", path, exc)
