@@ -268,6 +268,16 @@ def cache_scope(cache: ProbeCache) -> Iterator[ProbeCache]:
         _current_cache.reset(token)
 
 
+def enter_cache_scope(cache: ProbeCache | None) -> contextvars.Token[ProbeCache | None]:
+    """Make `cache` current until `exit_cache_scope(token)` (for start/finish style APIs)."""
+    return _current_cache.set(cache)
+
+
+def exit_cache_scope(token: contextvars.Token[ProbeCache | None]) -> None:
+    """Undo `enter_cache_scope`. Raises ValueError when called in another context (thread)."""
+    _current_cache.reset(token)
+
+
 def current_cache() -> ProbeCache | None:
     """The cache of the enclosing `cache_scope` (the running attempt), if any."""
     return _current_cache.get()

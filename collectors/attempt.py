@@ -1,0 +1,554 @@
+"""One measured job attempt: what a worker wraps around each MediaJob attempt (plan 87, step 3).
+
+    from collectors import attempt
+
+    with attempt("upload_edit_proxy_v1", job.id, attempt_number=n, inputs=[src]) as a:
+        a.add_ffmpeg_command(argv)          # recorded as one shell-quoted line, no credentials
+        run_ffmpeg(argv)
+        a.set_output(dst)                    # output_size_bytes at finish
+    manifest["metrics"] = a.metrics          # the plan's camelCase object
+    manifest["ffmpegCommands"] = a.row["ffmpeg_commands"]
+
+or, where a `with` block does not fit: `a = start_attempt(...)`, then `a.finish()` or
+`a.finish(error=exc)`.
+
+What happens, in order:
+1. start: the primary input is chosen (an explicit `primary_input`, else the job type's rule in
+   PRIMARY_INPUT_RULES) and probed with ffprobe (probe_ms, apart from the job's time); the host
+   is measured (once per process); the sampler, if any, starts; the clock starts.
+2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache.
+3. finish: the clock stops, the sampler stops, the output is sized, rtf = input seconds / job
+   seconds is computed, the row is validated against collectors.schema and handed to the sink.
+
+Nothing here fails the job. Every metrics step is guarded: a failure is logged (once per step
+and process at WARNING, then at DEBUG), its values stay null and a note goes to
+`metrics_error`. The job's own exception leaves the `with` block unchanged. With
+MEDIAJOB_METRICS=0 (or false/off/no) the attempt does nothing at all: no probe, no host look-up,
+no sampler thread, no row (`row` and `metrics` stay None); the block still runs.
+
+The sampler hook. `sampler=` takes any object with `start()` and `stop() -> summary`, where the
+summary has `cpu_pct_avg`, `cpu_pct_max`, `mem_rss_mb_max` (floats or None) and `sample_count`
+(int), such as `collectors.sampler.TreeSampler`. The default, DEFAULT_SAMPLER, is
+`collectors.sampler.children_sampler()`: the children this process starts during the attempt
+(so a process running several attempts at once should pass its own samplers or None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import Token
+from pathlib import PurePath
+from typing import Any, Final, Protocol
+
+from collectors import config, schema
+from collectors.probe import (
+    MediaInfo,
+    ProbeCache,
+    ProbeError,
+    current_cache,
+    enter_cache_scope,
+    exit_cache_scope,
+    probe_media_info,
+)
+from collectors.redact import command_line, redact_urls
+from collectors.sink import Sink
+
+log = logging.getLogger("collectors.attempt")
+
+PathLike = str | os.PathLike[str]
+
+#: The longest `error` / `metrics_error` text kept, characters (tracebacks do not belong here).
+MAX_ERROR_CHARS = 2000
+
+
+# --- primary input --------------------------------------------------------------------------
+
+VIDEO_SUFFIXES = frozenset({
+    ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mxf", ".flv",
+    ".3gp", ".wmv", ".mpg", ".mpeg", ".h264", ".264", ".hevc", ".265", ".ivf", ".y4m",
+})
+AUDIO_SUFFIXES = frozenset({
+    ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff",
+    ".caf", ".wma", ".amr", ".w64",
+})
+
+
+def _suffix(path: PathLike) -> str:
+    # Query strings of URLs are not part of the name.
+    text = os.fspath(path).split("?", 1)[0]
+    return PurePath(text).suffix.lower()
+
+
+def _size_or_minus_one(path: PathLike) -> int:
+    try:
+        return os.stat(path).st_size
+    except (OSError, ValueError):
+        return -1
+
+
+def first_input(inputs: Sequence[PathLike]) -> PathLike | None:
+    """The first input."""
+    return inputs[0] if inputs else None
+
+
+def largest_input(inputs: Sequence[PathLike]) -> PathLike | None:
+    """The largest local file (the earliest on a tie; unreadable ones count as empty)."""
+    if not inputs:
+        return None
+    sizes = [_size_or_minus_one(p) for p in inputs]
+    return inputs[sizes.index(max(sizes))]
+
+
+def first_video_input(inputs: Sequence[PathLike]) -> PathLike | None:
+    """The first input with a video file suffix, else the first input."""
+    return next((p for p in inputs if _suffix(p) in VIDEO_SUFFIXES), first_input(inputs))
+
+
+def first_audio_input(inputs: Sequence[PathLike]) -> PathLike | None:
+    """The first input with an audio file suffix, else the first video one, else the first."""
+    return next((p for p in inputs if _suffix(p) in AUDIO_SUFFIXES), first_video_input(inputs))
+
+
+Rule = Callable[[Sequence[PathLike]], "PathLike | None"]
+
+#: The input whose length defines the job's work, per job type (plan 87, step 3). Chosen from
+#: names and sizes only: probing every input to choose would cost more than the probe we keep.
+PRIMARY_INPUT_RULES: Final[Mapping[str, Rule]] = {
+    # The timeline's main footage; overlays, logos and music beds are smaller files.
+    "create_video_export_v1": largest_input,
+    # The uploaded video the proxy is made from (a sidecar, e.g. subtitles, is not it).
+    "upload_edit_proxy_v1": first_video_input,
+    # The video the frame is taken from.
+    "upload_thumb_v1": first_video_input,
+    # The audio track if uploaded apart, else the video whose audio is drawn.
+    "upload_audio_envelope_v1": first_audio_input,
+}
+
+
+def primary_input_for(job_type: str, inputs: Sequence[PathLike]) -> PathLike | None:
+    """The job type's primary input among `inputs` (the first input for unknown job types)."""
+    return PRIMARY_INPUT_RULES.get(job_type, first_input)(list(inputs))
+
+
+# --- maths (pure) ---------------------------------------------------------------------------
+
+def real_time_factor(input_seconds: float | None, job_ms: int | None) -> float | None:
+    """Input media seconds per wall second of the job (2.0: twice as fast as real time).
+
+    None when either is unknown or not positive: an RTF of a zero-length input or of a job
+    that took no measurable time means nothing.
+    """
+    if input_seconds is None or job_ms is None or input_seconds <= 0 or job_ms <= 0:
+        return None
+    return round(input_seconds / (job_ms / 1000.0), 4)
+
+
+def error_text(error: BaseException | str | None) -> str | None:
+    """The `error` column: "Type: message" for an exception, URLs redacted, bounded length."""
+    if error is None:
+        return None
+    if isinstance(error, BaseException):
+        message = str(error)
+        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    else:
+        text = str(error)
+    text = redact_urls(text)
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def input_columns(info: MediaInfo | None) -> dict[str, Any]:
+    """The row's input_* columns from a probe result (all None without one)."""
+    return {
+        "input_duration_seconds": info.duration_seconds if info else None,
+        "input_video_codec": info.video_codec if info else None,
+        "input_audio_codec": info.audio_codec if info else None,
+        "input_width": info.width if info else None,
+        "input_height": info.height if info else None,
+        "input_bitrate_kbps": info.bitrate_kbps if info else None,
+        "input_fps": info.fps if info else None,
+        "input_size_bytes": info.size_bytes if info else None,
+        "input_format": info.format_name if info else None,
+    }
+
+
+# --- the hooks ------------------------------------------------------------------------------
+
+class SamplerSummary(Protocol):
+    """What `Sampler.stop()` returns (collectors.sampler.SampleSummary fits)."""
+
+    @property
+    def cpu_pct_avg(self) -> float | None: ...
+    @property
+    def cpu_pct_max(self) -> float | None: ...
+    @property
+    def mem_rss_mb_max(self) -> float | None: ...
+    @property
+    def sample_count(self) -> int: ...
+
+
+class Sampler(Protocol):
+    """Anything that samples CPU/memory while the job runs."""
+
+    def start(self) -> None: ...
+    def stop(self) -> SamplerSummary: ...
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: `sampler=DEFAULT_SAMPLER`: collectors.sampler.children_sampler(); `sink=DEFAULT_SINK`:
+#: collectors.upload.default_sink() (MEDIAJOB_METRICS_URL), or no sink when none is set up.
+DEFAULT_SAMPLER: Final = _Default()
+DEFAULT_SINK: Final = _Default()
+
+_warned: set[str] = set()
+
+
+def _note_failure(step: str, message: str) -> None:
+    """Log a metrics failure: WARNING the first time per step and process, then DEBUG."""
+    if step in _warned:
+        log.debug("metrics %s: %s", step, message)
+    else:
+        _warned.add(step)
+        log.warning("metrics %s: %s (the job is not affected; further %s failures are "
+                    "logged at DEBUG)", step, message, step)
+
+
+def _default_sink() -> Sink | None:
+    try:
+        from collectors.upload import default_sink
+    except ImportError as exc:
+        _note_failure("sink", f"no sink configured (collectors.upload unavailable: {exc})")
+        return None
+    sink = default_sink()
+    if sink is None and "no-sink" not in _warned:
+        _warned.add("no-sink")
+        log.info("no metrics sink configured (%s unset): rows are not written",
+                 config.MEDIAJOB_METRICS_URL)
+    return sink
+
+
+def _default_sampler() -> Sampler | None:
+    from collectors.sampler import children_sampler
+
+    return children_sampler()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- the attempt ----------------------------------------------------------------------------
+
+class Attempt:
+    """One job attempt being measured. Made by `start_attempt` / `attempt`; see module doc.
+
+    Attributes a worker reads: `row` (the dataset row, schema-valid) and `metrics` (the
+    manifest's camelCase object), both None until `finish()` and when metrics are off;
+    `input_info` (the primary input's MediaInfo, or None); `enabled`.
+    """
+
+    def __init__(
+        self,
+        job_type: str,
+        job_id: str,
+        *,
+        attempt_number: int = 1,
+        attempt_id: str | None = None,
+        inputs: Sequence[PathLike] = (),
+        primary_input: PathLike | None = None,
+        output: PathLike | None = None,
+        sink: Sink | _Default | None = DEFAULT_SINK,
+        sampler: Sampler | _Default | None = DEFAULT_SAMPLER,
+        allow_protocols: bool = False,
+        probe_timeout: float | None = None,
+    ) -> None:
+        if not job_type or not job_id:
+            raise ValueError("job_type and job_id are required")
+        if attempt_number < 1:
+            raise ValueError(f"attempt_number must be >= 1, got {attempt_number}")
+        self.job_type = job_type
+        self.job_id = str(job_id)
+        self.attempt_number = int(attempt_number)
+        self.attempt_id = attempt_id or uuid.uuid4().hex
+        self.inputs: tuple[PathLike, ...] = tuple(inputs)
+        self.primary_input = primary_input
+        self.output = output
+        self.enabled = config.metrics_enabled()
+        self.input_info: MediaInfo | None = None
+        self.row: dict[str, Any] | None = None
+        self.metrics: dict[str, Any] | None = None
+        self.probe_cache = ProbeCache()
+        self._sink_arg = sink
+        self._sampler_arg = sampler
+        self._sampler: Sampler | None = None
+        self._allow_protocols = allow_protocols
+        self._probe_timeout = probe_timeout
+        self._commands: list[str] = []
+        self._notes: list[str] = []
+        self._values: dict[str, Any] = {}
+        self._t0: float | None = None
+        self._started_at: dt.datetime | None = None
+        self._cache_token: Token[ProbeCache | None] | None = None
+        self._finished = False
+
+    # -- during the job --
+
+    def add_ffmpeg_command(self, argv: Sequence[str]) -> None:
+        """Record a command the job runs (one shell-quoted line; URL credentials removed)."""
+        if not self.enabled:
+            return
+        try:
+            self._commands.append(command_line(argv))
+        except Exception as exc:  # a weird argv is a metrics gap, not a job failure
+            self._fail("ffmpeg_commands", f"cannot record command: {exc}")
+
+    def set_output(self, path: PathLike) -> None:
+        """The job's output (local path or s3:// URL); its size is read at finish."""
+        self.output = path
+
+    # -- lifecycle --
+
+    def start(self) -> Attempt:
+        """Probe the primary input, read the host, start the sampler and the clock."""
+        if self._t0 is not None:
+            raise RuntimeError("attempt already started")
+        if self.enabled:
+            self._guard("probe", self._probe)
+            self._guard("host", self._host)
+            self._guard("sampler", self._start_sampler)
+            self._cache_token = enter_cache_scope(self.probe_cache)
+        self._started_at = _now()
+        self._t0 = time.perf_counter()
+        return self
+
+    def finish(self, error: BaseException | str | None = None) -> dict[str, Any] | None:
+        """Stop the clock and record the attempt: failed when `error` is given.
+
+        Returns the row (None when metrics are off). Never raises; a second call returns the
+        first call's row.
+        """
+        if self._finished:
+            return self.row
+        self._finished = True
+        t1 = time.perf_counter()
+        finished_at = _now()
+        if not self.enabled:
+            return None
+        self._reset_cache_scope()
+        duration_ms = round((t1 - self._t0) * 1000) if self._t0 is not None else None
+        self._guard("sampler", self._stop_sampler)
+        if self.output is not None:
+            self._guard("output", self._output_size)
+        try:
+            self.row = self._build_row(error, self._started_at or finished_at, finished_at,
+                                       duration_ms)
+            self.metrics = schema.metrics_of_row(self.row)
+        except Exception as exc:  # a bug in the row; keep the job, say what broke
+            log.exception("metrics row for attempt %s could not be built", self.attempt_id)
+            self.row = self.metrics = None
+            _note_failure("row", repr(exc))
+            return None
+        self._guard("sink", self._append)
+        return self.row
+
+    # -- steps (each run under _guard) --
+
+    def _probe(self) -> None:
+        primary = self.primary_input
+        if primary is None:
+            primary = primary_input_for(self.job_type, self.inputs)
+            self.primary_input = primary
+        if primary is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            self.input_info = probe_media_info(
+                primary, timeout=self._probe_timeout, allow_protocols=self._allow_protocols,
+                cache=self.probe_cache,
+            )
+        except ProbeError as exc:
+            self._fail("probe", f"probe {exc.kind}: {exc}")
+        finally:
+            self._values["probe_ms"] = round((time.perf_counter() - t0) * 1000)
+
+    def _host(self) -> None:
+        from collectors.host import get_host_metrics
+
+        self._values.update(get_host_metrics().as_row())
+
+    def _start_sampler(self) -> None:
+        sampler = self._sampler_arg
+        self._sampler = _default_sampler() if isinstance(sampler, _Default) else sampler
+        if self._sampler is not None:
+            self._sampler.start()
+
+    def _stop_sampler(self) -> None:
+        if self._sampler is None:
+            return
+        summary = self._sampler.stop()
+        self._values["cpu_sample_count"] = summary.sample_count
+        if not summary.mem_rss_mb_max:
+            # No process was seen (e.g. a job shorter than the sampling interval, its children
+            # reaped before the last sample): 0 % CPU would be a false figure, null is honest.
+            return
+        self._values.update({
+            "cpu_pct_avg": summary.cpu_pct_avg,
+            "cpu_pct_max": summary.cpu_pct_max,
+            "mem_rss_mb_max": summary.mem_rss_mb_max,
+            "cpu_sample_count": summary.sample_count,
+        })
+
+    def _output_size(self) -> None:
+        assert self.output is not None
+        try:
+            from collectors.outputs import try_output_size
+        except ImportError:
+            size: int | None = os.stat(self.output).st_size
+            reason = None
+        else:
+            size, reason = try_output_size(self.output)
+        self._values["output_size_bytes"] = size
+        if reason is not None:
+            self._notes.append(reason)
+
+    def _append(self) -> None:
+        sink = _default_sink() if isinstance(self._sink_arg, _Default) else self._sink_arg
+        if sink is not None and self.row is not None:
+            sink.append(self.row)
+
+    # -- helpers --
+
+    def _guard(self, step: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # metrics never fail the job: note it and go on
+            self._fail(step, f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, step: str, message: str) -> None:
+        message = redact_urls(message)
+        self._notes.append(f"{step}: {message}" if not message.startswith(step) else message)
+        _note_failure(step, f"attempt {self.attempt_id}: {message}")
+
+    def _reset_cache_scope(self) -> None:
+        token, self._cache_token = self._cache_token, None
+        if token is None:
+            return
+        try:
+            exit_cache_scope(token)
+        except ValueError:
+            # finish() in another thread/context than start(): that context's cache is ours
+            # only if nobody replaced it, and the other context ends with its thread anyway.
+            if current_cache() is self.probe_cache:
+                enter_cache_scope(None)
+
+    def _build_row(self, error: BaseException | str | None, started_at: dt.datetime,
+                   finished_at: dt.datetime, duration_ms: int | None) -> dict[str, Any]:
+        info = self.input_info
+        failed = error is not None
+        row: dict[str, Any] = {
+            "attempt_id": self.attempt_id,
+            "job_id": self.job_id,
+            "job_type": self.job_type,
+            "attempt_number": self.attempt_number,
+            "status": schema.STATUS_FAILED if failed else schema.STATUS_SUCCEEDED,
+            "error": error_text(error) if failed else None,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "duration_ms": duration_ms,
+            # A failed job did not process its whole input: its RTF would mislead.
+            "rtf": None if failed else real_time_factor(
+                info.duration_seconds if info else None, duration_ms),
+            "throughput_unit": schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(
+                self.job_type, schema.THROUGHPUT_MEDIA_SECONDS),
+            **input_columns(info),
+            **self._values,
+            "ffmpeg_commands": list(self._commands),
+            "synthetic": False,
+            "collector_version": _version(),
+            "schema_version": schema.SCHEMA_VERSION,
+        }
+        if self._notes:
+            text = "; ".join(self._notes)
+            row["metrics_error"] = (text if len(text) <= MAX_ERROR_CHARS
+                                    else text[: MAX_ERROR_CHARS - 1] + "…")
+        return schema.validate_row(row)
+
+
+def _version() -> str | None:
+    try:
+        from collectors.version import collector_version
+
+        return collector_version()
+    except Exception as exc:  # never worth a failed row
+        _note_failure("version", repr(exc))
+        return None
+
+
+def start_attempt(
+    job_type: str,
+    job_id: str,
+    *,
+    attempt_number: int = 1,
+    attempt_id: str | None = None,
+    inputs: Sequence[PathLike] = (),
+    primary_input: PathLike | None = None,
+    output: PathLike | None = None,
+    sink: Sink | _Default | None = DEFAULT_SINK,
+    sampler: Sampler | _Default | None = DEFAULT_SAMPLER,
+    allow_protocols: bool = False,
+    probe_timeout: float | None = None,
+) -> Attempt:
+    """Start measuring one attempt (probe first, then the clock); call `finish()` at the end.
+
+    job_type: one of schema.JOB_TYPES (others are recorded, with the first input as primary).
+    inputs: the job's input files; the primary one is chosen by PRIMARY_INPUT_RULES unless
+    `primary_input` names it. output: the produced file, if known now (else `set_output`).
+    sink: where the row goes (DEFAULT_SINK: MEDIAJOB_METRICS_URL's; None: nowhere).
+    sampler: CPU/memory sampler (DEFAULT_SAMPLER: the process's new children; None: none).
+    allow_protocols / probe_timeout: passed to probe_media_info.
+    Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number < 1).
+    """
+    return Attempt(
+        job_type, job_id, attempt_number=attempt_number, attempt_id=attempt_id, inputs=inputs,
+        primary_input=primary_input, output=output, sink=sink, sampler=sampler,
+        allow_protocols=allow_protocols, probe_timeout=probe_timeout,
+    ).start()
+
+
+@contextmanager
+def attempt(
+    job_type: str,
+    job_id: str,
+    *,
+    attempt_number: int = 1,
+    attempt_id: str | None = None,
+    inputs: Sequence[PathLike] = (),
+    primary_input: PathLike | None = None,
+    output: PathLike | None = None,
+    sink: Sink | _Default | None = DEFAULT_SINK,
+    sampler: Sampler | _Default | None = DEFAULT_SAMPLER,
+    allow_protocols: bool = False,
+    probe_timeout: float | None = None,
+) -> Iterator[Attempt]:
+    """`start_attempt(...)` around a block: the block's exception marks the attempt failed and
+    propagates unchanged; `.row` and `.metrics` are set when the block is left."""
+    a = start_attempt(
+        job_type, job_id, attempt_number=attempt_number, attempt_id=attempt_id, inputs=inputs,
+        primary_input=primary_input, output=output, sink=sink, sampler=sampler,
+        allow_protocols=allow_protocols, probe_timeout=probe_timeout,
+    )
+    try:
+        yield a
+    except BaseException as exc:  # KeyboardInterrupt too: the attempt did fail
+        a.finish(error=exc)
+        raise
+    a.finish()
