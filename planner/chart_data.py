@@ -14,6 +14,8 @@ week to week needs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from planner.errors import EmptySelectionError
@@ -21,6 +23,10 @@ from planner.errors import EmptySelectionError
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
+
+    from planner.prices import PriceTable
+    from planner.sizing import SizingInputs, SizingOptions
+    from planner.throughput import InstanceMeasurements
 
 #: Default number of attempts kept per (job type, instance type): enough for a box plot's
 #: quartiles and outliers, small enough that a report with every point stays a few MB.
@@ -67,8 +73,9 @@ def attempt_points(
     """A stratified sample of attempts, at most about `per_group` per (job type, instance type).
 
     Columns: the schema columns the charts use, plus `pixels_per_second` (width x height x fps:
-    the pixels an encoder decodes per media second; null without video) and `group_size` (the
-    attempts of the group in the dataset, before sampling). Failed attempts are left out unless
+    the pixels an encoder decodes per media second; null without video), `seconds_per_job`
+    (wall seconds, duration_ms / 1000) and `group_size` (the attempts of the group in the
+    dataset, before sampling). Failed attempts are left out unless
     `succeeded_only` is False: their wall time says nothing about throughput.
 
     Raises EmptySelectionError when the dataset has no (succeeded) attempt.
@@ -87,6 +94,7 @@ def attempt_points(
         )
         SELECT {cols},
                a.input_width::DOUBLE * a.input_height * a.input_fps AS pixels_per_second,
+               a.duration_ms / 1000.0 AS seconds_per_job,
                g.n AS group_size
         FROM attempts a
         JOIN g ON a.job_type = g.job_type
@@ -133,3 +141,109 @@ def with_concurrency(ds: Any, points: pl.DataFrame) -> pl.DataFrame:
         if cur is not ds:
             cur.close()
     return points.join(counts, on="attempt_id", how="left")
+
+
+def throughput_cost_frame(
+    measurements: Mapping[str, InstanceMeasurements],
+    prices: PriceTable,
+    capacity: str = "spot",
+) -> pl.DataFrame:
+    """Throughput of one instance and the price of a unit of work, per job type x instance type.
+
+    From `planner.throughput.throughput_frame` (measured at the measured concurrency) and the
+    price table: media hours per instance-hour (= media seconds per wall second) for job types
+    counted in media seconds, thousands of jobs per instance-hour for thumbnails; `cost_per_unit`
+    is the instance's USD/h (`capacity`: "spot" or "on-demand") over that throughput, USD per
+    media hour or per 1000 jobs. Types missing from the price table get a null cost.
+    Columns: job_type, instance_type, estimated, slots, unit_label, units_per_instance_hour,
+    usd_h, cost_per_unit.
+    """
+    import polars as pl
+
+    from collectors.schema import THROUGHPUT_JOBS, THROUGHPUT_UNIT_BY_JOB_TYPE
+    from planner.throughput import throughput_frame
+
+    rows = []
+    for r in throughput_frame(measurements).iter_rows(named=True):
+        jobs = THROUGHPUT_UNIT_BY_JOB_TYPE.get(r["job_type"]) == THROUGHPUT_JOBS
+        units = (
+            (r["jobs_per_hour"] / 1000.0 if r["jobs_per_hour"] is not None else None)
+            if jobs
+            else r["media_s_per_s"]
+        )
+        price = prices.prices.get(r["instance_type"])
+        usd_h = None
+        if price is not None:
+            usd_h = price.spot_usd_h if capacity == "spot" else price.on_demand_usd_h
+        rows.append(
+            {
+                "job_type": r["job_type"],
+                "instance_type": r["instance_type"],
+                "estimated": r["estimated"],
+                "slots": r["slots"],
+                "unit_label": "1000 jobs" if jobs else "media hours",
+                "units_per_instance_hour": units,
+                "usd_h": usd_h,
+                "cost_per_unit": usd_h / units if usd_h is not None and units else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "job_type": pl.String, "instance_type": pl.String, "estimated": pl.Boolean,
+            "slots": pl.Int64, "unit_label": pl.String, "units_per_instance_hour": pl.Float64,
+            "usd_h": pl.Float64, "cost_per_unit": pl.Float64,
+        },
+    )  # fmt: skip
+
+
+#: Demand multipliers of the fleet-vs-demand curve (x today's demand).
+DEFAULT_MULTIPLIERS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+
+
+def fleet_curve(
+    inputs: SizingInputs,
+    options: SizingOptions,
+    multipliers: Sequence[float] = DEFAULT_MULTIPLIERS,
+) -> pl.DataFrame:
+    """The sizing at several demand levels: `planner.sizing.size_fleet` with the growth factor
+    of `options` multiplied by each of `multipliers`.
+
+    One row per (demand_multiplier, instance type sized): rank (cheapest first), instances (in
+    the chosen capacity type, spot headroom included), cost_per_hour (USD/h of that fleet),
+    estimated, recommended (a member of that level's recommended fleet) and the recommended
+    fleet's target_capacity (its units; the same on every row of a level).
+    """
+    import polars as pl
+
+    from planner.sizing import size_fleet
+
+    if not multipliers or any(not m > 0 for m in multipliers):
+        raise ValueError(f"multipliers must be above 0, got {list(multipliers)}")
+    rows = []
+    for mult in sorted(set(multipliers)):
+        result = size_fleet(inputs, replace(options, growth=options.growth * mult))
+        rec = result.recommendation
+        members = {m.instance_type for m in rec.members} if rec else set()
+        cap = result.options.capacity
+        for rank, t in enumerate(result.types, start=1):
+            rows.append(
+                {
+                    "demand_multiplier": float(mult),
+                    "instance_type": t.instance_type,
+                    "rank": rank,
+                    "instances": t.fleet_instances(cap),
+                    "cost_per_hour": t.usd_h(cap),
+                    "estimated": t.estimated,
+                    "recommended": t.instance_type in members,
+                    "target_capacity": rec.total_target_capacity if rec else None,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "demand_multiplier": pl.Float64, "instance_type": pl.String, "rank": pl.Int64,
+            "instances": pl.Int64, "cost_per_hour": pl.Float64, "estimated": pl.Boolean,
+            "recommended": pl.Boolean, "target_capacity": pl.Int64,
+        },
+    )  # fmt: skip

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from collectors import schema
 from collectors.schema import JOB_TYPES
+from planner.stats import UNKNOWN
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +38,8 @@ PALETTE = (
 )  # fmt: skip
 
 _AGGREGATE_MARKER = {"symbol": "diamond", "size": 11, "color": "black", "line": {"width": 1}}
-_NO_INSTANCE = "(unknown)"
+#: The label of a null instance type (or codec): the one planner.stats gives.
+_NO_INSTANCE = UNKNOWN
 _GREY = "#9E9E9E"
 
 
@@ -95,48 +98,63 @@ def _column(frame: pl.DataFrame, name: str) -> list[Any]:
     return frame.get_column(name).to_list()
 
 
+def measure_of(job_type: str) -> tuple[str, str, str]:
+    """(per-attempt column, its aggregate column in planner.stats.rtf_summary, axis label).
+
+    As in planner.stats: job types counted in media seconds are described by their RTF (the
+    aggregate is total media seconds / total wall seconds), thumbnails by wall seconds per job
+    (the aggregate is the mean, which jobs per hour is 3600 over).
+    """
+    if schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type) == schema.THROUGHPUT_JOBS:
+        return "seconds_per_job", "seconds_per_job_mean", "seconds per job"
+    return "rtf", "rtf", "RTF (× real time)"
+
+
+def _subset(frame: pl.DataFrame, column: str, key: str) -> pl.DataFrame:
+    if key == UNKNOWN:
+        return frame.filter(frame.get_column(column).is_null() | (frame.get_column(column) == key))
+    return frame.filter(frame.get_column(column) == key)
+
+
 def rtf_distribution(
     points: pl.DataFrame,
     aggregates: pl.DataFrame | None = None,
     *,
-    aggregate_column: str = "rtf_aggregate",
     kind: str = "box",
     colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
-    """RTF per instance type, one panel per job type, with the aggregate RTF marked.
+    """RTF per instance type, one panel per job type, with the aggregate marked (◆).
 
-    `points`: one row per attempt with `job_type`, `instance_type`, `rtf` (attempt_points()).
-    `aggregates`: one row per (job_type, instance_type) with `aggregate_column`, the aggregate
-    RTF of planner.stats (total media seconds / total wall seconds), drawn as a black diamond:
-    the figure sizing uses, which sits above the median when long inputs run faster.
-    `kind`: "box" or "violin". Panels have their own y axis: thumbnails run at hundreds of x
-    real time, exports at about 1x.
+    `points`: one row per attempt with `job_type`, `instance_type`, `rtf`, `seconds_per_job`
+    (chart_data.attempt_points). `aggregates`: planner.stats.rtf_summary(by="instance"), whose
+    aggregate figure of each (job type, instance type) is drawn as a black diamond: the RTF
+    sizing uses (total media seconds / total wall seconds), which sits off the median when long
+    and short inputs run at different speeds. Thumbnails are drawn in seconds per job with the
+    mean marked (see measure_of). `kind`: "box" or "violin". Each panel has its own y axis.
     """
     if kind not in ("box", "violin"):
         raise ValueError(f"kind must be 'box' or 'violin', got {kind!r}")
-    title = "RTF per instance type (× real time; ◆ aggregate)"
-    pts = points.filter(points.get_column("rtf").is_not_null())
-    if pts.is_empty():
+    title = "RTF per instance type (◆ aggregate: Σ media s / Σ wall s; thumbnails: s per job)"
+    job_types = [jt for jt in ordered_job_types(_column(points, "job_type")) if _has(points, jt)]
+    if not job_types:
         return _empty(RTF_DISTRIBUTION, title, "No attempt with an RTF")
-    job_types = ordered_job_types(_column(pts, "job_type"))
-    colors = _colors(colors, _column(pts, "instance_type"))
+    colors = _colors(colors, _column(points, "instance_type"))
     fig = make_subplots(
         rows=len(job_types),
         cols=1,
-        subplot_titles=job_types,
+        subplot_titles=[f"{jt}: {measure_of(jt)[2]}" for jt in job_types],
         vertical_spacing=min(0.12, 0.35 / max(1, len(job_types))),
     )
     shown: set[str] = set()
     agg_shown = False
     for row, job_type in enumerate(job_types, start=1):
-        sub = pts.filter(pts.get_column("job_type") == job_type)
+        col, agg_col, label = measure_of(job_type)
+        sub = points.filter(points.get_column("job_type") == job_type)
+        sub = sub.filter(sub.get_column(col).is_not_null())
         instances = sorted({_label(v) for v in _column(sub, "instance_type")})
+        fmt = "%{y:.2f}x" if col == "rtf" else "%{y:.2f} s"
         for inst in instances:
-            if inst == _NO_INSTANCE:
-                grp = sub.filter(sub.get_column("instance_type").is_null())
-            else:
-                grp = sub.filter(sub.get_column("instance_type") == inst)
-            y = _column(grp, "rtf")
+            y = _column(_subset(sub, "instance_type", inst), col)
             common: dict[str, Any] = {
                 "x": [inst] * len(y),
                 "y": y,
@@ -144,7 +162,7 @@ def rtf_distribution(
                 "legendgroup": inst,
                 "showlegend": inst not in shown,
                 "marker_color": colors[inst],
-                "hovertemplate": f"{job_type}<br>{inst}<br>RTF %{{y:.2f}}x<extra></extra>",
+                "hovertemplate": f"{job_type}<br>{inst}<br>{fmt}<extra></extra>",
             }
             if kind == "box":
                 fig.add_trace(go.Box(boxpoints="outliers", **common), row=row, col=1)
@@ -158,7 +176,7 @@ def rtf_distribution(
         if aggregates is not None and not aggregates.is_empty():
             agg = aggregates.filter(aggregates.get_column("job_type") == job_type)
             xs = [_label(v) for v in _column(agg, "instance_type")]
-            ys = _column(agg, aggregate_column)
+            ys = _column(agg, agg_col)
             keep = [(x, y) for x, y in zip(xs, ys, strict=True) if x in instances and y is not None]
             if keep:
                 fig.add_trace(
@@ -167,25 +185,29 @@ def rtf_distribution(
                         y=[y for _, y in keep],
                         mode="markers",
                         marker=_AGGREGATE_MARKER,
-                        name="aggregate RTF",
+                        name="aggregate",
                         legendgroup="aggregate",
                         showlegend=not agg_shown,
-                        hovertemplate=(
-                            f"{job_type}<br>%{{x}}<br>aggregate RTF %{{y:.2f}}x<extra></extra>"
-                        ),
+                        hovertemplate=f"{job_type}<br>%{{x}}<br>aggregate {fmt}<extra></extra>",
                     ),
                     row=row,
                     col=1,
                 )
                 agg_shown = True
-        fig.update_yaxes(title_text="RTF (×)", rangemode="tozero", row=row, col=1)
-    mode = "overlay" if kind == "box" else None
+        fig.update_xaxes(categoryorder="array", categoryarray=instances, row=row, col=1)
+        fig.update_yaxes(title_text=label, rangemode="tozero", row=row, col=1)
     fig.update_layout(height=260 * len(job_types) + 80)
-    if mode:
-        fig.update_layout(boxmode=mode)
+    if kind == "box":
+        fig.update_layout(boxmode="overlay")
     else:
         fig.update_layout(violinmode="overlay")
     return _named(fig, RTF_DISTRIBUTION, title)
+
+
+def _has(points: pl.DataFrame, job_type: str) -> bool:
+    """Whether `points` hold a value of the job type's measure."""
+    sub = points.filter(points.get_column("job_type") == job_type)
+    return bool(sub.get_column(measure_of(job_type)[0]).is_not_null().any())
 
 
 def rtf_vs_input(
@@ -195,39 +217,37 @@ def rtf_vs_input(
     color: str = "input_video_codec",
     x_title: str = "pixels per media second (width × height × fps)",
 ) -> go.Figure:
-    """RTF of each attempt against an input characteristic, coloured by codec, per job type.
+    """Each attempt's RTF against an input characteristic, coloured by codec, per job type.
 
-    `points`: attempt_points(). Attempts without a value of `x` (audio-only inputs have no
-    pixels) are left out. The x axis is logarithmic: inputs span 240p to 4K.
+    `points`: chart_data.attempt_points(). Thumbnails are drawn in seconds per job, as in
+    rtf_distribution. Attempts without a value of `x` are left out (audio-only inputs have no
+    pixels, so the audio envelope job drops out of the default chart). The x axis is
+    logarithmic: inputs span 240p to 4K.
     """
-    title = "RTF against the input (each point an attempt)"
-    pts = points.filter(
-        points.get_column("rtf").is_not_null()
-        & points.get_column(x).is_not_null()
-        & (points.get_column(x) > 0)
-    )
-    if pts.is_empty():
+    title = "RTF against the input (each point an attempt; thumbnails: s per job)"
+    pts = points.filter(points.get_column(x).is_not_null() & (points.get_column(x) > 0))
+    job_types = [jt for jt in ordered_job_types(_column(pts, "job_type")) if _has(pts, jt)]
+    if not job_types:
         return _empty(RTF_VS_INPUT, title, f"No attempt with an RTF and a {x}")
-    job_types = ordered_job_types(_column(pts, "job_type"))
     colors = color_map(_column(pts, color))
     fig = make_subplots(
         rows=len(job_types),
         cols=1,
-        subplot_titles=job_types,
+        subplot_titles=[f"{jt}: {measure_of(jt)[2]}" for jt in job_types],
         vertical_spacing=min(0.12, 0.35 / max(1, len(job_types))),
     )
     shown: set[str] = set()
     for row, job_type in enumerate(job_types, start=1):
+        col, _, label = measure_of(job_type)
         sub = pts.filter(pts.get_column("job_type") == job_type)
+        sub = sub.filter(sub.get_column(col).is_not_null())
+        fmt = "%{y:.2f}x" if col == "rtf" else "%{y:.2f} s"
         for key in sorted({_label(v) for v in _column(sub, color)}):
-            if key == _NO_INSTANCE:
-                grp = sub.filter(sub.get_column(color).is_null())
-            else:
-                grp = sub.filter(sub.get_column(color) == key)
+            grp = _subset(sub, color, key)
             fig.add_trace(
                 go.Scatter(
                     x=_column(grp, x),
-                    y=_column(grp, "rtf"),
+                    y=_column(grp, col),
                     mode="markers",
                     marker={"size": 5, "opacity": 0.6, "color": colors[key]},
                     name=key,
@@ -235,8 +255,7 @@ def rtf_vs_input(
                     showlegend=key not in shown,
                     text=[_label(v) for v in _column(grp, "instance_type")],
                     hovertemplate=(
-                        f"{job_type}<br>{key} on %{{text}}<br>"
-                        "%{x:.3s} px/s<br>RTF %{y:.2f}x<extra></extra>"
+                        f"{job_type}<br>{key} on %{{text}}<br>%{{x:.3s}}<br>{fmt}<extra></extra>"
                     ),
                 ),
                 row=row,
@@ -244,76 +263,70 @@ def rtf_vs_input(
             )
             shown.add(key)
         fig.update_xaxes(type="log", title_text=x_title, row=row, col=1)
-        fig.update_yaxes(title_text="RTF (×)", rangemode="tozero", row=row, col=1)
-    fig.update_layout(height=260 * len(job_types) + 80, legend_title_text=color)
+        fig.update_yaxes(title_text=label, rangemode="tozero", row=row, col=1)
+    fig.update_layout(height=280 * len(job_types) + 80, legend_title_text=color)
     return _named(fig, RTF_VS_INPUT, title)
 
 
 def throughput_cost(
     frame: pl.DataFrame,
     *,
-    throughput_column: str = "units_per_instance_hour",
-    cost_column: str = "cost_per_unit",
-    unit_column: str = "unit_label",
     colors: Mapping[str, str] | None = None,
+    capacity: str = "spot",
 ) -> go.Figure:
-    """Throughput and cost per unit of work per instance type, one row of panels per job type.
+    """Throughput of one instance and cost per unit of work, per instance type and job type.
 
-    `frame`: one row per (job_type, instance_type) with the throughput of one instance
-    (`throughput_column`: media hours, or jobs, per instance-hour), the price of one unit
-    (`cost_column`: USD per media hour, or per job) and the unit's name (`unit_column`).
+    `frame`: chart_data.throughput_cost_frame(): per (job_type, instance_type) the work one
+    instance gets through per hour (`units_per_instance_hour`: media hours, or 1000 jobs for
+    thumbnails) and what a unit costs (`cost_per_unit`, USD, at `capacity` prices). One row of
+    two panels per job type: throughput on the left, cost on the right (lower is better).
     """
-    title = "Throughput and cost per unit of work, per instance type"
-    rows = frame.filter(frame.get_column(throughput_column).is_not_null())
+    title = f"Throughput of one instance and {capacity} cost per unit of work"
+    rows = frame.filter(frame.get_column("units_per_instance_hour").is_not_null())
     if rows.is_empty():
         return _empty(THROUGHPUT_COST, title, "No throughput measured")
     job_types = ordered_job_types(_column(rows, "job_type"))
     colors = _colors(colors, _column(rows, "instance_type"))
     titles: list[str] = []
     for jt in job_types:
-        unit = _column(rows.filter(rows.get_column("job_type") == jt), unit_column)[0]
+        unit = _column(rows.filter(rows.get_column("job_type") == jt), "unit_label")[0]
         titles += [f"{jt}: {unit} per instance-hour", f"{jt}: USD per {unit}"]
     fig = make_subplots(
         rows=len(job_types),
         cols=2,
         subplot_titles=titles,
-        horizontal_spacing=0.12,
+        horizontal_spacing=0.1,
         vertical_spacing=min(0.14, 0.4 / max(1, len(job_types))),
     )
     for row, job_type in enumerate(job_types, start=1):
-        sub = rows.filter(rows.get_column("job_type") == job_type)
+        sub = rows.filter(rows.get_column("job_type") == job_type).sort("instance_type")
         insts = [_label(v) for v in _column(sub, "instance_type")]
         bar_colors = [colors[i] for i in insts]
-        thr = _column(sub, throughput_column)
-        cost = _column(sub, cost_column)
-        fig.add_trace(
-            go.Bar(
-                x=insts,
-                y=thr,
-                marker_color=bar_colors,
-                showlegend=False,
-                text=[_fmt(v) for v in thr],
-                textposition="outside",
-                hovertemplate="%{x}: %{y:.3g} per instance-hour<extra></extra>",
-            ),
-            row=row,
-            col=1,
-        )
-        fig.add_trace(
-            go.Bar(
-                x=insts,
-                y=cost,
-                marker_color=bar_colors,
-                showlegend=False,
-                text=[_fmt(v, money=True) for v in cost],
-                textposition="outside",
-                hovertemplate="%{x}: USD %{y:.4g}<extra></extra>",
-            ),
-            row=row,
-            col=2,
-        )
+        for col, column, money in (
+            (1, "units_per_instance_hour", False),
+            (2, "cost_per_unit", True),
+        ):
+            values = _column(sub, column)
+            fig.add_trace(
+                go.Bar(
+                    x=insts,
+                    y=values,
+                    marker_color=bar_colors,
+                    showlegend=False,
+                    text=[_fmt(v, money=money) for v in values],
+                    textposition="outside",
+                    cliponaxis=False,
+                    hovertemplate=(
+                        "%{x}: "
+                        + ("USD %{y:.4g}" if money else "%{y:.3g} per instance-hour")
+                        + "<extra></extra>"
+                    ),
+                ),
+                row=row,
+                col=col,
+            )
     fig.update_yaxes(rangemode="tozero")
-    fig.update_layout(height=260 * len(job_types) + 80)
+    fig.update_layout(height=280 * len(job_types) + 80)
     return _named(fig, THROUGHPUT_COST, title)
 
 
@@ -321,66 +334,82 @@ def _fmt(value: float | None, *, money: bool = False) -> str:
     if value is None:
         return ""
     if money:
-        return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+        # Three significant digits: a media hour of audio costs a tenth of a cent.
+        return f"${value:.3g}" if value < 100 else f"${value:,.0f}"
     return f"{value:.3g}"
 
 
 def fleet_vs_demand(
     curve: pl.DataFrame,
     *,
-    x: str = "demand_multiplier",
-    instances: str = "instances",
-    cost: str = "cost_per_hour",
     current: float | None = 1.0,
     colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
-    """How the recommended fleet grows with demand: instances per instance type, and cost.
+    """How the recommendation moves as demand grows.
 
-    `curve`: one row per (demand multiplier, instance type) with the instance count the sizing
-    recommends (`instances`) and its cost (`cost`, USD per hour); see chart_data.fleet_curve().
-    Instance counts are stacked bars (the fleet), the total cost a line on the right axis.
-    `current`: the multiplier of today's demand, marked with a dashed line (None: no mark).
+    `curve`: chart_data.fleet_curve() (planner.sizing.size_fleet at several demand
+    multipliers). Left: instances of each type that is in the recommended fleet at some level,
+    each carrying the whole demand alone, and the recommended fleet's target capacity (black,
+    in its weighted units). Right: USD/h of the cheapest type at each level. `current`: the
+    multiplier of today's demand, marked with a dashed line (None: no mark).
     """
     title = "Recommended fleet as demand grows"
     if curve.is_empty():
         return _empty(FLEET_VS_DEMAND, title, "No sizing result")
     colors = _colors(colors, _column(curve, "instance_type"))
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    xs = sorted(set(_column(curve, x)))
-    labels = [f"{v:g}×" for v in xs]
-    for inst in sorted({_label(v) for v in _column(curve, "instance_type")}):
-        sub = curve.filter(curve.get_column("instance_type") == inst)
-        by_x = dict(zip(_column(sub, x), _column(sub, instances), strict=True))
+    fig = make_subplots(
+        rows=1, cols=2, horizontal_spacing=0.12,
+        subplot_titles=["instances (each type alone) and fleet target capacity",
+                        "cost of the cheapest type, USD per hour"],
+    )  # fmt: skip
+    chosen = sorted(set(_column(curve.filter(curve.get_column("recommended")), "instance_type")))
+    for inst in chosen:
+        sub = curve.filter(curve.get_column("instance_type") == inst).sort("demand_multiplier")
         fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=[by_x.get(v, 0) for v in xs],
+            go.Scatter(
+                x=_column(sub, "demand_multiplier"),
+                y=_column(sub, "instances"),
+                mode="lines+markers",
                 name=inst,
-                marker_color=colors[inst],
-                hovertemplate=f"{inst}<br>demand %{{x}}<br>%{{y}} instances<extra></extra>",
+                line={"color": colors[inst]},
+                hovertemplate=f"{inst}<br>demand %{{x:g}}×<br>%{{y}} instances<extra></extra>",
             ),
-            secondary_y=False,
+            row=1,
+            col=1,
         )
-    totals: dict[float, float] = {}
-    for xv, c in zip(_column(curve, x), _column(curve, cost), strict=True):
-        totals[xv] = totals.get(xv, 0.0) + (c or 0.0)
+    levels = curve.filter(curve.get_column("rank") == 1).sort("demand_multiplier")
     fig.add_trace(
         go.Scatter(
-            x=labels,
-            y=[totals[v] for v in xs],
+            x=_column(levels, "demand_multiplier"),
+            y=_column(levels, "target_capacity"),
             mode="lines+markers",
-            name="cost (USD/h)",
-            line={"color": "black"},
-            hovertemplate="demand %{x}<br>USD %{y:,.2f} per hour<extra></extra>",
+            name="fleet target capacity",
+            line={"color": "black", "width": 3},
+            hovertemplate="demand %{x:g}×<br>target capacity %{y}<extra></extra>",
         ),
-        secondary_y=True,
+        row=1,
+        col=1,
     )
-    if current is not None and current in xs:
-        fig.add_vline(x=xs.index(current), line_dash="dash", line_color="grey")
-    fig.update_layout(barmode="stack", height=420)
-    fig.update_xaxes(title_text="demand (× today's)", type="category")
-    fig.update_yaxes(title_text="instances", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="USD per hour", secondary_y=True, rangemode="tozero")
+    fig.add_trace(
+        go.Scatter(
+            x=_column(levels, "demand_multiplier"),
+            y=_column(levels, "cost_per_hour"),
+            mode="lines+markers+text",
+            name="cheapest type, USD/h",
+            text=_column(levels, "instance_type"),
+            textposition="top left",
+            line={"color": "black", "dash": "dot"},
+            hovertemplate="demand %{x:g}×<br>%{text}: USD %{y:,.2f}/h<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    if current is not None:
+        for col in (1, 2):
+            fig.add_vline(x=current, line_dash="dash", line_color="grey", row=1, col=col)
+    fig.update_xaxes(title_text="demand (× today's)")
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(height=440)
     return _named(fig, FLEET_VS_DEMAND, title)
 
 
@@ -413,10 +442,7 @@ def resources(
     shown: set[str] = set()
     for col, (metric, label) in enumerate(metrics, start=1):
         for inst in sorted({_label(v) for v in _column(sampled, "instance_type")}):
-            if inst == _NO_INSTANCE:
-                grp = sampled.filter(sampled.get_column("instance_type").is_null())
-            else:
-                grp = sampled.filter(sampled.get_column("instance_type") == inst)
+            grp = _subset(sampled, "instance_type", inst)
             grp = grp.filter(grp.get_column(metric).is_not_null())
             if grp.is_empty():
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import plotly.graph_objects as go
     import polars as pl
+
+    from planner.dataset import Dataset
+    from planner.prices import PriceTable
+    from planner.sizing import SizingOptions, SizingResult
 
 Formatter = Callable[[Any], str]
 
@@ -27,7 +32,8 @@ class Table:
     """A summary table of the report: a title, a frame, and how to write each column's values.
 
     `formats` maps a column to a function giving its text (columns without one use str(), and
-    null is written as an en dash); `labels` renames columns for people.
+    null is written "-"); `labels` renames columns for people; `numeric` names the columns
+    aligned right (default: the frame's numeric columns).
     """
 
     title: str
@@ -35,6 +41,7 @@ class Table:
     formats: Mapping[str, Formatter] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     note: str = ""
+    numeric: frozenset[str] | None = None
 
 
 _CSS = """
@@ -49,12 +56,13 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: #555; font-size: 0.9em; }
 nav a { margin-right: 1em; }
 section { margin-bottom: 2em; }
+pre { background: #f7f7f9; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 """
 
 
 def _cell(value: Any, fmt: Formatter | None) -> str:
     if value is None:
-        return "–"
+        return "-"
     if fmt is not None:
         return fmt(value)
     if isinstance(value, float):
@@ -65,7 +73,11 @@ def _cell(value: Any, fmt: Formatter | None) -> str:
 def render_table(table: Table) -> str:
     """An HTML `<table>` of `table`; every value is escaped."""
     cols = table.frame.columns
-    numeric = {c for c, t in zip(cols, table.frame.dtypes, strict=True) if t.is_numeric()}
+    numeric = table.numeric
+    if numeric is None:
+        numeric = frozenset(
+            c for c, t in zip(cols, table.frame.dtypes, strict=True) if t.is_numeric()
+        )
     head = "".join(f"<th>{html.escape(table.labels.get(c, c))}</th>" for c in cols)
     body = []
     for row in table.frame.iter_rows(named=True):
@@ -89,10 +101,14 @@ def render_html(
     tables: Sequence[Table],
     figures: Sequence[go.Figure],
     generated_at: dt.datetime | None = None,
+    after_tables: str = "",
+    notes: str = "",
 ) -> str:
     """The whole report page; plotly.js is inlined once and every figure is a div using it.
 
     A figure's section id is its `layout.meta["chart"]` (planner.charts), else `chart-<n>`.
+    `after_tables` is HTML placed after the tables (trusted: built by the caller), `notes` a
+    text under them.
     """
     from plotly.offline import get_plotlyjs
 
@@ -111,6 +127,7 @@ def render_html(
         chart_html.append(f'<section id="{html.escape(name)}" class="chart">{div}</section>')
         nav.append(f'<a href="#{html.escape(name)}">{html.escape(name)}</a>')
     tables_html = "".join(render_table(t) for t in tables)
+    notes_html = f'<p class="note">{html.escape(notes)}</p>' if notes else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -123,9 +140,289 @@ def render_html(
 <h1>{html.escape(title)}</h1>
 <p class="meta">{html.escape(subtitle)} · generated {when}</p>
 <nav>{"".join(nav)}</nav>
-<section id="summary"><h2>Summary</h2>{tables_html}</section>
+<section id="summary"><h2>Summary</h2>{tables_html}{after_tables}{notes_html}</section>
 <h2>Charts</h2>
 {"".join(chart_html)}
 </body>
 </html>
 """
+
+
+# --------------------------------------------------------------------------------------------
+# Gathering the planner's numbers and drawing them
+
+#: Rows of the ranked sizing table (as `mjplan size --top`).
+DEFAULT_TOP = 15
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, computed by the planner (nothing is computed here)."""
+
+    url: str
+    attempts: int
+    synthetic_attempts: int
+    files: int
+    #: planner.stats.rtf_summary(by="instance").
+    summary: pl.DataFrame
+    #: planner.sizing.size_fleet at the options given.
+    result: SizingResult
+    #: chart_data.throughput_cost_frame of the measured types.
+    throughput: pl.DataFrame
+    #: chart_data.fleet_curve at several demand multipliers.
+    curve: pl.DataFrame
+    #: chart_data.attempt_points (a stratified sample of attempts).
+    points: pl.DataFrame
+    window: dt.timedelta
+    prices_source: str
+
+
+def gather(
+    ds: Dataset,
+    *,
+    options: SizingOptions | None = None,
+    window: dt.timedelta = dt.timedelta(days=14),
+    prices: PriceTable | None = None,
+    per_group: int | None = None,
+    multipliers: Sequence[float] | None = None,
+) -> ReportData:
+    """Run the planner on `ds`: summary statistics, sizing (and at several demand levels), the
+    throughput per type and a sample of attempts for the charts."""
+    from planner import chart_data
+    from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
+    from planner.stats import rtf_summary
+
+    options = options or SizingOptions()
+    summary = rtf_summary(ds, by="instance")
+    inputs = load_sizing_inputs(ds, window=window, prices=prices)
+    result = size_fleet(inputs, options)
+    rows = ds.connection.sql(
+        "SELECT count(*), count(*) FILTER (WHERE synthetic) FROM attempts"
+    ).fetchall()
+    total, synthetic = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+    return ReportData(
+        url=ds.url,
+        attempts=total,
+        synthetic_attempts=synthetic,
+        files=len(ds.files),
+        summary=summary,
+        result=result,
+        throughput=chart_data.throughput_cost_frame(
+            inputs.measurements, inputs.prices, options.capacity
+        ),
+        curve=chart_data.fleet_curve(
+            inputs, options, multipliers or chart_data.DEFAULT_MULTIPLIERS
+        ),
+        points=chart_data.attempt_points(ds, per_group=per_group or chart_data.DEFAULT_PER_GROUP),
+        window=window,
+        prices_source=inputs.prices.source,
+    )
+
+
+def figures(data: ReportData) -> list[go.Figure]:
+    """The charts of the report, in CHART_NAMES order, one colour per instance type."""
+    from planner import charts
+
+    colors = charts.color_map(
+        [*data.points["instance_type"], *data.throughput["instance_type"],
+         *data.curve["instance_type"]]
+    )  # fmt: skip
+    capacity = data.result.options.capacity
+    return [
+        charts.rtf_distribution(data.points, data.summary, colors=colors),
+        charts.rtf_vs_input(data.points),
+        charts.throughput_cost(data.throughput, colors=colors, capacity=capacity),
+        charts.fleet_vs_demand(data.curve, colors=colors),
+        charts.resources(data.points, colors=colors),
+    ]
+
+
+# Number formats: the same as `mjplan summary` and `mjplan size` print them, so the report and
+# the terminal agree digit for digit.
+
+
+def fmt_number(value: Any, digits: int = 2) -> str:
+    """`1.32` (two decimals by default); "-" for null or NaN."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
+    """`1.27-1.36`; "-" when a bound is null."""
+    if low is None or high is None:
+        return "-"
+    return f"{fmt_number(low, digits)}-{fmt_number(high, digits)}"
+
+
+def fmt_usd(value: Any, digits: int = 2) -> str:
+    """`$1,234.50`; "-" for null."""
+    return "-" if value is None else f"${value:,.{digits}f}"
+
+
+def summary_tables(summary: pl.DataFrame) -> list[Table]:
+    """One table per job type, the columns of `mjplan summary` (RTF, or jobs/h for thumbnails)."""
+    import polars as pl
+
+    from collectors import schema
+
+    tables = []
+    for job_type in summary["job_type"].unique(maintain_order=True).to_list():
+        part = summary.filter(pl.col("job_type") == job_type)
+        jobs = schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type) == schema.THROUGHPUT_JOBS
+        cells: dict[str, list[str]] = {"instance": [], "attempts": [], "ok %": []}
+        for r in part.iter_rows(named=True):
+            cells["instance"].append(str(r["instance_type"]))
+            cells["attempts"].append(str(r["attempts"]))
+            cells["ok %"].append(fmt_number(100 * r["success_rate"], 1))
+            if jobs:
+                extra = {
+                    "jobs/h": fmt_number(r["jobs_per_hour"], 0),
+                    "95% CI": fmt_ci(r["jobs_per_hour_ci_low"], r["jobs_per_hour_ci_high"], 0),
+                    "s/job p50": fmt_number(r["seconds_per_job_p50"]),
+                    "s/job p90": fmt_number(r["seconds_per_job_p90"]),
+                }
+            else:
+                extra = {
+                    "RTF": fmt_number(r["rtf"]),
+                    "95% CI": fmt_ci(r["rtf_ci_low"], r["rtf_ci_high"]),
+                    "mean RTF": fmt_number(r["rtf_mean"]),
+                    **{f"p{p}": fmt_number(r[f"rtf_p{p}"]) for p in (10, 50, 90, 99)},
+                }
+            extra["CPU %"] = fmt_number(r["cpu_pct_avg"], 0)
+            extra["RSS MB p90"] = fmt_number(r["mem_rss_mb_p90"], 0)
+            extra[""] = "few" if r["low_sample"] else ""
+            for k, v in extra.items():
+                cells.setdefault(k, []).append(v)
+        what = "jobs per hour per busy slot" if jobs else "RTF: media s / wall s"
+        tables.append(
+            Table(
+                f"{job_type} ({what})",
+                pl.DataFrame(cells),
+                numeric=frozenset(cells) - {"instance", ""},
+            )
+        )
+    return tables
+
+
+def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
+    """Demand, the ranked table of `mjplan size` (first `top` rows) and the recommended fleet."""
+    import polars as pl
+
+    o = result.options
+    demand = pl.DataFrame(
+        {
+            "job type": [d.job_type for d in result.demand.values()],
+            "jobs/h": [f"{d.jobs_per_hour:,.1f}" for d in result.demand.values()],
+            "media h/h": [
+                f"{d.media_seconds_per_hour / 3600:.2f}" if d.media_seconds_per_hour else "-"
+                for d in result.demand.values()
+            ],
+            "source": [d.source for d in result.demand.values()],
+        }
+    )
+    wait = o.wait.label() if o.wait else "no wait target"
+    cols: dict[str, list[str]] = {
+        k: []
+        for k in ("#", "Instance", "vCPU", "Slots", "Service s", "Load", "Util n", "Wait n",
+                  "Inst", "Bound", "Wait p", "OD $/h", "OD $/media h", "Spot band",
+                  "Spot inst", "Spot $/h", "Spot $/media h")
+    }  # fmt: skip
+    for i, t in enumerate(result.types[:top], 1):
+        wait_s = t.wait_at_target_percentile_s
+        for k, v in zip(
+            cols,
+            (
+                str(i), t.instance_type + ("*" if t.estimated else ""), str(t.vcpus),
+                str(t.slots), f"{t.mean_service_s:.1f}", f"{t.load_erlangs:.2f}",
+                str(t.instances_utilisation),
+                "-" if t.instances_wait is None else str(t.instances_wait),
+                str(t.instances), t.bound, "-" if wait_s is None else f"{wait_s:.1f}s",
+                fmt_usd(t.on_demand_usd_h), fmt_usd(t.on_demand_usd_per_media_h, 3),
+                t.interruption_band, str(t.instances_spot), fmt_usd(t.spot_usd_h),
+                fmt_usd(t.spot_usd_per_media_h, 3),
+            ),
+            strict=True,
+        ):  # fmt: skip
+            cols[k].append(v)
+    more = len(result.types) - top
+    ranked = Table(
+        f"Ranked by {o.capacity} $/h (one type carrying all the demand; * = estimated)",
+        pl.DataFrame(cols),
+        note=(
+            f"Targets: utilisation <= {o.utilisation:g}, {wait}; capacity: {o.capacity}."
+            + (f" {more} more types not shown." if more > 0 else "")
+        ),
+        numeric=frozenset(cols) - {"Instance", "Bound", "Spot band"},
+    )
+    tables = [Table("Demand sized for", demand), ranked]
+    rec = result.recommendation
+    if rec is not None:
+        fleet = pl.DataFrame(
+            {
+                "instance type": [m.instance_type + ("*" if m.estimated else "")
+                                  for m in rec.members],
+                "weighted capacity": [f"{m.weighted_capacity:g}" for m in rec.members],
+                "instances alone": [str(m.instances_alone) for m in rec.members],
+                "USD/h alone": [fmt_usd(m.usd_h_alone) for m in rec.members],
+            }
+        )  # fmt: skip
+        tables.append(
+            Table(
+                f"Recommended {rec.capacity} fleet: TotalTargetCapacity "
+                f"{rec.total_target_capacity}",
+                fleet,
+                note=f"1 unit of capacity = {rec.unit}",
+                numeric=frozenset({"weighted capacity", "instances alone", "USD/h alone"}),
+            )
+        )
+    return tables
+
+
+def build_report(
+    data: ReportData,
+    *,
+    title: str = "MediaJobs capacity report",
+    top: int = DEFAULT_TOP,
+    launch_template: str | None = None,
+    generated_at: dt.datetime | None = None,
+) -> str:
+    """The report page of `data` (see gather): summary and sizing tables, the fleet request
+    and every chart."""
+    import json
+
+    from planner.fleet import DEFAULT_LAUNCH_TEMPLATE, fleet_request
+
+    synthetic = (
+        f", {data.synthetic_attempts} of them synthetic (a model, not measurements)"
+        if data.synthetic_attempts
+        else ""
+    )
+    subtitle = (
+        f"data {data.url}: {data.attempts} attempts in {data.files} files{synthetic}; "
+        f"demand window {data.window.total_seconds() / 86400:g} days; prices {data.prices_source}"
+    )
+    rec = data.result.recommendation
+    extra = ""
+    if rec is not None:
+        request = fleet_request(
+            rec, launch_template_name=launch_template or DEFAULT_LAUNCH_TEMPLATE
+        )
+        extra = (
+            "<h3>EC2 Fleet request (aws ec2 create-fleet --cli-input-json)</h3>"
+            f"<pre>{html.escape(json.dumps(request, indent=2))}</pre>"
+        )
+    return render_html(
+        title=title,
+        subtitle=subtitle,
+        tables=[*summary_tables(data.summary), *sizing_tables(data.result, top)],
+        figures=figures(data),
+        generated_at=generated_at,
+        after_tables=extra,
+        notes=(
+            "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
+            "method); mean RTF = mean of per-attempt ratios, for contrast; few = under 30 "
+            "attempts. Charts draw a stratified sample of attempts (per job type x instance "
+            "type); the aggregates and the tables use every attempt."
+        ),
+    )

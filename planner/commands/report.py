@@ -1,0 +1,77 @@
+"""`mjplan report --html FILE`: one self-contained HTML page with the summary tables and charts.
+
+    mjplan report --html report.html                          # the embedded data
+    mjplan report --html weekly.html --data s3://metrics/attempts --wait p95=30s --on-demand
+
+Takes the sizing options of `mjplan size` (window, percentile, forecasts, growth, utilisation,
+wait target, prices, capacity...). plotly.js is embedded in the file, so it opens offline.
+Bad arguments, an empty selection and an unreachable dataset print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = "write one self-contained HTML report (summary tables and charts) for sharing"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from planner.commands import size
+
+    parser.add_argument(
+        "--html", metavar="FILE", required=True, help="the HTML file to write (replaced)"
+    )
+    parser.add_argument("--title", default="MediaJobs capacity report", help="the page's title")
+    parser.add_argument(
+        "--points",
+        type=int,
+        default=None,
+        metavar="N",
+        help="attempts drawn per job type x instance type in the charts (default 1500)",
+    )
+    # The options of `mjplan size`, so a report shows the sizing the terminal shows. Its
+    # --json prints a line describing the written report here.
+    size.add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from planner.commands.size import build_options, parse_duration
+    from planner.dataset import open_dataset
+    from planner.errors import PlannerError
+    from planner.fleet import write_fleet_json
+    from planner.prices import load_prices
+    from planner.report import build_report, gather
+
+    # Cheap checks first: a typo should not cost a dataset scan (S3 may take seconds).
+    options = build_options(args)
+    window = parse_duration(args.window)
+    if args.points is not None and args.points < 1:
+        raise PlannerError("--points must be at least 1")
+    out = Path(args.html)
+    if not out.parent.is_dir():
+        raise PlannerError(f"--html {args.html}: no folder {out.parent}")
+    prices = load_prices(args.prices)
+    unknown = sorted(set(options.interruption_overrides) - set(prices))
+    if unknown:
+        raise PlannerError(f"--interruption: {', '.join(unknown)} not in {prices.source}")
+    ds = open_dataset(args.data)
+    try:
+        data = gather(ds, options=options, window=window, prices=prices, per_group=args.points)
+    finally:
+        ds.close()
+    page = build_report(data, title=args.title, top=args.top, launch_template=args.launch_template)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a report
+    if args.fleet_json and data.result.recommendation is not None:
+        write_fleet_json(
+            args.fleet_json, data.result.recommendation, launch_template_name=args.launch_template
+        )
+    size_mb = out.stat().st_size / 1e6
+    if args.json:
+        print(json.dumps({"html": str(out), "bytes": out.stat().st_size, "dataset": data.url}))
+    else:
+        print(f"wrote {out} ({size_mb:.1f} MB): {data.attempts} attempts from {data.url}")
+    return 0
