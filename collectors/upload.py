@@ -98,8 +98,10 @@ class S3Destination:
         from botocore.config import Config
 
         self.loc = loc
+        # A session of our own: boto3's default session caches the credentials it resolved
+        # first, and ours must follow the environment of the moment it is opened.
         # Our own backoff does the retrying; botocore's would multiply the waits.
-        self.client = boto3.client(
+        self.client = boto3.session.Session().client(
             "s3",
             config=Config(
                 retries={"max_attempts": 2, "mode": "standard"},
@@ -422,15 +424,16 @@ class SpoolingSink:
         while True:
             with self._lock:
                 left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return not self._remaining()
-                if self._cycles < target:
+                timed_out = left is not None and left <= 0
+                if not timed_out and self._cycles < target:
                     self._cycle_done.wait(timeout=left)
                     continue
                 target = self._cycles + 1
                 self._flush_wanted = True
             if not self._remaining():
                 return True
+            if timed_out:
+                return False
 
     def close(self, timeout: float | None = None) -> None:
         """Flush (at most `timeout` seconds), stop the thread, give up claims. Rows not uploaded

@@ -1,0 +1,279 @@
+"""The sink against a real S3 server (SeaweedFS on loopback): every acknowledged row arrives,
+once, whatever happens to the server or to the writers."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+
+from collectors.layout import parse_url
+from collectors.spool import Spool
+from collectors.upload import SpoolingSink
+from tests.collectors.test_spool import make_row
+from tests.s3server import SeaweedS3
+
+pytestmark = [pytest.mark.s3, pytest.mark.timeout(120)]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def s3_client() -> object:
+    return boto3.client("s3")
+
+
+def list_objects(url: str) -> list[str]:
+    loc = parse_url(url)
+    s3 = boto3.client("s3")
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket,
+                                                             Prefix=loc.prefix + "/"):
+        keys.extend(o["Key"] for o in page.get("Contents", []))
+    return sorted(keys)
+
+
+def read_ids(url: str) -> list[str]:
+    """Every attempt_id in every Parquet object under the URL (duplicates kept)."""
+    loc = parse_url(url)
+    s3 = boto3.client("s3")
+    ids: list[str] = []
+    for key in list_objects(url):
+        if key.endswith(".parquet"):
+            body = s3.get_object(Bucket=loc.bucket, Key=key)["Body"].read()
+            ids.extend(pq.read_table(io.BytesIO(body)).column("attempt_id").to_pylist())
+    return ids
+
+
+def run_script(code: str, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+
+
+def mjcollect(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "collectors.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+WRITER = """
+import sys
+from collectors.upload import SpoolingSink
+from tests.collectors.test_spool import make_row
+url, spool, tag, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+sink = SpoolingSink(url, spool_dir=spool, batch_rows=40, batch_age=3600)
+for i in range(n):
+    row = make_row(i, ("upload_thumb_v1", "create_video_export_v1")[i % 2], 1 + i % 3)
+    row["attempt_id"] = f"{tag}-{i:04d}"
+    sink.append(row)
+sink.close(timeout=90)
+sys.exit(0 if not sink.spool.all_row_names() else 1)
+"""
+
+
+def test_1000_attempts_from_8_processes_sharing_a_spool(s3_prefix: str, tmp_path: Path) -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, s3_prefix, str(tmp_path / "spool"),
+                          f"p{k}", "125"], cwd=REPO, stderr=subprocess.PIPE, text=True)
+        for k in range(8)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    ids = read_ids(s3_prefix)
+    expected = {f"p{k}-{i:04d}" for k in range(8) for i in range(125)}
+    assert len(ids) == 1000
+    assert set(ids) == expected
+    assert Spool(tmp_path / "spool", 10**9).all_row_names() == set()
+
+
+@pytest.fixture(scope="module")
+def own_server_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A SeaweedFS of this module alone: the outage test stops and starts it, and it does not
+    create buckets on upload (as AWS does not), so a missing bucket is an error."""
+    server = SeaweedS3(data_dir=tmp_path_factory.mktemp("own-weed") / "data",
+                       extra_args=("-s3.autoCreateBucket=false",))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_server(own_server_module: SeaweedS3, monkeypatch: pytest.MonkeyPatch) -> SeaweedS3:
+    for key, value in own_server_module.env().items():
+        monkeypatch.setenv(key, value)
+    return own_server_module
+
+
+def test_outage_while_500_are_appended(own_server: SeaweedS3, tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    url = own_server.url("outage")
+    sink = SpoolingSink(url, spool_dir=tmp_path / "spool", batch_rows=50, batch_age=3600,
+                        retry_max=0.5)
+    for i in range(100):
+        sink.append(make_row(i))
+    assert sink.flush(timeout=30)
+    own_server.stop()
+    with caplog.at_level(logging.ERROR, logger="collectors"):
+        for i in range(100, 500):
+            sink.append(make_row(i))
+        assert not sink.flush(timeout=2)
+    assert sink.last_error is not None
+    assert "metrics upload to s3://metrics/outage failed" in caplog.text
+    assert len(sink.spool.all_row_names()) == 400
+    own_server.start()
+    assert sink.flush(timeout=60)
+    sink.close(timeout=10)
+    ids = read_ids(url)
+    assert len(ids) == 500
+    assert set(ids) == {f"att-{i:05d}" for i in range(500)}
+
+
+KILLED_UPLOADER = """
+import os, signal, sys
+from collectors import spool as spool_mod, upload
+from collectors.upload import SpoolingSink
+from tests.collectors.test_spool import make_row
+url, spool, where = sys.argv[1], sys.argv[2], sys.argv[3]
+sink = SpoolingSink(url, spool_dir=spool, batch_rows=1000, batch_age=3600)
+for i in range(30):
+    sink.append(make_row(i))
+print("acked", flush=True)
+def die(*a, **k):
+    os.kill(os.getpid(), signal.SIGKILL)
+if where == "before-put":
+    upload.S3Destination.put = die
+elif where == "after-put":
+    spool_mod.Spool.finish = die
+sink.flush(timeout=30)
+sys.exit(5)
+"""
+
+
+@pytest.mark.parametrize("where", ["before-put", "after-put"])
+def test_sigkill_mid_upload_loses_nothing_doubles_nothing(
+    s3_prefix: str, tmp_path: Path, where: str
+) -> None:
+    spool = tmp_path / "spool"
+    proc = run_script(KILLED_UPLOADER, s3_prefix, str(spool), where)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert proc.stdout.strip() == "acked"
+    ids_after_crash = read_ids(s3_prefix)
+    # An object is there whole or not at all.
+    assert len(ids_after_crash) == (30 if where == "after-put" else 0)
+    assert len(Spool(spool, 10**9).all_row_names()) == 30  # claimed, not yet released
+    # The next process adopts the dead writer's batch and retries the same key.
+    out = mjcollect("flush", "--spool", str(spool), "--url", s3_prefix)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "uploaded 30 rows in 1 batches" in out.stdout
+    ids = read_ids(s3_prefix)
+    assert sorted(ids) == [f"att-{i:05d}" for i in range(30)]
+    assert len(list_objects(s3_prefix)) == 1
+
+
+SPOOLING_FOREVER = """
+import sys
+from collectors.upload import SpoolingSink
+from tests.collectors.test_spool import make_row
+sink = SpoolingSink(sys.argv[1], spool_dir=sys.argv[2], batch_rows=50, batch_age=3600)
+i = 0
+while True:
+    sink.append(make_row(i))
+    print(i, flush=True)  # acknowledged to the "job"
+    i += 1
+"""
+
+
+def test_sigkill_mid_spool_write_and_upload(s3_prefix: str, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    proc = subprocess.Popen([sys.executable, "-c", SPOOLING_FOREVER, s3_prefix, str(spool)],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    acked: list[int] = []
+    for line in proc.stdout:
+        acked.append(int(line))
+        if len(acked) == 400:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    rest = proc.stdout.read()
+    acked.extend(int(x) for x in rest.split())
+    assert proc.returncode == -signal.SIGKILL
+    out = mjcollect("flush", "--spool", str(spool), "--url", s3_prefix)
+    assert out.returncode == 0, out.stdout + out.stderr
+    counts = Counter(int(x.split("-")[1]) for x in read_ids(s3_prefix))
+    assert max(counts.values()) == 1  # none twice
+    assert set(acked) <= set(counts)  # every acknowledged row arrived
+    # At most the one row in flight when the signal landed arrived unacknowledged.
+    assert set(counts) - set(acked) <= {max(acked) + 1}
+    assert list((spool / "tmp").iterdir()) == []  # the half-written temp file is gone
+
+
+def test_corrupt_spool_file_is_set_aside_rest_uploads(s3_prefix: str, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", 10**9)
+    from collectors.schema import validate_row
+
+    for i in range(20):
+        spool.write(validate_row(make_row(i)))
+    bad = spool.rows / f"{time.time_ns():020d}-1-999.json"
+    bad.write_bytes(b"\x00\xff garbage")
+    out = mjcollect("flush", "--spool", str(spool.root), "--url", s3_prefix)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "is unreadable" in out.stderr and "moved to" in out.stderr
+    assert sorted(read_ids(s3_prefix)) == [f"att-{i:05d}" for i in range(20)]
+    assert spool.quarantined() and spool.quarantined()[0].endswith("-999.json")
+    status = mjcollect("status", "--spool", str(spool.root))
+    assert "quarantined      1 files" in status.stdout
+
+
+@pytest.mark.parametrize("problem", ["bad-credentials", "missing-bucket"])
+def test_bad_credentials_or_missing_bucket_keep_rows(
+    own_server: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, problem: str
+) -> None:
+    s3_prefix = url = own_server.url(f"creds-{problem}")
+    if problem == "bad-credentials":
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-XYZ")
+    else:
+        url = "s3://no-such-bucket-here/x"
+    sink = SpoolingSink(url, spool_dir=tmp_path / "spool", batch_age=3600, retry_max=0.5)
+    with caplog.at_level(logging.DEBUG, logger="collectors"):
+        for i in range(10):
+            sink.append(make_row(i))
+        assert not sink.flush(timeout=3)
+        sink.close(timeout=0.5)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    expected = "SignatureDoesNotMatch" if problem == "bad-credentials" else "NoSuchBucket"
+    assert any(expected in m and "rows stay in spool" in m for m in errors), errors
+    assert "wrong-secret-XYZ" not in caplog.text
+    assert len(Spool(tmp_path / "spool", 10**9).all_row_names()) == 10
+    status = mjcollect("status", "--spool", str(tmp_path / "spool"))
+    assert expected in status.stdout and "rows claimed     10" in status.stdout
+    # Fixed: the rows go out, once.
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", own_server.secret_key)
+    out = mjcollect("flush", "--spool", str(tmp_path / "spool"), "--url", s3_prefix)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert sorted(read_ids(s3_prefix)) == [f"att-{i:05d}" for i in range(10)]
+
+
+def test_no_upload_overwrites_another_writers_object(s3_prefix: str, tmp_path: Path) -> None:
+    from collectors.upload import S3Destination
+
+    dest = S3Destination(parse_url(s3_prefix))
+    assert dest.put("p/x.parquet", b"theirs", "sha-theirs") == "written"
+    assert dest.put("p/x.parquet", b"theirs", "sha-theirs") == "same"
+    assert dest.put("p/x.parquet", b"ours", "sha-ours") == "other"
+    loc = parse_url(s3_prefix)
+    body = boto3.client("s3").get_object(Bucket=loc.bucket, Key=f"{loc.prefix}/p/x.parquet")
+    assert body["Body"].read() == b"theirs"
+    assert os.environ["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
