@@ -27,6 +27,7 @@ def _points() -> pl.DataFrame:
             "instance_type": ["c7i.large", "c7i.large", None, "m7i.large", "c7i.large",
                               "c7i.large", "c7i.large"],
             "rtf": [50.0, 60.0, 70.0, 1.0, 1.2, None, 30.0],
+            "seconds_per_job": [0.8, 0.9, 1.1, 30.0, 25.0, 4.0, 2.0],
             "pixels_per_second": [2.07e6, 2.07e6, 9.2e5, 6.2e7, 2.76e7, 2.76e7, None],
             "input_video_codec": ["h264", "hevc", "h264", "h264", "vp9", "vp9", None],
             "cpu_sample_count": [4, 0, None, 3, 3, 3, 2],
@@ -41,36 +42,42 @@ def _traces(fig: go.Figure, kind: str) -> list[Any]:
 
 
 def test_rtf_distribution_panels_boxes_and_aggregate_diamonds() -> None:
+    # The shape of planner.stats.rtf_summary: rtf null for thumbnails, seconds_per_job_mean.
     agg = pl.DataFrame(
         {
             "job_type": [THUMB, EXPORT, EXPORT, "not_in_points"],
             "instance_type": ["c7i.large", "c7i.large", "m7i.large", "c7i.large"],
-            "rtf_aggregate": [57.5, 1.2, 1.0, 9.9],
+            "rtf": [None, 1.2, 1.0, 9.9],
+            "seconds_per_job_mean": [0.85, 27.5, 30.0, 1.0],
         }
     )
     fig = charts.rtf_distribution(_points(), agg)
     assert fig.layout.meta == {"chart": charts.RTF_DISTRIBUTION}
-    # One panel per job type, in plan order.
-    assert [a.text for a in fig.layout.annotations] == [EXPORT, THUMB, AUDIO]
+    # One panel per job type, in plan order; thumbnails are drawn in seconds per job.
+    assert [a.text for a in fig.layout.annotations] == [
+        f"{EXPORT}: RTF (× real time)",
+        f"{THUMB}: seconds per job",
+        f"{AUDIO}: RTF (× real time)",
+    ]
     boxes = {(t.yaxis, t.name): list(t.y) for t in _traces(fig, "box")}
     assert boxes == {
         ("y", "c7i.large"): [1.2],  # the null RTF is left out
         ("y", "m7i.large"): [1.0],
-        ("y2", "(unknown)"): [70.0],
-        ("y2", "c7i.large"): [50.0, 60.0],
+        ("y2", "c7i.large"): [0.8, 0.9],
+        ("y2", "unknown"): [1.1],
         ("y3", "c7i.large"): [30.0],
     }
     # One legend entry per instance type, whatever the number of panels.
     assert sorted(t.name for t in _traces(fig, "box") if t.showlegend) == [
-        "(unknown)",
-        "c7i.large",
-        "m7i.large",
-    ]
+        "c7i.large", "m7i.large", "unknown"
+    ]  # fmt: skip
     diamonds = {
         (t.yaxis, x): y for t in _traces(fig, "scatter") for x, y in zip(t.x, t.y, strict=True)
     }
-    assert diamonds == {("y", "c7i.large"): 1.2, ("y", "m7i.large"): 1.0, ("y2", "c7i.large"): 57.5}
+    assert diamonds == {("y", "c7i.large"): 1.2, ("y", "m7i.large"): 1.0, ("y2", "c7i.large"): 0.85}
     assert {t.marker.symbol for t in _traces(fig, "scatter")} == {"diamond"}
+    assert fig.layout.yaxis.title.text == "RTF (× real time)"
+    assert fig.layout.yaxis2.title.text == "seconds per job"
 
 
 def test_rtf_distribution_violin_and_bad_kind() -> None:
@@ -90,7 +97,7 @@ def test_same_instance_type_has_one_colour_in_every_chart() -> None:
     assert colour == {
         "c7i.large": charts.PALETTE[1],
         "m7i.large": charts.PALETTE[2],
-        "(unknown)": "#9E9E9E",
+        "unknown": "#9E9E9E",
     }
     assert {t.name: t.marker.color for t in _traces(res, "box")} == {
         "c7i.large": charts.PALETTE[1],
@@ -105,8 +112,8 @@ def test_rtf_vs_input_leaves_out_inputs_without_pixels() -> None:
     assert got == {
         ("y", "h264"): ([6.2e7], [1.0]),
         ("y", "vp9"): ([2.76e7], [1.2]),
-        ("y2", "h264"): ([2.07e6, 9.2e5], [50.0, 70.0]),
-        ("y2", "hevc"): ([2.07e6], [60.0]),
+        ("y2", "h264"): ([2.07e6, 9.2e5], [0.8, 1.1]),
+        ("y2", "hevc"): ([2.07e6], [0.9]),
     }
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"
 
@@ -122,14 +129,65 @@ def test_resources_only_counts_sampled_attempts() -> None:
     }
 
 
+def test_throughput_cost_bars_per_job_type() -> None:
+    frame = pl.DataFrame(
+        {
+            "job_type": [EXPORT, EXPORT, THUMB],
+            "instance_type": ["m7i.large", "c7i.large", "c7i.large"],
+            "unit_label": ["media hours", "media hours", "1000 jobs"],
+            "units_per_instance_hour": [1.5, 2.0, 4.0],
+            "cost_per_unit": [0.05, 0.02, 0.01],
+        }
+    )
+    fig = charts.throughput_cost(frame)
+    assert [a.text for a in fig.layout.annotations] == [
+        f"{EXPORT}: media hours per instance-hour", f"{EXPORT}: USD per media hours",
+        f"{THUMB}: 1000 jobs per instance-hour", f"{THUMB}: USD per 1000 jobs",
+    ]  # fmt: skip
+    bars = [(t.xaxis, list(t.x), list(t.y), list(t.text)) for t in _traces(fig, "bar")]
+    assert bars == [
+        ("x", ["c7i.large", "m7i.large"], [2.0, 1.5], ["2", "1.5"]),
+        ("x2", ["c7i.large", "m7i.large"], [0.02, 0.05], ["$0.02", "$0.05"]),
+        ("x3", ["c7i.large"], [4.0], ["4"]),
+        ("x4", ["c7i.large"], [0.01], ["$0.01"]),
+    ]
+
+
+def test_fleet_vs_demand_lines_for_recommended_types() -> None:
+    curve = pl.DataFrame(
+        {
+            "demand_multiplier": [1.0, 1.0, 1.0, 2.0, 2.0, 2.0],
+            "instance_type": ["a.large", "b.large", "z.large", "b.large", "a.large", "z.large"],
+            "rank": [1, 2, 3, 1, 2, 3],
+            "instances": [3, 4, 9, 6, 7, 15],
+            "cost_per_hour": [0.3, 0.4, 0.9, 0.6, 0.7, 1.5],
+            "recommended": [True, True, False, True, True, False],
+            "target_capacity": [4, 4, 4, 8, 8, 8],
+        }
+    )
+    fig = charts.fleet_vs_demand(curve)
+    lines = {t.name: (list(t.x), list(t.y)) for t in _traces(fig, "scatter")}
+    assert lines == {
+        "a.large": ([1.0, 2.0], [3, 7]),
+        "b.large": ([1.0, 2.0], [4, 6]),  # z.large is never recommended: no line
+        "fleet target capacity": ([1.0, 2.0], [4, 8]),
+        "cheapest type, USD/h": ([1.0, 2.0], [0.3, 0.6]),
+    }
+    assert list(_traces(fig, "scatter")[-1].text) == ["a.large", "b.large"]
+    assert [s.x0 for s in fig.layout.shapes] == [1.0, 1.0]  # today's demand marked
+
+
 def test_charts_without_data_say_so() -> None:
     none = _points().with_columns(
-        pl.lit(None, dtype=pl.Float64).alias("rtf"), pl.lit(0).alias("cpu_sample_count")
+        pl.lit(None, dtype=pl.Float64).alias("rtf"),
+        pl.lit(None, dtype=pl.Float64).alias("seconds_per_job"),
+        pl.lit(0).alias("cpu_sample_count"),
     )
     for fig, text in [
         (charts.rtf_distribution(none), "No attempt with an RTF"),
         (charts.rtf_vs_input(none), "No attempt with an RTF and a pixels_per_second"),
         (charts.resources(none), "No attempt was sampled"),
+        (charts.fleet_vs_demand(pl.DataFrame()), "No sizing result"),
     ]:
         assert not fig.data
         assert fig.layout.annotations[0].text.startswith(text)
