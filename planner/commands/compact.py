@@ -1,0 +1,66 @@
+"""`mjplan compact URL`: rewrite each partition's small files into a few large ones."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "rewrite each partition's small Parquet files into few large ones (no row lost)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="dataset: a folder or s3://bucket/prefix")
+    parser.add_argument("--target-size", default="128MB",
+                        help="size of the files to make, binary units (default 128MB)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024**2:,.1f} MiB" if n >= 1024**2 else f"{n / 1024:,.1f} KiB"
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from planner.compact import GroupResult, parse_size, plan_compaction, run_compaction
+
+    console = Console()
+    plan = plan_compaction(args.url, parse_size(args.target_size))
+    console.print(f"{args.url}: {plan.files:,} files in {plan.partitions:,} partitions, "
+                  f"{_mb(plan.bytes)}; target {_mb(plan.target_bytes)} per file")
+    if not plan.groups:
+        console.print("nothing to compact")
+        return 0
+    table = Table("partition", "files in", "files out", "size in", title="plan")
+    per_part: dict[str, list[int]] = {}
+    for g in plan.groups:
+        agg = per_part.setdefault(g.partition, [0, 0, 0])
+        agg[0] += len(g.inputs)
+        agg[1] += 1
+        agg[2] += g.bytes
+    shown = sorted(per_part.items())
+    for part, (n_in, n_out, size) in shown[:20]:
+        table.add_row(part, f"{n_in:,}", f"{n_out:,}", _mb(size))
+    if len(shown) > 20:
+        table.add_row(f"... {len(shown) - 20} more partitions", "", "", "")
+    console.print(table)
+    console.print(f"{plan.files_in:,} files -> {len(plan.groups):,} files")
+    if args.dry_run:
+        console.print("dry run: nothing changed")
+        return 0
+    with Progress(TextColumn("compacting"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=console,
+                  transient=not console.is_terminal) as progress:
+        task = progress.add_task("", total=len(plan.groups))
+
+        def step(gr: GroupResult) -> None:
+            progress.update(task, advance=1, description=gr.group.partition)
+
+        result = run_compaction(plan, step)
+    console.print(f"done: {result.files_written:,} files written, {result.files_deleted:,} "
+                  f"deleted; {result.rows_in:,} rows in, {result.rows_out:,} rows out "
+                  f"({result.rows_in - result.rows_out:,} duplicate attempt_ids merged)")
+    for path, reason in result.skipped:
+        console.print(f"left alone: {path} ({reason})")
+    return 1 if result.skipped else 0

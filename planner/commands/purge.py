@@ -1,0 +1,58 @@
+"""`mjplan purge URL --older-than 180d`: delete partitions older than a cutoff."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "delete dt= partitions older than a cutoff (prints the plan; --yes to delete)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="dataset: a folder or s3://bucket/prefix")
+    parser.add_argument("--older-than", required=True,
+                        help="age of the partitions to delete, e.g. 180d or 26w (dt < today - age)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--yes", action="store_true", help="delete without asking")
+    mode.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from planner.compact import parse_age_days, plan_purge, run_purge
+    from planner.errors import PlannerError
+
+    console = Console()
+    plan = plan_purge(args.url, parse_age_days(args.older_than))
+    console.print(f"{args.url}: partitions with dt before {plan.cutoff.isoformat()} go; "
+                  f"{len(plan.delete)} to delete, {plan.keep} kept")
+    for path in plan.unparsed:
+        console.print(f"left alone (dt is not a date): {path}")
+    if not plan.delete:
+        console.print("nothing to purge")
+        return 0
+    table = Table("partition", "files", "bytes", title="to delete")
+    for part in plan.delete[:30]:
+        table.add_row(part.path[len(plan.root):].strip("/"), f"{part.files:,}", f"{part.bytes:,}")
+    if len(plan.delete) > 30:
+        table.add_row(f"... {len(plan.delete) - 30} more", "", "")
+    console.print(table)
+    if args.dry_run:
+        console.print("dry run: nothing deleted")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise PlannerError("not deleting without --yes (or --dry-run to only see the plan)")
+        answer = console.input(f"delete {len(plan.delete)} partitions? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            console.print("nothing deleted")
+            return 1
+    with Progress(TextColumn("purging"), BarColumn(), MofNCompleteColumn(), console=console,
+                  transient=not console.is_terminal) as progress:
+        task = progress.add_task("", total=len(plan.delete))
+        files = run_purge(plan, lambda _p: progress.update(task, advance=1))
+    console.print(f"done: {len(plan.delete)} partitions, {files:,} files deleted")
+    return 0

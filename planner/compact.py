@@ -1,0 +1,426 @@
+"""Dataset housekeeping: compact small files per partition, purge old partitions.
+
+Many workers make many small objects (one per batch and partition). `plan_compaction` groups
+each partition's small files (under half the target size) into groups of about the target size;
+`run_compaction` rewrites each group as one file and only then deletes the group's inputs. At
+every moment each attempt is in at least one readable file, so a reader that keeps one row per
+attempt_id sees every attempt, once, before, during and after (a concurrent reader may see an
+attempt twice for a moment, which its dedupe removes).
+
+Inside a group, duplicate attempt_ids are reduced to one row chosen by the reader's rule
+(planner.dataset: latest finished_at, nulls last, then highest schema_version, then latest
+started_at), so compaction never changes which row a reader keeps.
+
+Schema evolution: files of older collectors (fewer columns) and newer ones (extra columns) are
+unified: the output has every column of `collectors.schema`, then the extra columns seen in
+the group; a value missing from a file is null. A file that cannot be read, or whose column
+types conflict, is left alone and reported.
+
+Output names are `compact-<hash of the input names>.parquet`: a re-run after a crash between
+writing and deleting recomputes the same name and rewrites the same content.
+
+Purge deletes whole `dt=` partitions older than a cutoff (the plan keeps data until a manual
+purge).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from collectors.layout import parse_day, parse_partition_dir
+from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+log = logging.getLogger("planner.compact")
+
+DEFAULT_TARGET_BYTES = 128 * 1024 * 1024
+#: A file is "small" (worth rewriting) below this fraction of the target size.
+SMALL_FRACTION = 0.5
+
+
+# --- argument parsing (pure) --------------------------------------------------------------
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "128MB", "512k", "1GiB" or "1048576". Units are binary (MB = MiB = 2**20
+    bytes), as object stores and Parquet tools usually mean them. Raises PlannerError."""
+    m = _SIZE_RE.match(text)
+    if not m:
+        raise PlannerError(f"bad size {text!r}: use e.g. 128MB, 512KB, 1GB")
+    unit = (m.group(2) or "").lower().rstrip("b").rstrip("i")
+    value = int(float(m.group(1)) * _UNITS[unit])
+    if value < 1:
+        raise PlannerError(f"size must be at least 1 byte, got {text!r}")
+    return value
+
+
+def parse_age_days(text: str) -> int:
+    """Days from "180d", "26w" or "180". Raises PlannerError."""
+    m = re.match(r"^\s*(\d+)\s*([dw]?)\s*$", text.lower())
+    if not m:
+        raise PlannerError(f"bad age {text!r}: use e.g. 180d or 26w")
+    return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+
+
+# --- the file system ----------------------------------------------------------------------
+
+
+def resolve(url: str) -> tuple[pafs.FileSystem, str]:
+    """(pyarrow filesystem, root path in it) for a folder or s3://bucket/prefix."""
+    import pyarrow.fs as pafs
+
+    from planner.dataset import s3_filesystem
+
+    if url.startswith("s3://"):
+        root = url[len("s3://") :].strip("/")
+        if not root:
+            raise PlannerError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
+        return s3_filesystem(), root
+    if "://" in url and not url.startswith("file://"):
+        raise PlannerError(f"unsupported URL {url!r}: use a folder or s3://bucket/prefix")
+    path = Path(url.removeprefix("file://")).expanduser()
+    if not path.is_dir():
+        raise PlannerError(f"no dataset folder at {path}")
+    return pafs.LocalFileSystem(), str(path.resolve())
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A Parquet file of the dataset: path in its filesystem, bytes, partition (relative dir)."""
+
+    path: str
+    size: int
+    partition: str
+
+
+def list_files(fs: pafs.FileSystem, root: str) -> list[DataFile]:
+    """Every visible Parquet file under root (hidden/temporary names skipped), sorted."""
+    import pyarrow.fs as pafs
+
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    except OSError as exc:
+        raise PlannerError(f"cannot list {root}: {str(exc).splitlines()[0]}") from exc
+    out = []
+    for info in infos:
+        if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
+            continue
+        rel = info.path[len(root) :].strip("/")
+        parts = rel.split("/")
+        if any(p.startswith((".", "_")) for p in parts):
+            continue
+        out.append(DataFile(info.path, int(info.size or 0), "/".join(parts[:-1])))
+    return sorted(out, key=lambda f: f.path)
+
+
+# --- compaction ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """Small files of one partition to rewrite as the single file `output`."""
+
+    partition: str
+    inputs: tuple[DataFile, ...]
+    output: str
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.inputs)
+
+
+@dataclass(frozen=True)
+class CompactionPlan:
+    url: str
+    root: str
+    target_bytes: int
+    files: int
+    partitions: int
+    bytes: int
+    groups: tuple[Group, ...]
+
+    @property
+    def files_in(self) -> int:
+        return sum(len(g.inputs) for g in self.groups)
+
+
+def group_small_files(files: list[DataFile], root: str, target_bytes: int) -> list[Group]:
+    """Pack each partition's small files, in name order, into groups of at most about
+    `target_bytes` (a group closes once it reaches the target). Single-file groups are
+    dropped: rewriting one file gains nothing."""
+    by_part: dict[str, list[DataFile]] = {}
+    for f in files:
+        if f.size < target_bytes * SMALL_FRACTION:
+            by_part.setdefault(f.partition, []).append(f)
+    groups: list[Group] = []
+    for part, small in sorted(by_part.items()):
+        current: list[DataFile] = []
+        size = 0
+        packs: list[list[DataFile]] = []
+        for f in small:
+            current.append(f)
+            size += f.size
+            if size >= target_bytes:
+                packs.append(current)
+                current, size = [], 0
+        if current:
+            packs.append(current)
+        for pack in packs:
+            if len(pack) < 2:
+                continue
+            digest = hashlib.sha256("\n".join(f.path for f in pack).encode()).hexdigest()[:16]
+            output = f"{root}/{part}/compact-{digest}.parquet" if part else (
+                f"{root}/compact-{digest}.parquet")
+            groups.append(Group(part, tuple(pack), output))
+    return groups
+
+
+def plan_compaction(url: str, target_bytes: int = DEFAULT_TARGET_BYTES) -> CompactionPlan:
+    """What `run_compaction` would do; reads only the listing."""
+    if target_bytes < 1:
+        raise PlannerError("target size must be positive")
+    fs, root = resolve(url)
+    files = list_files(fs, root)
+    return CompactionPlan(
+        url=url, root=root, target_bytes=target_bytes, files=len(files),
+        partitions=len({f.partition for f in files}), bytes=sum(f.size for f in files),
+        groups=tuple(group_small_files(files, root, target_bytes)),
+    )
+
+
+@dataclass
+class GroupResult:
+    group: Group
+    rows_in: int = 0
+    rows_out: int = 0
+    files_deleted: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def unify(tables: list[pa.Table]) -> pa.Table:
+    """One table from tables of differing column sets: schema columns first (nullable), then
+    extra columns in first-seen order; missing values are null. Raises pa.ArrowInvalid (or
+    similar) when a column's types conflict."""
+    import pyarrow as pa
+
+    from planner.dataset import dataset_schema
+
+    base = dataset_schema()
+    extra: dict[str, pa.Field] = {}
+    for t in tables:
+        for f in t.schema:
+            if base.get_field_index(f.name) < 0 and f.name not in extra:
+                extra[f.name] = f.with_nullable(True)
+    target = dataset_schema(extra.values())
+    return pa.concat_tables([conform(t, target) for t in tables])
+
+
+def conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """`table` with exactly `target`'s columns (missing ones null, types cast)."""
+    import pyarrow as pa
+
+    cols = []
+    for f in target:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=target)
+
+
+def dedupe(table: pa.Table) -> pa.Table:
+    """One row per attempt_id, chosen like the reader does (latest finished_at, nulls last,
+    then highest schema_version, then latest started_at); sorted by attempt_id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return table
+    order = pc.sort_indices(table, sort_keys=[
+        ("attempt_id", "ascending"), ("finished_at", "descending"),
+        ("schema_version", "descending"), ("started_at", "descending"),
+    ], null_placement="at_end")
+    table = table.take(order)
+    ids = table.column("attempt_id").combine_chunks()
+    first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).fill_null(True)
+    mask = pa.concat_arrays([pa.array([True]), first])
+    return table.filter(mask)
+
+
+def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
+    """Rewrite one group: read, unify, dedupe, write the output, check it, delete the inputs."""
+    import pyarrow.parquet as pq
+
+    result = GroupResult(group)
+    tables, used = [], []
+    for f in group.inputs:
+        try:
+            t = pq.read_table(f.path, filesystem=fs)
+        except Exception as exc:  # noqa: BLE001 - an unreadable file is left alone, reported
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            log.warning("compact: leaving unreadable %s alone (%s)", f.path, reason)
+            result.skipped.append((f.path, reason))
+            continue
+        tables.append(t)
+        used.append(f)
+    if len(used) < 2:
+        return result  # nothing (or one file) left to merge
+    try:
+        merged = unify(tables)
+    except (ValueError, TypeError, NotImplementedError) as exc:  # pa.ArrowInvalid is ValueError
+        log.warning("compact: %s left as is, column types conflict: %s", group.partition, exc)
+        result.skipped.extend((f.path, f"type conflict: {exc}") for f in used)
+        return result
+    result.rows_in = merged.num_rows
+    out = dedupe(merged)
+    _write(fs, group.output, out)
+    written = pq.read_metadata(group.output, filesystem=fs).num_rows
+    if written != out.num_rows:
+        raise PlannerError(f"{group.output}: wrote {out.num_rows} rows, read back {written}; "
+                           "inputs kept")
+    result.rows_out = written
+    for f in used:
+        if f.path == group.output:
+            continue
+        fs.delete_file(f.path)
+        result.files_deleted += 1
+    return result
+
+
+def _write(fs: pafs.FileSystem, path: str, table: pa.Table) -> None:
+    """Write so no reader sees a partial file: temp + rename locally; on S3 the object
+    appears whole when its upload completes."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    if isinstance(fs, pafs.LocalFileSystem):
+        parent, name = path.rsplit("/", 1)
+        tmp = f"{parent}/.{name}.tmp"
+        pq.write_table(table, tmp, filesystem=fs, compression="zstd")
+        fs.move(tmp, path)
+    else:
+        pq.write_table(table, path, filesystem=fs, compression="zstd")
+
+
+@dataclass
+class CompactionResult:
+    groups: list[GroupResult] = field(default_factory=list)
+
+    @property
+    def files_deleted(self) -> int:
+        return sum(g.files_deleted for g in self.groups)
+
+    @property
+    def files_written(self) -> int:
+        return sum(1 for g in self.groups if g.rows_out)
+
+    @property
+    def rows_in(self) -> int:
+        return sum(g.rows_in for g in self.groups)
+
+    @property
+    def rows_out(self) -> int:
+        return sum(g.rows_out for g in self.groups)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        return [s for g in self.groups for s in g.skipped]
+
+
+def run_compaction(
+    plan: CompactionPlan, progress: Callable[[GroupResult], None] | None = None
+) -> CompactionResult:
+    """Carry out a plan, group by group; `progress` is called after each group."""
+    fs, _ = resolve(plan.url)
+    result = CompactionResult()
+    for group in plan.groups:
+        gr = compact_group(fs, group)
+        result.groups.append(gr)
+        if progress is not None:
+            progress(gr)
+    return result
+
+
+# --- purge --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One `.../dt=<day>` folder: its path, day, file count and bytes."""
+
+    path: str
+    day: dt.date
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    url: str
+    root: str
+    cutoff: dt.date  # partitions with day < cutoff are deleted
+    delete: tuple[Partition, ...]
+    keep: int
+    unparsed: tuple[str, ...]  # dt= folders whose value is not a date (left alone)
+
+
+def plan_purge(url: str, older_than_days: int, today: dt.date | None = None) -> PurgePlan:
+    """Partitions whose `dt` is more than `older_than_days` days before `today` (UTC)."""
+    if older_than_days < 0:
+        raise PlannerError("--older-than must not be negative")
+    fs, root = resolve(url)
+    today = today or dt.datetime.now(dt.UTC).date()
+    cutoff = today - dt.timedelta(days=older_than_days)
+    parts: dict[str, list[DataFile]] = {}
+    days: dict[str, dt.date] = {}
+    unparsed: set[str] = set()
+    for f in list_files(fs, root):
+        segments = f.partition.split("/") if f.partition else []
+        for i, seg in enumerate(segments):
+            kv = parse_partition_dir(seg)
+            if kv is None or kv[0] != "dt":
+                continue
+            path = "/".join([root, *segments[: i + 1]])
+            day = parse_day(kv[1])
+            if day is None:
+                unparsed.add(path)
+            else:
+                parts.setdefault(path, []).append(f)
+                days[path] = day
+            break
+    delete = tuple(
+        Partition(p, days[p], len(fs_), sum(f.size for f in fs_))
+        for p, fs_ in sorted(parts.items()) if days[p] < cutoff
+    )
+    return PurgePlan(url, root, cutoff, delete, len(parts) - len(delete), tuple(sorted(unparsed)))
+
+
+def run_purge(plan: PurgePlan, progress: Callable[[Partition], None] | None = None) -> int:
+    """Delete the planned partitions; returns the number of files deleted."""
+    import pyarrow.fs as pafs
+
+    fs, _ = resolve(plan.url)
+    deleted = 0
+    for part in plan.delete:
+        fs.delete_dir(part.path)
+        deleted += part.files
+        if isinstance(fs, pafs.LocalFileSystem):
+            parent = Path(part.path).parent
+            if parent != Path(plan.root) and not any(parent.iterdir()):
+                parent.rmdir()  # an emptied job_type= folder
+        if progress is not None:
+            progress(part)
+    return deleted
