@@ -386,10 +386,11 @@ class Attempt:
         self._values.update(get_host_metrics().as_row())
 
     def _start_sampler(self) -> None:
-        sampler = self._sampler_arg
-        self._sampler = _default_sampler() if isinstance(sampler, _Default) else sampler
-        if self._sampler is not None:
-            self._sampler.start()
+        arg = self._sampler_arg
+        sampler = _default_sampler() if isinstance(arg, _Default) else arg
+        if sampler is not None:
+            sampler.start()
+            self._sampler = sampler  # stopped at finish only when it did start
 
     def _stop_sampler(self) -> None:
         if self._sampler is None:

@@ -1,0 +1,437 @@
+"""The attempt API around real ffmpeg jobs and real ffprobe, rows checked against the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collectors import InMemorySink, attempt, jobtypes, probe, schema, start_attempt
+from collectors.attempt import (
+    PRIMARY_INPUT_RULES,
+    Attempt,
+    error_text,
+    primary_input_for,
+    real_time_factor,
+)
+from collectors.host import reset_host_metrics
+from collectors.probe import current_cache, probe_media_info
+from tests.media import EXPECTED, make_media
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def worker_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_INSTANCE_TYPE", "c7i.large")  # no IMDS look-up in these tests
+    for name in ("MEDIAJOB_METRICS", "MEDIAJOB_METRICS_URL", "MEDIAJOB_PROBE_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    reset_host_metrics()
+    yield
+    reset_host_metrics()
+
+
+@pytest.fixture
+def sink() -> InMemorySink:
+    return InMemorySink()
+
+
+def _wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:
+    log = tmp_path / "ffprobe-runs.log"
+    wrapper = tmp_path / "ffprobe-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho run >> "{log}"\n{body}\nexec ffprobe "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(probe, "FFPROBE", str(wrapper))
+    return log
+
+
+@pytest.fixture
+def ffprobe_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A log with one line per real ffprobe run."""
+    return _wrapper(tmp_path, monkeypatch, "")
+
+
+def runs(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+# --- a real job -----------------------------------------------------------------------------
+
+def test_successful_thumbnail_job_row_and_manifest(
+    media_dir: Path, tmp_path: Path, sink: InMemorySink
+) -> None:
+    src = make_media("h264_aac", media_dir)
+    dst = tmp_path / "thumb.jpg"
+    before = dt.datetime.now(dt.UTC)
+    with attempt("upload_thumb_v1", "job-1", attempt_number=2, attempt_id="att-1",
+                 inputs=[src], sink=sink, sampler=None) as a:
+        result = jobtypes.run_thumb(src, dst, duration_s=2.0, on_command=a.add_ffmpeg_command)
+        a.set_output(dst)
+        assert a.row is None  # not before the block ends
+    row = a.row
+    assert row is not None and sink.rows == [row]
+    assert schema.validate_row(row) == row
+
+    expected = EXPECTED["h264_aac"]
+    assert row["attempt_id"] == "att-1" and row["job_id"] == "job-1"
+    assert row["job_type"] == "upload_thumb_v1" and row["attempt_number"] == 2
+    assert (row["status"], row["error"], row["metrics_error"]) == ("succeeded", None, None)
+    assert row["input_duration_seconds"] == expected["duration_seconds"]
+    assert (row["input_width"], row["input_height"]) == (1920, 1080)
+    assert (row["input_video_codec"], row["input_audio_codec"]) == ("h264", "aac")
+    assert row["input_fps"] == 25.0
+    assert row["input_size_bytes"] == src.stat().st_size
+    assert row["input_bitrate_kbps"] == probe_media_info(src, cache=None).bitrate_kbps
+    assert row["input_format"] == "mov,mp4,m4a,3gp,3g2,mj2"
+    assert row["output_size_bytes"] == dst.stat().st_size
+    assert row["ffmpeg_commands"] == [shlex.join(result.commands[0])]
+    assert row["throughput_unit"] == "jobs"  # RTF is recorded, but thumbnails count as jobs
+    assert row["rtf"] == round(2.0 / (row["duration_ms"] / 1000), 4)
+    assert row["duration_ms"] > 0 and row["probe_ms"] >= 0
+    assert before <= row["started_at"] <= row["finished_at"] <= dt.datetime.now(dt.UTC)
+    assert row["instance_type"] == "c7i.large" and row["cpu_cores"] == os.cpu_count()
+    assert row["collector_version"] == "0.1.0" and row["schema_version"] == 1
+    assert row["synthetic"] is False
+    assert row["cpu_pct_avg"] is None and row["cpu_sample_count"] is None  # sampler=None
+
+    metrics = a.metrics
+    assert metrics is not None
+    assert metrics["durationMs"] == row["duration_ms"] and metrics["rtf"] == row["rtf"]
+    assert metrics["input"] == {
+        "durationSeconds": 2.0, "videoCodec": "h264", "audioCodec": "aac", "width": 1920,
+        "height": 1080, "bitrateKbps": row["input_bitrate_kbps"], "fps": 25.0,
+        "sizeBytes": src.stat().st_size, "format": "mov,mp4,m4a,3gp,3g2,mj2",
+    }
+    assert metrics["host"]["instanceType"] == "c7i.large"
+    assert metrics["host"]["cpuCores"] == row["cpu_cores"]
+    assert metrics["status"] == "succeeded"
+
+
+def test_portrait_thumbnail_job(media_dir: Path, tmp_path: Path, sink: InMemorySink) -> None:
+    src = make_media("portrait", media_dir)
+    with attempt("upload_thumb_v1", "job-p", inputs=[src], sink=sink, sampler=None) as a:
+        assert a.input_info is not None
+        jobtypes.run_thumb(src, tmp_path / "t.jpg", duration_s=a.input_info.duration_seconds)
+    assert a.row is not None
+    assert (a.row["input_width"], a.row["input_height"]) == (1080, 1920)
+    # Thumbnails: RTF is recorded, but the planner counts jobs.
+    assert a.row["throughput_unit"] == "jobs" and a.row["rtf"] is not None
+
+
+def test_probe_time_is_kept_apart_from_the_job_time(
+    media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sink: InMemorySink
+) -> None:
+    _wrapper(tmp_path, monkeypatch, "sleep 0.4")  # a slow ffprobe
+    with attempt("upload_thumb_v1", "job-2", inputs=[make_media("video_only", media_dir)],
+                 sink=sink, sampler=None) as a:
+        pass  # a job that does nothing
+    assert a.row is not None
+    assert a.row["probe_ms"] >= 400
+    assert a.row["duration_ms"] < a.row["probe_ms"]
+
+
+# --- failures -------------------------------------------------------------------------------
+
+def test_the_jobs_exception_passes_through_unchanged(
+    media_dir: Path, sink: InMemorySink
+) -> None:
+    boom = ValueError("bad frame at 00:01")
+    with pytest.raises(ValueError) as caught, attempt(
+        "create_video_export_v1", "job-3", inputs=[make_media("video_only", media_dir)],
+        sink=sink, sampler=None,
+    ) as a:
+        raise boom
+    assert caught.value is boom
+    row = a.row
+    assert row is not None and sink.rows == [row]
+    assert (row["status"], row["error"]) == ("failed", "ValueError: bad frame at 00:01")
+    assert row["rtf"] is None  # the job did not get through its input
+    assert row["input_duration_seconds"] == 2.0 and row["duration_ms"] >= 0
+
+
+def test_a_failing_ffmpeg_on_a_truncated_input(
+    media_dir: Path, tmp_path: Path, sink: InMemorySink
+) -> None:
+    src = make_media("truncated", media_dir)
+    with pytest.raises(jobtypes.PipelineError), attempt(
+        "upload_edit_proxy_v1", "job-4", inputs=[src], sink=sink, sampler=None
+    ) as a:
+        jobtypes.run_proxy(src, tmp_path / "out.mp4", on_command=a.add_ffmpeg_command)
+    row = a.row
+    assert row is not None
+    assert row["status"] == "failed"
+    assert row["error"].startswith("PipelineError: ffmpeg exited with 1")
+    assert row["metrics_error"] == (
+        f"probe corrupt: corrupt or truncated media: {src} "
+        "(Invalid data found when processing input)")
+    assert row["input_duration_seconds"] is None and row["rtf"] is None
+    assert len(row["ffmpeg_commands"]) == 1  # recorded before it ran
+
+
+def test_keyboard_interrupt_is_recorded_and_reraised(sink: InMemorySink) -> None:
+    with pytest.raises(KeyboardInterrupt), attempt("upload_thumb_v1", "job-5", sink=sink,
+                                                   sampler=None):
+        raise KeyboardInterrupt
+    assert sink.rows[0]["status"] == "failed" and sink.rows[0]["error"] == "KeyboardInterrupt"
+
+
+@pytest.mark.parametrize(("kind", "note"), [
+    ("text", "probe not_media: not a media file:"),
+    ("missing", "probe missing: no such file:"),
+])
+def test_unprobeable_input_does_not_fail_the_job(
+    kind: str, note: str, media_dir: Path, tmp_path: Path, sink: InMemorySink
+) -> None:
+    src = make_media(kind, media_dir) if kind != "missing" else tmp_path / "gone.mp4"
+    with attempt("upload_thumb_v1", "job-6", inputs=[src], sink=sink, sampler=None) as a:
+        pass
+    row = a.row
+    assert row is not None and row["status"] == "succeeded"
+    assert row["metrics_error"].startswith(note)
+    assert row["input_duration_seconds"] is None and row["rtf"] is None
+    assert row["cpu_cores"] is not None  # the other steps still ran
+
+
+@pytest.mark.parametrize("path", ["concat:/a.mp4|/b.mp4", "-i", "https://h/v.mp4?sig=SECRET"])
+def test_hostile_inputs_are_not_probed(
+    path: str, sink: InMemorySink, ffprobe_runs: Path
+) -> None:
+    with attempt("upload_edit_proxy_v1", "job-7", inputs=[path], sink=sink, sampler=None) as a:
+        pass
+    assert runs(ffprobe_runs) == 0
+    assert a.row is not None and a.row["metrics_error"].startswith("probe refused:")
+    assert "SECRET" not in a.row["metrics_error"]
+
+
+class _BrokenSink(InMemorySink):
+    def append(self, row: Mapping[str, Any]) -> None:
+        raise OSError("disk full")
+
+
+class _BrokenSampler:
+    def start(self) -> None:
+        raise RuntimeError("no /proc here")
+
+    def stop(self) -> Any:
+        raise AssertionError("never started")
+
+
+def test_broken_sink_and_sampler_do_not_fail_the_job(media_dir: Path) -> None:
+    with attempt("upload_thumb_v1", "job-8", inputs=[make_media("video_only", media_dir)],
+                 sink=_BrokenSink(), sampler=_BrokenSampler()) as a:
+        ran = True
+    assert ran and a.row is not None and a.row["status"] == "succeeded"
+    assert a.row["metrics_error"] == "sampler: RuntimeError: no /proc here"
+
+
+# --- the flag -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["0", "false", "off", "OFF", "no"])
+def test_metrics_off_means_no_probe_no_row_no_thread(
+    value: str, media_dir: Path, monkeypatch: pytest.MonkeyPatch, sink: InMemorySink,
+    ffprobe_runs: Path,
+) -> None:
+    monkeypatch.setenv("MEDIAJOB_METRICS", value)
+    src = make_media("video_only", media_dir)
+    threads = set(threading.enumerate())
+    with pytest.raises(ValueError, match="job failed"), attempt(
+        "upload_edit_proxy_v1", "job-9", inputs=[src], sink=sink  # default sampler and sink
+    ) as a:
+        assert set(threading.enumerate()) == threads
+        a.add_ffmpeg_command(["ffmpeg", "-i", str(src)])
+        assert current_cache() is None
+        raise ValueError("job failed")
+    assert runs(ffprobe_runs) == 0
+    assert sink.rows == [] and a.row is None and a.metrics is None and not a.enabled
+    with attempt("upload_edit_proxy_v1", "job-10", inputs=[src], sink=sink) as a:
+        ran = True
+    assert ran and sink.rows == [] and runs(ffprobe_runs) == 0
+
+
+# --- the probe cache ------------------------------------------------------------------------
+
+def test_the_job_probing_its_input_again_runs_no_ffprobe(
+    media_dir: Path, sink: InMemorySink, ffprobe_runs: Path
+) -> None:
+    src = make_media("audio_only", media_dir)
+    with attempt("upload_audio_envelope_v1", "job-11", inputs=[src], sink=sink,
+                 sampler=None) as a:
+        info = probe_media_info(src)  # e.g. the job wants the duration too
+        assert current_cache() is a.probe_cache
+    assert info is a.input_info and runs(ffprobe_runs) == 1
+    assert current_cache() is None
+    probe_media_info(src)  # outside the attempt: a real run
+    assert runs(ffprobe_runs) == 2
+
+
+# --- primary input --------------------------------------------------------------------------
+
+def test_primary_input_rules(tmp_path: Path) -> None:
+    small, big = tmp_path / "logo.mov", tmp_path / "footage.mov"
+    small.write_bytes(b"x" * 10)
+    big.write_bytes(b"x" * 1000)
+    music, video, subs = tmp_path / "bed.mp3", tmp_path / "clip.mp4", tmp_path / "c.srt"
+    assert set(PRIMARY_INPUT_RULES) == set(schema.JOB_TYPES)
+    assert primary_input_for("create_video_export_v1", [small, big, music]) == big
+    assert primary_input_for("upload_edit_proxy_v1", [subs, video]) == video
+    assert primary_input_for("upload_thumb_v1", [subs, video, small]) == video
+    assert primary_input_for("upload_audio_envelope_v1", [video, music]) == music
+    assert primary_input_for("upload_audio_envelope_v1", [subs, video]) == video
+    assert primary_input_for("upload_edit_proxy_v1", ["s3://b/in.MOV?x=1", subs]) == \
+        "s3://b/in.MOV?x=1"
+    assert primary_input_for("some_new_job_v1", [subs, video]) == subs
+    for job_type in schema.JOB_TYPES:
+        assert primary_input_for(job_type, []) is None
+
+
+def test_explicit_primary_input_wins(media_dir: Path, sink: InMemorySink) -> None:
+    video, audio = make_media("video_only", media_dir), make_media("wav", media_dir)
+    with attempt("upload_audio_envelope_v1", "job-12", inputs=[video, audio],
+                 primary_input=video, sink=sink, sampler=None) as a:
+        pass
+    assert a.primary_input == video and a.row is not None
+    assert a.row["input_video_codec"] == "h264"
+    with attempt("upload_audio_envelope_v1", "job-13", inputs=[video, audio], sink=sink,
+                 sampler=None) as b:
+        pass
+    assert b.primary_input == audio and b.row is not None
+    assert b.row["input_audio_codec"] == "pcm_s16le" and b.row["input_video_codec"] is None
+
+
+def test_no_inputs_is_not_an_error(sink: InMemorySink) -> None:
+    with attempt("upload_thumb_v1", "job-14", sink=sink, sampler=None) as a:
+        pass
+    assert a.row is not None
+    assert a.row["metrics_error"] is None and a.row["probe_ms"] is None
+    assert a.row["input_duration_seconds"] is None and a.row["rtf"] is None
+
+
+# --- sampler hook ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Summary:
+    cpu_pct_avg: float | None
+    cpu_pct_max: float | None
+    mem_rss_mb_max: float | None
+    sample_count: int
+
+
+class _ListSampler:
+    """A sampler that reports what it is told to (the hook's contract, nothing more)."""
+
+    def __init__(self, summary: _Summary) -> None:
+        self.summary = summary
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> _Summary:
+        self.calls.append("stop")
+        return self.summary
+
+
+def test_sampler_hook_fields(sink: InMemorySink) -> None:
+    sampler = _ListSampler(_Summary(150.5, 199.0, 42.5, 7))
+    with attempt("upload_thumb_v1", "job-15", sink=sink, sampler=sampler) as a:
+        assert sampler.calls == ["start"]
+    assert sampler.calls == ["start", "stop"] and a.row is not None
+    assert (a.row["cpu_pct_avg"], a.row["cpu_pct_max"], a.row["mem_rss_mb_max"],
+            a.row["cpu_sample_count"]) == (150.5, 199.0, 42.5, 7)
+    assert a.metrics is not None and a.metrics["cpuPctAvg"] == 150.5
+
+
+def test_sampler_that_saw_nothing_gives_nulls_not_zeros(sink: InMemorySink) -> None:
+    with attempt("upload_thumb_v1", "job-16", sink=sink,
+                 sampler=_ListSampler(_Summary(0.0, 0.0, 0.0, 1))) as a:
+        pass
+    assert a.row is not None
+    assert (a.row["cpu_pct_avg"], a.row["mem_rss_mb_max"], a.row["cpu_sample_count"]) == \
+        (None, None, 1)
+
+
+def test_default_sampler_measures_the_jobs_ffmpeg(
+    media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sink: InMemorySink
+) -> None:
+    monkeypatch.setenv("MEDIAJOB_SAMPLE_INTERVAL", "0.05")
+    src = make_media("video_only", media_dir)
+    with attempt("create_video_export_v1", "job-17", inputs=[src], sink=sink) as a:
+        jobtypes.run_export(src, tmp_path / "export.mp4", on_command=a.add_ffmpeg_command)
+    row = a.row
+    assert row is not None and row["status"] == "succeeded"
+    assert row["throughput_unit"] == "media_seconds"
+    assert row["rtf"] == round(2.0 / (row["duration_ms"] / 1000), 4)
+    assert row["cpu_sample_count"] >= 2
+    assert row["cpu_pct_max"] > 0 and row["cpu_pct_avg"] > 0
+    assert row["mem_rss_mb_max"] > 5  # an ffmpeg was seen, not just the shell
+
+
+# --- plain start/finish ---------------------------------------------------------------------
+
+def test_start_finish_api(media_dir: Path, sink: InMemorySink) -> None:
+    a = start_attempt("upload_audio_envelope_v1", "job-18",
+                      inputs=[make_media("audio_only", media_dir)], sink=sink, sampler=None)
+    assert isinstance(a, Attempt) and len(a.attempt_id) == 32
+    int(a.attempt_id, 16)  # uuid4 hex
+    row = a.finish(error="Timeout: worker lease lost")
+    assert row is not None and a.finish() is row and sink.rows == [row]
+    assert (row["status"], row["error"]) == ("failed", "Timeout: worker lease lost")
+    b = start_attempt("upload_audio_envelope_v1", "job-18", sink=sink, sampler=None)
+    assert b.attempt_id != a.attempt_id
+    with pytest.raises(RuntimeError, match="already started"):
+        b.start()
+    with pytest.raises(ValueError, match="attempt_number"):
+        start_attempt("upload_thumb_v1", "job-19", attempt_number=0)
+
+
+def test_finish_from_another_thread(media_dir: Path, sink: InMemorySink) -> None:
+    a = start_attempt("upload_thumb_v1", "job-20", inputs=[make_media("video_only", media_dir)],
+                      sink=sink, sampler=None)
+    worker = threading.Thread(target=a.finish)
+    worker.start()
+    worker.join()
+    assert a.row is not None and a.row["status"] == "succeeded"
+
+
+def test_commands_lose_their_credentials(sink: InMemorySink) -> None:
+    argv: Sequence[str] = [
+        "ffmpeg", "-headers", "Authorization: Bearer tok",
+        "-i", "https://bucket.s3.amazonaws.com/in file.mp4?X-Amz-Signature=abc&X-Amz-Credential=k",
+        "-f", "mp4", "ftp://user:pass@example.com/out.mp4",
+    ]
+    with attempt("upload_thumb_v1", "job-21", sink=sink, sampler=None) as a:
+        a.add_ffmpeg_command(argv)
+    assert a.row is not None
+    assert a.row["ffmpeg_commands"] == [
+        "ffmpeg -headers '<redacted>' -i 'https://bucket.s3.amazonaws.com/in file.mp4' "
+        "-f mp4 ftp://example.com/out.mp4"
+    ]
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("seconds", "ms", "rtf"), [
+    (60.0, 30_000, 2.0), (2.0, 3000, 0.6667), (None, 1000, None), (10.0, 0, None),
+    (0.0, 1000, None), (10.0, None, None),
+])
+def test_real_time_factor(seconds: float | None, ms: int | None, rtf: float | None) -> None:
+    assert real_time_factor(seconds, ms) == rtf
+
+
+def test_error_text() -> None:
+    assert error_text(OSError(28, "No space left")) == "OSError: [Errno 28] No space left"
+    assert error_text(RuntimeError()) == "RuntimeError"
+    assert error_text(ValueError("x" * 5000)) is not None
+    assert len(error_text(ValueError("x" * 5000)) or "") == 2000
+    assert error_text(ValueError("get https://h/k?X-Amz-Signature=s failed")) == \
+        "ValueError: get https://h/k failed"
