@@ -65,6 +65,8 @@ class SampleSummary:
     sampler_cpu_s: float = 0.0
     #: Wall seconds between start() and stop().
     wall_s: float = 0.0
+    #: CPU seconds of the tree seen over the sampled intervals (= mean % x sampled wall / 100).
+    cpu_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,16 @@ class Sample:
 
 
 def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: float = 0.0,
-              min_max_sample_s: float = MIN_MAX_SAMPLE_S) -> SampleSummary:
+              min_max_sample_s: float = MIN_MAX_SAMPLE_S,
+              exited_peak_rss_bytes: int = 0) -> SampleSummary:
     """Aggregate samples: time-weighted mean CPU, max CPU, max RSS (pure).
 
     The mean is total CPU seconds / total wall seconds over the sampled intervals, so a short
     last interval weighs what it lasted. Samples shorter than `min_max_sample_s` are left out
-    of the maximum unless no other sample exists.
+    of the maximum unless no other sample exists; the maximum is never below the mean (the
+    mean over a span bounds its busiest sample from below). `exited_peak_rss_bytes`: the
+    largest peak RSS the kernel reported for a command of the job when it was reaped
+    (`note_exited`); the RSS maximum is at least that.
     """
     if not samples:
         return SampleSummary(None, None, None, 0, sampler_cpu_s, wall_s)
@@ -96,9 +102,10 @@ def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: floa
     avg = 100.0 * total_cpu / total_wall if total_wall > 0 else 0.0
     long_enough = [s.cpu_pct for s in samples if s.wall_s >= min_max_sample_s]
     cpu_max = max(long_enough) if long_enough else max(s.cpu_pct for s in samples)
-    mem_max = max(s.rss_bytes for s in samples) / _MB
+    cpu_max = max(cpu_max, avg)
+    mem_max = max(max(s.rss_bytes for s in samples), exited_peak_rss_bytes) / _MB
     return SampleSummary(round(avg, 2), round(cpu_max, 2), round(mem_max, 3), len(samples),
-                         sampler_cpu_s, wall_s)
+                         sampler_cpu_s, wall_s, round(total_cpu, 3))
 
 
 def _cpu_total(proc: psutil.Process) -> float:
@@ -137,6 +144,7 @@ class TreeSampler:
     _caller_cpu_s: float = field(init=False, default=0.0)  # start() and sample_now() CPU
     _summary: SampleSummary | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _exited_peak: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._interval_s = config.positive_arg(
@@ -188,7 +196,7 @@ class TreeSampler:
         wall = time.monotonic() - self._started
         self._summary = summarize(list(self._samples),
                                   sampler_cpu_s=self._thread_cpu_s + self._caller_cpu_s,
-                                  wall_s=wall)
+                                  wall_s=wall, exited_peak_rss_bytes=self._exited_peak)
         return self._summary
 
     def sample_now(self) -> None:
@@ -205,6 +213,14 @@ class TreeSampler:
         except Exception:  # never fail the job for its metrics
             log.exception("sampler: sample_now failed")
         self._caller_cpu_s += time.thread_time() - t0
+
+    def note_exited(self, peak_rss_bytes: int) -> None:
+        """Record the peak RSS the kernel reported for a reaped command (wait4's ru_maxrss).
+
+        A job shorter than the interval may never be sampled alive (a zombie has no RSS);
+        this keeps its memory peak.
+        """
+        self._exited_peak = max(self._exited_peak, int(peak_rss_bytes))
 
     def _loop(self) -> None:
         t0 = time.thread_time()

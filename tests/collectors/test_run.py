@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import pyarrow.dataset as pads
 import pytest
 
+from collectors import cli, config, jobtypes
 from collectors.commands.run import (
     describe_failure,
     exit_code_of,
@@ -17,6 +23,8 @@ from collectors.commands.run import (
     split_commands,
 )
 from collectors.manifest import merge_manifest, read_manifest, update_manifest
+from collectors.schema import JOB_TYPES
+from tests.media import make_media
 
 # --- pure ---------------------------------------------------------------------------------------
 
@@ -98,3 +106,229 @@ def test_update_manifest_file_is_atomic_and_refuses_what_it_cannot_read(tmp_path
     listing.write_text("[]")
     with pytest.raises(ValueError, match="not a JSON object"):
         update_manifest(listing, {"durationMs": 1})
+
+
+# --- real runs through `mjcollect run` ---------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+SPIN = "import time\nwhile time.process_time() < 1.0: pass\n"  # 1.0 CPU s, whatever the load
+HOLD = "import time\nb = b'x' * 200_000_000\ntime.sleep(1.0)\n"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("run-media")
+    return {"video": make_media("video_only", d), "audio": make_media("audio_only", d),
+            "vp9": make_media("vp9", d)}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(config.MEDIAJOB_METRICS_SPOOL, str(tmp_path / "spool"))
+    monkeypatch.delenv(config.MEDIAJOB_METRICS_URL, raising=False)
+    monkeypatch.delenv(config.MEDIAJOB_METRICS, raising=False)
+    monkeypatch.setenv(config.AWS_EC2_METADATA_DISABLED, "true")
+    monkeypatch.setenv(config.AWS_INSTANCE_TYPE, "c7i.large")
+
+
+def read_rows(root: Path) -> list[dict[str, Any]]:
+    if not root.exists():
+        return []
+    ds = pads.dataset(root, format="parquet", partitioning="hive")
+    return ds.to_table().to_pylist()
+
+
+def mjrun(data: Path | str, *opts: str) -> int:
+    """`mjcollect run` in this process (the dispatcher's main), rows to `data`."""
+    return cli.main(["run", "--data", str(data), "--sample-interval", "0.2", *opts])
+
+
+def pipeline_argv(job_type: str, src: Path, dst: Path) -> list[str]:
+    if job_type == "upload_audio_envelope_v1":
+        # ffmpeg decodes, Python computes the peaks: both are the job's process tree.
+        return [sys.executable, "-m", "collectors.jobtypes", job_type, str(src), str(dst)]
+    if job_type == "upload_thumb_v1":
+        return jobtypes.thumb_argv(src, dst, jobtypes.thumb_time(2.0))
+    if job_type == "upload_edit_proxy_v1":
+        return jobtypes.proxy_argv(src, dst)
+    return jobtypes.export_argv(src, dst)
+
+
+@pytest.mark.parametrize("job_type", JOB_TYPES)
+def test_each_pipeline_through_mjcollect_run(job_type: str, media: dict[str, Path],
+                                             tmp_path: Path) -> None:
+    src = media["audio" if job_type == "upload_audio_envelope_v1" else "video"]
+    dst = tmp_path / f"out{jobtypes.OUTPUT_SUFFIX[job_type]}"
+    argv = pipeline_argv(job_type, src, dst)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"jobId": "J-1", "owner": "media-team",
+                                    "metrics": {"custom": True}}))
+    code = mjrun(tmp_path / "ds", "--job-type", job_type, "--job-id", "J-1", "--attempt", "2",
+                 "--attempt-id", f"A-{job_type}", "--input", str(src), "--output", str(dst),
+                 "--manifest", str(manifest), "--", *argv)
+    assert code == 0
+    [row] = read_rows(tmp_path / "ds")
+    assert (row["attempt_id"], row["job_id"], row["job_type"], row["attempt_number"]) == (
+        f"A-{job_type}", "J-1", job_type, 2)
+    assert row["status"] == "succeeded" and row["error"] is None
+    assert row["ffmpeg_commands"] == [shlex.join(argv)]
+    assert row["output_size_bytes"] == dst.stat().st_size > 0
+    assert row["instance_type"] == "c7i.large"
+    assert row["cpu_sample_count"] >= 1 and row["cpu_pct_max"] > 0
+    assert row["mem_rss_mb_max"] > 1
+    assert row["duration_ms"] > 0 and row["rtf"] > 0
+    if job_type == "upload_audio_envelope_v1":
+        assert (row["input_audio_codec"], row["input_video_codec"]) == ("aac", None)
+        assert len(json.loads(dst.read_text())["peaks"]) >= 20
+    else:
+        assert (row["input_video_codec"], row["input_width"], row["input_height"]) == (
+            "h264", 320, 240)
+        assert row["input_duration_seconds"] == 2.0
+    doc = json.loads(manifest.read_text())
+    assert doc["owner"] == "media-team" and doc["metrics"]["custom"] is True
+    assert doc["ffmpegCommands"] == [shlex.join(argv)]
+    assert doc["metrics"]["outputSizeBytes"] == row["output_size_bytes"]
+    assert doc["metrics"]["status"] == "succeeded"
+    assert doc["attemptId"] == f"A-{job_type}" and doc["jobId"] == "J-1"
+
+
+def test_two_pass_export_with_commands_file_and_then(media: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    src, dst, log = media["vp9"], tmp_path / "two.mp4", str(tmp_path / "x264")
+    base = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(src),
+            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "300k", "-passlogfile", log]
+    pass1 = [*base, "-pass", "1", "-an", "-f", "null", "-"]
+    pass2 = [*base, "-pass", "2", "-c:a", "aac", str(dst)]
+    check = ["ffprobe", "-v", "error", str(dst)]
+    cmds = tmp_path / "cmds.json"
+    cmds.write_text(json.dumps([pass1]))
+    code = mjrun(tmp_path / "ds", "--job-type", "create_video_export_v1", "--job-id", "J-2",
+                 "--input", str(src), "--output", str(dst), "--commands-file", str(cmds),
+                 "--", *pass2, "--then", "--", *check)
+    assert code == 0
+    [row] = read_rows(tmp_path / "ds")
+    assert row["ffmpeg_commands"] == [shlex.join(pass1), shlex.join(pass2), shlex.join(check)]
+    assert (row["input_video_codec"], row["input_audio_codec"]) == ("vp9", "opus")
+    assert row["output_size_bytes"] == dst.stat().st_size
+
+
+def test_failing_ffmpeg_gives_a_failed_row_and_its_exit_code(media: dict[str, Path],
+                                                             tmp_path: Path) -> None:
+    marker = tmp_path / "second-ran"
+    manifest = tmp_path / "m.json"
+    code = mjrun(tmp_path / "ds", "--job-type", "upload_thumb_v1", "--job-id", "J-3",
+                 "--input", str(media["video"]), "--manifest", str(manifest),
+                 "--", "ffmpeg", "-v", "error", "-i", str(tmp_path / "missing.mp4"), "-f", "null",
+                 "-", "--then", "--", "touch", str(marker))
+    assert code == 1
+    assert not marker.exists()  # the attempt stops at the first failing command
+    [row] = read_rows(tmp_path / "ds")
+    assert row["status"] == "failed"
+    assert row["error"] == "CommandFailed: ffmpeg exited with 1"
+    assert row["rtf"] is None
+    assert len(row["ffmpeg_commands"]) == 1
+    assert json.loads(manifest.read_text())["metrics"]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected", "error"),
+    [("import sys; sys.exit(3)", 3, "CommandFailed: python3 exited with 3"),
+     ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 137,
+      "CommandFailed: python3 killed by SIGKILL")],
+)
+def test_exit_codes_pass_through(code: str, expected: int, error: str, media: dict[str, Path],
+                                 tmp_path: Path) -> None:
+    python = str(Path(sys.executable).with_name("python3"))
+    assert mjrun(tmp_path / "ds", "--job-type", "upload_thumb_v1", "--job-id", "J-4",
+                 "--input", str(media["video"]), "--", python, "-c", code) == expected
+    [row] = read_rows(tmp_path / "ds")
+    assert (row["status"], row["error"]) == ("failed", error)
+
+
+def test_a_command_that_cannot_start_exits_127(media: dict[str, Path], tmp_path: Path) -> None:
+    assert mjrun(tmp_path / "ds", "--job-type", "upload_thumb_v1", "--job-id", "J-5",
+                 "--input", str(media["video"]), "--", str(tmp_path / "no-such-ffmpeg")) == 127
+    [row] = read_rows(tmp_path / "ds")
+    assert row["status"] == "failed" and row["error"].startswith("FileNotFoundError: ")
+
+
+def test_sampling_sees_cpu_and_memory_of_the_command(media: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    for i, code in enumerate((SPIN, HOLD)):
+        assert mjrun(tmp_path / "ds", "--job-type", "create_video_export_v1", "--job-id",
+                     f"S-{i}", "--attempt-id", f"S-{i}", "--input", str(media["video"]),
+                     "--", sys.executable, "-c", code) == 0
+    rows = {r["attempt_id"]: r for r in read_rows(tmp_path / "ds")}
+    spin, hold = rows["S-0"], rows["S-1"]
+    assert spin["cpu_sample_count"] >= 5
+    # The sampled mean over the job's wall time is the child's 1.0 CPU s (+ start-up): on a
+    # loaded machine it gets less than a core, so the CPU seconds are asserted, not a %.
+    assert 0.8 <= spin["cpu_pct_avg"] * spin["duration_ms"] / 100_000 <= 1.4
+    assert spin["cpu_pct_avg"] <= spin["cpu_pct_max"] <= 110
+    assert 180 <= hold["mem_rss_mb_max"] <= 260
+
+
+def test_the_real_command_passes_output_and_code_through(tmp_path: Path,
+                                                         media: dict[str, Path]) -> None:
+    env = {**os.environ, config.MEDIAJOB_METRICS_URL: str(tmp_path / "ds"),
+           config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true"}
+    mjcollect = str(Path(sys.executable).with_name("mjcollect"))
+    proc = subprocess.run(
+        [mjcollect, "run", "--job-type", "upload_thumb_v1", "--job-id", "J-6",
+         "--input", str(media["video"]), "--", sys.executable, "-c",
+         "import sys; print('to stdout'); print('to stderr', file=sys.stderr); sys.exit(42)"],
+        capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert proc.returncode == 42
+    assert proc.stdout == "to stdout\n"
+    assert "to stderr\n" in proc.stderr
+    [row] = read_rows(tmp_path / "ds")  # MEDIAJOB_METRICS_URL, no --data
+    assert row["error"] == f"CommandFailed: {Path(sys.executable).name} exited with 42"
+
+
+def test_metrics_off_runs_the_command_and_records_nothing(tmp_path: Path, media: dict[str, Path],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(config.MEDIAJOB_METRICS, "0")
+    manifest = tmp_path / "m.json"
+    manifest.write_text('{"a": 1}')
+    marker = tmp_path / "ran"
+    assert mjrun(tmp_path / "ds", "--job-type", "upload_thumb_v1", "--job-id", "J-7",
+                 "--input", str(media["video"]), "--manifest", str(manifest),
+                 "--", "touch", str(marker)) == 0
+    assert marker.exists()
+    assert manifest.read_text() == '{"a": 1}'
+    assert read_rows(tmp_path / "ds") == []
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert mjrun(tmp_path / "ds", "--job-type", "t", "--job-id", "j") == 2
+    assert mjrun(tmp_path / "ds", "--job-type", "t", "--job-id", "j",
+                 "--commands-file", str(tmp_path / "none.json")) == 2
+
+
+@pytest.mark.s3
+def test_s3_output_size_and_s3_dataset(s3_prefix: str, tmp_path: Path,
+                                       media: dict[str, Path]) -> None:
+    import io
+
+    import boto3
+    import pyarrow.parquet as pq
+
+    from collectors import outputs
+    from collectors.layout import parse_url
+
+    outputs.reset_client()  # the environment now points at the test server
+    loc = parse_url(s3_prefix)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=loc.bucket, Key=f"{loc.prefix}-out/proxy.mp4", Body=b"x" * 12345)
+    out_url = f"s3://{loc.bucket}/{loc.prefix}-out/proxy.mp4"
+    assert mjrun(s3_prefix, "--job-type", "upload_edit_proxy_v1", "--job-id", "J-8",
+                 "--input", str(media["video"]), "--output", out_url, "--", "true") == 0
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.prefix + "/")
+            .get("Contents", [])]
+    assert len(keys) == 1 and "/job_type=upload_edit_proxy_v1/" in keys[0]
+    body = s3.get_object(Bucket=loc.bucket, Key=keys[0])["Body"].read()
+    [row] = pq.read_table(io.BytesIO(body)).to_pylist()
+    assert row["output_size_bytes"] == 12345
+    assert row["metrics_error"] is None
+    outputs.reset_client()
