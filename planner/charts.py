@@ -216,15 +216,18 @@ def rtf_vs_input(
     x: str = "pixels_per_second",
     color: str = "input_video_codec",
     x_title: str = "pixels per media second (width × height × fps)",
+    log_x: bool = True,
 ) -> go.Figure:
     """Each attempt's RTF against an input characteristic, coloured by codec, per job type.
 
     `points`: chart_data.attempt_points(). Thumbnails are drawn in seconds per job, as in
     rtf_distribution. Attempts without a value of `x` are left out (audio-only inputs have no
     pixels, so the audio envelope job drops out of the default chart). The x axis is
-    logarithmic: inputs span 240p to 4K.
+    logarithmic unless `log_x` is False: inputs span 240p to 4K. Any numeric column of the
+    points works as `x` and any column as `color`: e.g. x="concurrency" (with_concurrency),
+    color="instance_type".
     """
-    title = "RTF against the input (each point an attempt; thumbnails: s per job)"
+    title = f"RTF against {x_title} (each point an attempt; thumbnails: s per job)"
     pts = points.filter(points.get_column(x).is_not_null() & (points.get_column(x) > 0))
     job_types = [jt for jt in ordered_job_types(_column(pts, "job_type")) if _has(pts, jt)]
     if not job_types:
@@ -262,7 +265,7 @@ def rtf_vs_input(
                 col=1,
             )
             shown.add(key)
-        fig.update_xaxes(type="log", title_text=x_title, row=row, col=1)
+        fig.update_xaxes(type="log" if log_x else "linear", title_text=x_title, row=row, col=1)
         fig.update_yaxes(title_text=label, rangemode="tozero", row=row, col=1)
     fig.update_layout(height=280 * len(job_types) + 80, legend_title_text=color)
     return _named(fig, RTF_VS_INPUT, title)

@@ -1,0 +1,172 @@
+"""Both notebooks run top to bottom on the embedded data, in a kernel of this very interpreter.
+
+The kernel: the `python3` spec that ipykernel's wheel installs into the venv starts plain
+`python` from PATH, which on a fresh CI machine may be the system interpreter without the
+project. So the test writes its own kernel spec (argv = sys.executable) into a temporary folder
+and hands nbclient a kernel manager that looks only there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+KERNEL_NAME = "mediajobs-test"
+
+
+@pytest.fixture(scope="module")
+def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("kernels")
+    spec = root / KERNEL_NAME
+    spec.mkdir()
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "mediajobs test kernel",
+                "language": "python",
+            }
+        )
+    )
+    return root
+
+
+def execute(path: Path, kernel_dir: Path) -> nbformat.NotebookNode:
+    nb = nbformat.read(path, as_version=4)
+    ksm = KernelSpecManager(kernel_dirs=[str(kernel_dir)], ensure_native_kernel=False)
+    km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=120,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def _outputs(nb: nbformat.NotebookNode) -> list[dict[str, object]]:
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def _text(nb: nbformat.NotebookNode) -> str:
+    parts: list[str] = []
+    for o in _outputs(nb):
+        if o.get("output_type") == "stream":
+            parts.append(str(o.get("text", "")))
+        data = o.get("data") or {}
+        assert isinstance(data, dict)
+        for mime in ("text/plain", "text/html"):
+            if mime in data:
+                parts.append(str(data[mime]))
+    return "\n".join(parts)
+
+
+def _plain(nb: nbformat.NotebookNode) -> list[str]:
+    """The text/plain outputs (cell results) of the notebook."""
+    out = []
+    for o in _outputs(nb):
+        data = o.get("data") or {}
+        assert isinstance(data, dict)
+        if "text/plain" in data:
+            out.append(str(data["text/plain"]))
+    return out
+
+
+def _chart_names(nb: nbformat.NotebookNode) -> set[str]:
+    names: set[str] = set()
+    for o in _outputs(nb):
+        data = o.get("data") or {}
+        assert isinstance(data, dict)
+        fig = data.get("application/vnd.plotly.v1+json")
+        if isinstance(fig, dict):
+            meta = fig.get("layout", {}).get("meta") or {}
+            if "chart" in meta:
+                names.add(meta["chart"])
+    return names
+
+
+@pytest.mark.parametrize("name", ["capacity_planning.ipynb", "rtf_analysis.ipynb"])
+def test_notebook_is_stored_without_outputs(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    # Notebooks call the library; they define no logic of their own.
+    assert not any(
+        line.lstrip().startswith(("def ", "class ")) for c in code for line in c.source.splitlines()
+    )
+
+
+@pytest.fixture(scope="module")
+def capacity_planning(kernel_dir: Path) -> nbformat.NotebookNode:
+    return execute(NOTEBOOKS / "capacity_planning.ipynb", kernel_dir)
+
+
+@pytest.fixture(scope="module")
+def rtf_analysis(kernel_dir: Path) -> nbformat.NotebookNode:
+    return execute(NOTEBOOKS / "rtf_analysis.ipynb", kernel_dir)
+
+
+def test_capacity_planning_runs_on_the_embedded_data(
+    capacity_planning: nbformat.NotebookNode,
+) -> None:
+    from planner.dataset import open_dataset
+    from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
+    from planner.stats import rtf_summary
+
+    assert _chart_names(capacity_planning) == {
+        "rtf-distribution", "rtf-vs-input", "resources", "throughput-cost", "fleet-vs-demand"
+    }  # fmt: skip
+    text = _text(capacity_planning)
+    assert "data/attempts:" in text
+    # The summary table shown is planner.stats' own, cell for cell (same polars repr).
+    summary = rtf_summary(open_dataset(), by="instance").select(
+        "job_type", "instance_type", "attempts", "success_rate", "rtf", "rtf_ci_low",
+        "rtf_ci_high", "rtf_mean", "jobs_per_hour", "cpu_pct_avg", "mem_rss_mb_p90",
+        "low_sample",
+    )  # fmt: skip
+    assert str(summary) in _plain(capacity_planning)
+    # The fleet request shown is the planner's recommendation on the same data.
+    result = size_fleet(load_sizing_inputs(open_dataset()), SizingOptions())
+    assert result.recommendation is not None
+    assert f"'TotalTargetCapacity': {result.recommendation.total_target_capacity}," in text
+    assert f"'InstanceType': '{result.recommendation.members[0].instance_type}'" in text
+
+
+def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookNode) -> None:
+    from planner.dataset import open_dataset
+    from planner.stats import rtf_summary
+
+    names = _chart_names(rtf_analysis)
+    assert names == {"rtf-distribution", "rtf-vs-input", "resources"}
+    # The input-class table is planner.stats' own, cell for cell (same polars repr).
+    by_class = rtf_summary(open_dataset(), by="class", job_type="create_video_export_v1")
+    shown = by_class.select(
+        "instance_type", "input_class", "attempts", "rtf", "rtf_ci_low", "rtf_ci_high",
+        "low_sample",
+    )  # fmt: skip
+    assert str(shown) in _plain(rtf_analysis)
+    # The concurrency chart: RTF against attempts running at once, coloured per instance type.
+    figs = [
+        o["data"]["application/vnd.plotly.v1+json"]
+        for c in rtf_analysis.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
+    concurrency = [
+        f
+        for f in figs
+        if f["layout"]["xaxis"].get("title", {}).get("text", "").startswith("attempts")
+    ]
+    assert len(concurrency) == 1
+    assert {t["name"] for t in concurrency[0]["data"]} >= {"c5.large", "c7i.large"}
