@@ -65,6 +65,11 @@ class PlannerApp(App[None]):
     def _dataset_opened(self, message: DatasetOpened) -> None:
         self.dataset = message.dataset
         self.switch_mode("jobs")
+        skipped = getattr(message.dataset, "skipped", [])
+        if skipped:
+            # The dataset opened without them; say so rather than show fewer rows silently.
+            self.notify(f"{len(skipped)} unreadable file(s) skipped, e.g. {skipped[0].path}",
+                        title="Dataset", severity="warning", timeout=10)
 
     @on(QueryFailed)
     def _dataset_failed(self, message: QueryFailed) -> None:

@@ -61,23 +61,30 @@ def cursor(ds: Dataset) -> Iterator[duckdb.DuckDBPyConnection]:
         cur.close()
 
 
-def filter_options(ds: Dataset) -> tuple[list[str], list[str]]:
-    """(job types, instance types) present in the data, sorted."""
+def filter_options(ds: Dataset) -> tuple[list[str], list[str], dt.datetime | None]:
+    """(job types, instance types, time of the newest attempt) of the data, types sorted."""
     from planner.queries import distinct_values
 
     with cursor(ds) as cur:
-        return distinct_values(cur, "job_type"), distinct_values(cur, "instance_type")
+        return (
+            distinct_values(cur, "job_type"),
+            distinct_values(cur, "instance_type"),
+            newest_time(cur),
+        )
 
 
-def _filters(cur: duckdb.DuckDBPyConnection, query: JobsQuery) -> dict[str, Any]:
+def _filters(
+    cur: duckdb.DuckDBPyConnection, query: JobsQuery, newest: dt.datetime | None
+) -> dict[str, Any]:
     """The keyword filters of `queries.list_attempts` for a JobsQuery.
 
-    The time range counts back from the newest attempt of the data, not from the clock. The
-    search is a job id or the start of one (`tui_queries.resolve_job_id`).
+    The time range counts back from the newest attempt of the data (`newest`, looked up when
+    None), not from the clock, so an old dataset still shows its last day. The search is a job
+    id or the start of one (`tui_queries.resolve_job_id`).
     """
     since = None
     if query.range_hours is not None:
-        newest = newest_time(cur)
+        newest = newest or newest_time(cur)
         if newest is not None:
             since = newest - dt.timedelta(hours=query.range_hours)
     job_id = None
@@ -107,7 +114,12 @@ def newest_time(cur: duckdb.DuckDBPyConnection) -> dt.datetime | None:
 
 
 def attempts_page(
-    ds: Dataset, query: JobsQuery, *, offset: int, limit: int
+    ds: Dataset,
+    query: JobsQuery,
+    *,
+    offset: int,
+    limit: int,
+    newest: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Rows offset..offset+limit of the selection, badges included (`rtf_badge`...)."""
     from planner.queries import list_attempts
@@ -116,7 +128,7 @@ def attempts_page(
     with cursor(ds) as cur:
         df = list_attempts(
             cur,
-            **_filters(cur, query),
+            **_filters(cur, query, newest),
             order_by=order_by,
             descending=descending,
             limit=limit,
@@ -125,12 +137,12 @@ def attempts_page(
     return df.to_dicts()
 
 
-def count_attempts(ds: Dataset, query: JobsQuery) -> int:
+def count_attempts(ds: Dataset, query: JobsQuery, newest: dt.datetime | None = None) -> int:
     """Size of the selection `attempts_page` pages through."""
     from planner.queries import count_attempts as _count
 
     with cursor(ds) as cur:
-        return _count(cur, **_filters(cur, query))
+        return _count(cur, **_filters(cur, query, newest))
 
 
 def attempt_with_siblings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from collectors.schema import metrics_of_row
@@ -76,6 +77,14 @@ async def test_filter_keys_requery(dataset: Any) -> None:
         await pilot.press("x")  # clear everything
         await wait_for(pilot, lambda: jobs_ready(app) and screen.generation == 6)
         assert screen.total == queries.count_attempts(dataset)
+
+        await pilot.press("r")  # the last 24 hours before the newest attempt
+        await wait_for(pilot, lambda: jobs_ready(app) and screen.generation == 7)
+        newest = queries.list_attempts(dataset, limit=1).row(0, named=True)["started_at"]
+        since = newest - dt.timedelta(hours=24)
+        assert "range last 24h" in static_text(screen.query_one("#filter-bar"))
+        assert screen.total == queries.count_attempts(dataset, since=since)
+        assert 0 < screen.total < queries.count_attempts(dataset)
 
 
 async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:

@@ -163,3 +163,19 @@ async def test_unreachable_s3_shows_a_message(monkeypatch: pytest.MonkeyPatch) -
         text = static_text(app.screen.query_one("#start-text"))
         assert "cannot list s3://bucket/x" in text
         assert "Traceback" not in text
+
+
+async def test_skipped_files_are_announced(tmp_path: Path) -> None:
+    from planner.dataset import default_data_url
+
+    source = sorted(Path(default_data_url()).rglob("*.parquet"))[0]
+    part = tmp_path / source.parent.parent.name / source.parent.name
+    part.mkdir(parents=True)
+    (part / "good.parquet").write_bytes(source.read_bytes())
+    (part / "torn.parquet").write_bytes(b"PAR1 not really")
+    app = PlannerApp(str(tmp_path))
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app) and bool(app.screen.query("Toast")))
+        toasts = [str(getattr(t.render(), "plain", t.render())) for t in app.screen.query("Toast")]
+        assert any("1 unreadable file(s) skipped, e.g. " in t and "torn.parquet" in t
+                   for t in toasts), toasts

@@ -22,6 +22,8 @@ from planner.tui.widgets.attempts_table import AttemptsTable, row_cells
 class AttemptScreen(Screen[None]):
     """One attempt, pushed over the Jobs view; escape goes back."""
 
+    TITLE = "mjplan · Attempt"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("m", "tab('tab-metrics')", "Metrics"),

@@ -28,6 +28,8 @@ BINS = 16
 class DistributionsScreen(Screen[None]):
     """RTF histograms per job type x instance type."""
 
+    TITLE = "mjplan · RTF distributions"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "job_type(1)", "Type"),
         Binding("T", "job_type(-1)", "Prev type", show=False),

@@ -30,6 +30,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("x", "clear filters and search"),
     )),
     ("Attempt detail", (
+        ("m c a", "metrics JSON, ffmpeg commands, the job's attempts"),
         ("enter", "open the highlighted attempt of the same job"),
         ("escape", "back to Jobs"),
     )),
@@ -39,7 +40,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("Fleet sizing", (
         ("tab", "next input; edits apply as you type"),
-        ("w", "write the fleet request JSON"),
+        ("escape", "leave the inputs (back to the table)"),
+        ("w", "write the fleet request JSON (says where)"),
     )),
 )
 

@@ -8,6 +8,7 @@ dropped instead of mixed in.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -15,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import get_current_worker
 
 from planner.tui import data, formatting
 from planner.tui.messages import (
@@ -36,6 +38,8 @@ PREFETCH_ROWS = 40
 
 class JobsScreen(Screen[None]):
     """Attempts of the dataset, a page at a time."""
+
+    TITLE = "mjplan · Jobs"
 
     # The filter keys are shown in the filter bar (their letters in bold), not in the footer,
     # so the footer keeps room for the view keys at 80 columns.
@@ -62,11 +66,15 @@ class JobsScreen(Screen[None]):
         self.fetching = False
         self.job_types: list[str | None] = [None]
         self.instance_types: list[str | None] = [None]
+        self.newest: dt.datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield FilterBar(id="filter-bar")
-        yield Input(placeholder="job id (part of it); enter applies, escape leaves", id="search")
+        yield Input(
+            placeholder="job id or its first characters; enter applies, escape leaves",
+            id="search",
+        )
         yield AttemptsTable(id="attempts")
         yield Static("", id="jobs-status")
         yield Footer()
@@ -81,24 +89,27 @@ class JobsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-options")
     def load_filter_options(self) -> None:
         try:
-            job_types, instance_types = data.filter_options(self.app.dataset)  # type: ignore[attr-defined]
+            options = data.filter_options(self.app.dataset)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - shown in the status line
             self.post_message(QueryFailed("jobs", data.describe_error(exc)))
             return
-        self.post_message(FilterOptionsLoaded(job_types, instance_types))
+        self.post_message(FilterOptionsLoaded(*options))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-page")
     def fetch_page(self, generation: int, query: JobsQuery, offset: int) -> None:
         ds = self.app.dataset  # type: ignore[attr-defined]
         try:
-            rows = data.attempts_page(ds, query, offset=offset, limit=PAGE_SIZE)
+            rows = data.attempts_page(
+                ds, query, offset=offset, limit=PAGE_SIZE, newest=self.newest
+            )
         except Exception as exc:  # noqa: BLE001 - shown in the status line
             self.post_message(QueryFailed("jobs", data.describe_error(exc)))
             return
         self.post_message(AttemptsPage(generation, offset, rows, None))
-        if offset == 0:
+        # A newer selection replaced this one while the page was read: skip its count.
+        if offset == 0 and not get_current_worker().is_cancelled:
             try:
-                total = data.count_attempts(ds, query)
+                total = data.count_attempts(ds, query, self.newest)
             except Exception as exc:  # noqa: BLE001 - shown in the status line
                 self.post_message(QueryFailed("jobs", data.describe_error(exc)))
                 return
@@ -145,6 +156,7 @@ class JobsScreen(Screen[None]):
     def _options(self, message: FilterOptionsLoaded) -> None:
         self.job_types = [None, *message.job_types]
         self.instance_types = [None, *message.instance_types]
+        self.newest = message.newest
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:

@@ -25,6 +25,8 @@ from planner.tui.query_state import SizingForm
 class SizingScreen(Screen[None]):
     """Edit the inputs in place; the table follows."""
 
+    TITLE = "mjplan · Fleet sizing"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "write", "Write fleet JSON"),
         Binding("escape", "focus_table", "Table", show=False),
