@@ -502,7 +502,7 @@ def load_sizing_inputs(
     """
     from planner.demand import data_time_range, load_demand_history, window_bounds
     from planner.prices import load_prices
-    from planner.throughput import measure_instances, measure_waste
+    from planner.throughput import measure_concurrency, measure_outcomes, measurements_from
 
     rng = data_time_range(source)
     if rng is None:
@@ -510,10 +510,11 @@ def load_sizing_inputs(
     bounds = window_bounds(*rng, window)
     histories = load_demand_history(source, window, bounds=bounds)
     since = bounds[0]
+    services, waste = measure_outcomes(source, since)
     return SizingInputs(
-        measurements=measure_instances(source, since),
+        measurements=measurements_from(measure_concurrency(source, since), services),
         histories=histories,
-        waste=measure_waste(source, since),
+        waste=waste,
         prices=prices if prices is not None else load_prices(),
         window=window,
         source=str(getattr(source, "url", "")),

@@ -187,108 +187,154 @@ def _since_clause(since: dt.datetime | None) -> tuple[str, list[Any]]:
     return " AND started_at >= ?", [since]
 
 
-CONCURRENCY_SQL = """
-WITH iv AS (
-    SELECT hostname, instance_type, started_at AS s, finished_at AS f
-    FROM attempts
-    WHERE hostname IS NOT NULL AND instance_type IS NOT NULL
-      AND started_at IS NOT NULL AND finished_at > started_at {since}
-),
-ev AS (
-    SELECT hostname, instance_type, s AS t, 1 AS d FROM iv
-    UNION ALL
-    SELECT hostname, instance_type, f AS t, -1 AS d FROM iv
-),
-net AS (
-    SELECT hostname, instance_type, t, sum(d) AS d FROM ev GROUP BY hostname, instance_type, t
-),
-run AS (
-    SELECT instance_type, hostname, t,
-           sum(d) OVER (PARTITION BY hostname, instance_type ORDER BY t
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS level,
-           lead(t) OVER (PARTITION BY hostname, instance_type ORDER BY t) AS next_t
-    FROM net
-)
-SELECT instance_type,
-       count(DISTINCT hostname) AS hosts,
-       coalesce(sum(level * date_diff('microsecond', t, next_t)) FILTER (WHERE level > 0), 0)
-           / 1e6 AS attempt_seconds,
-       coalesce(sum(date_diff('microsecond', t, next_t)) FILTER (WHERE level > 0), 0)
-           / 1e6 AS busy_seconds,
-       max(level) AS max_concurrency
-FROM run
-GROUP BY instance_type
-ORDER BY instance_type
+INTERVALS_SQL = """
+SELECT instance_type, hostname, epoch_us(started_at) AS s, epoch_us(finished_at) AS f
+FROM attempts
+WHERE hostname IS NOT NULL AND instance_type IS NOT NULL
+  AND started_at IS NOT NULL AND finished_at > started_at {since}
 """
+
+
+def host_concurrency(starts_us: Any, finishes_us: Any) -> tuple[float, float, int]:
+    """(attempt seconds, busy seconds, max concurrency) of one host's intervals [s, f).
+
+    Inputs are int64 microsecond arrays sorted by start. Busy time is the length of the union
+    of the intervals: each interval adds the part of it past the latest finish before it,
+    max(0, f - max(s, running max of earlier finishes)). The most at once comes from the sweep
+    of +1 (start) and -1 (finish) events in time order, finishes first on ties (half-open
+    intervals: one attempt ending as another starts is not an overlap).
+    """
+    import numpy as np
+
+    s = np.asarray(starts_us, dtype=np.int64)
+    f = np.asarray(finishes_us, dtype=np.int64)
+    attempt_us = int((f - s).sum())
+    prev = np.maximum.accumulate(f)
+    prev_max = np.concatenate(([s[0]], prev[:-1]))
+    busy_us = int(np.maximum(0, f - np.maximum(s, prev_max)).sum())
+    times = np.concatenate((s, f))
+    deltas = np.concatenate((np.ones(len(s), np.int8), -np.ones(len(f), np.int8)))
+    order = np.lexsort((deltas, times))
+    max_level = int(np.cumsum(deltas[order], dtype=np.int64).max())
+    return attempt_us / 1e6, busy_us / 1e6, max_level
 
 
 def measure_concurrency(
     source: Any, since: dt.datetime | None = None
 ) -> dict[str, Concurrency]:
-    """Concurrency per instance type from the attempts' intervals (all statuses)."""
+    """Concurrency per instance type from the attempts' intervals (all statuses).
+
+    One scan into Arrow; hosts are dictionary-encoded and the intervals sorted by (host, start)
+    in numpy (cheaper than sorting on two string columns in SQL), then each host is swept by
+    `host_concurrency`.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
     clause, params = _since_clause(since)
-    rows = _con(source).execute(CONCURRENCY_SQL.format(since=clause), params).fetchall()
+    table = _con(source).sql(INTERVALS_SQL.format(since=clause), params=params).to_arrow_table()
+    if table.num_rows == 0:
+        return {}
+    # The NUL separator cannot occur in an instance type, so the pair splits back unambiguously.
+    key = pc.binary_join_element_wise(table["instance_type"], table["hostname"], "\x00")
+    encoded = key.combine_chunks().dictionary_encode()
+    host_names = encoded.dictionary.to_pylist()
+    hid = encoded.indices.to_numpy()
+    s = table["s"].to_numpy()
+    f = table["f"].to_numpy()
+    order = np.lexsort((s, hid))
+    hid, s, f = hid[order], s[order], f[order]
+    edges = np.flatnonzero(np.diff(hid)) + 1
+    sums: dict[str, list[float]] = {}
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(hid)], strict=True):
+        itype = host_names[int(hid[lo])].split("\x00", 1)[0]
+        att, busy, level = host_concurrency(s[lo:hi], f[lo:hi])
+        acc = sums.setdefault(itype, [0, 0.0, 0.0, 0])
+        acc[0] += 1
+        acc[1] += att
+        acc[2] += busy
+        acc[3] = max(acc[3], level)
     return {
-        r[0]: Concurrency(r[0], int(r[1]), float(r[2]), float(r[3]), int(r[4] or 0))
-        for r in rows
+        itype: Concurrency(itype, int(a[0]), a[1], a[2], int(a[3]))
+        for itype, a in sorted(sums.items())
     }
 
 
-SERVICE_SQL = """
-SELECT instance_type, job_type, count(*) AS attempts,
-       sum(duration_ms) / 1000.0 AS wall_seconds,
-       coalesce(sum(input_duration_seconds), 0) AS media_seconds
+# One scan for services and waste: grouped by status as well, with the figures services need
+# (rows with a positive duration) beside those waste needs (rows with any duration).
+OUTCOMES_SQL = """
+SELECT instance_type, job_type, status,
+       count(*) FILTER (WHERE duration_ms > 0) AS n_pos,
+       coalesce(sum(duration_ms) FILTER (WHERE duration_ms > 0), 0) / 1000.0 AS wall_pos,
+       coalesce(sum(input_duration_seconds) FILTER (WHERE duration_ms > 0), 0) AS media_pos,
+       count(*) AS n_all,
+       coalesce(sum(duration_ms), 0) / 1000.0 AS wall_all
 FROM attempts
-WHERE status = 'succeeded' AND instance_type IS NOT NULL AND duration_ms > 0 {since}
-GROUP BY instance_type, job_type
-ORDER BY instance_type, job_type
+WHERE duration_ms IS NOT NULL {since}
+GROUP BY instance_type, job_type, status
 """
+
+
+def measure_outcomes(
+    source: Any, since: dt.datetime | None = None
+) -> tuple[dict[tuple[str, str], Service], dict[str, Waste]]:
+    """Services per (instance type, job type) from succeeded attempts with a positive duration
+    and an instance type, and waste per job type (all attempts with a duration), in one scan."""
+    clause, params = _since_clause(since)
+    rows = _con(source).execute(OUTCOMES_SQL.format(since=clause), params).fetchall()
+    services: dict[tuple[str, str], Service] = {}
+    waste_acc: dict[str, list[float]] = {}
+    for itype, jtype, status, n_pos, wall_pos, media_pos, n_all, wall_all in rows:
+        if status == "succeeded" and itype is not None and n_pos:
+            services[(itype, jtype)] = Service(
+                itype, jtype, int(n_pos), float(wall_pos), float(media_pos)
+            )
+        acc = waste_acc.setdefault(jtype, [0, 0, 0.0, 0.0])
+        acc[0] += n_all
+        if status == "failed":
+            acc[1] += n_all
+            acc[2] += wall_all
+        elif status == "succeeded":
+            acc[3] += wall_all
+    waste = {
+        jt: Waste(jt, int(a[0]), int(a[1]), float(a[2]), float(a[3]))
+        for jt, a in sorted(waste_acc.items())
+    }
+    return dict(sorted(services.items())), waste
 
 
 def measure_services(
     source: Any, since: dt.datetime | None = None
 ) -> dict[tuple[str, str], Service]:
     """Service per (instance type, job type) from succeeded attempts."""
-    clause, params = _since_clause(since)
-    rows = _con(source).execute(SERVICE_SQL.format(since=clause), params).fetchall()
-    return {
-        (r[0], r[1]): Service(r[0], r[1], int(r[2]), float(r[3]), float(r[4])) for r in rows
-    }
-
-
-WASTE_SQL = """
-SELECT job_type, count(*) AS attempts,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       coalesce(sum(duration_ms) FILTER (WHERE status = 'failed'), 0) / 1000.0 AS failed_s,
-       coalesce(sum(duration_ms) FILTER (WHERE status = 'succeeded'), 0) / 1000.0 AS ok_s
-FROM attempts
-WHERE duration_ms IS NOT NULL {since}
-GROUP BY job_type
-ORDER BY job_type
-"""
+    return measure_outcomes(source, since)[0]
 
 
 def measure_waste(source: Any, since: dt.datetime | None = None) -> dict[str, Waste]:
     """Failed-attempt share and wasted wall time per job type (all instance types together)."""
-    clause, params = _since_clause(since)
-    rows = _con(source).execute(WASTE_SQL.format(since=clause), params).fetchall()
-    return {r[0]: Waste(r[0], int(r[1]), int(r[2]), float(r[3]), float(r[4])) for r in rows}
+    return measure_outcomes(source, since)[1]
+
+
+def measurements_from(
+    concurrency: Mapping[str, Concurrency], services: Mapping[tuple[str, str], Service]
+) -> dict[str, InstanceMeasurements]:
+    """InstanceMeasurements for each type with both a concurrency and a service."""
+    by_type: dict[str, dict[str, Service]] = {}
+    for (itype, jtype), svc in services.items():
+        # Without a usable interval (no hostname) the type's concurrency is unknown: left out.
+        if itype in concurrency:
+            by_type.setdefault(itype, {})[jtype] = svc
+    return {
+        itype: InstanceMeasurements(itype, concurrency[itype], svcs)
+        for itype, svcs in by_type.items()
+    }
 
 
 def measure_instances(
     source: Any, since: dt.datetime | None = None
 ) -> dict[str, InstanceMeasurements]:
     """Concurrency and services together, for every instance type with succeeded attempts."""
-    conc = measure_concurrency(source, since)
-    services = measure_services(source, since)
-    by_type: dict[str, dict[str, Service]] = {}
-    for (itype, jtype), svc in services.items():
-        # Without a usable interval (no hostname) the type's concurrency is unknown: left out.
-        if itype in conc:
-            by_type.setdefault(itype, {})[jtype] = svc
-    return {
-        itype: InstanceMeasurements(itype, conc[itype], svcs) for itype, svcs in by_type.items()
-    }
+    return measurements_from(measure_concurrency(source, since), measure_services(source, since))
 
 
 def throughput_frame(measurements: Mapping[str, InstanceMeasurements]) -> pl.DataFrame:

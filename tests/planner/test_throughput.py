@@ -122,3 +122,15 @@ def test_demand_history_counts_first_attempts_per_hour(tmp_path: Path) -> None:
     assert hist[THUMB].jobs == (0.0, 0.0, 0.0, 1.0, 0.0)
     two_hours = load_demand_history(open_dataset(str(tmp_path)), dt.timedelta(hours=2))
     assert two_hours[EXPORT].jobs == (1.0, 0.0)
+
+
+def test_host_sweep_half_open_and_nested_intervals() -> None:
+    from planner.throughput import host_concurrency
+
+    second = 1_000_000
+    # One attempt ends as the next starts: never two at once.
+    assert host_concurrency([0, 10 * second], [10 * second, 20 * second]) == (20.0, 20.0, 1)
+    # Two short attempts inside a long one: 120 attempt-s in 100 s busy, at most 2 at once.
+    starts = [0, 10 * second, 30 * second]
+    finishes = [100 * second, 20 * second, 40 * second]
+    assert host_concurrency(starts, finishes) == (120.0, 100.0, 2)
