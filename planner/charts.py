@@ -293,7 +293,8 @@ def throughput_cost(
     titles: list[str] = []
     for jt in job_types:
         unit = _column(rows.filter(rows.get_column("job_type") == jt), "unit_label")[0]
-        titles += [f"{jt}: {unit} per instance-hour", f"{jt}: USD per {unit}"]
+        one = unit.removesuffix("s") if unit.endswith("hours") else unit  # "media hour"
+        titles += [f"{jt}: {unit} per instance-hour", f"{jt}: USD per {one}"]
     fig = make_subplots(
         rows=len(job_types),
         cols=2,

@@ -163,6 +163,8 @@ class ReportData:
     attempts: int
     synthetic_attempts: int
     files: int
+    #: Files of the dataset that could not be read (planner.dataset skips them).
+    skipped_files: int
     #: planner.stats.rtf_summary(by="instance").
     summary: pl.DataFrame
     #: planner.sizing.size_fleet at the options given.
@@ -205,6 +207,7 @@ def gather(
         attempts=total,
         synthetic_attempts=synthetic,
         files=len(ds.files),
+        skipped_files=len(ds.skipped),
         summary=summary,
         result=result,
         throughput=chart_data.throughput_cost_frame(
@@ -398,8 +401,9 @@ def build_report(
         if data.synthetic_attempts
         else ""
     )
+    skipped = f" ({data.skipped_files} unreadable files skipped)" if data.skipped_files else ""
     subtitle = (
-        f"data {data.url}: {data.attempts} attempts in {data.files} files{synthetic}; "
+        f"data {data.url}: {data.attempts} attempts in {data.files} files{skipped}{synthetic}; "
         f"demand window {data.window.total_seconds() / 86400:g} days; prices {data.prices_source}"
     )
     rec = data.result.recommendation

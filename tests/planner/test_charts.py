@@ -141,7 +141,7 @@ def test_throughput_cost_bars_per_job_type() -> None:
     )
     fig = charts.throughput_cost(frame)
     assert [a.text for a in fig.layout.annotations] == [
-        f"{EXPORT}: media hours per instance-hour", f"{EXPORT}: USD per media hours",
+        f"{EXPORT}: media hours per instance-hour", f"{EXPORT}: USD per media hour",
         f"{THUMB}: 1000 jobs per instance-hour", f"{THUMB}: USD per 1000 jobs",
     ]  # fmt: skip
     bars = [(t.xaxis, list(t.x), list(t.y), list(t.text)) for t in _traces(fig, "bar")]
