@@ -16,7 +16,8 @@ What happens, in order:
 1. start: the primary input is chosen (an explicit `primary_input`, else the job type's rule in
    PRIMARY_INPUT_RULES) and probed with ffprobe (probe_ms, apart from the job's time); the host
    is measured (once per process); the sampler, if any, starts; the clock starts.
-2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache.
+2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache
+   (a context variable: threads the job starts begin without it; pass `cache=a.probe_cache`).
 3. finish: the clock stops, the sampler stops, the output is sized, rtf = input seconds / job
    seconds is computed, the row is validated against collectors.schema and handed to the sink.
 

@@ -55,6 +55,9 @@ AWS_EC2_METADATA_DISABLED = "AWS_EC2_METADATA_DISABLED"
 #: IMDS endpoint override, as in botocore. Default http://169.254.169.254.
 AWS_EC2_METADATA_SERVICE_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
 
+#: "IPv6" selects IMDS's IPv6 address when no endpoint is set, as in botocore.
+AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
+
 DEFAULT_PROBE_TIMEOUT_S = 30.0
 DEFAULT_SAMPLE_INTERVAL_S = 2.0
 DEFAULT_SPOOL_MAX_BYTES = 512 * 1024 * 1024
@@ -65,6 +68,7 @@ DEFAULT_RETRY_MAX_S = 60.0
 #: First wait after a failed upload, seconds; doubled per failure up to the retry maximum.
 RETRY_BASE_S = 0.5
 DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254"
+DEFAULT_IMDS_ENDPOINT_IPV6 = "http://[fd00:ec2::254]"
 #: Total time IMDS may take (token and instance type together), seconds.
 IMDS_BUDGET_S = 1.0
 

@@ -9,8 +9,9 @@
 - hostname.
 - instance_type: AWS_INSTANCE_TYPE, else IMDSv2 (PUT a token, GET
   /latest/meta-data/instance-type) within a total budget of about one second, else None.
-  As botocore does, AWS_EC2_METADATA_DISABLED=true skips IMDS and
-  AWS_EC2_METADATA_SERVICE_ENDPOINT moves it. Proxies from the environment are ignored (IMDS is
+  As botocore does, AWS_EC2_METADATA_DISABLED=true skips IMDS,
+  AWS_EC2_METADATA_SERVICE_ENDPOINT moves it and AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6
+  picks its IPv6 address. Proxies from the environment are ignored (IMDS is
   link-local). The look-up runs in a daemon thread that is waited for at most the budget, so a
   server that trickles bytes cannot hold the worker longer.
 """
@@ -187,9 +188,13 @@ def _hostname() -> str | None:
 # --- instance type --------------------------------------------------------------------------
 
 def imds_endpoint() -> str:
-    """AWS_EC2_METADATA_SERVICE_ENDPOINT without its trailing slash, or the link-local default."""
+    """AWS_EC2_METADATA_SERVICE_ENDPOINT without its trailing slash, else the link-local
+    default (its IPv6 form when AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE is "IPv6")."""
     raw = os.environ.get(config.AWS_EC2_METADATA_SERVICE_ENDPOINT, "").strip()
-    return (raw or config.DEFAULT_IMDS_ENDPOINT).rstrip("/")
+    if raw:
+        return raw.rstrip("/")
+    mode = os.environ.get(config.AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE, "").strip().lower()
+    return config.DEFAULT_IMDS_ENDPOINT_IPV6 if mode == "ipv6" else config.DEFAULT_IMDS_ENDPOINT
 
 
 def imds_disabled() -> bool:

@@ -368,8 +368,9 @@ def probe_media_info(
     """Describe the media at `path` with one ffprobe run (or none, when cached).
 
     timeout: seconds before ffprobe is killed (default MEDIAJOB_PROBE_TIMEOUT, else 30).
-    allow_protocols: pass `path` to ffprobe as given (URLs, `concat:`...), with no protocol or
-    demuxer restriction; only for inputs the caller trusts.
+    allow_protocols: a path that looks like a protocol or URL (`https://...`, `concat:...`) is
+    passed to ffprobe as given, with no protocol or demuxer restriction; only for inputs the
+    caller trusts. Plain local paths are always probed restricted; `-x` is always refused.
     cache: a ProbeCache, None for no caching, or CURRENT (default): the running attempt's.
 
     Raises ProbeError (see its kinds); ValueError for a bad explicit timeout.

@@ -17,6 +17,7 @@ import pytest
 from collectors.host import (
     cgroup_cpu_limit,
     get_host_metrics,
+    imds_endpoint,
     parse_cfs_quota,
     parse_cpu_max,
     reset_host_metrics,
@@ -27,7 +28,7 @@ from collectors.host import (
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_INSTANCE_TYPE", "AWS_EC2_METADATA_DISABLED",
-                 "AWS_EC2_METADATA_SERVICE_ENDPOINT"):
+                 "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"):
         monkeypatch.delenv(name, raising=False)
     reset_host_metrics()
     yield
@@ -173,6 +174,22 @@ def test_measured_once_per_process_until_reset(imds: Imds) -> None:
     reset_host_metrics()
     assert get_host_metrics() == first
     assert len(imds.requests) == 4
+
+
+@pytest.mark.parametrize(("endpoint", "mode", "url"), [
+    (None, None, "http://169.254.169.254"),
+    (None, "IPv6", "http://[fd00:ec2::254]"),
+    (None, "ipv4", "http://169.254.169.254"),
+    ("http://10.0.0.1:1338/", "IPv6", "http://10.0.0.1:1338"),
+])
+def test_imds_endpoint_as_botocore_reads_it(
+    endpoint: str | None, mode: str | None, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if endpoint is not None:
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)
+    if mode is not None:
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", mode)
+    assert imds_endpoint() == url
 
 
 # --- the machine ----------------------------------------------------------------------------

@@ -223,6 +223,16 @@ def test_allow_protocols_passes_the_url_through(media_dir: Path) -> None:
     assert err.value.kind == "refused"
 
 
+def test_safe_demuxers_exist_and_exclude_the_ones_that_open_other_files() -> None:
+    out = subprocess.run(["ffprobe", "-hide_banner", "-demuxers"], capture_output=True,
+                         text=True, check=True).stdout
+    known = {name for line in out.splitlines()[4:] if len(line.split()) > 1
+             for name in line.split()[1].split(",")}
+    assert set(probe.SAFE_DEMUXERS) <= known
+    assert not {"hls", "concat", "image2", "dash", "webm_dash_manifest", "ffmetadata",
+                "sdp", "rtsp", "tee"} & set(probe.SAFE_DEMUXERS)
+
+
 # --- ffprobe missing, slow ------------------------------------------------------------------
 
 def test_no_ffprobe_on_path(media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
