@@ -1,8 +1,9 @@
 """CPU and memory sampling of a job's process tree (plan 87, phase 2), with psutil.
 
-A daemon thread wakes every `interval` seconds (MEDIAJOB_SAMPLE_INTERVAL, default 2 s), lists the
-tree (the root and all its descendants, so children started since the last sample are picked up)
-and records, per sample:
+A daemon thread wakes every `interval` seconds (MEDIAJOB_SAMPLE_INTERVAL, default 2 s; the
+first few samples come sooner, WARMUP_WAITS_S, so that short jobs are seen alive), lists the
+tree (the root and all its descendants, so children started since the last sample are picked
+up) and records, per sample:
 
 - CPU: the tree's CPU seconds spent since the previous sample / wall seconds since it, in percent
   of ONE core (200 = two cores busy). This is `psutil.Process.cpu_percent(interval=None)`'s
@@ -20,8 +21,12 @@ Two uses:
   is lost at the end).
 - `TreeSampler()`: the children of the current process started after `start()` and their
   descendants (the Python attempt API: processes started inside the `with` block). Children
-  that are started and reaped between two samples are not seen: with the 2 s default, a job
-  shorter than that has no figures but the final sample's.
+  started and reaped between two samples are never seen alive, so this also reads the
+  kernel's account of reaped children (getrusage RUSAGE_CHILDREN) at start and stop: their
+  CPU seconds count in the mean (and so bound the max from below), and when the largest
+  reaped child's peak RSS grew meanwhile, that peak counts in the memory max. That account is
+  process-wide: a process running several attempts at once in threads should pass its own
+  samplers (or none).
 
 The sampler measures its own cost (`sampler_cpu_s`): CPU seconds of its thread, plus those of
 `start()` and `sample_now()` in the caller's thread.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +46,11 @@ import psutil
 from collectors import config
 
 log = logging.getLogger("collectors.sampler")
+
+#: Waits before the first samples, seconds (then every `interval`): short jobs are common
+#: (a thumbnail takes a fraction of a second), and a job that ends before the first sample is
+#: never seen alive. A handful of extra samples costs a few ms of CPU per attempt.
+WARMUP_WAITS_S = (0.1, 0.1, 0.2, 0.4, 0.8)
 
 #: A final partial sample shorter than this (seconds) is too coarse for a CPU percentage
 #: (CPU times tick every 10 ms), so it counts for the average but not for the maximum,
@@ -85,7 +96,7 @@ class Sample:
 
 def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: float = 0.0,
               min_max_sample_s: float = MIN_MAX_SAMPLE_S,
-              exited_peak_rss_bytes: int = 0) -> SampleSummary:
+              exited_peak_rss_bytes: int = 0, reaped_cpu_s: float = 0.0) -> SampleSummary:
     """Aggregate samples: time-weighted mean CPU, max CPU, max RSS (pure).
 
     The mean is total CPU seconds / total wall seconds over the sampled intervals, so a short
@@ -93,17 +104,26 @@ def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: floa
     of the maximum unless no other sample exists; the maximum is never below the mean (the
     mean over a span bounds its busiest sample from below). `exited_peak_rss_bytes`: the
     largest peak RSS the kernel reported for a command of the job when it was reaped
-    (`note_exited`); the RSS maximum is at least that.
+    (`note_exited`); the RSS maximum is at least that. `reaped_cpu_s`: the kernel's total CPU
+    of the children reaped meanwhile (getrusage); the CPU seen is at least that, so a job
+    that ended between two samples still counts.
     """
     if not samples:
         return SampleSummary(None, None, None, 0, sampler_cpu_s, wall_s)
     total_wall = sum(s.wall_s for s in samples)
-    total_cpu = sum(s.cpu_s for s in samples)
+    total_cpu = max(sum(s.cpu_s for s in samples), reaped_cpu_s)
     avg = 100.0 * total_cpu / total_wall if total_wall > 0 else 0.0
     long_enough = [s.cpu_pct for s in samples if s.wall_s >= min_max_sample_s]
     cpu_max = max(long_enough) if long_enough else max(s.cpu_pct for s in samples)
     cpu_max = max(cpu_max, avg)
     mem_max = max(max(s.rss_bytes for s in samples), exited_peak_rss_bytes) / _MB
+    if mem_max == 0 and not any(s.processes for s in samples):
+        # No process of the job was seen alive: its memory is unknown, not zero.
+        mem = None
+        if total_cpu == 0:  # nor any CPU: nothing to report
+            return SampleSummary(None, None, None, len(samples), sampler_cpu_s, wall_s)
+        return SampleSummary(round(avg, 2), round(cpu_max, 2), mem, len(samples),
+                             sampler_cpu_s, wall_s, round(total_cpu, 3))
     return SampleSummary(round(avg, 2), round(cpu_max, 2), round(mem_max, 3), len(samples),
                          sampler_cpu_s, wall_s, round(total_cpu, 3))
 
@@ -145,6 +165,7 @@ class TreeSampler:
     _summary: SampleSummary | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _exited_peak: int = field(init=False, default=0)
+    _rusage0: resource.struct_rusage | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._interval_s = config.positive_arg(
@@ -171,6 +192,7 @@ class TreeSampler:
                 self._root = psutil.Process(os.getpid())
                 # Children already running are not the block's work.
                 self._excluded = {_key(p) for p in _descendants(self._root)}
+                self._rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             else:
                 self._root = psutil.Process(self.root_pid)
                 self._look(prime=True)  # CPU before start() is not the job's
@@ -194,9 +216,18 @@ class TreeSampler:
         if self._thread.is_alive():
             log.warning("sampler thread did not stop within %s s", timeout)
         wall = time.monotonic() - self._started
+        reaped_cpu = 0.0
+        if self._rusage0 is not None:
+            # Children reaped during the block (subprocess.run reaps before we can look):
+            # the kernel kept their CPU and, when it grew, the peak RSS of the largest.
+            r0, r1 = self._rusage0, resource.getrusage(resource.RUSAGE_CHILDREN)
+            reaped_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+            if r1.ru_maxrss > r0.ru_maxrss:
+                self.note_exited(r1.ru_maxrss * 1024)  # KiB on Linux
         self._summary = summarize(list(self._samples),
                                   sampler_cpu_s=self._thread_cpu_s + self._caller_cpu_s,
-                                  wall_s=wall, exited_peak_rss_bytes=self._exited_peak)
+                                  wall_s=wall, exited_peak_rss_bytes=self._exited_peak,
+                                  reaped_cpu_s=reaped_cpu)
         return self._summary
 
     def sample_now(self) -> None:
@@ -224,8 +255,9 @@ class TreeSampler:
 
     def _loop(self) -> None:
         t0 = time.thread_time()
+        waits = [w for w in WARMUP_WAITS_S if w < self._interval_s]
         try:
-            while not self._stop.wait(self._interval_s):
+            while not self._stop.wait(waits.pop(0) if waits else self._interval_s):
                 self._sample()
             self._sample()  # the last, partial interval
         except Exception:  # the job must never fail because of its metrics
