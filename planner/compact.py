@@ -30,6 +30,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ log = logging.getLogger("planner.compact")
 DEFAULT_TARGET_BYTES = 128 * 1024 * 1024
 #: A file is "small" (worth rewriting) below this fraction of the target size.
 SMALL_FRACTION = 0.5
+#: Files of a group read at once.
+READ_THREADS = 8
 
 
 # --- argument parsing (pure) --------------------------------------------------------------
@@ -250,9 +253,9 @@ def dedupe(table: pa.Table) -> pa.Table:
     if table.num_rows == 0:
         return table
     order = pc.sort_indices(table, sort_keys=[
-        ("attempt_id", "ascending"), ("finished_at", "descending"),
-        ("schema_version", "descending"), ("started_at", "descending"),
-    ], null_placement="at_end")
+        ("attempt_id", "ascending", "at_end"), ("finished_at", "descending", "at_end"),
+        ("schema_version", "descending", "at_end"), ("started_at", "descending", "at_end"),
+    ])
     table = table.take(order)
     ids = table.column("attempt_id").combine_chunks()
     first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).fill_null(True)
@@ -265,14 +268,21 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
     import pyarrow.parquet as pq
 
     result = GroupResult(group)
-    tables, used = [], []
-    for f in group.inputs:
+
+    def read(f: DataFile) -> pa.Table | str:
         try:
-            t = pq.read_table(f.path, filesystem=fs)
+            return pq.read_table(f.path, filesystem=fs)
         except Exception as exc:  # noqa: BLE001 - an unreadable file is left alone, reported
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            log.warning("compact: leaving unreadable %s alone (%s)", f.path, reason)
-            result.skipped.append((f.path, reason))
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+    # Reads overlap: on S3 each file is a round trip or two.
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        loaded = list(pool.map(read, group.inputs))
+    tables, used = [], []
+    for f, t in zip(group.inputs, loaded, strict=True):
+        if isinstance(t, str):
+            log.warning("compact: leaving unreadable %s alone (%s)", f.path, t)
+            result.skipped.append((f.path, t))
             continue
         tables.append(t)
         used.append(f)

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     from planner.compact import GroupResult, parse_size, plan_compaction, run_compaction
 
-    console = Console()
+    console = Console(soft_wrap=True)
     plan = plan_compaction(args.url, parse_size(args.target_size))
     console.print(f"{args.url}: {plan.files:,} files in {plan.partitions:,} partitions, "
                   f"{_mb(plan.bytes)}; target {_mb(plan.target_bytes)} per file")

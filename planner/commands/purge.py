@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from planner.compact import parse_age_days, plan_purge, run_purge
     from planner.errors import PlannerError
 
-    console = Console()
+    console = Console(soft_wrap=True)
     plan = plan_purge(args.url, parse_age_days(args.older_than))
     console.print(f"{args.url}: partitions with dt before {plan.cutoff.isoformat()} go; "
                   f"{len(plan.delete)} to delete, {plan.keep} kept")

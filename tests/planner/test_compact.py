@@ -1,0 +1,265 @@
+"""mjplan compact and purge on a dataset of a few thousand small files (local), and on S3."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from collectors import schema
+from collectors.layout import partition_path
+from planner.cli import main as mjplan
+from planner.compact import (
+    DataFile,
+    group_small_files,
+    parse_age_days,
+    parse_size,
+    plan_compaction,
+    run_compaction,
+)
+from planner.dataset import open_dataset
+from planner.errors import PlannerError
+
+TODAY = dt.datetime.now(dt.UTC).date()
+#: Days before today of the partitions; 200 and 400 are past a 180-day purge.
+AGES = (1, 2, 30, 200, 400)
+JOB_TYPES = schema.JOB_TYPES  # 4 x 5 = 20 partitions
+FILES_PER_PARTITION = 100  # 2,000 files (+20 retries)
+
+
+def make_row(aid: str, job_type: str, day: dt.date, finished_s: int = 60) -> dict[str, Any]:
+    row = schema.empty_row()
+    start = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+    row.update(attempt_id=aid, job_id="j-" + aid, job_type=job_type, status="succeeded",
+               started_at=start, finished_at=start + dt.timedelta(seconds=finished_s),
+               duration_ms=finished_s * 1000, input_duration_seconds=30.0)
+    return row
+
+
+def write_file(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema.arrow_schema()), path)
+
+
+def build_dataset(root: Path) -> None:
+    """2,020 files of 1-2 rows; in each partition one duplicated attempt (the later copy has a
+    later finished_at and wins), one file of an older collector (no cpu/output columns) and one
+    of a newer collector (an extra column gpu_util_pct)."""
+    for t, jt in enumerate(JOB_TYPES):
+        for age in AGES:
+            day = TODAY - dt.timedelta(days=age)
+            part = root / partition_path(jt, day)
+            rows: list[dict[str, Any]] = []
+            bounds = []
+            for k in range(FILES_PER_PARTITION):
+                aid = f"t{t}-{age}-{k:04d}"
+                start = len(rows)
+                rows.append(make_row(aid, jt, day))
+                if k % 2:
+                    rows.append(make_row(aid + "b", jt, day))
+                bounds.append((start, len(rows) - start))
+            table = pa.Table.from_pylist(rows, schema=schema.arrow_schema())
+            part.mkdir(parents=True)
+            for k, (start, n) in enumerate(bounds):
+                piece = table.slice(start, n)
+                if k == 0:
+                    piece = piece.drop_columns(["cpu_pct_avg", "output_size_bytes"])
+                elif k == 1:
+                    piece = piece.append_column("gpu_util_pct", pa.array([5.0, 6.0]))
+                pq.write_table(piece, part / f"w{k:04d}.parquet")
+            dup = make_row(f"t{t}-{age}-0002", jt, day, finished_s=99)
+            write_file(part / "w9999-retry.parquet", [dup])
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pristine") / "ds"
+    build_dataset(root)
+    return root
+
+
+@pytest.fixture
+def dataset(pristine: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "ds"
+    shutil.copytree(pristine, root)
+    return root
+
+
+def snapshot(url: str) -> list[tuple[Any, ...]]:
+    ds = open_dataset(url)
+    try:
+        return ds.connection.execute(
+            "SELECT attempt_id, job_type, finished_at, duration_ms, cpu_pct_avg, gpu_util_pct "
+            "FROM attempts ORDER BY attempt_id").fetchall()
+    finally:
+        ds.close()
+
+
+def parquet_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
+
+
+EXPECTED_ATTEMPTS = len(JOB_TYPES) * len(AGES) * (FILES_PER_PARTITION * 3 // 2)
+
+
+def test_compact_a_few_thousand_small_files(dataset: Path, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    before = snapshot(str(dataset))
+    assert len(before) == EXPECTED_ATTEMPTS == 3000
+    files_before = len(parquet_files(dataset))
+    assert files_before == 20 * 101
+
+    assert mjplan(["compact", str(dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "2,020 files in 20 partitions" in out
+    assert "2,020 files -> 20 files" in out
+    assert ("done: 20 files written, 2,020 deleted; 3,020 rows in, 3,000 rows out "
+            "(20 duplicate attempt_ids merged)") in out
+
+    files = parquet_files(dataset)
+    assert len(files) == 20
+    assert all(f.name.startswith("compact-") for f in files)
+    assert snapshot(str(dataset)) == before
+    # The later copy of the duplicated attempt won, as the reader would have chosen.
+    won = [r for r in before if r[0].endswith("-0002")]
+    assert {r[3] for r in won} == {99_000}
+    # Schema evolution: the newer column survived, the older file's missing ones are null.
+    one = pq.read_table(files[0])
+    assert "gpu_util_pct" in one.column_names
+    assert sorted(v for v in one.column("gpu_util_pct").to_pylist() if v is not None) == [5, 6]
+    assert one.column("job_type").null_count == 0  # files stay self-describing
+    # Nothing to do the second time.
+    assert mjplan(["compact", str(dataset)]) == 0
+    assert "nothing to compact" in capsys.readouterr().out
+
+
+def test_readers_see_every_attempt_during_compaction(dataset: Path) -> None:
+    small = dataset.parent / "small"
+    for part in sorted(dataset.glob("job_type=upload_thumb_v1/*"))[:1]:
+        shutil.copytree(part, small / part.relative_to(dataset))
+    before = snapshot(str(small))
+    plan = plan_compaction(str(small), parse_size("300KB"))
+    assert len(plan.groups) >= 3  # 101 files of ~12.5 KB, about 24 to a group
+    seen: list[int] = []
+
+    def check(_gr: object) -> None:
+        assert snapshot(str(small)) == before
+        seen.append(1)
+
+    result = run_compaction(plan, check)
+    assert len(seen) == len(plan.groups)
+    assert result.files_deleted == plan.files_in
+    assert snapshot(str(small)) == before
+
+
+def test_grouping_follows_target_size() -> None:
+    files = [DataFile(f"r/p/f{i}.parquet", size, "p") for i, size in
+             enumerate([40, 40, 40, 40, 90, 10, 10])]
+    groups = group_small_files(files, "r", target_bytes=100)
+    assert [[f.path[-10:] for f in g.inputs] for g in groups] == [
+        ["f0.parquet", "f1.parquet", "f2.parquet"],  # 120 >= 100 closes the group
+        ["f3.parquet", "f5.parquet", "f6.parquet"],  # f4 (90) is not small (>= 50)
+    ]
+    assert groups[0].output.startswith("r/p/compact-")
+    assert group_small_files(files[:1], "r", 100) == []
+
+
+def test_corrupt_file_is_left_alone(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    part = next(dataset.glob("job_type=upload_thumb_v1/dt=*"))
+    bad = part / "w5000-corrupt.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet")
+    assert mjplan(["compact", str(dataset)]) == 1
+    out = capsys.readouterr().out
+    assert "left alone:" in out and "w5000-corrupt.parquet" in out
+    assert bad.exists()
+    assert sorted(p.name for p in part.glob("*.parquet"))[-1] == "w5000-corrupt.parquet"
+    assert len(list(part.glob("*.parquet"))) == 2
+
+
+def test_dry_run_changes_nothing(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mjplan(["compact", str(dataset), "--target-size", "1MB", "--dry-run"]) == 0
+    assert "dry run: nothing changed" in capsys.readouterr().out
+    assert len(parquet_files(dataset)) == 2020
+
+
+def test_purge_deletes_partitions_past_the_cutoff(
+    dataset: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(str(dataset))
+    assert mjplan(["purge", str(dataset), "--older-than", "180d", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "8 to delete, 12 kept" in out and "dry run: nothing deleted" in out
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert mjplan(["purge", str(dataset), "--older-than", "180d"]) == 2
+    assert "not deleting without --yes" in capsys.readouterr().err
+    assert len(parquet_files(dataset)) == 2020
+
+    assert mjplan(["purge", str(dataset), "--older-than", "180d", "--yes"]) == 0
+    assert "done: 8 partitions, 808 files deleted" in capsys.readouterr().out
+    cutoff = TODAY - dt.timedelta(days=180)
+    days = {dt.date.fromisoformat(p.name[3:]) for p in dataset.glob("job_type=*/dt=*")}
+    assert days == {TODAY - dt.timedelta(days=a) for a in (1, 2, 30)}
+    after = snapshot(str(dataset))
+    assert after == [r for r in before if r[2].date() >= cutoff]
+    assert mjplan(["purge", str(dataset), "--older-than", "26w", "--yes"]) == 0
+    assert "nothing to purge" in capsys.readouterr().out
+
+
+def test_argument_parsing() -> None:
+    assert parse_size("128MB") == 128 * 2**20
+    assert parse_size("512k") == 512 * 1024
+    assert parse_size("1GiB") == 2**30
+    assert parse_size("1000") == 1000
+    assert parse_age_days("180d") == 180 and parse_age_days("26w") == 182
+    assert parse_age_days("7") == 7
+    for bad in ("", "12 parsecs", "-1MB"):
+        with pytest.raises(PlannerError):
+            parse_size(bad)
+    with pytest.raises(PlannerError):
+        parse_age_days("six months")
+
+
+def test_missing_folder_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                          ) -> None:
+    assert mjplan(["compact", str(tmp_path / "nope")]) == 2
+    assert "no dataset folder at" in capsys.readouterr().err
+
+
+@pytest.fixture
+def s3_dataset(s3_prefix: str, pristine: Path) -> Iterator[str]:
+    """Three partitions of the local dataset (2 recent, 1 old), uploaded: 303 objects."""
+    import boto3
+
+    from collectors.layout import parse_url
+
+    loc = parse_url(s3_prefix)
+    s3 = boto3.session.Session().client("s3")
+    parts = [p for p in sorted(pristine.glob("job_type=upload_thumb_v1/dt=*"))][-3:]
+    for part in parts:
+        for f in sorted(part.glob("*.parquet")):
+            s3.put_object(Bucket=loc.bucket, Key=loc.key(str(f.relative_to(pristine))),
+                          Body=f.read_bytes())
+    yield s3_prefix
+
+
+@pytest.mark.s3
+def test_compact_and_purge_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(s3_dataset)
+    assert len(before) == 3 * 150
+    assert mjplan(["compact", s3_dataset]) == 0
+    out = capsys.readouterr().out
+    assert "303 files -> 3 files" in out
+    plan = plan_compaction(s3_dataset)
+    assert plan.files == 3 and plan.groups == ()
+    assert snapshot(s3_dataset) == before
+    # AGES sorted by date: the last three thumb partitions are 30, 2 and 1 days old.
+    assert mjplan(["purge", s3_dataset, "--older-than", "7d", "--yes"]) == 0
+    assert "done: 1 partitions, 1 files deleted" in capsys.readouterr().out
+    cutoff = TODAY - dt.timedelta(days=7)
+    assert snapshot(s3_dataset) == [r for r in before if r[2].date() >= cutoff]
