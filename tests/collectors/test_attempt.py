@@ -371,7 +371,7 @@ def test_default_sampler_measures_the_jobs_ffmpeg(
     assert row is not None and row["status"] == "succeeded"
     assert row["throughput_unit"] == "media_seconds"
     assert row["rtf"] == round(2.0 / (row["duration_ms"] / 1000), 4)
-    assert row["cpu_sample_count"] >= 2
+    assert row["cpu_sample_count"] >= 1
     assert row["cpu_pct_max"] > 0 and row["cpu_pct_avg"] > 0
     assert row["mem_rss_mb_max"] > 5  # an ffmpeg was seen, not just the shell
 
