@@ -61,16 +61,18 @@ def cursor(ds: Dataset) -> Iterator[duckdb.DuckDBPyConnection]:
         cur.close()
 
 
-def filter_options(ds: Dataset) -> tuple[list[str], list[str], dt.datetime | None]:
-    """(job types, instance types, time of the newest attempt) of the data, types sorted."""
+def filter_options(ds: Dataset) -> tuple[list[str], list[str]]:
+    """(job types, instance types) present in the data, sorted."""
     from planner.queries import distinct_values
 
     with cursor(ds) as cur:
-        return (
-            distinct_values(cur, "job_type"),
-            distinct_values(cur, "instance_type"),
-            newest_time(cur),
-        )
+        return distinct_values(cur, "job_type"), distinct_values(cur, "instance_type")
+
+
+def row_time(row: dict[str, Any]) -> dt.datetime | None:
+    """When an attempt happened: its start, else its finish (the jobs list's order)."""
+    value: dt.datetime | None = row.get("started_at") or row.get("finished_at")
+    return value
 
 
 def _filters(
@@ -106,11 +108,7 @@ def newest_time(cur: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     from planner.queries import list_attempts
 
     df = list_attempts(cur, limit=1, with_badges=False)
-    if df.height == 0:
-        return None
-    row = df.row(0, named=True)
-    value: dt.datetime | None = row.get("started_at") or row.get("finished_at")
-    return value
+    return row_time(df.row(0, named=True)) if df.height else None
 
 
 def attempts_page(

@@ -6,7 +6,6 @@ Every query runs in a thread worker; the worker never touches a widget. It posts
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +48,6 @@ class FilterOptionsLoaded(Message):
 
     job_types: list[str]
     instance_types: list[str]
-    #: Start of the newest attempt: the time ranges count back from it.
-    newest: dt.datetime | None
 
 
 @dataclass

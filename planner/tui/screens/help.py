@@ -30,7 +30,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("x", "clear filters and search"),
     )),
     ("Attempt detail", (
-        ("m c a", "metrics JSON, ffmpeg commands, the job's attempts"),
+        ("m c a", "tabs: metrics, ffmpeg commands, job's attempts"),
         ("enter", "open the highlighted attempt of the same job"),
         ("escape", "back to Jobs"),
     )),

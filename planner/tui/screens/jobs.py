@@ -81,7 +81,6 @@ class JobsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(FilterBar).show(self.query_state)
-        self.load_filter_options()
         self.reload()
 
     # Queries (worker threads) ---------------------------------------------------------------
@@ -132,6 +131,12 @@ class JobsScreen(Screen[None]):
 
     @on(AttemptsPage)
     def _page(self, message: AttemptsPage) -> None:
+        if message.generation == 1 and message.offset == 0:
+            # The first selection is everything, newest first: its first row is the newest
+            # attempt, which the time ranges count back from. The filter values are read after
+            # the first page, so the two scans do not compete for the first rows.
+            self.newest = data.row_time(message.rows[0]) if message.rows else None
+            self.load_filter_options()
         if message.generation != self.generation:
             return
         table = self.query_one(AttemptsTable)
@@ -156,7 +161,6 @@ class JobsScreen(Screen[None]):
     def _options(self, message: FilterOptionsLoaded) -> None:
         self.job_types = [None, *message.job_types]
         self.instance_types = [None, *message.instance_types]
-        self.newest = message.newest
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:
