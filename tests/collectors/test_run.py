@@ -22,6 +22,7 @@ from collectors.commands.run import (
     parse_commands_file,
     split_commands,
 )
+from collectors.host import reset_host_metrics
 from collectors.manifest import merge_manifest, read_manifest, update_manifest
 from collectors.schema import JOB_TYPES
 from tests.media import make_media
@@ -129,6 +130,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(config.MEDIAJOB_METRICS, raising=False)
     monkeypatch.setenv(config.AWS_EC2_METADATA_DISABLED, "true")
     monkeypatch.setenv(config.AWS_INSTANCE_TYPE, "c7i.large")
+    reset_host_metrics()  # host facts are cached per process; other tests set other values
 
 
 def read_rows(root: Path) -> list[dict[str, Any]]:
@@ -332,3 +334,41 @@ def test_s3_output_size_and_s3_dataset(s3_prefix: str, tmp_path: Path,
     assert row["output_size_bytes"] == 12345
     assert row["metrics_error"] is None
     outputs.reset_client()
+
+
+# --- mjcollect demo ---------------------------------------------------------------------------
+
+
+def test_demo_plan_is_deterministic_and_retries_truncated_inputs() -> None:
+    from collectors.commands.demo import INTACT, SMALL, job_types_for, plan
+
+    first, again = plan(SMALL, 1, seed=7), plan(SMALL, 1, seed=7)
+    assert [p.attempt_id for p in first] == [p.attempt_id for p in again]
+    assert {p.attempt_id for p in first}.isdisjoint(p.attempt_id for p in plan(SMALL, 1, 8))
+    assert len({p.attempt_id for p in first}) == len(first)
+    retries = [p for p in first if p.attempt_number == 2]
+    assert {p.input_name for p in retries} == {"h264_320x240_2s_truncated" + INTACT}
+    assert len(retries) == 4
+    audio = next(s for s in SMALL if s.vcodec is None)
+    assert job_types_for(audio) == ("upload_audio_envelope_v1",)
+
+
+def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
+    assert cli.main(["demo", "--scale", "small", "--out", str(tmp_path / "ds"),
+                     "--instance-type", "t3.test"]) == 0
+    rows = read_rows(tmp_path / "ds")
+    assert len(rows) == 25
+    assert {r["job_type"] for r in rows} == set(JOB_TYPES)
+    assert {r["input_video_codec"] for r in rows} == {"h264", "hevc", "vp9", None}
+    assert {r["input_audio_codec"] for r in rows} == {"aac", "opus", None}
+    assert any(r["input_height"] == 426 and r["input_width"] == 240 for r in rows)  # portrait
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 4 and all(r["attempt_number"] == 1 for r in failed)
+    assert all(r["error"].startswith("PipelineError: ffmpeg exited with") for r in failed)
+    ok = [r for r in rows if r["status"] == "succeeded"]
+    assert all(r["rtf"] > 0 and r["output_size_bytes"] > 0 and r["ffmpeg_commands"]
+               for r in ok)
+    assert all(r["synthetic"] is False and r["instance_type"] == "t3.test" for r in rows)
+    assert sum(r["cpu_pct_avg"] is not None for r in rows) >= 20
+    envelope = [r for r in ok if r["job_type"] == "upload_audio_envelope_v1"]
+    assert any(r["input_video_codec"] is None for r in envelope)  # the audio-only source
