@@ -348,6 +348,7 @@ def fleet_vs_demand(
     *,
     current: float | None = 1.0,
     colors: Mapping[str, str] | None = None,
+    empty_message: str = "No sizing result",
 ) -> go.Figure:
     """How the recommendation moves as demand grows.
 
@@ -355,11 +356,12 @@ def fleet_vs_demand(
     multipliers). Left: instances of each type that is in the recommended fleet at some level,
     each carrying the whole demand alone, and the recommended fleet's target capacity (black,
     in its weighted units). Right: USD/h of the cheapest type at each level. `current`: the
-    multiplier of today's demand, marked with a dashed line (None: no mark).
+    multiplier of today's demand, marked with a dashed line (None: no mark). `empty_message`
+    is shown instead of a chart when `curve` is empty.
     """
     title = "Recommended fleet as demand grows"
     if curve.is_empty():
-        return _empty(FLEET_VS_DEMAND, title, "No sizing result")
+        return _empty(FLEET_VS_DEMAND, title, empty_message)
     colors = _colors(colors, _column(curve, "instance_type"))
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.12,

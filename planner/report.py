@@ -167,8 +167,12 @@ class ReportData:
     skipped_files: int
     #: planner.stats.rtf_summary(by="instance").
     summary: pl.DataFrame
-    #: planner.sizing.size_fleet at the options given.
-    result: SizingResult
+    #: planner.sizing.size_fleet at the options given; None when the data cannot be sized.
+    result: SizingResult | None
+    #: Why there is no sizing (the planner's message), else None.
+    sizing_error: str | None
+    #: "spot" or "on-demand": the prices the costs are in.
+    capacity: str
     #: chart_data.throughput_cost_frame of the measured types.
     throughput: pl.DataFrame
     #: chart_data.fleet_curve at several demand multipliers.
@@ -189,15 +193,38 @@ def gather(
     multipliers: Sequence[float] | None = None,
 ) -> ReportData:
     """Run the planner on `ds`: summary statistics, sizing (and at several demand levels), the
-    throughput per type and a sample of attempts for the charts."""
+    throughput per type and a sample of attempts for the charts.
+
+    Data that cannot be sized (no attempt with a host name to measure concurrency, no arrival
+    in the window, no instance type fit for the demand) still gets its statistics and RTF
+    charts: `result` is then None and `sizing_error` says why. Other errors propagate.
+    """
+    import polars as pl
+
     from planner import chart_data
-    from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
+    from planner.errors import EmptySelectionError
+    from planner.prices import load_prices
+    from planner.sizing import SizingError, SizingOptions, load_sizing_inputs, size_fleet
     from planner.stats import rtf_summary
 
     options = options or SizingOptions()
+    prices = prices if prices is not None else load_prices()
     summary = rtf_summary(ds, by="instance")
-    inputs = load_sizing_inputs(ds, window=window, prices=prices)
-    result = size_fleet(inputs, options)
+    result: SizingResult | None = None
+    error: str | None = None
+    throughput = chart_data.throughput_cost_frame({}, prices, options.capacity)
+    curve = pl.DataFrame()
+    try:
+        inputs = load_sizing_inputs(ds, window=window, prices=prices)
+        throughput = chart_data.throughput_cost_frame(
+            inputs.measurements, inputs.prices, options.capacity
+        )
+        result = size_fleet(inputs, options)
+        curve = chart_data.fleet_curve(
+            inputs, options, multipliers or chart_data.DEFAULT_MULTIPLIERS
+        )
+    except (SizingError, EmptySelectionError) as exc:
+        error = str(exc)
     rows = ds.connection.sql(
         "SELECT count(*), count(*) FILTER (WHERE synthetic) FROM attempts"
     ).fetchall()
@@ -210,15 +237,13 @@ def gather(
         skipped_files=len(ds.skipped),
         summary=summary,
         result=result,
-        throughput=chart_data.throughput_cost_frame(
-            inputs.measurements, inputs.prices, options.capacity
-        ),
-        curve=chart_data.fleet_curve(
-            inputs, options, multipliers or chart_data.DEFAULT_MULTIPLIERS
-        ),
+        sizing_error=error,
+        capacity=options.capacity,
+        throughput=throughput,
+        curve=curve,
         points=chart_data.attempt_points(ds, per_group=per_group or chart_data.DEFAULT_PER_GROUP),
         window=window,
-        prices_source=inputs.prices.source,
+        prices_source=prices.source,
     )
 
 
@@ -227,15 +252,17 @@ def figures(data: ReportData) -> list[go.Figure]:
     from planner import charts
 
     colors = charts.color_map(
-        [*data.points["instance_type"], *data.throughput["instance_type"],
-         *data.curve["instance_type"]]
-    )  # fmt: skip
-    capacity = data.result.options.capacity
+        v
+        for frame in (data.points, data.throughput, data.curve)
+        if "instance_type" in frame.columns
+        for v in frame["instance_type"]
+    )
+    why = f"Not sized: {data.sizing_error}" if data.sizing_error else "No sizing result"
     return [
         charts.rtf_distribution(data.points, data.summary, colors=colors),
         charts.rtf_vs_input(data.points),
-        charts.throughput_cost(data.throughput, colors=colors, capacity=capacity),
-        charts.fleet_vs_demand(data.curve, colors=colors),
+        charts.throughput_cost(data.throughput, colors=colors, capacity=data.capacity),
+        charts.fleet_vs_demand(data.curve, colors=colors, empty_message=why),
         charts.resources(data.points, colors=colors),
     ]
 
@@ -406,8 +433,10 @@ def build_report(
         f"data {data.url}: {data.attempts} attempts in {data.files} files{skipped}{synthetic}; "
         f"demand window {data.window.total_seconds() / 86400:g} days; prices {data.prices_source}"
     )
-    rec = data.result.recommendation
+    rec = data.result.recommendation if data.result else None
     extra = ""
+    if data.sizing_error:
+        extra = f'<h3>Sizing</h3><p class="note">Not sized: {html.escape(data.sizing_error)}</p>'
     if rec is not None:
         request = fleet_request(
             rec, launch_template_name=launch_template or DEFAULT_LAUNCH_TEMPLATE
@@ -419,7 +448,10 @@ def build_report(
     return render_html(
         title=title,
         subtitle=subtitle,
-        tables=[*summary_tables(data.summary), *sizing_tables(data.result, top)],
+        tables=[
+            *summary_tables(data.summary),
+            *(sizing_tables(data.result, top) if data.result else []),
+        ],
         figures=figures(data),
         generated_at=generated_at,
         after_tables=extra,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 HELP = "write one self-contained HTML report (summary tables and charts) for sharing"
@@ -65,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)  # a reader never sees half a report
-    if args.fleet_json and data.result.recommendation is not None:
+    if data.sizing_error:
+        print(f"mjplan report: sizing left out: {data.sizing_error}", file=sys.stderr)
+    elif args.fleet_json and data.result and data.result.recommendation is not None:
         write_fleet_json(
             args.fleet_json, data.result.recommendation, launch_template_name=args.launch_template
         )

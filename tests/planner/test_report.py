@@ -3,14 +3,19 @@ terminal commands print them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from collectors import schema
 from planner import chart_data, charts, report
 from planner.cli import main
 from planner.dataset import open_dataset
@@ -156,6 +161,7 @@ def test_chart_numbers_are_the_planner_numbers(data: report.ReportData) -> None:
 
 def test_fleet_curve_at_today_is_the_sizing(data: report.ReportData) -> None:
     result = data.result
+    assert result is not None and data.sizing_error is None
     today = data.curve.filter(data.curve["demand_multiplier"] == 1.0)
     assert today["instance_type"].to_list() == [t.instance_type for t in result.types]
     assert today["instances"].to_list() == [t.instances_spot for t in result.types]
@@ -223,3 +229,90 @@ def test_render_table_escapes_values() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert '<td class="num">1.50</td>' in html
     assert "<h3>&lt;b&gt;t&lt;/b&gt;</h3>" in html
+
+
+# --- data that cannot be sized, and a dataset in S3 -----------------------------------------
+
+
+def _write_rows(root: str, rows: list[dict[str, Any]], filesystem: Any = None) -> None:
+    """Rows as hive partitions job_type=/dt=/part.parquet under `root` (local or bucket/key)."""
+    by_part: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by_part.setdefault((r["job_type"], r["started_at"].date().isoformat()), []).append(r)
+    for (job_type, day), part in by_part.items():
+        table = pa.Table.from_pylist(part, schema=schema.arrow_schema())
+        folder = f"{root}/job_type={job_type}/dt={day}"
+        if filesystem is None:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, f"{folder}/part.parquet", filesystem=filesystem)
+
+
+def _attempts(n: int, *, hosts: bool) -> list[dict[str, Any]]:
+    """`n` exports of 60 s media in 30 s on c7i.large (RTF 2.00) and n thumbnails of 0.5 s,
+    one every 10 minutes; with `hosts`, on two named workers (so concurrency is measured)."""
+    t0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
+    rows = []
+    for i in range(n):
+        for job_type, media, wall_ms in ((EXPORT, 60.0, 30_000), (THUMB, 60.0, 500)):
+            start = t0 + dt.timedelta(minutes=10 * i)
+            rows.append(
+                schema.validate_row(
+                    {
+                        "attempt_id": f"{job_type}-{i}",
+                        "job_id": f"{job_type}-job-{i}",
+                        "job_type": job_type,
+                        "attempt_number": 1,
+                        "status": "succeeded",
+                        "started_at": start,
+                        "finished_at": start + dt.timedelta(milliseconds=wall_ms),
+                        "duration_ms": wall_ms,
+                        "rtf": media / (wall_ms / 1000),
+                        "input_duration_seconds": media,
+                        "input_width": 1920,
+                        "input_height": 1080,
+                        "input_fps": 30.0,
+                        "input_video_codec": "h264",
+                        "instance_type": "c7i.large",
+                        "hostname": f"w{i % 2}" if hosts else None,
+                    }
+                )
+            )
+    return rows
+
+
+def test_data_that_cannot_be_sized_still_gets_its_statistics_and_charts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "attempts"
+    _write_rows(str(data_dir), _attempts(24, hosts=False))
+    out = tmp_path / "r.html"
+    assert main(["report", "--html", str(out), "--data", str(data_dir)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("mjplan report: sizing left out: no measurement of")
+    page = out.read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(page)
+    export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
+    assert export[1][:4] == ["c7i.large", "24", "100.0", "2.00"]
+    assert "Not sized: no measurement of" in page
+    assert not any(t.startswith("Ranked by") for t in parser.tables)
+    for name in charts.CHART_NAMES:
+        assert f'<section id="{name}" class="chart">' in page
+
+
+@pytest.mark.s3
+def test_report_from_s3(s3_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from planner.dataset import s3_filesystem
+
+    _write_rows(s3_prefix.removeprefix("s3://"), _attempts(24, hosts=True), s3_filesystem())
+    out = tmp_path / "s3.html"
+    assert main(["report", "--html", str(out), "--data", s3_prefix, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["dataset"] == s3_prefix and doc["bytes"] == out.stat().st_size
+    parser = _Tables()
+    parser.feed(out.read_text(encoding="utf-8"))
+    export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
+    assert export[1][:4] == ["c7i.large", "24", "100.0", "2.00"]
+    thumbs = parser.tables[f"{THUMB} (jobs per hour per busy slot)"]
+    assert thumbs[1][:4] == ["c7i.large", "24", "100.0", "7200"]  # 3600 s / 0.5 s per job
+    assert any(t.startswith("Recommended spot fleet") for t in parser.tables)
