@@ -333,6 +333,12 @@ def _classify(stderr: str, label: str, target: str) -> ProbeError:
     return ProbeError("failed", f"ffprobe failed on {label}: {detail}")
 
 
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
 def _run(argv: list[str], timeout: float, label: str) -> str:
     """stdout of ffprobe; ProbeError on a missing binary, a timeout or a non-zero exit."""
     try:
@@ -347,12 +353,13 @@ def _run(argv: list[str], timeout: float, label: str) -> str:
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        _kill(proc)
         raise ProbeError(
             "timeout", f"ffprobe took longer than {timeout:g} s on {redact_urls(label)}"
         ) from exc
+    except BaseException:  # e.g. KeyboardInterrupt: leave no ffprobe behind, then go on
+        _kill(proc)
+        raise
     if proc.returncode != 0:
         raise _classify(err.decode("utf-8", "replace"), label, argv[-1])
     return out.decode("utf-8", "replace")
