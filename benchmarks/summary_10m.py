@@ -64,7 +64,7 @@ def generate(rows: int, out: Path, seed: int = 10) -> None:
             rtf = rng.lognormal(0.3 - 0.2 * j, 0.4, n) * (1 + it / 10)
             wall_ms = np.maximum(np.round(inp / rtf * 1000), 1).astype(np.int64)
             ok = rng.random(n) > 0.03
-            t0 = np.datetime64(start + dt.timedelta(days=day), "us").astype(np.int64)
+            t0 = int((start + dt.timedelta(days=day)).timestamp() * 1_000_000)
             started = t0 + np.sort(rng.integers(0, 86_400_000_000, n))
             finished = started + wall_ms * 1000
             ids = pc.cast(pa.array(np.arange(base, base + n)), pa.string())
