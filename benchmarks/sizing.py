@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/sizing.py                 # 10M rows, data in benchmarks/scratch/
     .venv/bin/python benchmarks/sizing.py --rows 1000000  # a smaller run
+    .venv/bin/python benchmarks/sizing.py --data benchmarks/scratch/summary_10m   # another 10M
+                                  # dataset (benchmarks/summary_10m.py's, with duplicates)
 
 Questions: how long do `load_sizing_inputs` (DuckDB: hourly demand, per-host concurrency from
 intervals, service times, waste) and `size_fleet` take on 10M attempts, and how long does one
@@ -119,10 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--recomputes", type=int, default=20)
+    parser.add_argument("--data", help="an existing dataset folder instead of generating one")
     args = parser.parse_args(argv)
-    out = ROOT / "benchmarks" / "scratch" / f"sizing_{args.rows}"
+    out = Path(args.data) if args.data else ROOT / "benchmarks" / "scratch" / f"sizing_{args.rows}"
     t = time.perf_counter()
-    if not (out / "ROWS").exists():
+    if args.data:
+        gen_s = None
+    elif not (out / "ROWS").exists():
         generate(args.rows, out)
         gen_s = time.perf_counter() - t
     else:
@@ -145,7 +150,27 @@ def main(argv: list[str] | None = None) -> int:
         size_fleet(inputs, opts)
         recompute.append(time.perf_counter() - s)
     rss = peak_rss_mib()
-    rows = int((out / "ROWS").read_text())
+    rows = int(ds.connection.execute("SELECT count(*) FROM attempts").fetchone()[0])
+
+    # The load again, phase by phase (same queries as load_sizing_inputs).
+    from planner import demand, throughput
+
+    phases = {}
+    s0 = time.perf_counter()
+    rng = demand.data_time_range(ds)
+    phases["time_range_s"] = time.perf_counter() - s0
+    bounds = demand.window_bounds(*rng, dt.timedelta(days=14))
+    s0 = time.perf_counter()
+    demand.load_demand_history(ds, bounds=bounds)
+    phases["hourly_demand_s"] = time.perf_counter() - s0
+    s0 = time.perf_counter()
+    throughput.measure_concurrency(ds, bounds[0])
+    phases["concurrency_s"] = time.perf_counter() - s0
+    s0 = time.perf_counter()
+    throughput.measure_outcomes(ds, bounds[0])
+    phases["services_and_waste_s"] = time.perf_counter() - s0
+    rows_in_window = int(ds.connection.execute(
+        "SELECT count(*) FROM attempts WHERE started_at >= ?", [bounds[0]]).fetchone()[0])
 
     env = dict(os.environ)
     s = time.perf_counter()
@@ -158,11 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         print(proc.stderr, file=sys.stderr)
 
     result = {
+        "dataset": str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out),
         "rows": rows,
         "files": len(ds.files),
         "generate_s": gen_s,
         "open_dataset_s": round(t1 - t0, 3),
         "load_sizing_inputs_s": round(t2 - t1, 3),
+        "load_phases_s": {k: round(v, 3) for k, v in phases.items()},
+        "rows_in_14d_window": rows_in_window,
         "size_fleet_first_s": round(t3 - t2, 4),
         "recompute_median_s": round(statistics.median(recompute), 5),
         "recompute_max_s": round(max(recompute), 5),
@@ -173,13 +201,17 @@ def main(argv: list[str] | None = None) -> int:
         "types_sized": len(first.types),
         "recommendation": [m.instance_type for m in first.recommendation.members]
         if first.recommendation else None,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "benchmarks/sizing.py " + " ".join(argv or sys.argv[1:]),
     }
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    name = "sizing.json" if args.rows == 10_000_000 else f"sizing_{args.rows}.json"
+    if args.data:
+        name = f"sizing_{out.name}.json"
+    else:
+        name = "sizing.json" if args.rows == 10_000_000 else f"sizing_{args.rows}.json"
     (results / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
