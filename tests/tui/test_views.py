@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ import pytest
 from textual.widgets import DataTable, Input, Select
 
 from planner import stats
+from planner.demand import parse_forecast
 from planner.fleet import fleet_request
+from planner.prices import DEFAULT_PRICES_PATH, load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.tui.app import PlannerApp
 from planner.tui.formatting import format_rtf, sizing_cells
@@ -121,6 +124,42 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         assert "utilisation" in static_text(screen.query_one("#sizing-status"))
         box.value = "0.5"
         await wait_for(pilot, lambda: screen.computed_generation == screen.generation)
+
+        # A forecast instead of the data's demand, for one job type.
+        demand = screen.query_one("#in-demand", Input)
+        demand.value = "create_video_export_v1=40h/d"
+        await wait_for(pilot, lambda: len(screen.result.options.forecasts) == 1)
+        forecast = size_fleet(inputs, SizingOptions(
+            utilisation=0.5, capacity="on-demand",
+            forecasts=(parse_forecast("create_video_export_v1=40h/d"),)))
+        assert table_rows(table) == [
+            sizing_cells(i, t, "on-demand") for i, t in enumerate(forecast.types, 1)
+        ]
+        demand.value = ""
+        await wait_for(pilot, lambda: not screen.result.options.forecasts)
+
+        # Another price file: only its instance types are sized.
+        prices = screen.query_one("#in-prices", Input)
+        prices.value = str(tmp_path / "missing.csv")
+        await wait_for(pilot, lambda: "Error" in static_text(screen.query_one("#sizing-status")))
+        assert "missing.csv" in static_text(screen.query_one("#sizing-status"))
+        lines = DEFAULT_PRICES_PATH.read_text().splitlines()
+        header = next(i for i, line in enumerate(lines) if line.startswith("instance_type"))
+        kept = [line for line in lines[header + 1:] if line.startswith(("c7i.", "c7g."))]
+        small = tmp_path / "prices.csv"
+        small.write_text("\n".join([*lines[: header + 1], *kept]) + "\n")
+        prices.value = str(small)
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation
+                       and screen.inputs.prices.source == str(small))
+        assert {r[1].rstrip("*").split(".")[0] for r in table_rows(table)} <= {"c7i", "c7g"}
+        mine = size_fleet(replace(inputs, prices=load_prices(small)),
+                          SizingOptions(utilisation=0.5, capacity="on-demand"))
+        assert table_rows(table) == [
+            sizing_cells(i, t, "on-demand") for i, t in enumerate(mine.types, 1)
+        ]
+        prices.value = ""
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation
+                       and screen.inputs.prices.source == str(DEFAULT_PRICES_PATH))
 
         # w writes the fleet request and says where.
         await pilot.press("escape", "w")
