@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import platform
 import statistics
 import sys
@@ -158,7 +159,8 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT.parent))
     results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cpus",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "load_avg_1m_before": round(os.getloadavg()[0], 2),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "runs": {},
     }
@@ -169,7 +171,12 @@ def main() -> int:
             t = time.perf_counter()
             generate(root, rows)
             print(f"generated {rows:,} rows in {time.perf_counter() - t:.1f} s", flush=True)
-        runs = [asyncio.run(_measure(str(root))) for _ in range(args.repeat)]
+        runs = []
+        for _ in range(args.repeat):
+            run = asyncio.run(_measure(str(root)))
+            # The machine is shared: the 1-minute load average says how contended a run was.
+            run["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+            runs.append(run)
         summary = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         results["runs"][str(rows)] = {"median": summary, "all": runs}
         print(rows, json.dumps(summary), flush=True)
