@@ -208,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
     from planner.fleet import fleet_request, write_fleet_json
     from planner.prices import load_prices
     from planner.sizing import load_sizing_inputs, size_fleet
+    from planner.throughput import throughput_frame
 
     options = build_options(args)
     window = parse_duration(args.window)
@@ -231,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
             "prices": prices.source,
             **result.to_dict(),
         }
+        # What each measured type does (slots, service time, RTF, media s/s, jobs/h).
+        doc["throughput"] = throughput_frame(inputs.measurements).to_dicts()
         doc["fleet_request"] = (
             fleet_request(result.recommendation, **kwargs) if result.recommendation else None
         )

@@ -66,6 +66,10 @@ def test_json_sizes_for_the_data(data_dir: Path, capsys: pytest.CaptureFixture[s
     assert doc["skipped"] == {
         "m9.large": "not measured, and no measured type of its family to estimate from"
     }
+    (tp,) = doc["throughput"]  # type: ignore[misc]
+    assert (tp["instance_type"], tp["job_type"], tp["slots"]) == ("c5.large", "upload_thumb_v1", 2)
+    assert tp["service_s"] == pytest.approx(MEAN_SERVICE, rel=1e-6)
+    assert tp["jobs_per_hour"] == pytest.approx(tp["mean_concurrency"] * 3600 / MEAN_SERVICE)
     req = doc["fleet_request"]
     assert req["TargetCapacitySpecification"]["DefaultTargetCapacityType"] == "spot"  # type: ignore[index]
     overrides = req["LaunchTemplateConfigs"][0]["Overrides"]  # type: ignore[index]
