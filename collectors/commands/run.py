@@ -258,6 +258,10 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
     except ValueError as exc:
         print(f"mjcollect run: --sample-interval: {exc}", file=sys.stderr)
         return 2
+    if args.attempt < 1 or not args.job_type or not args.job_id:
+        print("mjcollect run: --job-type and --job-id must not be empty, --attempt >= 1",
+              file=sys.stderr)
+        return 2
     sink = open_sink(args.data)
     attempt = start_attempt(
         args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,

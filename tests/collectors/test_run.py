@@ -306,6 +306,11 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert mjrun(tmp_path / "ds", "--job-type", "t", "--job-id", "j") == 2
     assert mjrun(tmp_path / "ds", "--job-type", "t", "--job-id", "j",
                  "--commands-file", str(tmp_path / "none.json")) == 2
+    assert mjrun(tmp_path / "ds", "--job-type", "t", "--job-id", "j", "--attempt", "0",
+                 "--", "true") == 2
+    assert mjrun(tmp_path / "ds", "--job-type", "t", "--job-id", "j",
+                 "--sample-interval", "-1", "--", "true") == 2
+    assert read_rows(tmp_path / "ds") == []
 
 
 @pytest.mark.s3
