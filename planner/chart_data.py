@@ -116,12 +116,13 @@ def attempt_points(
 def with_concurrency(ds: Any, points: pl.DataFrame) -> pl.DataFrame:
     """`points` with a `concurrency` column: attempts on the same host whose run overlaps.
 
+    A host is a (hostname, instance_type) pair, as in planner.throughput's concurrency.
     The count includes the attempt itself (1 = it ran alone) and failed attempts (they used the
     CPU all the same). Null when the host or either timestamp is unknown. A worker running two
     exports at once on two cores gets about half the RTF of one running alone: this is the
     column that shows it.
     """
-    keys = points.select("attempt_id", "hostname", "started_at", "finished_at")
+    keys = points.select("attempt_id", "hostname", "instance_type", "started_at", "finished_at")
     # A Dataset's own cursor (it re-registers the raw scan): registering a frame on the shared
     # connection would race other threads (TUI workers) using it.
     cur = ds.cursor() if hasattr(ds, "cursor") and hasattr(ds, "connection") else ds
@@ -132,6 +133,7 @@ def with_concurrency(ds: Any, points: pl.DataFrame) -> pl.DataFrame:
             SELECT p.attempt_id, count(*)::INTEGER AS concurrency
             FROM _points p JOIN attempts o
               ON o.hostname = p.hostname
+             AND o.instance_type IS NOT DISTINCT FROM p.instance_type
              AND o.started_at < p.finished_at AND o.finished_at > p.started_at
             GROUP BY p.attempt_id
             """

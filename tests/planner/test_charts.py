@@ -267,8 +267,15 @@ def test_attempt_points_refuses_nonsense(small_dataset: Path) -> None:
 def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path: Path) -> None:
     t0 = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
 
-    def run(i: int, host: str, start_s: int, end_s: int, status: str = "succeeded") -> dict:
-        row = _row(i, EXPORT, "c7i.large", status)
+    def run(
+        i: int,
+        host: str,
+        start_s: int,
+        end_s: int,
+        status: str = "succeeded",
+        it: str = "c7i.large",
+    ) -> dict:
+        row = _row(i, EXPORT, it, status)
         row.update(
             attempt_id=f"a{i}",
             hostname=host,
@@ -283,6 +290,7 @@ def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path:
         run(3, "w1", 120, 200, status="failed"),  # failed, but it used the CPU
         run(4, "w1", 200, 300),  # starts as 3 ends: not overlapping
         run(5, "w2", 0, 300),  # another host
+        run(6, "w1", 0, 300, it="m7i.large"),  # same name, another instance type: another host
     ]
     part = tmp_path / f"job_type={EXPORT}" / "dt=2026-11-02"
     part.mkdir(parents=True)
@@ -290,5 +298,5 @@ def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path:
     ds = open_dataset(str(tmp_path))
     pts = chart_data.with_concurrency(ds, chart_data.attempt_points(ds))
     assert dict(pts.select("attempt_id", "concurrency").iter_rows()) == {
-        "a1": 2, "a2": 3, "a4": 1, "a5": 1
+        "a1": 2, "a2": 3, "a4": 1, "a5": 1, "a6": 1
     }  # fmt: skip
