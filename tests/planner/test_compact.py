@@ -47,12 +47,14 @@ def write_file(path: Path, rows: list[dict[str, Any]]) -> None:
     pq.write_table(pa.Table.from_pylist(rows, schema=schema.arrow_schema()), path)
 
 
-def build_dataset(root: Path) -> None:
+def build_dataset(root: Path, job_types: tuple[str, ...] = JOB_TYPES,
+                  ages: tuple[int, ...] = AGES) -> None:
     """2,020 files of 1-2 rows; in each partition one duplicated attempt (the later copy has a
     later finished_at and wins), one file of an older collector (no cpu/output columns) and one
     of a newer collector (an extra column gpu_util_pct)."""
-    for t, jt in enumerate(JOB_TYPES):
-        for age in AGES:
+    for jt in job_types:
+        t = JOB_TYPES.index(jt)
+        for age in ages:
             day = TODAY - dt.timedelta(days=age)
             part = root / partition_path(jt, day)
             rows: list[dict[str, Any]] = []
@@ -79,15 +81,26 @@ def build_dataset(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Thumbnail partitions 30, 2 and 1 days old (303 files), for the smaller cases."""
     root = tmp_path_factory.mktemp("pristine") / "ds"
+    build_dataset(root, ("upload_thumb_v1",), (30, 2, 1))
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """The full dataset: 20 partitions, 2,020 files."""
+    root = tmp_path / "ds"
     build_dataset(root)
     return root
 
 
 @pytest.fixture
-def dataset(pristine: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "ds"
-    shutil.copytree(pristine, root)
+def one_partition(pristine: Path, tmp_path: Path) -> Path:
+    """One partition (101 files, 30 days old) of the pristine dataset, copied."""
+    root = tmp_path / "one"
+    part = sorted(pristine.glob("job_type=upload_thumb_v1/*"))[0]
+    shutil.copytree(part, root / part.relative_to(pristine))
     return root
 
 
@@ -108,8 +121,9 @@ def parquet_files(root: Path) -> list[Path]:
 EXPECTED_ATTEMPTS = len(JOB_TYPES) * len(AGES) * (FILES_PER_PARTITION * 3 // 2)
 
 
-def test_compact_a_few_thousand_small_files(dataset: Path, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
+def test_compact_then_purge_a_few_thousand_small_files(
+    dataset: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = snapshot(str(dataset))
     assert len(before) == EXPECTED_ATTEMPTS == 3000
     files_before = len(parquet_files(dataset))
@@ -138,11 +152,35 @@ def test_compact_a_few_thousand_small_files(dataset: Path, capsys: pytest.Captur
     assert mjplan(["compact", str(dataset)]) == 0
     assert "nothing to compact" in capsys.readouterr().out
 
+    # Purge: 2 of the 5 ages (200 and 400 days) are past 180 days, in each of 4 job types.
+    assert mjplan(["purge", str(dataset), "--older-than", "180d", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "8 to delete, 12 kept" in out and "dry run: nothing deleted" in out
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert mjplan(["purge", str(dataset), "--older-than", "180d"]) == 2
+    assert "not deleting without --yes" in capsys.readouterr().err
+    assert len(parquet_files(dataset)) == 20
+    assert mjplan(["purge", str(dataset), "--older-than", "180d", "--yes"]) == 0
+    assert "done: 8 partitions, 8 files deleted" in capsys.readouterr().out
+    cutoff = TODAY - dt.timedelta(days=180)
+    days = {dt.date.fromisoformat(p.name[3:]) for p in dataset.glob("job_type=*/dt=*")}
+    assert days == {TODAY - dt.timedelta(days=a) for a in (1, 2, 30)}
+    after = snapshot(str(dataset))
+    assert len(after) == 3000 * 3 // 5
+    assert after == [r for r in before if r[2].date() >= cutoff]
+    assert mjplan(["purge", str(dataset), "--older-than", "26w", "--yes"]) == 0
+    assert "nothing to purge" in capsys.readouterr().out
 
-def test_readers_see_every_attempt_during_compaction(dataset: Path) -> None:
-    small = dataset.parent / "small"
-    for part in sorted(dataset.glob("job_type=upload_thumb_v1/*"))[:1]:
-        shutil.copytree(part, small / part.relative_to(dataset))
+
+def test_purge_of_small_files(one_partition: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The one partition is 30 days old.
+    assert mjplan(["purge", str(one_partition), "--older-than", "29d", "--yes"]) == 0
+    assert "done: 1 partitions, 101 files deleted" in capsys.readouterr().out
+    assert list(one_partition.iterdir()) == []  # the emptied job_type= folder went too
+
+
+def test_readers_see_every_attempt_during_compaction(one_partition: Path) -> None:
+    small = one_partition
     before = snapshot(str(small))
     plan = plan_compaction(str(small), parse_size("300KB"))
     assert len(plan.groups) >= 3  # 101 files of ~12.5 KB, about 24 to a group
@@ -170,11 +208,12 @@ def test_grouping_follows_target_size() -> None:
     assert group_small_files(files[:1], "r", 100) == []
 
 
-def test_corrupt_file_is_left_alone(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    part = next(dataset.glob("job_type=upload_thumb_v1/dt=*"))
+def test_corrupt_file_is_left_alone(one_partition: Path, capsys: pytest.CaptureFixture[str]
+                                    ) -> None:
+    part = next(one_partition.glob("job_type=upload_thumb_v1/dt=*"))
     bad = part / "w5000-corrupt.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")
-    assert mjplan(["compact", str(dataset)]) == 1
+    assert mjplan(["compact", str(one_partition)]) == 1
     out = capsys.readouterr().out
     assert "left alone:" in out and "w5000-corrupt.parquet" in out
     assert bad.exists()
@@ -182,33 +221,11 @@ def test_corrupt_file_is_left_alone(dataset: Path, capsys: pytest.CaptureFixture
     assert len(list(part.glob("*.parquet"))) == 2
 
 
-def test_dry_run_changes_nothing(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert mjplan(["compact", str(dataset), "--target-size", "1MB", "--dry-run"]) == 0
+def test_dry_run_changes_nothing(one_partition: Path, capsys: pytest.CaptureFixture[str]
+                                 ) -> None:
+    assert mjplan(["compact", str(one_partition), "--target-size", "1MB", "--dry-run"]) == 0
     assert "dry run: nothing changed" in capsys.readouterr().out
-    assert len(parquet_files(dataset)) == 2020
-
-
-def test_purge_deletes_partitions_past_the_cutoff(
-    dataset: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    before = snapshot(str(dataset))
-    assert mjplan(["purge", str(dataset), "--older-than", "180d", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "8 to delete, 12 kept" in out and "dry run: nothing deleted" in out
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    assert mjplan(["purge", str(dataset), "--older-than", "180d"]) == 2
-    assert "not deleting without --yes" in capsys.readouterr().err
-    assert len(parquet_files(dataset)) == 2020
-
-    assert mjplan(["purge", str(dataset), "--older-than", "180d", "--yes"]) == 0
-    assert "done: 8 partitions, 808 files deleted" in capsys.readouterr().out
-    cutoff = TODAY - dt.timedelta(days=180)
-    days = {dt.date.fromisoformat(p.name[3:]) for p in dataset.glob("job_type=*/dt=*")}
-    assert days == {TODAY - dt.timedelta(days=a) for a in (1, 2, 30)}
-    after = snapshot(str(dataset))
-    assert after == [r for r in before if r[2].date() >= cutoff]
-    assert mjplan(["purge", str(dataset), "--older-than", "26w", "--yes"]) == 0
-    assert "nothing to purge" in capsys.readouterr().out
+    assert len(parquet_files(one_partition)) == 101
 
 
 def test_argument_parsing() -> None:
@@ -233,14 +250,14 @@ def test_missing_folder_is_one_line_error(tmp_path: Path, capsys: pytest.Capture
 
 @pytest.fixture
 def s3_dataset(s3_prefix: str, pristine: Path) -> Iterator[str]:
-    """Three partitions of the local dataset (2 recent, 1 old), uploaded: 303 objects."""
+    """The pristine partitions (30, 2 and 1 days old), uploaded: 303 objects."""
     import boto3
 
     from collectors.layout import parse_url
 
     loc = parse_url(s3_prefix)
     s3 = boto3.session.Session().client("s3")
-    parts = [p for p in sorted(pristine.glob("job_type=upload_thumb_v1/dt=*"))][-3:]
+    parts = sorted(pristine.glob("job_type=upload_thumb_v1/dt=*"))
     for part in parts:
         for f in sorted(part.glob("*.parquet")):
             s3.put_object(Bucket=loc.bucket, Key=loc.key(str(f.relative_to(pristine))),
@@ -258,7 +275,6 @@ def test_compact_and_purge_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[
     plan = plan_compaction(s3_dataset)
     assert plan.files == 3 and plan.groups == ()
     assert snapshot(s3_dataset) == before
-    # AGES sorted by date: the last three thumb partitions are 30, 2 and 1 days old.
     assert mjplan(["purge", s3_dataset, "--older-than", "7d", "--yes"]) == 0
     assert "done: 1 partitions, 1 files deleted" in capsys.readouterr().out
     cutoff = TODAY - dt.timedelta(days=7)
