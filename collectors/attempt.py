@@ -52,7 +52,6 @@ from collectors.probe import (
     MediaInfo,
     ProbeCache,
     ProbeError,
-    current_cache,
     enter_cache_scope,
     exit_cache_scope,
     probe_media_info,
@@ -441,16 +440,17 @@ class Attempt:
         _note_failure(step, f"attempt {self.attempt_id}: {message}")
 
     def _reset_cache_scope(self) -> None:
+        # Closed first: if finish() runs in another thread than start(), the starting
+        # context still holds the cache, but a closed cache is never "current" again.
+        self.probe_cache.close()
         token, self._cache_token = self._cache_token, None
         if token is None:
             return
         try:
             exit_cache_scope(token)
-        except ValueError:
-            # finish() in another thread/context than start(): that context's cache is ours
-            # only if nobody replaced it, and the other context ends with its thread anyway.
-            if current_cache() is self.probe_cache:
-                enter_cache_scope(None)
+        except ValueError:  # another context than start()'s: nothing to reset here
+            log.debug("attempt %s finished outside the context that started it",
+                      self.attempt_id)
 
     def _build_row(self, error: BaseException | str | None, started_at: dt.datetime,
                    finished_at: dt.datetime, duration_ms: int | None) -> dict[str, Any]:

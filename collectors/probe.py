@@ -235,6 +235,13 @@ class ProbeCache:
         self._items: dict[_CacheKey | tuple[str], MediaInfo] = {}
         self._lock = threading.Lock()
         self.runs = 0
+        #: Set when its job ended: a closed cache is never the current one any more, even in
+        #: a context whose scope could not be reset (finish() called from another thread).
+        self.closed = False
+
+    def close(self) -> None:
+        """End the cache's job scope (the results stay readable)."""
+        self.closed = True
 
     def get(self, key: _CacheKey | tuple[str]) -> MediaInfo | None:
         with self._lock:
@@ -279,8 +286,9 @@ def exit_cache_scope(token: contextvars.Token[ProbeCache | None]) -> None:
 
 
 def current_cache() -> ProbeCache | None:
-    """The cache of the enclosing `cache_scope` (the running attempt), if any."""
-    return _current_cache.get()
+    """The cache of the enclosing `cache_scope` (the running attempt), if any and not closed."""
+    cache = _current_cache.get()
+    return cache if cache is not None and not cache.closed else None
 
 
 class _Default:

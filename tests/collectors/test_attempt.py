@@ -397,10 +397,12 @@ def test_start_finish_api(media_dir: Path, sink: InMemorySink) -> None:
 def test_finish_from_another_thread(media_dir: Path, sink: InMemorySink) -> None:
     a = start_attempt("upload_thumb_v1", "job-20", inputs=[make_media("video_only", media_dir)],
                       sink=sink, sampler=None)
+    assert current_cache() is a.probe_cache
     worker = threading.Thread(target=a.finish)
     worker.start()
     worker.join()
     assert a.row is not None and a.row["status"] == "succeeded"
+    assert current_cache() is None  # the finished attempt's cache is not left behind here
 
 
 def test_commands_lose_their_credentials(sink: InMemorySink) -> None:
