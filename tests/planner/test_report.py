@@ -316,3 +316,14 @@ def test_report_from_s3(s3_prefix: str, tmp_path: Path, capsys: pytest.CaptureFi
     thumbs = parser.tables[f"{THUMB} (jobs per hour per busy slot)"]
     assert thumbs[1][:4] == ["c7i.large", "24", "100.0", "7200"]  # 3600 s / 0.5 s per job
     assert any(t.startswith("Recommended spot fleet") for t in parser.tables)
+
+
+def test_render_html_escapes_dataset_strings_in_charts() -> None:
+    import plotly.graph_objects as go
+
+    # An instance type or codec name is data: it must not end the page's script.
+    fig = go.Figure(go.Bar(x=["</script><b>x"], y=[1]))
+    page = report.render_html(title="<t>", subtitle="s", tables=[], figures=[fig])
+    assert "</script><b>" not in page
+    assert "<title>&lt;t&gt;</title>" in page
+    assert '<section id="chart-1" class="chart">' in page
