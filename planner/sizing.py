@@ -410,6 +410,8 @@ class TypeSizing:
     spot_usd_per_media_h: float | None
     #: Jobs of the mix one instance completes per hour at full use of its slots.
     capacity_jobs_per_hour: float
+    #: False when the attempts had no host names: slots not measured, 1 assumed.
+    concurrency_measured: bool = True
 
     @property
     def estimated(self) -> bool:
@@ -604,6 +606,7 @@ def size_type(
         on_demand_usd_per_media_h=od / media_h if media_h > 0 else None,
         spot_usd_per_media_h=spot / media_h if media_h > 0 else None,
         capacity_jobs_per_hour=slots * 3600.0 / mean_service if mean_service > 0 else 0.0,
+        concurrency_measured=m.concurrency.measured,
     )
 
 

@@ -37,9 +37,12 @@ optional lower bound on `started_at` (the window).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+log = logging.getLogger("planner.throughput")
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,9 +67,14 @@ class Concurrency:
     max_concurrency: int
 
     @property
+    def measured(self) -> bool:
+        """False when no attempt of the type had a host name: one job at a time is assumed."""
+        return self.busy_seconds > 0
+
+    @property
     def mean_concurrency(self) -> float:
-        """Time-weighted mean number of running attempts while a host was busy."""
-        return self.attempt_seconds / self.busy_seconds if self.busy_seconds > 0 else 0.0
+        """Time-weighted mean number of running attempts while a host was busy (1 if unknown)."""
+        return self.attempt_seconds / self.busy_seconds if self.busy_seconds > 0 else 1.0
 
     @property
     def slots(self) -> int:
@@ -321,13 +329,18 @@ def measurements_from(
     """InstanceMeasurements for each type with both a concurrency and a service."""
     by_type: dict[str, dict[str, Service]] = {}
     for (itype, jtype), svc in services.items():
-        # Without a usable interval (no hostname) the type's concurrency is unknown: left out.
-        if itype in concurrency:
-            by_type.setdefault(itype, {})[jtype] = svc
-    return {
-        itype: InstanceMeasurements(itype, concurrency[itype], svcs)
-        for itype, svcs in by_type.items()
-    }
+        by_type.setdefault(itype, {})[jtype] = svc
+    out = {}
+    for itype, svcs in sorted(by_type.items()):
+        conc = concurrency.get(itype)
+        if conc is None:
+            # No attempt with a host name (an older collector, or a dataset without them):
+            # concurrency cannot be measured; one job per instance at a time is assumed, and
+            # said so (Concurrency.measured is False, mjplan size prints it).
+            log.warning("%s: no host names, concurrency not measured; 1 job slot assumed", itype)
+            conc = Concurrency(itype, 0, 0.0, 0.0, 0)
+        out[itype] = InstanceMeasurements(itype, conc, svcs)
+    return out
 
 
 def measure_instances(

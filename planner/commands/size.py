@@ -337,6 +337,12 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
             + (", ..." if len(estimated) > 6 else "")
             + ")"
         )
+    assumed = [t.instance_type for t in result.types if not t.concurrency_measured]
+    if assumed:
+        console.print(
+            f"  no host names for {', '.join(assumed[:6])}{', ...' if len(assumed) > 6 else ''}: "
+            "concurrency not measured, 1 job slot per instance assumed (--slots N to set it)"
+        )
     if result.skipped:
         console.print(
             f"  left out: {len(result.skipped)} priced type(s) without measurements "

@@ -164,8 +164,25 @@ def test_bad_price_file(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert f"{bad} line 4: spot_usd_h must be a number, got 'free'" in capsys.readouterr().err
 
 
-def test_no_data_for_the_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write_rows([attempt(job_type="upload_thumb_v1", start_s=0, wall_s=1, hostname=None)], tmp_path)
+def test_without_host_names_one_slot_is_assumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        attempt(job_type="upload_thumb_v1", start_s=i * 10, wall_s=4, hostname=None)
+        for i in range(5)
+    ]
+    write_rows(rows, tmp_path)
+    doc = run_json(capsys, "--data", str(tmp_path), "--no-estimated")
+    c5 = {t["instance_type"]: t for t in doc["types"]}["c5.large"]  # type: ignore[attr-defined]
+    assert (c5["slots"], c5["concurrency_measured"]) == (1, False)
+    assert c5["mean_service_s"] == pytest.approx(4.0)
+    assert main(["size", "--data", str(tmp_path), "--no-estimated"]) == 0
+    assert "concurrency not measured, 1 job slot per instance assumed" in capsys.readouterr().out
+
+
+def test_no_attempts_in_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [attempt(job_type="upload_thumb_v1", start_s=0, wall_s=4, status="failed")]
+    write_rows(rows, tmp_path)
     assert main(["size", "--data", str(tmp_path)]) == 2
     assert "no measurement of upload_thumb_v1 in the data" in capsys.readouterr().err
 
