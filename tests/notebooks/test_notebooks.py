@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import polars as pl
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
@@ -134,7 +135,8 @@ def test_capacity_planning_runs_on_the_embedded_data(
         "rtf_ci_high", "rtf_mean", "jobs_per_hour", "cpu_pct_avg", "mem_rss_mb_p90",
         "low_sample",
     )  # fmt: skip
-    assert str(summary) in _plain(capacity_planning)
+    with pl.Config(tbl_rows=60, tbl_cols=20):  # as the notebook sets it
+        assert str(summary) in _plain(capacity_planning)
     # The fleet request shown is the planner's recommendation on the same data.
     result = size_fleet(load_sizing_inputs(open_dataset()), SizingOptions())
     assert result.recommendation is not None
@@ -154,7 +156,8 @@ def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookN
         "instance_type", "input_class", "attempts", "rtf", "rtf_ci_low", "rtf_ci_high",
         "low_sample",
     )  # fmt: skip
-    assert str(shown) in _plain(rtf_analysis)
+    with pl.Config(tbl_rows=60, tbl_cols=20):  # as the notebook sets it
+        assert str(shown) in _plain(rtf_analysis)
     # The concurrency chart: RTF against attempts running at once, coloured per instance type.
     figs = [
         o["data"]["application/vnd.plotly.v1+json"]
