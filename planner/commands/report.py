@@ -5,7 +5,11 @@
 
 Takes the sizing options of `mjplan size` (window, percentile, forecasts, growth, utilisation,
 wait target, prices, capacity...). plotly.js is embedded in the file, so it opens offline.
-Bad arguments, an empty selection and an unreachable dataset print one line and exit 2.
+Bad arguments, an empty selection and an unreachable dataset print one line and exit 2. When
+the data cannot be sized (no host names to measure concurrency, no arrivals in the window) or
+no fleet can meet the targets, the report is still written with the statistics and charts, says
+why the sizing is left out, and the same line goes to stderr (exit 0): the RTF figures are worth
+sharing on their own.
 """
 
 from __future__ import annotations
