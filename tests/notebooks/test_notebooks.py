@@ -173,3 +173,21 @@ def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookN
     ]
     assert len(concurrency) == 1
     assert {t["name"] for t in concurrency[0]["data"]} >= {"c5.large", "c7i.large"}
+
+
+def test_capacity_planning_opens_the_url_it_is_given(kernel_dir: Path, tmp_path: Path) -> None:
+    """The `parameters` cell (papermill's convention) points the notebook at another dataset."""
+    from tests.planner.test_report import _attempts, _write_rows
+
+    data_dir = tmp_path / "attempts"
+    _write_rows(str(data_dir), _attempts(24, hosts=True))
+    nb = nbformat.read(NOTEBOOKS / "capacity_planning.ipynb", as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    params[0].source = f"DATA_URL = {str(data_dir)!r}"
+    copy = tmp_path / "capacity_planning.ipynb"
+    nbformat.write(nb, copy)
+    done = execute(copy, kernel_dir)
+    text = _text(done)
+    assert f"{data_dir}: 2 files, 0 duplicated attempt ids" in text
+    assert "'InstanceType': 'c7i.large'" in text  # the only measured type is recommended
