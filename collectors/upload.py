@@ -292,6 +292,7 @@ class Uploader:
             if not self.held:
                 waiting = len(self.spool.pending_names())
                 if waiting == 0 or (not everything and waiting < self.batch_rows):
+                    self.spool.empty_trash(deadline)  # idle: now delete what was uploaded
                     return result
                 batch = self.spool.claim(self.next_batch_id(), self.batch_rows)
                 if batch is None:
