@@ -157,12 +157,10 @@ def main(argv: list[str] | None = None) -> int:
 
     phases = {}
     s0 = time.perf_counter()
-    rng = demand.data_time_range(ds)
-    phases["time_range_s"] = time.perf_counter() - s0
-    bounds = demand.window_bounds(*rng, dt.timedelta(days=14))
-    s0 = time.perf_counter()
-    demand.load_demand_history(ds, bounds=bounds)
-    phases["hourly_demand_s"] = time.perf_counter() - s0
+    arrivals = demand.load_hourly_arrivals(ds)
+    bounds = arrivals.bounds(dt.timedelta(days=14))
+    arrivals.histories(dt.timedelta(days=14))
+    phases["hourly_demand_and_range_s"] = time.perf_counter() - s0
     s0 = time.perf_counter()
     throughput.measure_concurrency(ds, bounds[0])
     phases["concurrency_s"] = time.perf_counter() - s0

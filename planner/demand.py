@@ -192,29 +192,61 @@ def _from_forecast(
     return Demand(f.job_type, jobs, media, unit_of(f.job_type), source + _growth_note(growth))
 
 
+# Every hour of the data at once (the window is cut in Python): one scan gives both the data's
+# time range and the arrivals, and another window needs no new query.
 HOURLY_SQL = """
-SELECT job_type, date_trunc('hour', started_at AT TIME ZONE 'UTC') AS h, count(*) AS jobs,
-       coalesce(sum(input_duration_seconds), 0) AS media_s
+SELECT job_type, date_trunc('hour', started_at AT TIME ZONE 'UTC') AS h,
+       count(*) FILTER (WHERE coalesce(attempt_number, 1) = 1) AS jobs,
+       coalesce(sum(input_duration_seconds) FILTER (WHERE coalesce(attempt_number, 1) = 1), 0)
+           AS media_s,
+       max(started_at AT TIME ZONE 'UTC') AS last_start
 FROM attempts
-WHERE coalesce(attempt_number, 1) = 1 AND started_at >= ? AND started_at < ?
+WHERE started_at IS NOT NULL
 GROUP BY job_type, h
 """
 
 
-def data_time_range(source: Any) -> tuple[dt.datetime, dt.datetime] | None:
-    """(first, last) `started_at` in the dataset, or None when it holds no timed attempt."""
+@dataclass(frozen=True)
+class HourlyArrivals:
+    """First attempts per (job type, UTC hour) over the whole dataset, and its time range."""
+
+    #: (job_type, hour start) -> (jobs, media seconds)
+    counts: Mapping[tuple[str, dt.datetime], tuple[float, float]]
+    first: dt.datetime
+    last: dt.datetime
+
+    def bounds(self, window: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) of the demand window (see `window_bounds`)."""
+        return window_bounds(self.first, self.last, window)
+
+    def histories(self, window: dt.timedelta) -> dict[str, DemandHistory]:
+        """Hourly arrivals per job type over the window, zeros filled (pure)."""
+        start, end = self.bounds(window)
+        hours = int((end - start).total_seconds() // 3600)
+        jobs: dict[str, list[float]] = {}
+        media: dict[str, list[float]] = {}
+        for (jt, h), (n, m) in self.counts.items():
+            i = int((h - start).total_seconds() // 3600)
+            if 0 <= i < hours:
+                jobs.setdefault(jt, [0.0] * hours)[i] = n
+                media.setdefault(jt, [0.0] * hours)[i] = m
+        return {
+            jt: DemandHistory(jt, tuple(jobs[jt]), tuple(media[jt]))
+            for jt in sorted(jobs)
+            if sum(jobs[jt]) > 0
+        }
+
+
+def load_hourly_arrivals(source: Any) -> HourlyArrivals:
+    """One query: arrivals per job type and UTC hour over the whole dataset."""
     con = getattr(source, "connection", source)
-    row = con.execute(
-        "SELECT min(started_at AT TIME ZONE 'UTC'), max(started_at AT TIME ZONE 'UTC')"
-        " FROM attempts"
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return _utc(row[0]), _utc(row[1])
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    rows = con.execute(HOURLY_SQL).fetchall()
+    if not rows:
+        raise EmptySelectionError("the dataset holds no attempt with a start time")
+    counts = {(jt, _utc(h)): (float(n), float(m)) for jt, h, n, m, _ in rows}
+    first = min(h for _, h in counts)
+    last = _utc(max(r[4] for r in rows))
+    return HourlyArrivals(counts, first, last)
 
 
 def window_bounds(
@@ -230,30 +262,11 @@ def window_bounds(
 
 
 def load_demand_history(
-    source: Any,
-    window: dt.timedelta = dt.timedelta(days=14),
-    *,
-    bounds: tuple[dt.datetime, dt.datetime] | None = None,
+    source: Any, window: dt.timedelta = dt.timedelta(days=14)
 ) -> dict[str, DemandHistory]:
-    """Hourly arrivals per job type over the window (see the module docstring).
+    """Hourly arrivals per job type over the window (see the module docstring)."""
+    return load_hourly_arrivals(source).histories(window)
 
-    `bounds` ([start, end) from `window_bounds`) saves the query of the data's time range.
-    """
-    if bounds is None:
-        rng = data_time_range(source)
-        if rng is None:
-            raise EmptySelectionError("the dataset holds no attempt with a start time")
-        bounds = window_bounds(*rng, window)
-    start, end = bounds
-    con = getattr(source, "connection", source)
-    rows = con.execute(HOURLY_SQL, [start, end]).fetchall()
-    hours = int((end - start).total_seconds() // 3600)
-    jobs: dict[str, list[float]] = {}
-    media: dict[str, list[float]] = {}
-    for jt, h, n, m in rows:
-        i = int((_utc(h) - start).total_seconds() // 3600)
-        if not 0 <= i < hours:
-            continue
-        jobs.setdefault(jt, [0.0] * hours)[i] = float(n)
-        media.setdefault(jt, [0.0] * hours)[i] = float(m)
-    return {jt: DemandHistory(jt, tuple(jobs[jt]), tuple(media[jt])) for jt in sorted(jobs)}
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

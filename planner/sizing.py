@@ -70,7 +70,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from planner.demand import Demand, DemandHistory, Forecast, resolve_demand
-from planner.errors import EmptySelectionError, PlannerError
+from planner.errors import PlannerError
 from planner.prices import InstancePrice, PriceTable
 from planner.throughput import (
     NO_WASTE,
@@ -502,15 +502,13 @@ def load_sizing_inputs(
 
     `source` is a planner Dataset or a duckdb connection with an `attempts` view.
     """
-    from planner.demand import data_time_range, load_demand_history, window_bounds
+    from planner.demand import load_hourly_arrivals
     from planner.prices import load_prices
     from planner.throughput import measure_concurrency, measure_outcomes, measurements_from
 
-    rng = data_time_range(source)
-    if rng is None:
-        raise EmptySelectionError("the dataset holds no attempt with a start time")
-    bounds = window_bounds(*rng, window)
-    histories = load_demand_history(source, window, bounds=bounds)
+    arrivals = load_hourly_arrivals(source)
+    bounds = arrivals.bounds(window)
+    histories = arrivals.histories(window)
     since = bounds[0]
     services, waste = measure_outcomes(source, since)
     return SizingInputs(
