@@ -1,20 +1,41 @@
-"""The one query the TUI needs that `planner.queries` does not offer: job id by prefix.
+"""Two queries the TUI needs beyond `planner.queries`: job id by prefix, and a faster page.
 
-The jobs table shows ids shortened ("524d38ef…"), so people search by the start of an id.
+* The jobs table shows ids shortened ("524d38ef…"), so people search by the start of an id.
+* `attempts_page` returns what `queries.list_attempts` returns (same filters, order, badges),
+  but in two steps, because `SELECT * ... ORDER BY ... LIMIT` reads every column of every
+  row through the Arrow scan: on 10 million attempts that took 5.2 s here against 1.4 s for
+  (1) the ids and sort keys of the page (three columns) and (2) the full rows of those ids,
+  restricted to the page's range of the sort column so that the scan skips the files and row
+  groups whose statistics lie outside it (benchmarks/tui_latency.py). The filters and the
+  order come from `queries.where_clause` and `queries.ORDER_BY`, so both agree by construction.
+
 No Textual here: this is core-side code, called from the TUI's worker threads.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from planner import badges
 from planner.errors import EmptySelectionError, PlannerError
-from planner.queries import connection_of
+from planner.queries import ORDER_BY, connection_of, where_clause
 
 if TYPE_CHECKING:
     import duckdb
 
     from planner.dataset import Dataset
+
+#: order_by -> the raw column whose statistics can narrow step 2 (coalesce() cannot be pushed
+#: down to the scan; started_at can, when every row of the page has one).
+_RANGE_COLUMN = {
+    "started_at": "started_at",
+    "finished_at": "finished_at",
+    "rtf": "rtf",
+    "duration_ms": "duration_ms",
+    "input_duration_seconds": "input_duration_seconds",
+}
 
 #: How many candidate ids an ambiguous prefix reports.
 SHOWN_CANDIDATES = 3
@@ -46,3 +67,59 @@ def resolve_job_id(source: Dataset | duckdb.DuckDBPyConnection, text: str) -> st
     shown = ", ".join(ids[:SHOWN_CANDIDATES])
     more = ", …" if len(ids) > SHOWN_CANDIDATES else ""
     raise PlannerError(f"several job ids start with {text!r} ({shown}{more}); type more of it")
+
+
+def attempts_page(
+    source: Dataset | duckdb.DuckDBPyConnection,
+    *,
+    job_type: str | Sequence[str] | None = None,
+    instance_type: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    since: dt.datetime | dt.date | str | None = None,
+    until: dt.datetime | dt.date | str | None = None,
+    job_id: str | None = None,
+    order_by: str = "started_at",
+    descending: bool = True,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The rows `queries.list_attempts` returns for the same arguments, as dicts with badges.
+
+    Raises PlannerError for an unknown order_by or a negative limit/offset.
+    """
+    if order_by not in ORDER_BY:
+        raise PlannerError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDER_BY)}")
+    if limit < 0 or offset < 0:
+        raise PlannerError("limit and offset must be >= 0")
+    con = connection_of(source)
+    where, params = where_clause(
+        job_type=job_type,
+        instance_type=instance_type,
+        status=status,
+        since=since,
+        until=until,
+        job_id=job_id,
+    )
+    key = ORDER_BY[order_by]
+    column = _RANGE_COLUMN[order_by]
+    direction = "DESC" if descending else "ASC"
+    keys = con.execute(
+        f"SELECT attempt_id, {column} FROM attempts{where} "
+        f"ORDER BY {key} {direction} NULLS LAST, attempt_id {direction} LIMIT ? OFFSET ?",
+        [*params, int(limit), int(offset)],
+    ).fetchall()
+    if not keys:
+        return []
+    ids = [str(k[0]) for k in keys]
+    values = [k[1] for k in keys]
+    sql = "SELECT * FROM attempts WHERE attempt_id IN (SELECT unnest(?))"
+    args: list[Any] = [ids]
+    if all(v is not None for v in values):
+        sql += f" AND {column} BETWEEN ? AND ?"
+        args += [min(values), max(values)]
+    df = con.sql(sql, params=args).pl()
+    by_id = {str(r["attempt_id"]): r for r in df.to_dicts()}
+    rows = [by_id[i] for i in ids if i in by_id]
+    for row in rows:
+        row.update(badges.badges(row))
+    return rows

@@ -119,12 +119,15 @@ def attempts_page(
     limit: int,
     newest: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows offset..offset+limit of the selection, badges included (`rtf_badge`...)."""
-    from planner.queries import list_attempts
+    """Rows offset..offset+limit of the selection, badges included (`rtf_badge`...).
+
+    `tui_queries.attempts_page`: the rows of `queries.list_attempts`, fetched in two steps.
+    """
+    from planner.tui_queries import attempts_page as _page
 
     order_by, descending = _ORDER.get(query.sort, _ORDER["newest"])
     with cursor(ds) as cur:
-        df = list_attempts(
+        return _page(
             cur,
             **_filters(cur, query, newest),
             order_by=order_by,
@@ -132,7 +135,6 @@ def attempts_page(
             limit=limit,
             offset=offset,
         )
-    return df.to_dicts()
 
 
 def count_attempts(ds: Dataset, query: JobsQuery, newest: dt.datetime | None = None) -> int:
