@@ -9,7 +9,8 @@ Two steps, so a UI can recompute instantly after an input change:
 
 Per job type j (demand, `planner.demand`): arrivals lambda_j (jobs/s) and, for job types counted
 in media seconds, media seconds per second m_j. Per instance type i (measurements,
-`planner.throughput`): job slots c_i (measured mean concurrency, rounded), and per job type the
+`planner.throughput`): job slots c_i (measured mean concurrency rounded; or the most seen at
+once, or a given number: SizingOptions.slots), and per job type the
 mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_ij.
 
 1. **Offered load of the mix** on type i, in busy slots (Erlangs). Job types share an instance,
@@ -53,8 +54,10 @@ mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_
 
 7. **Recommendation**: the cheapest few types (in the chosen capacity type), weighted by their
    measured throughput of the mix, W_i = (c_i / S_i) / min over chosen (c_k / S_k), and a total
-   target capacity in those units, max_i ceil(n_i * W_i) (any mix of the chosen types then
-   carries the demand): `planner.fleet` writes it as an EC2 Fleet request.
+   target capacity in those units, max_i ceil(n_i * W_i): any mix of the chosen types that
+   EC2 fills it with has at least the throughput of each single-type fleet (exactly what the
+   utilisation bound needs; for the wait bound an approximation, as M/M/c assumes identical
+   servers). `planner.fleet` writes it as an EC2 Fleet request.
 
 Types without measurements can be **estimated** from a measured type of the same family by the
 stated model `estimate_by_vcpus` (throughput of one instance proportional to its vCPUs); they are
