@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,9 +11,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-#: The dataset the TUI tests drive: the embedded default data (None), unless a developer
-#: points MJ_TUI_TEST_DATA at another folder while the embedded data is being rebuilt.
-TEST_DATA_URL: str | None = os.environ.get("MJ_TUI_TEST_DATA") or None
+#: The dataset the TUI tests drive: the embedded default data.
+TEST_DATA_URL: str | None = None
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -80,7 +80,8 @@ class SizingScreen(Screen[None]):
         try:
             inputs = self.inputs
             if inputs is None:
-                inputs = data.load_sizing_inputs(self.app.dataset)  # type: ignore[attr-defined]
+                # Kept even if this form cannot be sized, so the next edit skips the queries.
+                inputs = self.inputs = data.load_sizing_inputs(self.app.dataset)  # type: ignore[attr-defined]
             inputs, result = data.size(inputs, form)
         except Exception as exc:  # noqa: BLE001 - shown in the status line
             self.post_message(QueryFailed("sizing", data.describe_error(exc)))
