@@ -8,7 +8,10 @@
    has work to do.
 2. In separate fresh processes (so imports and peak RSS count; peak from
    resource.getrusage(RUSAGE_SELF).ru_maxrss), best of --repeat:
-   - planner: `open_dataset(folder)` then `rtf_summary(ds)` (DuckDB over the pyarrow dataset);
+   - planner, lazy: `open_dataset(folder, materialize=False)` (the default above
+     MATERIALIZE_MAX_ROWS) then `rtf_summary(ds)`, then one TUI page (100 thumbnails at offset
+     50,000) and one count, timed apart;
+   - planner, in memory: the same with `materialize=True` (rows copied into DuckDB at open);
    - pandas: the same summary written plainly in pandas (read the columns it needs,
      drop_duplicates on attempt_id, groupby, quantiles, the same delta-method interval);
    the two results are compared (largest relative difference of the shared figures).
@@ -105,15 +108,21 @@ PLANNER = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from planner.dataset import open_dataset
+from planner.queries import count_attempts, list_attempts
 from planner.stats import rtf_summary
-ds = open_dataset(sys.argv[1])
+ds = open_dataset(sys.argv[1], materialize={"lazy": False, "memory": True}[sys.argv[2]])
 t1 = time.perf_counter()
 df = rtf_summary(ds)
 t2 = time.perf_counter()
+page = list_attempts(ds, job_type="upload_thumb_v1", limit=100, offset=50_000)
+t3 = time.perf_counter()
+n = count_attempts(ds, status="failed")
+t4 = time.perf_counter()
 cols = ["job_type", "instance_type", "attempts", "succeeded", "rtf", "rtf_ci_low", "rtf_ci_high",
         "rtf_mean", "rtf_p10", "rtf_p50", "rtf_p90", "rtf_p99", "seconds_per_job_p50",
         "seconds_per_job_p90", "cpu_pct_avg", "mem_rss_mb_p90"]
 print(json.dumps({"open_s": t1 - t0, "summary_s": t2 - t1, "total_s": t2 - t0,
+                  "page_s": t3 - t2, "count_s": t4 - t3, "page_rows": page.height,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "files": len(ds.files), "duplicate_ids": ds.duplicate_ids,
                   "rows": df.select(cols).to_dicts()}))
@@ -162,16 +171,18 @@ print(json.dumps({"open_s": t1 - t0, "summary_s": t2 - t1, "total_s": t2 - t0,
 """
 
 
-def run(code: str, url: str, env: dict[str, str] | None = None) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+def run(code: str, url: str, env: dict[str, str] | None = None, mode: str = "lazy") -> dict:
+    proc = subprocess.run([sys.executable, "-c", code, url, mode], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=1800, check=False)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip()[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def best_of(n: int, code: str, url: str, env: dict[str, str] | None = None) -> dict:
-    runs = [run(code, url, env) for _ in range(n)]
+def best_of(
+    n: int, code: str, url: str, env: dict[str, str] | None = None, mode: str = "lazy"
+) -> dict:
+    runs = [run(code, url, env, mode) for _ in range(n)]
     best = min(runs, key=lambda r: r["total_s"])
     best["runs_total_s"] = [round(r["total_s"], 3) for r in runs]
     best["runs_peak_rss_mb"] = [round(r["peak_rss_mb"], 1) for r in runs]
@@ -210,6 +221,9 @@ def main() -> None:
 
     planner = best_of(args.repeat, PLANNER, str(SCRATCH))
     print(f"planner local: {planner['total_s']:.2f} s, {planner['peak_rss_mb']:.0f} MB", flush=True)
+    memory = best_of(args.repeat, PLANNER, str(SCRATCH), mode="memory")
+    print(f"planner in memory: {memory['total_s']:.2f} s, {memory['peak_rss_mb']:.0f} MB",
+          flush=True)
     pandas = best_of(args.repeat, PANDAS, str(SCRATCH))
     print(f"pandas: {pandas['total_s']:.2f} s, {pandas['peak_rss_mb']:.0f} MB", flush=True)
     result = {
@@ -218,12 +232,18 @@ def main() -> None:
         "dataset_mb": round(size_mb, 1),
         "machine": f"{os.cpu_count()} CPUs (shared with other work while measured)",
         "planner_local": {k: v for k, v in planner.items() if k != "rows"},
+        "planner_local_in_memory": {k: v for k, v in memory.items() if k != "rows"},
         "pandas_local": {k: v for k, v in pandas.items() if k != "rows"},
         "ratio_pandas_over_planner": {
             "total_time": round(pandas["total_s"] / planner["total_s"], 2),
             "peak_rss": round(pandas["peak_rss_mb"] / planner["peak_rss_mb"], 2),
         },
+        "ratio_pandas_over_planner_in_memory": {
+            "total_time": round(pandas["total_s"] / memory["total_s"], 2),
+            "peak_rss": round(pandas["peak_rss_mb"] / memory["peak_rss_mb"], 2),
+        },
         "max_relative_difference_of_figures": max_rel_diff(planner["rows"], pandas["rows"]),
+        "max_relative_difference_in_memory": max_rel_diff(memory["rows"], pandas["rows"]),
         "sample_group": planner["rows"][0],
     }
     if not args.no_s3:

@@ -1,4 +1,7 @@
-"""Open an attempts dataset (local folder or `s3://bucket/prefix`) as a DuckDB view `attempts`.
+"""Open an attempts dataset (local folder or `s3://bucket/prefix`) as DuckDB relation `attempts`.
+
+`attempts` is an in-memory table for datasets up to MATERIALIZE_MAX_ROWS rows (read once, every
+later query is fast) and a lazy view over the files above that (memory stays bounded).
 
 How it reads (route 1 of FACTS.md): pyarrow lists the Parquet files (local, or
 `pyarrow.fs.S3FileSystem` configured from the standard AWS environment) and reads each file's
@@ -61,6 +64,10 @@ S3_MAX_ATTEMPTS = 2
 #: Threads reading footers in parallel (S3 round trips dominate, not CPU).
 FOOTER_THREADS = 16
 
+#: Datasets up to this many rows are copied into memory at open time (about 100-150 bytes a
+#: row in DuckDB's compressed columns); larger ones are scanned from the files by each query.
+MATERIALIZE_MAX_ROWS = 3_000_000
+
 #: Name of the deduplicated view every analysis uses.
 VIEW = "attempts"
 #: Name of the raw scan (every row of every readable file, duplicates included).
@@ -91,6 +98,10 @@ class Dataset:
     schema_versions: list[int] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
     duplicate_ids: int = 0
+    #: Rows in the files read, duplicates included.
+    rows: int = 0
+    #: True when `attempts` is an in-memory table (see open_dataset), False for a lazy view.
+    materialized: bool = False
     arrow_dataset: pads.Dataset | None = None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -194,12 +205,14 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _read_footer(fs: pafs.FileSystem, path: str) -> pa.Schema | SkippedFile:
+def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | SkippedFile:
+    """(Arrow schema, row count) of a Parquet file, or why it cannot be read."""
     import pyarrow.parquet as pq
 
     try:
         with fs.open_input_file(path) as f:
-            return pq.ParquetFile(f).schema_arrow
+            pf = pq.ParquetFile(f)
+            return pf.schema_arrow, pf.metadata.num_rows
     except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and reported
         return SkippedFile(path, f"{type(exc).__name__}: {_one_line(exc)}")
 
@@ -222,12 +235,20 @@ def _incompatible(file_schema: pa.Schema, target: pa.Schema) -> str | None:
     return None
 
 
-def open_dataset(url: str | None = None, *, threads: int | None = None) -> Dataset:
+def open_dataset(
+    url: str | None = None, *, threads: int | None = None, materialize: bool | None = None
+) -> Dataset:
     """Open the dataset at `url` (a folder, `file://...` or `s3://bucket/prefix`).
 
     `url` None opens the embedded default data (`default_data_url()`). Files that cannot be read
     are skipped with a logged warning naming them (also listed in `Dataset.skipped`).
     `threads` caps DuckDB's threads (default: DuckDB's choice).
+
+    `materialize`: copy the deduplicated rows into DuckDB's in-memory columnar storage at open
+    time, so every later query (TUI paging, summaries) reads memory instead of re-reading and
+    re-deduplicating the files. None (default) materialises datasets of up to
+    MATERIALIZE_MAX_ROWS rows (counted from the footers, free) and scans larger ones lazily,
+    which keeps memory bounded whatever the dataset's size.
 
     Raises DatasetError for a missing folder, an unreachable or refused S3 endpoint, or a
     dataset without a single readable Parquet file.
@@ -246,25 +267,27 @@ def open_dataset(url: str | None = None, *, threads: int | None = None) -> Datas
 
     known = set(schema.COLUMN_NAMES)
     extra: dict[str, pa.Field] = {}
-    good: list[tuple[str, pa.Schema]] = []
+    good: list[tuple[str, pa.Schema, int]] = []
     skipped: list[SkippedFile] = []
     for path, footer in zip(paths, footers, strict=True):
         if isinstance(footer, SkippedFile):
             skipped.append(footer)
             continue
-        good.append((path, footer))
-        for f in footer:
+        good.append((path, *footer))
+        for f in footer[0]:
             if f.name not in known and f.name not in extra:
                 extra[f.name] = f.with_nullable(True)
     target = dataset_schema(extra.values())
     files: list[str] = []
     versions: set[int] = set()
-    for path, footer in good:
+    rows = 0
+    for path, footer, n_rows in good:
         why = _incompatible(footer, target)
         if why:
             skipped.append(SkippedFile(path, why))
             continue
         files.append(path)
+        rows += n_rows
         meta = footer.metadata or {}
         raw_version = meta.get(b"mediajobs.schema_version")
         if raw_version and raw_version.isdigit():
@@ -293,6 +316,12 @@ def open_dataset(url: str | None = None, *, threads: int | None = None) -> Datas
         _create_native_raw_view(con, files, target)
     files = [prefix + f for f in files]
     dup_count = _create_views(con, list(target.names))
+    if materialize is None:
+        materialize = rows <= MATERIALIZE_MAX_ROWS
+    if materialize:
+        con.execute(f"CREATE TABLE _attempts_mem AS SELECT * FROM {VIEW}")
+        con.execute(f"DROP VIEW {VIEW}")
+        con.execute(f"ALTER TABLE _attempts_mem RENAME TO {VIEW}")
     return Dataset(
         url=display,
         connection=con,
@@ -302,6 +331,8 @@ def open_dataset(url: str | None = None, *, threads: int | None = None) -> Datas
         extra_columns=list(extra),
         duplicate_ids=dup_count,
         arrow_dataset=arrow_ds,
+        rows=rows,
+        materialized=materialize,
     )
 
 

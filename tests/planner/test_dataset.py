@@ -19,7 +19,10 @@ from planner.errors import DatasetError, PlannerError
 from tests.planner.attempt_rows import T0, row, write
 
 
-def test_doubled_rows_are_deduped_keeping_the_latest_finished(tmp_path: Path) -> None:
+@pytest.mark.parametrize("materialize", [None, False])
+def test_doubled_rows_are_deduped_keeping_the_latest_finished(
+    tmp_path: Path, materialize: bool | None
+) -> None:
     rows = [row(wall_s=10 + i) for i in range(5)]
     write(tmp_path, rows, name="first")
     # The same attempts delivered again (at-least-once upload), one of them re-written later.
@@ -28,7 +31,9 @@ def test_doubled_rows_are_deduped_keeping_the_latest_finished(tmp_path: Path) ->
     again[0]["status"] = "failed"
     write(tmp_path, again, name="second")
 
-    ds = open_dataset(str(tmp_path))
+    ds = open_dataset(str(tmp_path), materialize=materialize)
+    assert ds.materialized is (materialize is None)  # small: in memory unless told not to
+    assert ds.rows == 8
     assert ds.duplicate_ids == 3
     raw = ds.connection.execute("SELECT count(*) FROM attempts_raw").fetchall()[0][0]
     assert raw == 8
