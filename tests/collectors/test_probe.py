@@ -120,12 +120,18 @@ def test_unreadable_media_raises_one_typed_error(
     assert words in str(err.value) and str(path) in str(err.value)
 
 
-def test_random_bytes_are_not_media(tmp_path: Path) -> None:
-    path = tmp_path / "noise.mp4"
+@pytest.mark.parametrize(("name", "kind", "words"), [
+    # Named .mp4, ffmpeg tries the MP4 demuxer, which finds no index: corrupt MP4.
+    ("noise.mp4", "corrupt", "corrupt or truncated media"),
+    # Named .bin, ffmpeg picks its "bin" (ANSI art) demuxer, which is not offered to it.
+    ("noise.bin", "not_media", "reads it as 'bin'"),
+])
+def test_random_bytes(name: str, kind: str, words: str, tmp_path: Path) -> None:
+    path = tmp_path / name
     path.write_bytes(bytes(range(256)) * 40)
     with pytest.raises(ProbeError) as err:
         probe_media_info(path, cache=None)
-    assert err.value.kind in ("not_media", "corrupt")
+    assert err.value.kind == kind and words in str(err.value)
 
 
 def test_missing_file_and_directory(tmp_path: Path, counting_ffprobe: Path) -> None:
