@@ -163,6 +163,8 @@ def test_forecast_replaces_data_demand() -> None:
     assert d.media_seconds_per_hour == pytest.approx(54000.0)
     assert d.jobs_per_hour == pytest.approx(54000.0 / 60)
     assert set(result.demand) == {EXPORT}
+    frame = result.demand_frame()
+    assert frame["source"].to_list() == ["forecast 240 media h/day x peak 1.00 x1.5"]
 
 
 def test_percentile_hour_of_the_data() -> None:
