@@ -32,9 +32,14 @@ RESOURCES = "resources"
 #: Every chart, in the order the report shows them.
 CHART_NAMES = (RTF_DISTRIBUTION, RTF_VS_INPUT, THROUGHPUT_COST, FLEET_VS_DEMAND, RESOURCES)
 
+#: plotly's default ten, then plotly's Dark24 (minus its near-black): a fleet's measured types
+#: get the first ten, estimated or priced-only types the rest.
 PALETTE = (
     "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A",
     "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52",
+    "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100", "#750D86", "#EB663B",
+    "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE", "#862A16",
+    "#A777F1", "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63", "#AF0038",
 )  # fmt: skip
 
 _AGGREGATE_MARKER = {"symbol": "diamond", "size": 11, "color": "black", "line": {"width": 1}}
@@ -50,13 +55,17 @@ def ordered_job_types(values: Iterable[str | None]) -> list[str]:
     return known + sorted(present - set(JOB_TYPES))
 
 
-def color_map(keys: Iterable[str | None]) -> dict[str, str]:
-    """A colour per key, by sorted order; a missing key (null) is grey.
+def color_map(keys: Iterable[str | None], more: Iterable[str | None] = ()) -> dict[str, str]:
+    """A colour per key, by sorted order, then for the keys of `more` not in `keys`; a missing
+    key (null) is grey.
 
     Pass the map of every instance type to each chart (`colors=`) so that an instance type has
-    one colour across charts that do not all show the same instance types.
+    one colour across charts that do not all show the same instance types; put the measured
+    types in `keys` and the others (estimated, priced) in `more`, so that the measured ones get
+    the most distinct colours.
     """
-    names = sorted({k for k in keys if k is not None})
+    first = sorted({k for k in keys if k is not None})
+    names = first + sorted({k for k in more if k is not None} - set(first))
     out = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(names)}
     out[_NO_INSTANCE] = _GREY
     return out
@@ -217,6 +226,7 @@ def rtf_vs_input(
     color: str = "input_video_codec",
     x_title: str = "pixels per media second (width × height × fps)",
     log_x: bool = True,
+    color_title: str | None = None,
 ) -> go.Figure:
     """Each attempt's RTF against an input characteristic, coloured by codec, per job type.
 
@@ -267,7 +277,9 @@ def rtf_vs_input(
             shown.add(key)
         fig.update_xaxes(type="log" if log_x else "linear", title_text=x_title, row=row, col=1)
         fig.update_yaxes(title_text=label, rangemode="tozero", row=row, col=1)
-    fig.update_layout(height=280 * len(job_types) + 80, legend_title_text=color)
+    if color_title is None:
+        color_title = "video codec" if color == "input_video_codec" else color.replace("_", " ")
+    fig.update_layout(height=280 * len(job_types) + 80, legend_title_text=color_title)
     return _named(fig, RTF_VS_INPUT, title)
 
 
@@ -366,7 +378,7 @@ def fleet_vs_demand(
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.12,
         subplot_titles=["instances (each type alone) and fleet target capacity",
-                        "cost of the cheapest type, USD per hour"],
+                        "cost of the cheapest type (in its colour), USD per hour"],
     )  # fmt: skip
     chosen = sorted(set(_column(curve.filter(curve.get_column("recommended")), "instance_type")))
     for inst in chosen:
@@ -384,6 +396,7 @@ def fleet_vs_demand(
             col=1,
         )
     levels = curve.filter(curve.get_column("rank") == 1).sort("demand_multiplier")
+    cheapest = _column(levels, "instance_type")
     fig.add_trace(
         go.Scatter(
             x=_column(levels, "demand_multiplier"),
@@ -400,12 +413,18 @@ def fleet_vs_demand(
         go.Scatter(
             x=_column(levels, "demand_multiplier"),
             y=_column(levels, "cost_per_hour"),
-            mode="lines+markers+text",
+            mode="lines+markers",
             name="cheapest type, USD/h",
-            text=_column(levels, "instance_type"),
-            textposition="top left",
+            customdata=cheapest,
+            # Each point in the colour of the type that is cheapest there (labels would overlap
+            # where the cheapest type changes between close levels).
+            marker={
+                "color": [colors[t] for t in cheapest],
+                "size": 10,
+                "line": {"color": "black", "width": 1},
+            },
             line={"color": "black", "dash": "dot"},
-            hovertemplate="demand %{x:g}×<br>%{text}: USD %{y:,.2f}/h<extra></extra>",
+            hovertemplate="demand %{x:g}×<br>%{customdata}: USD %{y:,.2f}/h<extra></extra>",
         ),
         row=1,
         col=2,
@@ -428,7 +447,8 @@ def resources(
     ),
     colors: Mapping[str, str] | None = None,
 ) -> go.Figure:
-    """CPU and memory of the sampled attempts per job type (boxes per instance type).
+    """CPU and memory of the sampled attempts per job type (boxes per instance type; whiskers
+    reach the minimum and maximum).
 
     `points`: attempt_points(). Only attempts with CPU samples (`cpu_sample_count` > 0) count:
     sampling is optional (plan 87, phase 2), and a missing sample is not a zero.
@@ -460,7 +480,8 @@ def resources(
                     legendgroup=inst,
                     showlegend=inst not in shown,
                     marker_color=colors[inst],
-                    boxpoints="outliers",
+                    # Whiskers only: bimodal memory (4K vs 1080p inputs) makes a wall of outliers.
+                    boxpoints=False,
                     hovertemplate=f"%{{x}}<br>{inst}<br>{label}: %{{y:.1f}}<extra></extra>",
                 ),
                 row=1,

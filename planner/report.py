@@ -251,11 +251,15 @@ def figures(data: ReportData) -> list[go.Figure]:
     """The charts of the report, in CHART_NAMES order, one colour per instance type."""
     from planner import charts
 
+    # Measured types (in the points) first: they get the most distinct colours.
     colors = charts.color_map(
-        v
-        for frame in (data.points, data.throughput, data.curve)
-        if "instance_type" in frame.columns
-        for v in frame["instance_type"]
+        data.points["instance_type"],
+        more=(
+            v
+            for frame in (data.throughput, data.curve)
+            if "instance_type" in frame.columns
+            for v in frame["instance_type"]
+        ),
     )
     why = f"Not sized: {data.sizing_error}" if data.sizing_error else "No sizing result"
     return [

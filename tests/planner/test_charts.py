@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 import pyarrow as pa
@@ -99,6 +100,10 @@ def test_same_instance_type_has_one_colour_in_every_chart() -> None:
         "m7i.large": charts.PALETTE[2],
         "unknown": "#9E9E9E",
     }
+    # Measured types first, then the others: the measured get the most distinct colours.
+    assert charts.color_map(["m.large"], more=["a.large", "m.large", None]) == {
+        "m.large": charts.PALETTE[0], "a.large": charts.PALETTE[1], "unknown": "#9E9E9E"
+    }  # fmt: skip
     assert {t.name: t.marker.color for t in _traces(res, "box")} == {
         "c7i.large": charts.PALETTE[1],
         "m7i.large": charts.PALETTE[2],
@@ -173,7 +178,10 @@ def test_fleet_vs_demand_lines_for_recommended_types() -> None:
         "fleet target capacity": ([1.0, 2.0], [4, 8]),
         "cheapest type, USD/h": ([1.0, 2.0], [0.3, 0.6]),
     }
-    assert list(_traces(fig, "scatter")[-1].text) == ["a.large", "b.large"]
+    cost = _traces(fig, "scatter")[-1]
+    assert list(cost.customdata) == ["a.large", "b.large"]
+    colors = charts.color_map(curve["instance_type"])
+    assert list(cost.marker.color) == [colors["a.large"], colors["b.large"]]
     assert [s.x0 for s in fig.layout.shapes] == [1.0, 1.0]  # today's demand marked
 
 
@@ -258,10 +266,13 @@ def test_attempt_points_refuses_nonsense(small_dataset: Path) -> None:
     ds = open_dataset(str(small_dataset))
     with pytest.raises(ValueError, match="per_group"):
         chart_data.attempt_points(ds, per_group=0)
-    ds.connection.execute("CREATE TABLE empty AS SELECT * FROM attempts WHERE false")
-    ds.connection.execute("CREATE OR REPLACE VIEW attempts AS SELECT * FROM empty")
-    with pytest.raises(EmptySelectionError):
-        chart_data.attempt_points(ds)
+    # Only failed attempts: nothing to draw (any connection with an `attempts` relation works).
+    con = duckdb.connect()
+    failed = pa.Table.from_pylist([_row(1, EXPORT, "c7i.large", "failed")], schema.arrow_schema())
+    con.register("attempts", failed)
+    with pytest.raises(EmptySelectionError, match="no succeeded attempts"):
+        chart_data.attempt_points(con)
+    assert chart_data.attempt_points(con, succeeded_only=False).height == 1
 
 
 def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path: Path) -> None:
