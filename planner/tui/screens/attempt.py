@@ -26,9 +26,10 @@ class AttemptScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("m", "tab('tab-metrics')", "Metrics"),
-        Binding("c", "tab('tab-commands')", "Commands"),
-        Binding("a", "tab('tab-siblings')", "Job's attempts"),
+        # The tab labels underline these letters; the footer keeps room for the view keys.
+        Binding("m", "tab('tab-metrics')", "Metrics", show=False),
+        Binding("c", "tab('tab-commands')", "Commands", show=False),
+        Binding("a", "tab('tab-siblings')", "Job's attempts", show=False),
     ]
 
     def __init__(self, attempt_id: str) -> None:
@@ -49,7 +50,7 @@ class AttemptScreen(Screen[None]):
                 yield Static("", id="commands")
             with TabPane("Job's [u]a[/]ttempts", id="tab-siblings"):
                 yield AttemptsTable(id="siblings")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#attempt-tabs").loading = True

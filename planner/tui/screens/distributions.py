@@ -50,7 +50,7 @@ class DistributionsScreen(Screen[None]):
         with Horizontal(id="dist-body"):
             yield Histogram(id="histogram")
             yield Static("", id="dist-stats")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#dist-body").loading = True

@@ -77,7 +77,7 @@ class JobsScreen(Screen[None]):
         )
         yield AttemptsTable(id="attempts")
         yield Static("", id="jobs-status")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(FilterBar).show(self.query_state)

@@ -63,7 +63,7 @@ class SizingScreen(Screen[None]):
         yield Static("", id="sizing-status")
         yield DataTable(id="sizing-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="sizing-fleet")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#sizing-table", DataTable)

@@ -16,7 +16,7 @@ class StartScreen(Screen[None]):
         with Vertical(id="start-box"):
             yield Static("Opening the dataset…", id="start-text")
             yield LoadingIndicator(id="start-loading")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         source = getattr(self.app, "sub_title", "")
