@@ -247,9 +247,11 @@ def _write_rows(root: str, rows: list[dict[str, Any]], filesystem: Any = None) -
         pq.write_table(table, f"{folder}/part.parquet", filesystem=filesystem)
 
 
-def _attempts(n: int, *, hosts: bool) -> list[dict[str, Any]]:
-    """`n` exports of 60 s media in 30 s on c7i.large (RTF 2.00) and n thumbnails of 0.5 s,
-    one every 10 minutes; with `hosts`, on two named workers (so concurrency is measured)."""
+def _attempts(
+    n: int, *, hosts: bool, instance_type: str | None = "c7i.large"
+) -> list[dict[str, Any]]:
+    """`n` exports of 60 s media in 30 s on `instance_type` (RTF 2.00) and n thumbnails of
+    0.5 s, one every 10 minutes; with `hosts`, on two named workers (concurrency measured)."""
     t0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
     rows = []
     for i in range(n):
@@ -272,7 +274,7 @@ def _attempts(n: int, *, hosts: bool) -> list[dict[str, Any]]:
                         "input_height": 1080,
                         "input_fps": 30.0,
                         "input_video_codec": "h264",
-                        "instance_type": "c7i.large",
+                        "instance_type": instance_type,
                         "hostname": f"w{i % 2}" if hosts else None,
                     }
                 )
@@ -283,8 +285,9 @@ def _attempts(n: int, *, hosts: bool) -> list[dict[str, Any]]:
 def test_data_that_cannot_be_sized_still_gets_its_statistics_and_charts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Workers that know no instance type: statistics yes, nothing to price or size.
     data_dir = tmp_path / "attempts"
-    _write_rows(str(data_dir), _attempts(24, hosts=False))
+    _write_rows(str(data_dir), _attempts(24, hosts=True, instance_type=None))
     out = tmp_path / "r.html"
     assert main(["report", "--html", str(out), "--data", str(data_dir)]) == 0
     err = capsys.readouterr().err
@@ -293,7 +296,7 @@ def test_data_that_cannot_be_sized_still_gets_its_statistics_and_charts(
     parser = _Tables()
     parser.feed(page)
     export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
-    assert export[1][:4] == ["c7i.large", "24", "100.0", "2.00"]
+    assert export[1][:4] == ["unknown", "24", "100.0", "2.00"]
     assert "Not sized: no measurement of" in page
     assert not any(t.startswith("Ranked by") for t in parser.tables)
     for name in charts.CHART_NAMES:
