@@ -46,6 +46,9 @@ log = logging.getLogger("collectors.spool")
 #: A temp file older than this is removed even when its writer's pid looks alive (pid reuse).
 STALE_TMP_S = 3600.0
 
+#: Writers' state files (counters, last error) are kept this long after their last update, s.
+STATE_KEEP_S = 7 * 86400.0
+
 _counter = itertools.count()
 
 
@@ -371,6 +374,19 @@ class Spool:
         tmp = self.state / f".{writer_id}.tmp"
         tmp.write_text(json.dumps(state, default=_json_default), encoding="utf-8")
         os.replace(tmp, self.state / f"{writer_id}.json")
+
+    def prune_states(self, max_age_s: float = STATE_KEEP_S) -> int:
+        """Remove writers' state files not updated for `max_age_s` (one file per process would
+        otherwise pile up on hosts that start a process per job)."""
+        removed = 0
+        cutoff = time.time() - max_age_s
+        with os.scandir(self.state) as it:
+            for entry in it:
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+        return removed
 
     def read_states(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -352,6 +352,7 @@ class SpoolingSink:
         self.spool = Spool(spool_dir if spool_dir is not None else spool_dir_for(url),
                            max_b, fsync=fsync)
         self.spool.write_url(self.url)
+        self.spool.prune_states()
         self.rows_spooled = 0
         self.rows_dropped = 0
         self.rows_invalid = 0
@@ -602,10 +603,10 @@ def default_sink() -> SpoolingSink | None:
     if url is None:
         return None
     with _default_lock:
-        if _default is not None and _default.url == url.strip():
+        if _default is not None and _default.url == url.strip() and not _default._closed:
             return _default
         old, _default = _default, None
-        if old is not None:
+        if old is not None and not old._closed:
             old.close(timeout=0)
         try:
             _default = SpoolingSink(url)

@@ -39,7 +39,8 @@ def format_status(st: dict[str, Any]) -> str:
         f"rows claimed     {st['rows_claimed']} (being uploaded, or left by a stopped process)",
         f"oldest row age   {'-' if age is None else f'{age:.1f} s'}",
         f"spool size       {st['spool_bytes']} of {st['spool_max_bytes']} bytes",
-        f"rows dropped     {dropped} (spool full or disk error), invalid {invalid}",
+        f"rows dropped     {dropped} (spool full or disk error), invalid {invalid} "
+        "(writers of the last 7 days)",
         f"quarantined      {st['quarantined_files']} files",
     ]
     if errors:

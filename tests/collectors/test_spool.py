@@ -236,3 +236,45 @@ def test_default_sink_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
     assert read_ids(tmp_path / "ds") == ["att-00003"]
     monkeypatch.setenv("MEDIAJOB_METRICS_URL", "gs://nope/x")
     assert default_sink() is None
+
+
+def test_rows_go_out_at_process_exit_without_a_flush(tmp_path: Path) -> None:
+    code = (
+        "from collectors.upload import default_sink\n"
+        "from tests.collectors.test_spool import make_row\n"
+        "sink = default_sink()\n"
+        "for i in range(7):\n"
+        "    sink.append(make_row(i))\n"
+    )
+    env = {**os.environ, "MEDIAJOB_METRICS_URL": str(tmp_path / "ds"),
+           "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spools"),
+           "MEDIAJOB_METRICS_BATCH_AGE": "3600", "MEDIAJOB_METRICS_EXIT_TIMEOUT": "30"}
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True, timeout=60)
+    assert sorted(read_ids(tmp_path / "ds")) == [f"att-{i:05d}" for i in range(7)]
+
+
+def test_a_batch_is_cut_by_age(tmp_path: Path) -> None:
+    import time
+
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_rows=1000,
+                        batch_age=0.3)
+    for i in range(3):
+        sink.append(make_row(i))
+    # No flush: the uploader's own timer must send the 3 rows (well under batch_rows).
+    for _ in range(200):
+        if len(read_ids(tmp_path / "ds")) == 3:
+            break
+        time.sleep(0.05)
+    assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001", "att-00002"]
+    sink.close(timeout=5)
+
+
+def test_old_writer_states_are_pruned(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s", 10**6)
+    spool.write_state("old-1-aaaaaa", {"rows_dropped": 1})
+    spool.write_state("new-2-bbbbbb", {"rows_dropped": 2})
+    old = tmp_path / "s" / "state" / "old-1-aaaaaa.json"
+    eight_days = 8 * 86400
+    os.utime(old, (old.stat().st_atime - eight_days, old.stat().st_mtime - eight_days))
+    assert spool.prune_states() == 1
+    assert spool.read_states() == [{"rows_dropped": 2}]
