@@ -137,9 +137,12 @@ class Spool:
         self.quarantine = self.root / "quarantine"
         self.state = self.root / "state"
         self.trash = self.root / "trash"
+        self.make_dirs()
+        self._approx_bytes = self.scan_bytes()
+
+    def make_dirs(self) -> None:
         for d in (self.tmp, self.rows, self.batches, self.quarantine, self.state, self.trash):
             d.mkdir(parents=True, exist_ok=True)
-        self._approx_bytes = self.scan_bytes()
 
     # --- the job's path -------------------------------------------------------------------
 

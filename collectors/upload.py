@@ -396,7 +396,16 @@ class SpoolingSink:
             self.rows_dropped += 1
             self._log_drop("spool full, row dropped", exc, self.rows_dropped)
             return
-        except OSError as exc:  # disk full, read-only, permissions...
+        except FileNotFoundError:
+            # The spool folder was removed under us (a cleaner of ~/.cache): make it again.
+            try:
+                self.spool.make_dirs()
+                name = self.spool.write(clean)
+            except Exception as exc:  # noqa: BLE001 - append never raises; counted and logged
+                self.rows_dropped += 1
+                self._log_drop("could not spool row, dropped", exc, self.rows_dropped)
+                return
+        except Exception as exc:  # noqa: BLE001 - disk full, read-only, permissions... never raise
             self.rows_dropped += 1
             self._log_drop("could not spool row, dropped", exc, self.rows_dropped)
             return

@@ -278,3 +278,17 @@ def test_old_writer_states_are_pruned(tmp_path: Path) -> None:
     os.utime(old, (old.stat().st_atime - eight_days, old.stat().st_mtime - eight_days))
     assert spool.prune_states() == 1
     assert spool.read_states() == [{"rows_dropped": 2}]
+
+
+def test_append_survives_a_removed_spool_folder(tmp_path: Path) -> None:
+    import shutil
+
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_age=3600)
+    sink.append(make_row(1))
+    assert sink.flush(timeout=20)
+    shutil.rmtree(tmp_path / "s")  # e.g. a cache cleaner
+    sink.append(make_row(2))
+    assert (sink.rows_spooled, sink.rows_dropped) == (2, 0)
+    assert sink.flush(timeout=20)
+    sink.close(timeout=5)
+    assert sorted(read_ids(tmp_path / "ds")) == ["att-00001", "att-00002"]
