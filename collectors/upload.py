@@ -158,6 +158,13 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def backoff_s(failures: int, base: float, cap: float) -> float:
+    """Seconds to wait after `failures` failures in a row: "full jitter", uniform in
+    [0, min(cap, base * 2**(failures-1))] (spreads many workers' retries after an outage)."""
+    exponent = min(max(failures - 1, 0), 40)  # 2**40 * base exceeds any sane cap; no overflow
+    return random.uniform(0, min(cap, base * 2.0**exponent))
+
+
 def open_destination(loc: DatasetLocation) -> Destination:
     if loc.is_s3:
         return S3Destination(loc)
@@ -536,8 +543,7 @@ class SpoolingSink:
             self._logged_errors.clear()
         else:
             self._failures += 1
-            wait = random.uniform(0, min(self.retry_max,
-                                         config.RETRY_BASE_S * 2 ** (self._failures - 1)))
+            wait = backoff_s(self._failures, config.RETRY_BASE_S, self.retry_max)
             with self._lock:
                 self._retry_at = time.monotonic() + wait
                 self._flush_wanted = self._flush_wanted or flushing

@@ -292,3 +292,15 @@ def test_append_survives_a_removed_spool_folder(tmp_path: Path) -> None:
     assert sink.flush(timeout=20)
     sink.close(timeout=5)
     assert sorted(read_ids(tmp_path / "ds")) == ["att-00001", "att-00002"]
+
+
+def test_backoff_is_capped_with_full_jitter() -> None:
+    import random
+
+    from collectors.upload import backoff_s
+
+    random.seed(3)
+    for failures, ceiling in [(1, 0.5), (2, 1.0), (4, 4.0), (8, 60.0), (5000, 60.0)]:
+        waits = [backoff_s(failures, 0.5, 60.0) for _ in range(200)]
+        assert min(waits) >= 0 and max(waits) <= ceiling
+        assert max(waits) > ceiling * 0.9  # jitter spans the whole range
