@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import resource
 import sys
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "report_mb": round(len(page.encode()) / 1e6, 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": f"{platform.machine()}, 2 CPUs shared with other work",
+        "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()],
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "benchmarks/report_charts.py " + " ".join(argv or sys.argv[1:]),
     }
