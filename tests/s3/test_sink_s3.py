@@ -277,3 +277,29 @@ def test_no_upload_overwrites_another_writers_object(s3_prefix: str, tmp_path: P
     body = boto3.client("s3").get_object(Bucket=loc.bucket, Key=f"{loc.prefix}/p/x.parquet")
     assert body["Body"].read() == b"theirs"
     assert os.environ["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
+
+
+def test_sigkill_while_uploading_many_batches(s3_prefix: str, tmp_path: Path) -> None:
+    from collectors.schema import validate_row
+
+    spool = Spool(tmp_path / "spool", 10**9, fsync=False)  # setup speed; not what is tested
+    for i in range(1000):
+        spool.write(validate_row(make_row(i)))
+    env = {**os.environ, "MEDIAJOB_METRICS_BATCH_ROWS": "50"}
+    proc = subprocess.Popen([sys.executable, "-m", "collectors.cli", "flush", "--spool",
+                             str(spool.root), "--url", s3_prefix], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Kill it as soon as its first objects are visible: it is then between or inside PUTs.
+    for _ in range(600):
+        if list_objects(s3_prefix) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    uploaded_before = len(read_ids(s3_prefix))
+    assert uploaded_before < 1000  # killed mid-way (20 batches of 50 at most ~1 s each)
+    out = mjcollect("flush", "--spool", str(spool.root), "--url", s3_prefix)
+    assert out.returncode == 0, out.stdout + out.stderr
+    ids = read_ids(s3_prefix)
+    assert len(ids) == 1000
+    assert set(ids) == {f"att-{i:05d}" for i in range(1000)}
