@@ -2,7 +2,7 @@
 
     mjcollect run --job-type T --job-id J --attempt N --input PATH [--input PATH ...]
                   [--output PATH|s3://bucket/key] [--manifest FILE] [--sample-interval S]
-                  [--data URL] [--commands-file FILE.json]
+                  [--data URL] [--commands-file FILE.json] [--detach-upload]
                   -- ffmpeg -i in.mov ... pass1 [--then -- ffmpeg ... pass2 ...]
 
 Several commands per attempt (a two-pass export, a decode then an upload): after the first
@@ -22,6 +22,11 @@ seconds count), and the size of `--output`. The row goes to the dataset (`--data
 MEDIAJOB_METRICS_URL); `--manifest` merges the `metrics` object and the `ffmpegCommands` into
 that JSON file, keeping every other key. A metrics problem is logged and never changes the
 exit code.
+
+Upload: by default mjcollect waits (up to `--upload-timeout`) for the row to reach the dataset
+before it exits: in a fresh process that costs the Parquet writer's import and one PUT, about
+a second. With `--detach-upload` the row is only written to the local spool (fsync'd) and a
+detached `mjcollect flush` uploads it, so the worker gets the exit code without that wait.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -78,6 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-timeout", type=float, default=30.0, metavar="S",
                         help="seconds to wait for the row's upload at exit (default 30; "
                         "what is not uploaded stays in the spool)")
+    parser.add_argument("--detach-upload", action="store_true",
+                        help="do not wait for the upload: spool the row (on disk, fsync'd) and "
+                        "leave its upload to a detached `mjcollect flush`, so the job's exit "
+                        "is not delayed by it")
     # dest "argv": "command" is the dispatcher's subcommand name.
     parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND",
                         help="-- COMMAND [ARGS...] [--then -- COMMAND [ARGS...]]...")
@@ -220,6 +229,54 @@ def open_sink(url: str | None) -> Sink | None:
         return None
 
 
+class SpoolOnlySink:
+    """Writes rows to the dataset URL's local spool and nothing else (`--detach-upload`).
+
+    The rows wait there, durably, for `mjcollect flush` (started detached by `detach_flush`)
+    or any later process using the same URL and spool. `append` never raises.
+    """
+
+    def __init__(self, url: str) -> None:
+        from collectors import config
+        from collectors.layout import parse_url
+        from collectors.spool import Spool
+        from collectors.upload import spool_dir_for
+
+        self.url = parse_url(url).url  # ValueError for a bad URL
+        self.spool = Spool(spool_dir_for(self.url), config.env_int(
+            config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES, config.DEFAULT_SPOOL_MAX_BYTES))
+        self.spool.write_url(self.url)
+        self.rows = 0
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        from collectors.schema import validate_row
+
+        try:
+            self.spool.write(validate_row(row))
+            self.rows += 1
+        except Exception as exc:  # the job's exit code must stand whatever happens here
+            log.error("metrics row not spooled: %s", exc)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return False  # uploading is the detached flush's work
+
+    def close(self, timeout: float | None = None) -> None:
+        return None
+
+
+def detach_flush(url: str) -> None:
+    """Start `mjcollect flush --url URL` in its own session, not waited for."""
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "collectors.cli", "flush", "--url", url],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        log.error("could not start the detached upload (rows stay in the spool; run "
+                  "`mjcollect flush`): %s", exc)
+
+
 def close_sink(sink: Sink, timeout: float) -> bool:
     """Flush and close; True when every row reached the dataset (else they wait in the spool)."""
     try:
@@ -262,7 +319,8 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
         print("mjcollect run: --job-type and --job-id must not be empty, --attempt >= 1",
               file=sys.stderr)
         return 2
-    sink = open_sink(args.data)
+    sink: Sink | SpoolOnlySink | None = (
+        _spool_only_sink(args.data) if args.detach_upload else open_sink(args.data))
     attempt = start_attempt(
         args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,
         inputs=args.input, output=args.output, sink=sink, sampler=sampler,
@@ -287,9 +345,25 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
     row = attempt.finish(error)
     if args.manifest is not None and attempt.metrics is not None and row is not None:
         _write_manifest(args.manifest, attempt.metrics, row)
-    if sink is not None:
+    if isinstance(sink, SpoolOnlySink):
+        if sink.rows:
+            detach_flush(sink.url)
+    elif sink is not None:
         close_sink(sink, args.upload_timeout)
     return code
+
+
+def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
+    from collectors import config
+
+    url = url or config.metrics_url()
+    if url is None or not config.metrics_enabled():
+        return None
+    try:
+        return SpoolOnlySink(url)
+    except (ValueError, OSError) as exc:
+        log.error("cannot write to dataset %r: %s", url, exc)
+        return None
 
 
 def _write_manifest(path: Path, metrics: dict[str, Any], row: dict[str, Any]) -> None:

@@ -288,6 +288,22 @@ def test_the_real_command_passes_output_and_code_through(tmp_path: Path,
     assert row["error"] == f"CommandFailed: {Path(sys.executable).name} exited with 42"
 
 
+def test_detached_upload_spools_the_row_and_a_detached_flush_uploads_it(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    import time
+
+    assert mjrun(tmp_path / "ds", "--detach-upload", "--job-type", "upload_thumb_v1",
+                 "--job-id", "J-9", "--attempt-id", "A-9", "--input", str(media["video"]),
+                 "--", "true") == 0
+    # The row is uploaded by another process; wait for it (not a speed assert: the bound is
+    # only there so that a broken flush fails the test instead of hanging it).
+    deadline = time.monotonic() + 120
+    while not read_rows(tmp_path / "ds") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [row] = read_rows(tmp_path / "ds")
+    assert (row["attempt_id"], row["status"]) == ("A-9", "succeeded")
+
+
 def test_metrics_off_runs_the_command_and_records_nothing(tmp_path: Path, media: dict[str, Path],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(config.MEDIAJOB_METRICS, "0")
