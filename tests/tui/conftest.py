@@ -26,6 +26,30 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 @pytest.fixture(scope="session")
+def fixed_data_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small dataset that never changes (for the snapshots): three days of the seeded
+    generator of the embedded data, at 0.3 times its arrival rate (863 attempts).
+
+    The embedded data grows as people add measured attempts; snapshots of it would break on
+    every such commit. This one changes only when data/generate_synthetic.py does.
+    """
+    import datetime as dt
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "data" / "generate_synthetic.py"
+    spec = importlib.util.spec_from_file_location("mj_generate_synthetic", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    out = tmp_path_factory.mktemp("fixed-data")
+    module.write(module.generate(87, 3, 0.3, dt.date(2026, 11, 23)), out, 87)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
 def dataset() -> Iterator[Any]:
     """The same data the app opens, for computing what it should show."""
     from planner.dataset import open_dataset

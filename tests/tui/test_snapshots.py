@@ -1,4 +1,7 @@
-"""SVG snapshots of each view at 80x24 on the embedded data.
+"""SVG snapshots of each view at 80x24, on a small fixed dataset (`fixed_data_url`).
+
+One per view and one of the no-data message; filters, search and help are asserted by the
+pilot tests (test_jobs.py), which cost less than a screenshot each.
 
 Regenerate after an intended change of the look:
     .venv/bin/pytest tests/tui/test_snapshots.py --snapshot-update
@@ -18,8 +21,14 @@ from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.distributions import DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
-from tests.tui.conftest import TEST_DATA_URL, wait_for
+from tests.tui.conftest import wait_for
 from tests.tui.helpers import static_text
+
+
+def _app(url: str) -> PlannerApp:
+    app = PlannerApp(url)
+    app.sub_title = "fixed test data"  # not the temporary folder's name, which varies
+    return app
 
 
 async def _jobs(pilot: Pilot[Any]) -> None:
@@ -28,33 +37,21 @@ async def _jobs(pilot: Pilot[Any]) -> None:
                    and app.screen.total is not None and not app.screen.fetching)
 
 
-def test_jobs_view(snap_compare: Any) -> None:
-    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=_jobs)
+def test_jobs_view(snap_compare: Any, fixed_data_url: str) -> None:
+    assert snap_compare(_app(fixed_data_url), run_before=_jobs)
 
 
-def test_jobs_view_filtered(snap_compare: Any) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _jobs(pilot)
-        screen = pilot.app.screen
-        await wait_for(pilot, lambda: len(screen.job_types) > 1)
-        await pilot.press("t", "t", "s", "s", "o")
-        await wait_for(pilot, lambda: screen.generation == 6)
-        await _jobs(pilot)
-
-    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
-
-
-def test_attempt_detail(snap_compare: Any) -> None:
+def test_attempt_detail(snap_compare: Any, fixed_data_url: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _jobs(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, AttemptScreen)
                        and pilot.app.screen.row is not None)
 
-    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+    assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 
-def test_distributions(snap_compare: Any) -> None:
+def test_distributions(snap_compare: Any, fixed_data_url: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _jobs(pilot)
         await pilot.press("d")
@@ -62,25 +59,17 @@ def test_distributions(snap_compare: Any) -> None:
                        and pilot.app.screen.data is not None)
         await pilot.press("i")
 
-    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+    assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 
-def test_fleet_sizing(snap_compare: Any) -> None:
+def test_fleet_sizing(snap_compare: Any, fixed_data_url: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _jobs(pilot)
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SizingScreen)
                        and pilot.app.screen.result is not None)
 
-    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
-
-
-def test_help(snap_compare: Any) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _jobs(pilot)
-        await pilot.press("question_mark")
-
-    assert snap_compare(PlannerApp(TEST_DATA_URL), run_before=run_before)
+    assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 
 def test_no_data_message(
