@@ -16,8 +16,9 @@ from planner.tui_queries import attempts_page, resolve_job_id
     [
         ({}, "started_at", True, 0),
         ({}, "started_at", True, 5000),
+        ({"status": "failed"}, "finished_at", False, 100),
         ({"job_type": "upload_thumb_v1", "status": "succeeded"}, "rtf", True, 0),
-        ({"status": "failed"}, "rtf", False, 40),  # failed attempts: null RTFs, no range step
+        ({"status": "failed"}, "rtf", False, 40),  # one pass (queries.list_attempts)
         ({"instance_type": "c7i.large"}, "duration_ms", True, 200),
         ({"job_type": "nothing_v1"}, "started_at", True, 0),
     ],
