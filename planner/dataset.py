@@ -64,9 +64,10 @@ S3_MAX_ATTEMPTS = 2
 #: Threads reading footers in parallel (S3 round trips dominate, not CPU).
 FOOTER_THREADS = 16
 
-#: Datasets up to this many rows are copied into memory at open time (about 100-150 bytes a
-#: row in DuckDB's compressed columns); larger ones are scanned from the files by each query.
-MATERIALIZE_MAX_ROWS = 3_000_000
+#: Datasets up to this many rows are copied into memory at open time (peak about 380 bytes a
+#: row while copying: 3.8 GB for 10M rows, benchmarks/summary_10m.py); larger ones are scanned
+#: from the files by each query.
+MATERIALIZE_MAX_ROWS = 1_000_000
 
 #: Name of the deduplicated view every analysis uses.
 VIEW = "attempts"

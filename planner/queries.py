@@ -2,7 +2,8 @@
 
 Every value reaches DuckDB as a bound parameter; only whitelisted column names and fixed SQL
 fragments are put in the text. Listings page with LIMIT/OFFSET, which DuckDB runs as a top-N
-over the (projected, filter-pushed) scan, so a page of 100 out of millions stays cheap.
+over the (projected, filter-pushed) scan of the page's ids and sort key only, then fetches the
+100 rows whole, so a page out of millions stays cheap.
 """
 
 from __future__ import annotations
@@ -164,10 +165,13 @@ def list_attempts(
         job_id=job_id,
     )
     direction = "DESC" if descending else "ASC"
+    # Two steps: find the page's ids by sorting only (id, key), then fetch those rows whole.
+    # Sorting every column of millions of rows to keep 100 was 2.5-3x slower (10M rows).
     sql = (
-        f"SELECT * FROM attempts{where} "
-        f"ORDER BY {ORDER_BY[order_by]} {direction} NULLS LAST, attempt_id {direction} "
-        "LIMIT ? OFFSET ?"
+        f"WITH page AS (SELECT attempt_id AS _id, {ORDER_BY[order_by]} AS _k FROM attempts"
+        f"{where} ORDER BY _k {direction} NULLS LAST, attempt_id {direction} LIMIT ? OFFSET ?) "
+        "SELECT a.* FROM attempts a JOIN page ON a.attempt_id = page._id "
+        f"ORDER BY page._k {direction} NULLS LAST, a.attempt_id {direction}"
     )
     df = fetch_pl(ds, sql, [*params, int(limit), int(offset)])
     return _with_badges(df) if with_badges else df
