@@ -17,6 +17,7 @@ Kinds:
 - hevc:       HEVC (libx265) 320x240 25 fps, MP4, no audio.
 - vp9:        VP9 + Opus 320x240 25 fps, WebM.
 - audio_only: AAC 48 kHz mono, M4A.
+- audio_cover: MP3 with cover art (a PNG "attached picture" video stream): audio-only to us.
 - video_only: H.264 320x240 25 fps, MP4, no audio.
 - raw_h264:   a raw Annex B H.264 stream: no container, so no duration and no bit rate.
 - wav:        PCM s16le 48 kHz mono WAV (a container whose bit rate ffprobe derives).
@@ -38,8 +39,8 @@ FFMPEG = "ffmpeg"
 _BASE = ("-hide_banner", "-nostdin", "-loglevel", "error", "-y")
 
 KINDS = (
-    "h264_aac", "portrait", "hevc", "vp9", "audio_only", "video_only", "raw_h264", "wav",
-    "truncated", "text",
+    "h264_aac", "portrait", "hevc", "vp9", "audio_only", "audio_cover", "video_only",
+    "raw_h264", "wav", "truncated", "text",
 )
 
 #: What ffprobe reports for each kind made with the default 2 seconds (None: not reported).
@@ -54,6 +55,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "vp9": dict(duration_seconds=2.008, width=320, height=240, video_codec="vp9",
                 audio_codec="opus", fps=25.0),
     "audio_only": dict(width=None, height=None, video_codec=None, audio_codec="aac", fps=None),
+    "audio_cover": dict(duration_seconds=2.038, width=None, height=None, video_codec=None,
+                        audio_codec="mp3", fps=None),
     "video_only": dict(duration_seconds=2.0, width=320, height=240, video_codec="h264",
                        audio_codec=None, fps=25.0),
     "raw_h264": dict(duration_seconds=None, width=320, height=240, video_codec="h264",
@@ -112,6 +115,13 @@ def _audio_only(dst: Path, seconds: float) -> None:
     _ffmpeg(*_sine(seconds), "-c:a", "aac", "-b:a", "64k", str(dst))
 
 
+def _audio_cover(dst: Path, seconds: float) -> None:
+    # One frame of cover art (a bounded source: an endless one would keep ffmpeg running).
+    _ffmpeg(*_sine(seconds), "-f", "lavfi", "-i", "color=c=red:size=64x64:duration=0.04",
+            "-map", "0:a", "-map", "1:v", "-c:a", "libmp3lame", "-b:a", "64k", "-c:v", "png",
+            "-disposition:v", "attached_pic", str(dst))
+
+
 def _video_only(dst: Path, seconds: float) -> None:
     _ffmpeg(*_testsrc("320x240", seconds), *_X264, str(dst))
 
@@ -144,6 +154,7 @@ _MAKERS: dict[str, tuple[str, Callable[[Path, float], None]]] = {
     "hevc": (".mp4", _hevc),
     "vp9": (".webm", _vp9),
     "audio_only": (".m4a", _audio_only),
+    "audio_cover": (".mp3", _audio_cover),
     "video_only": (".mp4", _video_only),
     "raw_h264": (".h264", _raw_h264),
     "wav": (".wav", _wav),

@@ -86,6 +86,18 @@ def test_portrait_is_stored_landscape_but_reported_as_displayed(media_dir: Path)
     assert (info.width, info.height) == (1080, 1920)
 
 
+def test_cover_art_of_an_mp3_is_not_video(media_dir: Path) -> None:
+    path = make_media("audio_cover", media_dir)
+    streams = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)],
+        capture_output=True, check=True, text=True).stdout)["streams"]
+    assert [(s["codec_type"], s["disposition"]["attached_pic"]) for s in streams] == \
+        [("audio", 0), ("video", 1)]
+    info = probe_media_info(path, cache=None)
+    assert (info.video_codec, info.width, info.height, info.fps) == (None, None, None, None)
+    assert info.audio_codec == "mp3"
+
+
 def test_raw_h264_has_no_duration_so_no_bitrate(media_dir: Path) -> None:
     info = probe_media_info(make_media("raw_h264", media_dir), cache=None)
     assert info.format_name == "h264"
