@@ -12,7 +12,8 @@ Part 2, the whole collector, per job type: each pipeline of `collectors.jobtypes
   in-memory sink; the collector's own time is what the attempt adds: probe wall + sampler CPU +
   the rest (host facts, row building), measured as attempt-block wall minus the job's wall;
 - mjcollect run: the same ffmpeg command under `mjcollect run` (a new Python process: imports,
-  probe, host, sampling, row to a local dataset), compared with the bare command's wall.
+  probe, host, sampling, row to a local dataset), compared with the bare command's wall; once
+  waiting for the upload (the default) and once with `--detach-upload`.
 Figures: collector overhead as a fraction of the job's wall time (medians of the runs).
 
     .venv/bin/python benchmarks/sampling_overhead.py [--job-seconds 60] [--runs 3]
@@ -135,6 +136,7 @@ def collector_overhead(folder: Path, runs: int) -> dict[str, Any]:
         api_probe: list[float] = []
         api_sampler: list[float] = []
         cli: list[tuple[float, float]] = []
+        detached: list[float] = []
         for i in range(runs):
             dst = folder / f"{jt}-{i}{jobtypes.OUTPUT_SUFFIX[jt]}"
             # bare pipeline, in process (what a Python worker runs without the collector)
@@ -167,6 +169,13 @@ def collector_overhead(folder: Path, runs: int) -> dict[str, Any]:
                            check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
             cli.append((time.perf_counter() - t0, cmd_wall))
+            t0 = time.perf_counter()
+            subprocess.run([mjcollect, "run", "--detach-upload", "--job-type", jt, "--job-id",
+                            f"bench-d{i}", "--input", str(src), "--output", str(dst),
+                            "--data", str(folder / "dataset"), "--", *argv],
+                           check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            detached.append(time.perf_counter() - t0 - cmd_wall)
         med_bare = statistics.median(bare)
         med_over = statistics.median(api_over)
         cli_over = statistics.median(w - c for w, c in cli)
@@ -180,6 +189,9 @@ def collector_overhead(folder: Path, runs: int) -> dict[str, Any]:
             "command_wall_s_median": round(cli_cmd, 3),
             "mjcollect_run_overhead_s_median": round(cli_over, 4),
             "mjcollect_run_overhead_fraction": round(cli_over / cli_cmd, 4),
+            "mjcollect_run_detached_overhead_s_median": round(statistics.median(detached), 4),
+            "mjcollect_run_detached_overhead_fraction": round(
+                statistics.median(detached) / cli_cmd, 4),
         }
         print(jt, json.dumps(out[jt]), flush=True)
     return out
@@ -197,6 +209,7 @@ def main() -> int:
                     "note": "2 shared cores, other test runs in parallel"},
         "command": "python benchmarks/sampling_overhead.py " + " ".join(sys.argv[1:]),
     }
+    result["load_average_at_start"] = os.getloadavg()
     result["sampling_on_ffmpeg"] = sampling_cost(args.job_seconds)
     print("sampling", json.dumps(result["sampling_on_ffmpeg"]), flush=True)
     result["per_sample"] = per_sample_cost()
@@ -204,6 +217,7 @@ def main() -> int:
     if not args.skip_overhead:
         with tempfile.TemporaryDirectory(prefix="mjbench-") as d:
             result["collector_overhead"] = collector_overhead(Path(d), args.runs)
+    result["load_average_at_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")
