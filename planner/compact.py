@@ -235,12 +235,15 @@ def conform(table: pa.Table, target: pa.Schema) -> pa.Table:
     """`table` with exactly `target`'s columns (missing ones null, types cast)."""
     import pyarrow as pa
 
+    if table.schema.equals(target, check_metadata=False):
+        return table.replace_schema_metadata(target.metadata)
     cols = []
     for f in target:
-        if f.name in table.column_names:
-            cols.append(table.column(f.name).cast(f.type))
-        else:
-            cols.append(pa.nulls(table.num_rows, f.type))
+        if f.name not in table.column_names:
+            cols.append(pa.chunked_array([pa.nulls(table.num_rows, f.type)], f.type))
+            continue
+        col = table.column(f.name)
+        cols.append(col if col.type == f.type else col.cast(f.type))
     return pa.Table.from_arrays(cols, schema=target)
 
 
@@ -271,7 +274,9 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
 
     def read(f: DataFile) -> pa.Table | str:
         try:
-            return pq.read_table(f.path, filesystem=fs)
+            # ParquetFile.read: half the CPU of pq.read_table (no dataset discovery per file).
+            with fs.open_input_file(f.path) as fh:
+                return pq.ParquetFile(fh).read()
         except Exception as exc:  # noqa: BLE001 - an unreadable file is left alone, reported
             return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
