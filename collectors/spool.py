@@ -113,6 +113,7 @@ class Batch:
     lock_fd: int | None
     adopted: bool = False
     rows: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)  # the file of each row in `rows`
 
     def files(self) -> list[Path]:
         return sorted(p for p in self.dir.iterdir() if p.name.endswith(".json"))
@@ -278,12 +279,14 @@ class Spool:
     def load(self, batch: Batch) -> list[dict[str, Any]]:
         """The batch's rows, validated. Unreadable files are quarantined with a warning."""
         rows: list[dict[str, Any]] = []
+        paths: list[Path] = []
         for path in batch.files():
             try:
                 rows.append(decode_row(path.read_bytes()))
+                paths.append(path)
             except (ValueError, OSError) as exc:
                 self.quarantine_file(path, f"{batch.id}-{path.name}", str(exc))
-        batch.rows = rows
+        batch.rows, batch.paths = rows, paths
         return rows
 
     def quarantine_file(self, path: Path, name: str, reason: str) -> None:

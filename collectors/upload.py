@@ -259,8 +259,16 @@ class Uploader:
         """Upload one batch and remove it from the spool; returns its row count. Raises on
         failure (the batch stays held for the next try)."""
         rows = batch.rows or self.spool.load(batch)
+        try:
+            objects = batch_objects(batch.id, rows)
+        except (ValueError, TypeError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
+            # A row the schema accepted but Arrow cannot store (an int32 out of range...):
+            # set it aside, or it would block every upload after it.
+            log.debug("batch %s does not convert (%s); checking row by row", batch.id, exc)
+            rows = self._drop_unconvertible(batch)
+            objects = batch_objects(batch.id, rows)
         dest = self._destination()
-        for obj in batch_objects(batch.id, rows):
+        for obj in objects:
             outcome = dest.put(obj.relative, obj.body, obj.sha256)
             if outcome == "other":
                 # Someone else's object at our key (or our batch lost a quarantined row since
@@ -275,6 +283,23 @@ class Uploader:
         self.spool.finish(batch)
         self.rows_uploaded += len(rows)
         return len(rows)
+
+    def _drop_unconvertible(self, batch: Batch) -> list[dict[str, Any]]:
+        import pyarrow as pa
+
+        from collectors.schema import arrow_schema
+
+        keep_rows, keep_paths = [], []
+        for row, path in zip(batch.rows, batch.paths, strict=True):
+            try:
+                pa.Table.from_pylist([row], schema=arrow_schema())
+            except (ValueError, TypeError, OverflowError) as exc:
+                self.spool.quarantine_file(path, f"{batch.id}-{path.name}", str(exc))
+                continue
+            keep_rows.append(row)
+            keep_paths.append(path)
+        batch.rows, batch.paths = keep_rows, keep_paths
+        return keep_rows
 
     def next_batch_id(self) -> str:
         self._seq += 1

@@ -304,3 +304,19 @@ def test_backoff_is_capped_with_full_jitter() -> None:
         waits = [backoff_s(failures, 0.5, 60.0) for _ in range(200)]
         assert min(waits) >= 0 and max(waits) <= ceiling
         assert max(waits) > ceiling * 0.9  # jitter spans the whole range
+
+
+def test_a_row_arrow_cannot_store_is_set_aside_not_blocking(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool(tmp_path / "s", 10**7)
+    for i in range(3):
+        spool.write(schema.validate_row(make_row(i)))
+    # The schema coerces to int, but 2**40 does not fit the int32 column.
+    spool.write(schema.validate_row({**make_row(9), "input_width": 2**40}))
+    with caplog.at_level(logging.WARNING, logger="collectors"):
+        result = Uploader(str(tmp_path / "ds"), spool).drain()
+    assert (result.rows, result.error) == (3, None)
+    assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001", "att-00002"]
+    assert len(spool.quarantined()) == 1
+    assert "moved to" in caplog.text
