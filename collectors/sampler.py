@@ -23,10 +23,9 @@ Two uses:
   descendants (the Python attempt API: processes started inside the `with` block). Children
   started and reaped between two samples are never seen alive, so this also reads the
   kernel's account of reaped children (getrusage RUSAGE_CHILDREN) at start and stop: their
-  CPU seconds count in the mean (and so bound the max from below), and when the largest
-  reaped child's peak RSS grew meanwhile, that peak counts in the memory max. That account is
-  process-wide: a process running several attempts at once in threads should pass its own
-  samplers (or none).
+  CPU seconds count in the mean (and so bound the max from below); their memory is only known
+  from samples taken while they ran. That account is process-wide: a process running several
+  attempts at once in threads should pass its own samplers (or none).
 
 The sampler measures its own cost (`sampler_cpu_s`): CPU seconds of its thread, plus those of
 `start()` and `sample_now()` in the caller's thread.
@@ -96,17 +95,19 @@ class Sample:
 
 def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: float = 0.0,
               min_max_sample_s: float = MIN_MAX_SAMPLE_S,
-              exited_peak_rss_bytes: int = 0, reaped_cpu_s: float = 0.0) -> SampleSummary:
+              reaped_cpu_s: float = 0.0) -> SampleSummary:
     """Aggregate samples: time-weighted mean CPU, max CPU, max RSS (pure).
 
     The mean is total CPU seconds / total wall seconds over the sampled intervals, so a short
     last interval weighs what it lasted. Samples shorter than `min_max_sample_s` are left out
     of the maximum unless no other sample exists; the maximum is never below the mean (the
-    mean over a span bounds its busiest sample from below). `exited_peak_rss_bytes`: the
-    largest peak RSS the kernel reported for a command of the job when it was reaped
-    (`note_exited`); the RSS maximum is at least that. `reaped_cpu_s`: the kernel's total CPU
-    of the children reaped meanwhile (getrusage); the CPU seen is at least that, so a job
-    that ended between two samples still counts.
+    mean over a span bounds its busiest sample from below). `reaped_cpu_s`: the kernel's
+    total CPU of the children reaped meanwhile (getrusage); the CPU seen is at least that, so
+    a job that ended between two samples still counts.
+
+    Memory comes from live samples only. The kernel's peak RSS of reaped children
+    (ru_maxrss) is no substitute: Linux carries the parent's RSS at fork into the child's
+    peak across exec, so it would report the worker's own size.
     """
     if not samples:
         return SampleSummary(None, None, None, 0, sampler_cpu_s, wall_s)
@@ -116,7 +117,7 @@ def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: floa
     long_enough = [s.cpu_pct for s in samples if s.wall_s >= min_max_sample_s]
     cpu_max = max(long_enough) if long_enough else max(s.cpu_pct for s in samples)
     cpu_max = max(cpu_max, avg)
-    mem_max = max(max(s.rss_bytes for s in samples), exited_peak_rss_bytes) / _MB
+    mem_max = max(s.rss_bytes for s in samples) / _MB
     if mem_max == 0 and not any(s.processes for s in samples):
         # No process of the job was seen alive: its memory is unknown, not zero.
         mem = None
@@ -164,7 +165,6 @@ class TreeSampler:
     _caller_cpu_s: float = field(init=False, default=0.0)  # start() and sample_now() CPU
     _summary: SampleSummary | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-    _exited_peak: int = field(init=False, default=0)
     _rusage0: resource.struct_rusage | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -219,15 +219,12 @@ class TreeSampler:
         reaped_cpu = 0.0
         if self._rusage0 is not None:
             # Children reaped during the block (subprocess.run reaps before we can look):
-            # the kernel kept their CPU and, when it grew, the peak RSS of the largest.
+            # the kernel kept their CPU.
             r0, r1 = self._rusage0, resource.getrusage(resource.RUSAGE_CHILDREN)
             reaped_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-            if r1.ru_maxrss > r0.ru_maxrss:
-                self.note_exited(r1.ru_maxrss * 1024)  # KiB on Linux
         self._summary = summarize(list(self._samples),
                                   sampler_cpu_s=self._thread_cpu_s + self._caller_cpu_s,
-                                  wall_s=wall, exited_peak_rss_bytes=self._exited_peak,
-                                  reaped_cpu_s=reaped_cpu)
+                                  wall_s=wall, reaped_cpu_s=reaped_cpu)
         return self._summary
 
     def sample_now(self) -> None:
@@ -244,14 +241,6 @@ class TreeSampler:
         except Exception:  # never fail the job for its metrics
             log.exception("sampler: sample_now failed")
         self._caller_cpu_s += time.thread_time() - t0
-
-    def note_exited(self, peak_rss_bytes: int) -> None:
-        """Record the peak RSS the kernel reported for a reaped command (wait4's ru_maxrss).
-
-        A job shorter than the interval may never be sampled alive (a zombie has no RSS);
-        this keeps its memory peak.
-        """
-        self._exited_peak = max(self._exited_peak, int(peak_rss_bytes))
 
     def _loop(self) -> None:
         t0 = time.thread_time()

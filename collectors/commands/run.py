@@ -57,7 +57,6 @@ _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 class _Sampler(Protocol):
     def sample_now(self) -> None: ...
-    def note_exited(self, peak_rss_bytes: int) -> None: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,8 +157,7 @@ def run_command(argv: Sequence[str], sampler: _Sampler | None = None) -> int:
 
     Raises OSError when it cannot be started. Signals in _FORWARDED that reach us meanwhile are
     passed on. Once it exits, `sampler.sample_now()` runs before the process is reaped (a zombie
-    keeps its CPU counters), then it is reaped with wait4 and its peak RSS given to
-    `sampler.note_exited()`.
+    keeps its CPU counters), then it is reaped.
     """
     proc = subprocess.Popen(list(argv))
     previous: dict[int, Any] = {}
@@ -177,21 +175,10 @@ def run_command(argv: Sequence[str], sampler: _Sampler | None = None) -> int:
             return proc.wait()
         _wait_unreaped(proc.pid)
         sampler.sample_now()
-        return _reap(proc, sampler)
+        return proc.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _reap(proc: subprocess.Popen[bytes], sampler: _Sampler) -> int:
-    """Reap with wait4 for the kernel's peak RSS of the command (ru_maxrss, KiB on Linux)."""
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): no figure, same code
-        return proc.wait()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    sampler.note_exited(usage.ru_maxrss * 1024)
-    return proc.returncode
 
 
 def _wait_unreaped(pid: int) -> None:

@@ -37,15 +37,15 @@ def test_summarize_is_time_weighted_and_ignores_short_samples_for_the_max() -> N
     assert (s.sampler_cpu_s, s.wall_s) == (0.01, 2.01)
 
 
-def test_max_is_never_below_the_mean_and_keeps_the_reaped_peak() -> None:
+def test_max_is_never_below_the_mean() -> None:
     samples = [
         Sample(cpu_s=0.05, wall_s=0.2, rss_bytes=50_000_000, processes=1),  # 25 %
         Sample(cpu_s=0.04, wall_s=0.05, rss_bytes=0, processes=1),  # short, 80 %: a zombie
     ]
-    s = summarize(samples, exited_peak_rss_bytes=120_000_000)
+    s = summarize(samples)
     assert s.cpu_pct_avg == 36.0
     assert s.cpu_pct_max == 36.0  # the short sample is noise, but the mean bounds the max
-    assert s.mem_rss_mb_max == 120.0
+    assert s.mem_rss_mb_max == 50.0
 
 
 def test_summarize_without_samples_gives_no_figures() -> None:
