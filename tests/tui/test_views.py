@@ -8,10 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs as pafs
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from planner import stats
+from planner import queries, stats
+from planner.dataset import default_data_url, open_dataset, s3_filesystem
 from planner.demand import parse_forecast
 from planner.fleet import fleet_request
 from planner.prices import DEFAULT_PRICES_PATH, load_prices
@@ -22,9 +24,10 @@ from planner.tui.screens.distributions import BINS, DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
+from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
 from tests.tui.conftest import TEST_DATA_URL, wait_for
-from tests.tui.helpers import static_text, table_rows
+from tests.tui.helpers import static_text, table_keys, table_rows
 
 
 def _jobs_shown(app: PlannerApp) -> bool:
@@ -205,8 +208,6 @@ async def test_unreachable_s3_shows_a_message(monkeypatch: pytest.MonkeyPatch) -
 
 
 async def test_skipped_files_are_announced(tmp_path: Path) -> None:
-    from planner.dataset import default_data_url
-
     source = sorted(Path(default_data_url()).rglob("*.parquet"))[0]
     part = tmp_path / source.parent.parent.name / source.parent.name
     part.mkdir(parents=True)
@@ -218,3 +219,20 @@ async def test_skipped_files_are_announced(tmp_path: Path) -> None:
         toasts = [str(getattr(t.render(), "plain", t.render())) for t in app.screen.query("Toast")]
         assert any("1 unreadable file(s) skipped, e.g. " in t and "torn.parquet" in t
                    for t in toasts), toasts
+
+
+@pytest.mark.s3
+async def test_s3_dataset_shows_its_attempts(fixed_data_url: str, s3_prefix: str) -> None:
+    """`mjplan tui --data s3://...` on a real S3 server (SeaweedFS) shows what a folder does."""
+    pafs.copy_files(fixed_data_url, s3_prefix.removeprefix("s3://"),
+                    destination_filesystem=s3_filesystem())
+    local = open_dataset(fixed_data_url)
+    expected = queries.list_attempts(local, limit=200)["attempt_id"].to_list()
+    total = queries.count_attempts(local)
+    local.close()
+    app = PlannerApp(s3_prefix)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app) and app.screen.total is not None,
+                       timeout=60)
+        assert table_keys(app.screen.query_one(AttemptsTable)) == expected
+        assert app.screen.total == total
