@@ -218,20 +218,33 @@ def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | Skip
         return SkippedFile(path, f"{type(exc).__name__}: {_one_line(exc)}")
 
 
+def _same_family(have: pa.DataType, want: pa.DataType) -> bool:
+    """Whether values of `have` cast to `want` without parsing text (int32 -> int64 yes,
+    string -> int64 no: that cast would fail on the first value, at query time)."""
+    import pyarrow.types as pt
+
+    def family(t: pa.DataType) -> str:
+        if pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t):
+            return "number"
+        if pt.is_string(t) or pt.is_large_string(t):
+            return "string"
+        if pt.is_timestamp(t) or pt.is_date(t):
+            return "time"
+        if pt.is_list(t) or pt.is_large_list(t):
+            return "list"
+        return str(t)
+
+    return family(have) == family(want) or pt.is_null(have)
+
+
 def _incompatible(file_schema: pa.Schema, target: pa.Schema) -> str | None:
     """Why a file's columns cannot be cast to the reading schema, or None when they can."""
-    import pyarrow as pa
-
     for f in file_schema:
         idx = target.get_field_index(f.name)
         if idx < 0:
             continue
         want = target.field(idx).type
-        if f.type == want:
-            continue
-        try:
-            pa.array([], type=f.type).cast(want)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if f.type != want and not _same_family(f.type, want):
             return f"column {f.name} is {f.type}, expected {want}"
     return None
 

@@ -95,12 +95,13 @@ def test_a_corrupt_file_among_good_ones_is_skipped_and_named(
 def test_a_file_whose_column_cannot_be_cast_is_skipped(tmp_path: Path) -> None:
     write(tmp_path, [row()])
     bad = pa.table({"attempt_id": ["x"], "duration_ms": [[1, 2]]})  # list where int64 belongs
-    pq.write_table(
-        bad, tmp_path / "job_type=create_video_export_v1" / "dt=2026-11-02" / "b.parquet"
-    )
+    text = pa.table({"attempt_id": ["y"], "rtf": ["fast"]})  # text where a number belongs
+    folder = tmp_path / "job_type=create_video_export_v1" / "dt=2026-11-02"
+    pq.write_table(bad, folder / "b.parquet")
+    pq.write_table(text, folder / "c.parquet")
     ds = open_dataset(str(tmp_path))
-    assert [Path(s.path).name for s in ds.skipped] == ["b.parquet"]
-    assert "duration_ms" in ds.skipped[0].reason
+    assert [Path(s.path).name for s in ds.skipped] == ["b.parquet", "c.parquet"]
+    assert "duration_ms" in ds.skipped[0].reason and "rtf" in ds.skipped[1].reason
     assert queries.count_attempts(ds) == 1
 
 
