@@ -123,6 +123,13 @@ async def _measure(url: str) -> dict[str, float]:
             "start_to_first_rows_s": round(t_first - t_start, 3),
             "start_to_count_shown_s": round(t_counted - t_start, 3),
         }
+        # Scrolling: the cursor to the last loaded row fetches the next page.
+        loaded = screen.loaded
+        t_key = time.perf_counter()
+        await pilot.press("ctrl+end")
+        await until(pilot, lambda: screen.loaded > loaded and not screen.fetching)
+        out["scroll_to_end_to_next_page_s"] = round(time.perf_counter() - t_key, 3)
+        await pilot.press("ctrl+home")
         await until(pilot, lambda: len(screen.job_types) > 1)
         # One key at a time, each on top of the previous ones: job type, status, time range
         # (last 24 h of the data), sort by RTF.
