@@ -32,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if not plan.groups:
         console.print("nothing to compact")
         return 0
-    table = Table("partition", "files in", "files out", "size in", title="plan")
+    table = Table(title="plan")
+    table.add_column("partition", overflow="fold")
+    for name in ("files in", "files out", "size in"):
+        table.add_column(name, justify="right")
     per_part: dict[str, list[int]] = {}
     for g in plan.groups:
         agg = per_part.setdefault(g.partition, [0, 0, 0])

@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     if not plan.delete:
         console.print("nothing to purge")
         return 0
-    table = Table("partition", "files", "bytes", title="to delete")
+    table = Table(title="to delete")
+    table.add_column("partition", overflow="fold")
+    table.add_column("files", justify="right")
+    table.add_column("bytes", justify="right")
     for part in plan.delete[:30]:
         table.add_row(part.path[len(plan.root):].strip("/"), f"{part.files:,}", f"{part.bytes:,}")
     if len(plan.delete) > 30:
