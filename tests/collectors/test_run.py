@@ -390,6 +390,11 @@ def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
     assert all(r["rtf"] > 0 and r["output_size_bytes"] > 0 and r["ffmpeg_commands"]
                for r in ok)
     assert all(r["synthetic"] is False and r["instance_type"] == "t3.test" for r in rows)
-    assert sum(r["cpu_pct_avg"] is not None for r in rows) >= 20
+    # A job that ends before the first (0.1 s) sample is not seen alive: no figures for it,
+    # which happens to a few of these tiny jobs, more or fewer with the machine's load.
+    sampled = [r for r in rows if r["cpu_pct_avg"] is not None]
+    assert len(sampled) >= 5
+    assert all(r["mem_rss_mb_max"] > 1 and r["cpu_sample_count"] >= 1
+               and r["cpu_pct_max"] >= r["cpu_pct_avg"] > 0 for r in sampled)
     envelope = [r for r in ok if r["job_type"] == "upload_audio_envelope_v1"]
     assert any(r["input_video_codec"] is None for r in envelope)  # the audio-only source
