@@ -32,8 +32,9 @@ from planner.tui.widgets.filter_bar import FilterBar
 
 #: Rows fetched per query: a few screens' worth, small enough to arrive in milliseconds.
 PAGE_SIZE = 200
-#: Fetch the next page when the cursor is this close to the last loaded row.
-PREFETCH_ROWS = 40
+#: Fetch the next page when the cursor is this close to the last loaded row: half a page, so
+#: a page that takes a second or two (10M rows) is usually in before the cursor gets there.
+PREFETCH_ROWS = 100
 
 
 class JobsScreen(Screen[None]):
