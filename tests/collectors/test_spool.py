@@ -320,3 +320,18 @@ def test_a_row_arrow_cannot_store_is_set_aside_not_blocking(
     assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001", "att-00002"]
     assert len(spool.quarantined()) == 1
     assert "moved to" in caplog.text
+
+
+def test_sink_modules_import_nothing_heavy() -> None:
+    # boto3 and pyarrow load in the uploader thread only; a worker that never appends pays
+    # nothing for them.
+    code = (
+        "import sys\n"
+        "import collectors.layout, collectors.spool, collectors.upload\n"
+        "import collectors.commands.flush, collectors.commands.status\n"
+        "heavy = {'boto3', 'botocore', 'pyarrow', 'pandas', 'polars', 'duckdb'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -25,7 +25,7 @@ from collectors.upload import SpoolingSink
 from tests.collectors.test_spool import make_row
 from tests.s3server import SeaweedS3
 
-pytestmark = [pytest.mark.s3, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.s3, pytest.mark.timeout(240)]
 
 REPO = Path(__file__).resolve().parents[2]
 
