@@ -329,7 +329,7 @@ def open_dataset(
     else:
         _create_native_raw_view(con, files, target)
     files = [prefix + f for f in files]
-    dup_count = _create_views(con, list(target.names))
+    dup_count = _create_views(con, list(target.names), arrow_ds)
     if materialize is None:
         materialize = rows <= MATERIALIZE_MAX_ROWS
     if materialize:
@@ -390,7 +390,9 @@ def _create_native_raw_view(
     con.execute(f"CREATE VIEW {RAW_VIEW} AS SELECT {', '.join(select)} FROM {source}")
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> int:
+def _create_views(
+    con: duckdb.DuckDBPyConnection, columns: Sequence[str], arrow_ds: pads.Dataset | None = None
+) -> int:
     """Create the deduplicated view; returns how many attempt_ids occur more than once.
 
     Finding duplicates exactly with GROUP BY attempt_id builds a hash table of every id (6.5 s
@@ -399,10 +401,15 @@ def _create_views(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> int
     window, partitioned by the id itself, so a hash collision merely costs a few extra rows
     in the window, never a wrong answer.
 
+    With `arrow_ds` (the S3 route) the candidate rows are read by pyarrow with an `isin` filter
+    on their ids: DuckDB cannot push a filter on hash(attempt_id) into a pyarrow scan and would
+    pull every column of every row through it (4.9 GB peak for 10M rows).
+
     Not TEMP: temporary objects are per connection, and TUI workers use cursors.
     """
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     hashes = con.execute(f"SELECT hash(attempt_id) AS h FROM {RAW_VIEW}").fetchnumpy()["h"]
     hashes = np.sort(np.asarray(hashes))
@@ -415,18 +422,28 @@ def _create_views(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> int
     con.register("_dup_hashes_arrow", pa.table({"h": pa.array(dup_hashes, pa.uint64())}))
     con.execute("CREATE TABLE _dup_hashes AS SELECT h FROM _dup_hashes_arrow")
     con.unregister("_dup_hashes_arrow")
+    source = f"{RAW_VIEW} WHERE hash(attempt_id) IN (SELECT h FROM _dup_hashes)"
+    if arrow_ds is not None:
+        ids = con.sql(f"SELECT DISTINCT attempt_id FROM {source}").to_arrow_table()
+        ids_array = ids.column(0).combine_chunks() if ids.num_rows else pa.array([], pa.string())
+        con.register(
+            "_dup_source", arrow_ds.to_table(filter=pc.field("attempt_id").isin(ids_array))
+        )
+        source = "_dup_source"
     # One pass over the candidate rows: the row to keep per id, and how often each id occurs
     # (a hash shared by two different ids is a collision, not a duplicate).
     con.execute(
         f"CREATE TEMP TABLE _dup_candidates AS SELECT {cols},"
         "  row_number() OVER w AS _rn, count(*) OVER (PARTITION BY attempt_id) AS _n"
-        f"  FROM {RAW_VIEW} WHERE hash(attempt_id) IN (SELECT h FROM _dup_hashes)"
+        f"  FROM {source}"
         "  WINDOW w AS (PARTITION BY attempt_id ORDER BY finished_at DESC NULLS LAST,"
         "    schema_version DESC NULLS LAST, started_at DESC NULLS LAST)"
     )
     dups = con.execute("SELECT count(*) FROM _dup_candidates WHERE _rn = 1 AND _n > 1").fetchall()
     con.execute(f"CREATE TABLE _dup_rows AS SELECT {cols} FROM _dup_candidates WHERE _rn = 1")
     con.execute("DROP TABLE _dup_candidates")
+    if arrow_ds is not None:
+        con.unregister("_dup_source")
     con.execute(
         f"CREATE VIEW {VIEW} AS "
         f"SELECT {cols} FROM {RAW_VIEW} "

@@ -231,6 +231,7 @@ def test_the_same_summary_from_a_folder_and_from_s3(
         for _ in range(20)
     ]
     write(tmp_path, rows)
+    write(tmp_path, rows[:5], name="redelivered")  # at-least-once: 5 attempts twice
     (tmp_path / "job_type=upload_thumb_v1" / "dt=2026-11-03" / "corrupt.parquet").write_bytes(
         b"PAR1 cut off"
     )
@@ -250,11 +251,15 @@ def test_the_same_summary_from_a_folder_and_from_s3(
     local = open_dataset(str(tmp_path))
     remote = open_dataset(s3_prefix)
     assert len(remote.files) == len(local.files) and len(remote.skipped) == 1
+    assert remote.duplicate_ids == local.duplicate_ids == 5
     assert (
         remote.skipped[0].path
         == f"{s3_prefix}/job_type=upload_thumb_v1/dt=2026-11-03/corrupt.parquet"
     )
+    lazy = open_dataset(s3_prefix, materialize=False)  # the route of large datasets
+    assert remote.materialized and not lazy.materialized
     for by in ("instance", "job_type"):
-        a, b = stats.rtf_summary(local, by=by), stats.rtf_summary(remote, by=by)
-        assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9)
+        a = stats.rtf_summary(local, by=by)
+        for other in (remote, lazy):
+            assert_frame_equal(a, stats.rtf_summary(other, by=by), check_exact=False, rel_tol=1e-9)
     assert stats.rtf_summary(remote)["attempts"].sum() == 80
