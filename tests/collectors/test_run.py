@@ -288,6 +288,27 @@ def test_the_real_command_passes_output_and_code_through(tmp_path: Path,
     assert row["error"] == f"CommandFailed: {Path(sys.executable).name} exited with 42"
 
 
+def test_sigterm_to_mjcollect_reaches_the_command(tmp_path: Path,
+                                                  media: dict[str, Path]) -> None:
+    import time
+
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true"}
+    marker = tmp_path / "started"
+    child = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(120)"
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("mjcollect")), "run", "--data", str(tmp_path / "ds"),
+         "--job-type", "upload_thumb_v1", "--job-id", "J-10", "--input", str(media["video"]),
+         "--", sys.executable, "-c", child], env=env, cwd=REPO)
+    deadline = time.monotonic() + 60  # a bound against hanging, not a speed assert
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    [row] = read_rows(tmp_path / "ds")
+    assert row["error"] == f"CommandFailed: {Path(sys.executable).name} killed by SIGTERM"
+
+
 def test_detached_upload_spools_the_row_and_a_detached_flush_uploads_it(
         tmp_path: Path, media: dict[str, Path]) -> None:
     import time
