@@ -76,8 +76,9 @@ for i in range(n):
     row = make_row(i, ("upload_thumb_v1", "create_video_export_v1")[i % 2], 1 + i % 3)
     row["attempt_id"] = f"{tag}-{i:04d}"
     sink.append(row)
-sink.close(timeout=90)
-sys.exit(0 if not sink.spool.all_row_names() else 1)
+ok = sink.flush(timeout=90)  # this process's rows (others share the spool)
+sink.close(timeout=10)
+sys.exit(0 if ok else 1)
 """
 
 
