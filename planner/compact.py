@@ -310,7 +310,10 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
     for f in used:
         if f.path == group.output:
             continue
-        fs.delete_file(f.path)
+        try:
+            fs.delete_file(f.path)
+        except FileNotFoundError:
+            continue  # a concurrent compaction removed it already; its rows are in our output
         result.files_deleted += 1
     return result
 
