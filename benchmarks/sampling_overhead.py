@@ -14,7 +14,9 @@ Part 2, the whole collector, per job type: each pipeline of `collectors.jobtypes
 - mjcollect run: the same ffmpeg command under `mjcollect run` (a new Python process: imports,
   probe, host, sampling, row to a local dataset), compared with the bare command's wall; once
   waiting for the upload (the default) and once with `--detach-upload`.
-Figures: collector overhead as a fraction of the job's wall time (medians of the runs).
+Figures: collector overhead in seconds per attempt (a fixed cost, mostly the probe and, for
+`mjcollect run`, a Python start-up) and as a fraction of these short jobs' wall time (medians
+of the runs); for a job of W seconds the fraction is about overhead / W.
 
     .venv/bin/python benchmarks/sampling_overhead.py [--job-seconds 60] [--runs 3]
 
@@ -194,6 +196,13 @@ def collector_overhead(folder: Path, runs: int) -> dict[str, Any]:
                 statistics.median(detached) / cli_cmd, 4),
         }
         print(jt, json.dumps(out[jt]), flush=True)
+    # The detached uploads are other processes: let them finish (and check they did) before
+    # the temporary folder goes.
+    rows_dirs = list((folder / "spool").glob("*/rows"))
+    deadline = time.monotonic() + 120
+    while any(any(d.iterdir()) for d in rows_dirs) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    out["detached_rows_left_in_spool"] = sum(len(list(d.iterdir())) for d in rows_dirs)
     return out
 
 
@@ -215,7 +224,7 @@ def main() -> int:
     result["per_sample"] = per_sample_cost()
     print("per sample", json.dumps(result["per_sample"]), flush=True)
     if not args.skip_overhead:
-        with tempfile.TemporaryDirectory(prefix="mjbench-") as d:
+        with tempfile.TemporaryDirectory(prefix="mjbench-", ignore_cleanup_errors=True) as d:
             result["collector_overhead"] = collector_overhead(Path(d), args.runs)
     result["load_average_at_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
