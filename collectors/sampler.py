@@ -49,7 +49,7 @@ log = logging.getLogger("collectors.sampler")
 #: Waits before the first samples, seconds (then every `interval`): short jobs are common
 #: (a thumbnail takes a fraction of a second), and a job that ends before the first sample is
 #: never seen alive. A handful of extra samples costs a few ms of CPU per attempt.
-WARMUP_WAITS_S = (0.1, 0.1, 0.2, 0.4, 0.8)
+WARMUP_WAITS_S = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 #: A final partial sample shorter than this (seconds) is too coarse for a CPU percentage
 #: (CPU times tick every 10 ms), so it counts for the average but not for the maximum,

@@ -176,8 +176,13 @@ def test_each_pipeline_through_mjcollect_run(job_type: str, media: dict[str, Pat
     assert row["ffmpeg_commands"] == [shlex.join(argv)]
     assert row["output_size_bytes"] == dst.stat().st_size > 0
     assert row["instance_type"] == "c7i.large"
-    assert row["cpu_sample_count"] >= 1 and row["cpu_pct_max"] > 0
-    assert row["mem_rss_mb_max"] > 1
+    assert row["cpu_sample_count"] >= 1
+    # A thumbnail can be done within the first 50 ms sample: then it was never seen alive
+    # and its figures are null (not 0); when seen, they are sane.
+    if row["mem_rss_mb_max"] is not None:
+        assert row["mem_rss_mb_max"] > 1 and row["cpu_pct_max"] >= row["cpu_pct_avg"] > 0
+    elif job_type in ("create_video_export_v1", "upload_edit_proxy_v1"):
+        pytest.fail(f"a {job_type} job of {row['duration_ms']} ms was not sampled")
     assert row["duration_ms"] > 0 and row["rtf"] > 0
     if job_type == "upload_audio_envelope_v1":
         assert (row["input_audio_codec"], row["input_video_codec"]) == ("aac", None)
@@ -411,7 +416,7 @@ def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
     assert all(r["rtf"] > 0 and r["output_size_bytes"] > 0 and r["ffmpeg_commands"]
                for r in ok)
     assert all(r["synthetic"] is False and r["instance_type"] == "t3.test" for r in rows)
-    # A job that ends before the first (0.1 s) sample is not seen alive: no figures for it,
+    # A job that ends before the first (0.05 s) sample is not seen alive: no figures for it,
     # which happens to a few of these tiny jobs, more or fewer with the machine's load.
     sampled = [r for r in rows if r["cpu_pct_avg"] is not None]
     assert len(sampled) >= 5
