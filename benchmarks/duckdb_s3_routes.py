@@ -26,14 +26,14 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 QUERY = (
-    "SELECT job_type, count(*) AS n, sum(input_duration_seconds) / sum(duration_ms / 1000.0) AS rtf,"
+    "SELECT job_type, count(*) AS n,"
+    " sum(input_duration_seconds) / sum(duration_ms / 1000.0) AS rtf,"
     " quantile_cont(rtf, 0.5) AS p50 FROM {src} GROUP BY job_type ORDER BY job_type"
 )
 

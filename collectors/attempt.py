@@ -397,15 +397,16 @@ class Attempt:
             return
         summary = self._sampler.stop()
         self._values["cpu_sample_count"] = summary.sample_count
-        if not summary.mem_rss_mb_max:
+        if not summary.mem_rss_mb_max and not summary.cpu_pct_max:
             # No process was seen (e.g. a job shorter than the sampling interval, its children
             # reaped before the last sample): 0 % CPU would be a false figure, null is honest.
             return
+        # A process was seen, so its CPU figures are true even at 0 % (an idle child); memory
+        # may still be missing on its own (unreadable), and stays null then.
         self._values.update({
             "cpu_pct_avg": summary.cpu_pct_avg,
             "cpu_pct_max": summary.cpu_pct_max,
-            "mem_rss_mb_max": summary.mem_rss_mb_max,
-            "cpu_sample_count": summary.sample_count,
+            "mem_rss_mb_max": summary.mem_rss_mb_max or None,
         })
 
     def _output_size(self) -> None:

@@ -370,7 +370,14 @@ class SpoolingSink:
         retry_max: float | None = None,
         fsync: bool = True,
     ) -> None:
-        self.url = parse_url(url).url  # raises ValueError for a bad URL
+        loc = parse_url(url)  # raises ValueError for a bad URL
+        self.url = loc.url
+        if loc.is_s3:
+            # boto3 is imported by the uploader thread, the first time perhaps in the at-exit
+            # flush; its import of concurrent.futures.thread registers a threading exit hook,
+            # which Python refuses once shutdown has begun. Importing that (stdlib, light)
+            # module now makes the late boto3 import safe.
+            import concurrent.futures.thread  # noqa: F401
         self.batch_rows = int(batch_rows or config.env_int(
             config.MEDIAJOB_METRICS_BATCH_ROWS, config.DEFAULT_BATCH_ROWS))
         if self.batch_rows < 1:

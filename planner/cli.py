@@ -2,8 +2,8 @@
 
 Each subcommand lives in its own module under `planner.commands`, exposing `HELP` (one line),
 `add_arguments(parser)` and `run(args) -> int` (the exit code). Modules keep heavy imports inside
-`run`, so `mjplan --help` stays instant. A `PlannerError` (planner.errors) raised by a command prints one line and
-exits 2; no traceback reaches the user.
+`run`, so `mjplan --help` stays instant. A `PlannerError` (planner.errors) raised by a command
+prints one line and exits 2; no traceback reaches the user.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ on them through the attempt API, and write the measured rows to a dataset.
 
 This is how the measured part of `data/` is produced and refreshed:
 
-    mjcollect demo --out data/measured --scale full      # about 5-10 min on 2 cores
+    mjcollect demo --out data/attempts --scale full      # about 5-10 min on 2 cores
     mjcollect demo --out s3://bucket/prefix --scale small  # under a minute (tests)
 
 Sources: H.264, HEVC and VP9 video (AAC or Opus audio) at several resolutions, a portrait clip

@@ -362,6 +362,19 @@ def test_sampler_that_saw_nothing_gives_nulls_not_zeros(sink: InMemorySink) -> N
         (None, None, 1)
 
 
+@pytest.mark.parametrize(("summary", "expected"), [
+    (_Summary(80.0, 120.0, None, 3), (80.0, 120.0, None)),  # memory unreadable, CPU seen
+    (_Summary(0.0, 0.0, 35.0, 3), (0.0, 0.0, 35.0)),  # an idle process: 0 % is true
+])
+def test_a_sampler_side_seen_alone_is_kept(sink: InMemorySink, summary: _Summary,
+                                           expected: tuple[Any, ...]) -> None:
+    with attempt("upload_thumb_v1", "job-17", sink=sink, sampler=_ListSampler(summary)) as a:
+        pass
+    assert a.row is not None
+    assert (a.row["cpu_pct_avg"], a.row["cpu_pct_max"], a.row["mem_rss_mb_max"]) == expected
+    assert a.row["cpu_sample_count"] == 3
+
+
 def test_default_sampler_measures_the_jobs_ffmpeg(
     media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sink: InMemorySink
 ) -> None:
@@ -451,20 +464,17 @@ src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 with attempt("upload_thumb_v1", "job-e2e", attempt_id="e2e-1", inputs=[src]) as a:
     jobtypes.run_thumb(src, dst, duration_s=2.0, on_command=a.add_ffmpeg_command)
     a.set_output(dst)
-if len(sys.argv) > 3:  # flush now rather than in the at-exit hook
-    from collectors.upload import default_sink
-    assert default_sink().flush(30)
 """
 
 
-def _worker_writes_a_row(url: str, media_dir: Path, tmp_path: Path,
-                         flush: bool = False) -> list[dict[str, Any]]:
-    """Run a worker process with MEDIAJOB_METRICS_URL=url; return the dataset's rows."""
+def _worker_writes_a_row(url: str, media_dir: Path, tmp_path: Path) -> list[dict[str, Any]]:
+    """Run a worker process with MEDIAJOB_METRICS_URL=url (no flush: the row leaves in the
+    sink's at-exit hook); return the dataset's rows."""
     env = {**os.environ, "MEDIAJOB_METRICS_URL": url,
            "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spool"), "AWS_INSTANCE_TYPE": "c7i.large"}
     src = make_media("video_only", media_dir)
-    subprocess.run([sys.executable, "-c", _WORKER, str(src), str(tmp_path / "t.jpg"),
-                    *(["flush"] if flush else [])], env=env, check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", _WORKER, str(src), str(tmp_path / "t.jpg")],
+                   env=env, check=True, timeout=60)
     import pyarrow.dataset as ds
 
     if url.startswith("s3://"):
@@ -500,14 +510,12 @@ def _check_e2e_row(rows: list[dict[str, Any]], media_dir: Path) -> None:
 
 
 def test_worker_with_a_local_dataset(media_dir: Path, tmp_path: Path) -> None:
-    # No flush: the row reaches the dataset from the sink's at-exit hook.
     rows = _worker_writes_a_row(str(tmp_path / "dataset"), media_dir, tmp_path)
     _check_e2e_row(rows, media_dir)
 
 
 @pytest.mark.s3
 def test_worker_with_an_s3_dataset(media_dir: Path, tmp_path: Path, s3_prefix: str) -> None:
-    # Explicit flush: uploading from the at-exit hook fails today (boto3 is first imported
-    # there and cannot register its own atexit during shutdown); reported to the lead.
-    rows = _worker_writes_a_row(s3_prefix, media_dir, tmp_path, flush=True)
+    # The at-exit hook is where boto3 is first imported (once refused by Python's shutdown).
+    rows = _worker_writes_a_row(s3_prefix, media_dir, tmp_path)
     _check_e2e_row(rows, media_dir)
