@@ -79,7 +79,10 @@ class MediaInfo:
     """
 
     duration_seconds: float | None  #: seconds; None when the container does not say
-    width: int | None  #: pixels as displayed (a 90/270 degree rotation swaps width and height)
+    #: Pixels as displayed: a 90/270 degree rotation swaps width and height. The sample aspect
+    #: ratio is deliberately not applied (an anamorphic 720x576 stays 720x576): the cost of a
+    #: job follows the pixels ffmpeg decodes, which is what the planner's pixel rate models.
+    width: int | None
     height: int | None  #: pixels as displayed
     video_codec: str | None  #: ffprobe codec_name of the first video stream ("h264", "hevc")
     audio_codec: str | None  #: ffprobe codec_name of the first audio stream ("aac", "opus")
