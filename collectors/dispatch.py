@@ -1,0 +1,75 @@
+"""One subcommand dispatcher for both commands, `mjcollect` and `mjplan`.
+
+A subcommand is a module exposing `HELP` (one line), `add_arguments(parser)` and
+`run(args) -> int` (the exit code). Modules keep heavy imports inside `run`, so `--help` stays
+instant. This lives in `collectors` because `planner` may import `collectors`, not the reverse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+
+
+def build_parser(
+    prog: str, description: str, subcommands: Mapping[str, str]
+) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The parser with one subparser a subcommand, and the subcommand modules by name."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules: dict[str, ModuleType] = {}
+    for name, module_name in subcommands.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # A module that is not there yet is simply not offered; a missing import inside it
+            # is a real bug and must surface.
+            if exc.name != module_name:
+                raise
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        modules[name] = module
+    return parser, modules
+
+
+def main(
+    prog: str,
+    description: str,
+    subcommands: Mapping[str, str],
+    argv: Sequence[str] | None = None,
+    *,
+    default_command: str | None = None,
+    log_level: int = logging.INFO,
+    user_errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """Parse `argv` (default: the process arguments), run the chosen subcommand, return its code.
+
+    `default_command` runs when there are no arguments at all (if it is offered). An exception of
+    a `user_errors` type is the user's mistake, not a bug: one line on stderr and exit code 2,
+    no traceback.
+    """
+    parser, modules = build_parser(prog, description, subcommands)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list and default_command is not None and default_command in modules:
+        args_list = [default_command]
+    args = parser.parse_args(args_list)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else log_level,
+        format=f"{prog}: %(levelname)s %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(modules[args.command].run(args))
+    except user_errors as exc:
+        print(f"{prog} {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

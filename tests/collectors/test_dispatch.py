@@ -1,0 +1,75 @@
+"""The shared subcommand dispatcher behind `mjcollect` and `mjplan`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+
+import pytest
+
+from collectors import dispatch
+
+
+class UserMistake(Exception):
+    pass
+
+
+def _command(name: str, outcome: int | BaseException) -> types.ModuleType:
+    """A subcommand module that returns `outcome`, or raises it."""
+    module = types.ModuleType(name)
+    module.HELP = f"the {name} command"  # type: ignore[attr-defined]
+    module.add_arguments = lambda parser: None  # type: ignore[attr-defined]
+
+    def run(args: argparse.Namespace) -> int:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    module.run = run  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def commands(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    modules = {
+        "ok": _command("fake_cmd_ok", 7),
+        "bad": _command("fake_cmd_bad", UserMistake("no such thing")),
+        "stop": _command("fake_cmd_stop", KeyboardInterrupt()),
+    }
+    for module in modules.values():
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    # The last one does not exist: it is left out, not an error.
+    return {name: m.__name__ for name, m in modules.items()} | {"later": "fake_cmd_missing"}
+
+
+def test_runs_the_chosen_command_and_returns_its_code(commands: dict[str, str]) -> None:
+    assert dispatch.main("prog", "d", commands, ["ok"]) == 7
+
+
+def test_no_command_prints_help_and_exits_2(
+    commands: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert dispatch.main("prog", "d", commands, []) == 2
+    out = capsys.readouterr().out
+    assert "usage: prog" in out and "later" not in out
+
+
+def test_default_command_runs_on_bare_invocation(commands: dict[str, str]) -> None:
+    assert dispatch.main("prog", "d", commands, [], default_command="ok") == 7
+
+
+def test_user_error_is_one_line_and_exit_2(
+    commands: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert dispatch.main("prog", "d", commands, ["bad"], user_errors=(UserMistake,)) == 2
+    assert capsys.readouterr().err == "prog bad: no such thing\n"
+
+
+def test_other_errors_propagate(commands: dict[str, str]) -> None:
+    with pytest.raises(UserMistake):
+        dispatch.main("prog", "d", commands, ["bad"])
+
+
+def test_interrupt_exits_130(commands: dict[str, str]) -> None:
+    assert dispatch.main("prog", "d", commands, ["stop"]) == 130
