@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import Token
 from pathlib import PurePath
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypedDict, Unpack
 
 from collectors import config, schema
 from collectors.probe import (
@@ -210,6 +210,24 @@ DEFAULT_SAMPLER: Final = _Default()
 DEFAULT_SINK: Final = _Default()
 
 _warned: set[str] = set()
+
+
+class AttemptOptions(TypedDict, total=False):
+    """The keyword options of `start_attempt` and `attempt`, passed on to `Attempt` unchanged.
+
+    Listed once here so the two entry points cannot drift from `Attempt.__init__`, which holds
+    the defaults (mypy checks the forwarding against it).
+    """
+
+    attempt_number: int
+    attempt_id: str | None
+    inputs: Sequence[PathLike]
+    primary_input: PathLike | None
+    output: PathLike | None
+    sink: Sink | _Default | None
+    sampler: Sampler | _Default | None
+    allow_protocols: bool
+    probe_timeout: float | None
 
 
 def _note_failure(step: str, message: str) -> None:
@@ -496,20 +514,7 @@ def _version() -> str | None:
         return None
 
 
-def start_attempt(
-    job_type: str,
-    job_id: str,
-    *,
-    attempt_number: int = 1,
-    attempt_id: str | None = None,
-    inputs: Sequence[PathLike] = (),
-    primary_input: PathLike | None = None,
-    output: PathLike | None = None,
-    sink: Sink | _Default | None = DEFAULT_SINK,
-    sampler: Sampler | _Default | None = DEFAULT_SAMPLER,
-    allow_protocols: bool = False,
-    probe_timeout: float | None = None,
-) -> Attempt:
+def start_attempt(job_type: str, job_id: str, **options: Unpack[AttemptOptions]) -> Attempt:
     """Start measuring one attempt (probe first, then the clock); call `finish()` at the end.
 
     job_type: one of schema.JOB_TYPES (others are recorded, with the first input as primary).
@@ -518,37 +523,18 @@ def start_attempt(
     sink: where the row goes (DEFAULT_SINK: MEDIAJOB_METRICS_URL's; None: nowhere).
     sampler: CPU/memory sampler (DEFAULT_SAMPLER: the process's new children; None: none).
     allow_protocols / probe_timeout: passed to probe_media_info.
+    options (AttemptOptions) default as in `Attempt.__init__`: attempt_number 1, the default sink
+    and sampler, the rest None/False/empty.
     Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number < 1).
     """
-    return Attempt(
-        job_type, job_id, attempt_number=attempt_number, attempt_id=attempt_id, inputs=inputs,
-        primary_input=primary_input, output=output, sink=sink, sampler=sampler,
-        allow_protocols=allow_protocols, probe_timeout=probe_timeout,
-    ).start()
+    return Attempt(job_type, job_id, **options).start()
 
 
 @contextmanager
-def attempt(
-    job_type: str,
-    job_id: str,
-    *,
-    attempt_number: int = 1,
-    attempt_id: str | None = None,
-    inputs: Sequence[PathLike] = (),
-    primary_input: PathLike | None = None,
-    output: PathLike | None = None,
-    sink: Sink | _Default | None = DEFAULT_SINK,
-    sampler: Sampler | _Default | None = DEFAULT_SAMPLER,
-    allow_protocols: bool = False,
-    probe_timeout: float | None = None,
-) -> Iterator[Attempt]:
+def attempt(job_type: str, job_id: str, **options: Unpack[AttemptOptions]) -> Iterator[Attempt]:
     """`start_attempt(...)` around a block: the block's exception marks the attempt failed and
     propagates unchanged; `.row` and `.metrics` are set when the block is left."""
-    a = start_attempt(
-        job_type, job_id, attempt_number=attempt_number, attempt_id=attempt_id, inputs=inputs,
-        primary_input=primary_input, output=output, sink=sink, sampler=sampler,
-        allow_protocols=allow_protocols, probe_timeout=probe_timeout,
-    )
+    a = start_attempt(job_type, job_id, **options)
     try:
         yield a
     except BaseException as exc:  # KeyboardInterrupt too: the attempt did fail
