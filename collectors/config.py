@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 log = logging.getLogger("collectors")
+
+N = TypeVar("N", int, float)
 
 #: "0", "false", "off" or "no" turns every collector action off: no probe, no writes, no threads.
 #: Anything else, or unset, leaves metrics on.
@@ -87,36 +91,34 @@ def metrics_enabled() -> bool:
     return os.environ.get(MEDIAJOB_METRICS, "1").strip().lower() not in _FALSE
 
 
-def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    """A positive float from the environment, or `default` (logged once) when unset or bad."""
+def _env_number(name: str, default: N, parse: Callable[[str], N], valid: Callable[[N], bool]) -> N:
+    """`parse` of the variable when it is set and `valid`; else `default`, logged once if set.
+
+    One policy for every numeric variable: blank counts as unset, and a bad value never fails a
+    job (see the module doc).
+    """
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
+        if valid(value):
+            return value
     except ValueError:
-        _warn_once(name, raw, default)
-        return default
-    if not value > minimum or value != value or value == float("inf"):
-        _warn_once(name, raw, default)
-        return default
-    return value
+        pass
+    _warn_once(name, raw, default)
+    return default
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """A float > minimum from the environment, or `default` (logged once) when unset or bad."""
+    # `v > minimum` is False for NaN, so NaN is refused too; infinity is no usable setting.
+    return _env_number(name, default, float, lambda v: v > minimum and v != float("inf"))
 
 
 def env_int(name: str, default: int, *, minimum: int = 1) -> int:
     """An integer >= minimum from the environment, or `default` (logged once) when unset or bad."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        _warn_once(name, raw, default)
-        return default
-    if value < minimum:
-        _warn_once(name, raw, default)
-        return default
-    return value
+    return _env_number(name, default, int, lambda v: v >= minimum)
 
 
 def positive_arg(name: str, value: float | None, env: str, default: float) -> float:
