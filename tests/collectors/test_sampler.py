@@ -9,7 +9,14 @@ import time
 import pytest
 
 from collectors import config
-from collectors.sampler import Sample, TreeSampler, children_sampler, summarize, tree_sampler
+from collectors.sampler import (
+    Sample,
+    SampleSummary,
+    TreeSampler,
+    children_sampler,
+    summarize,
+    tree_sampler,
+)
 
 # Spins until it has used {s} CPU seconds: on a loaded machine it gets less than a core, so
 # the assertions are on the CPU seconds seen (load-independent) more than on percentages.
@@ -21,6 +28,14 @@ PARENT = (
     "import subprocess, sys\n"
     "subprocess.run([sys.executable, '-c', {spin!r}])\n"
 )
+
+
+def sample_one_child(script: str, interval: float) -> SampleSummary:
+    """What `children_sampler` reports around one Python child run to completion."""
+    sampler = children_sampler(interval=interval)
+    sampler.start()
+    subprocess.run([sys.executable, "-c", script], check=True)
+    return sampler.stop()
 
 
 def test_summarize_is_time_weighted_and_ignores_short_samples_for_the_max() -> None:
@@ -61,10 +76,7 @@ def test_a_job_only_known_from_the_kernel_account_keeps_its_cpu() -> None:
 
 def test_a_short_child_reaped_inside_the_block_is_counted() -> None:
     # subprocess.run reaps the child before any sample may see it exit.
-    sampler = children_sampler(interval=600)
-    sampler.start()
-    subprocess.run([sys.executable, "-c", SPIN.format(s=0.3)], check=True)
-    s = sampler.stop()
+    s = sample_one_child(SPIN.format(s=0.3), interval=600)
     assert s.cpu_s >= 0.3
     assert s.cpu_pct_avg is not None and s.cpu_pct_avg > 0
 
@@ -76,10 +88,7 @@ def test_a_lone_short_sample_still_gives_a_max() -> None:
 
 
 def test_children_sampler_sees_a_child_burning_one_core() -> None:
-    sampler = children_sampler(interval=0.2)
-    sampler.start()
-    subprocess.run([sys.executable, "-c", SPIN.format(s=1.0)], check=True)
-    s = sampler.stop()
+    s = sample_one_child(SPIN.format(s=1.0), interval=0.2)
     assert s.sample_count >= 5
     # The child's 1.0 CPU s (+ interpreter start-up), less what it did after the last sample.
     assert 0.8 <= s.cpu_s <= 1.3
@@ -91,10 +100,7 @@ def test_children_sampler_sees_a_child_burning_one_core() -> None:
 
 
 def test_children_sampler_sees_a_child_holding_200_mb() -> None:
-    sampler = children_sampler(interval=0.2)
-    sampler.start()
-    subprocess.run([sys.executable, "-c", HOLD.format(s=1.0)], check=True)
-    s = sampler.stop()
+    s = sample_one_child(HOLD.format(s=1.0), interval=0.2)
     assert s.mem_rss_mb_max is not None and 180 <= s.mem_rss_mb_max <= 260
 
 

@@ -47,6 +47,14 @@ def read_ids(root: Path) -> list[str]:
     return ids
 
 
+def spool_with_rows(folder: Path, count: int) -> Spool:
+    """A roomy spool holding rows att-00000 .. att-{count-1}, as a worker would have left it."""
+    spool = Spool(folder, 10**7)
+    for i in range(count):
+        spool.write(schema.validate_row(make_row(i)))
+    return spool
+
+
 def test_write_is_durable_json_roundtrip(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool", 10_000)
     row = schema.validate_row(make_row(7))
@@ -113,9 +121,7 @@ def test_two_claimers_never_share_a_row(tmp_path: Path) -> None:
 
 
 def test_orphaned_batch_is_adopted_with_its_id(tmp_path: Path) -> None:
-    spool = Spool(tmp_path / "s", 10**7)
-    for i in range(5):
-        spool.write(schema.validate_row(make_row(i)))
+    spool = spool_with_rows(tmp_path / "s", 5)
     # A process claims the rows and dies without uploading them.
     code = (
         "import sys; from collectors.spool import Spool;"
@@ -135,9 +141,7 @@ def test_orphaned_batch_is_adopted_with_its_id(tmp_path: Path) -> None:
 def test_corrupt_file_is_quarantined_and_the_rest_uploads(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path / "s", 10**7)
-    for i in range(4):
-        spool.write(schema.validate_row(make_row(i)))
+    spool = spool_with_rows(tmp_path / "s", 4)
     (tmp_path / "s" / "rows" / "00000000000000000001-1-0.json").write_bytes(b'{"attempt_id": ')
     (tmp_path / "s" / "rows" / "00000000000000000002-1-0.json").write_text('{"x": 1}')
     with caplog.at_level(logging.WARNING, logger="collectors"):
@@ -309,9 +313,7 @@ def test_backoff_is_capped_with_full_jitter() -> None:
 def test_a_row_arrow_cannot_store_is_set_aside_not_blocking(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path / "s", 10**7)
-    for i in range(3):
-        spool.write(schema.validate_row(make_row(i)))
+    spool = spool_with_rows(tmp_path / "s", 3)
     # The schema coerces to int, but 2**40 does not fit the int32 column.
     spool.write(schema.validate_row({**make_row(9), "input_width": 2**40}))
     with caplog.at_level(logging.WARNING, logger="collectors"):
