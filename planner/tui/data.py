@@ -166,20 +166,6 @@ def badges(row: dict[str, Any]) -> dict[str, str]:
     return _badges(row)
 
 
-def compact_badges(row: dict[str, Any]) -> dict[str, str]:
-    """Badges for a table cell: the RTF without its "RTF " prefix (the column says it)."""
-    full: dict[str, str] = {
-        k: row[k] for k in ("rtf_badge", "input_badge", "host_badge") if k in row
-    }
-    if len(full) < 3:
-        full = badges(row)
-    return {
-        "rtf": full["rtf_badge"].removeprefix("RTF "),
-        "input": full["input_badge"],
-        "host": full["host_badge"],
-    }
-
-
 def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
     """The manifest's `metrics` object of a row (`collectors.schema.metrics_of_row`)."""
     from collectors.schema import metrics_of_row as _metrics

@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -339,3 +341,182 @@ def demand_text(demand: Mapping[str, Any]) -> str:
     for job_type, d in demand.items():
         parts.append(f"{short_job_type(job_type)} {d.jobs_per_hour:.1f} jobs/h")
     return "Demand: " + (", ".join(parts) if parts else "none")
+
+
+# The jobs table ------------------------------------------------------------------------------
+
+#: Column keys of the jobs table, in order. Badges last: they are the widest.
+JOBS_COLUMNS: tuple[str, ...] = (
+    "started", "job", "type", "status", "duration", "rtf", "input", "host"
+)
+#: Column labels, full and compact (the status column is a ✓/✗ symbol, no room for a word).
+_JOBS_LABELS = {
+    "started": "Started", "job": "Job", "type": "Type", "status": "Status",
+    "duration": "Took", "rtf": "RTF", "input": "Input", "host": "Host",
+}
+#: Columns whose cells are right-aligned (numbers).
+_RIGHT = frozenset({"duration", "rtf"})
+#: Cells the table's vertical scrollbar takes (`scrollbar-size-vertical` in app.tcss).
+JOBS_SCROLLBAR = 1
+#: Content widths of the full form: the plan's badges as `planner.badges` writes them. The
+#: job id is cut to what is left over, up to a whole UUID (36).
+_FULL_WIDTHS = {
+    "started": 11, "job": 12, "type": 6, "status": 6,
+    "duration": 5, "rtf": 7, "input": 28, "host": 26,
+}
+_FULL_JOB_MAX = 36
+#: Content widths of the compact form at 80 columns: `23:22`, the first 8 characters of the
+#: job id (the first group of a UUID), `export`, ✓, `4m56s`, `3.4x`, `1080x1920 H.264 AAC 2:30`
+#: (24) and `c7i.2xlarge 8c 16G` (18). Room beyond that goes to the date (`11-22 23:22`), then
+#: to the badges up to their longest common compact forms.
+_COMPACT_WIDTHS = {
+    "started": 5, "job": 8, "type": 6, "status": 1,
+    "duration": 5, "rtf": 4, "input": 24, "host": 18,
+}
+_COMPACT_GROW = {"input": 27, "host": 20}
+#: Narrowest the badge columns get (cut with `…`) before the table scrolls sideways instead.
+_COMPACT_MIN = {"input": 10, "host": 9}
+
+
+@dataclass(frozen=True)
+class JobsLayout:
+    """The form of the jobs table: `full` (the plan's badges as written) or compact, and the
+    content width of each column (JOBS_COLUMNS keys)."""
+
+    full: bool
+    widths: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """Cells the columns take, the space before each included."""
+        return sum(self.widths.values()) + len(self.widths)
+
+    def label(self, key: str) -> str:
+        """The column's header cell: blank over the status symbols, `Time` over times only."""
+        text = _JOBS_LABELS[key]
+        if len(text) > self.widths[key]:
+            text = {"status": "", "started": "Time"}.get(key, text)
+        return self.cell(key, text)
+
+    def cell(self, key: str, text: str) -> str:
+        """`text` fitted to the column: a space, then the text cut with `…` and padded."""
+        width = self.widths[key]
+        if len(text) > width:
+            text = text[: width - 1] + "…" if width > 1 else text[:width]
+        return " " + (text.rjust(width) if key in _RIGHT else text.ljust(width))
+
+
+def jobs_layout(width: int) -> JobsLayout:
+    """Column widths of the jobs table for a table `width` cells wide (scrollbar included).
+
+    Each column takes one cell of space before its content. The full form when everything
+    fits at full width (109 columns and up); else the compact form, which fits in 80.
+    Below 80 the badge columns are cut shorter (with `…`); below 57 the table scrolls.
+    """
+    room = width - JOBS_SCROLLBAR - len(JOBS_COLUMNS)
+    full = dict(_FULL_WIDTHS)
+    spare = room - sum(full.values())
+    if spare >= 0:
+        full["job"] += min(spare, _FULL_JOB_MAX - full["job"])
+        return JobsLayout(True, full)
+    compact = dict(_COMPACT_WIDTHS)
+    spare = room - sum(compact.values())
+    if spare >= 6:
+        compact["started"] = 11
+        spare -= 6
+    for key, most in _COMPACT_GROW.items():
+        grow = max(0, min(spare, most - compact[key]))
+        compact[key] += grow
+        spare -= grow
+    for key in ("host", "input"):  # too narrow: cut the badges, the host first
+        cut = max(0, min(-spare, compact[key] - _COMPACT_MIN[key]))
+        compact[key] -= cut
+        spare += cut
+    return JobsLayout(False, compact)
+
+
+def compact_rtf_badge(row: Mapping[str, Any]) -> str:
+    """`RTF 1.3x` as `1.3x`; `20x` from 10 up, `2kx` from 1000 up, `.05x` under 0.1."""
+    from planner.badges import rtf_badge
+
+    text = rtf_badge(row).removeprefix("RTF ")
+    if not text:
+        return ""
+    value = float(text.removesuffix("x"))
+    if value >= 999.5:
+        return f"{value / 1000:.0f}kx"
+    if value >= 10:
+        return f"{value:.0f}x"
+    return text.removeprefix("0") if value < 0.1 else text
+
+
+def compact_input_badge(row: Mapping[str, Any]) -> str:
+    """`1080x1920 H.264 AAC, 2:30` as `1080x1920 H.264 AAC 2:30`."""
+    from planner.badges import input_badge
+
+    return input_badge(row).replace(", ", " ")
+
+
+def compact_host_badge(row: Mapping[str, Any]) -> str:
+    """`c7i.large, 2 cores, 4GB` as `c7i.large 2c 4G`; unknown parts left out."""
+    from planner.badges import host_badge
+
+    parts = []
+    for part in host_badge(row).split(", "):
+        if m := re.fullmatch(r"(\d+) cores?", part):
+            part = f"{m[1]}c"
+        elif re.fullmatch(r"\d+(\.\d)?GB", part):
+            part = part.removesuffix("B")
+        parts.append(part)
+    return " ".join(parts)
+
+
+def short_job_id(value: str | None, width: int) -> str:
+    """A job id in `width` cells: a UUID cut at the end of a group (`47c86d45`, the first
+    8 characters), any other id cut with `…`."""
+    if value is not None and len(value) > width and value[width] == "-":
+        return value[:width]
+    return short_id(value, width)
+
+
+def status_symbol(status: str | None) -> str:
+    """`✓` for succeeded, `✗` for failed, else the status's first letter (`-` for null)."""
+    if not status:
+        return "-"
+    return {"succeeded": "✓", "failed": "✗"}.get(status, status[:1])
+
+
+def jobs_cells(row: Mapping[str, Any], layout: JobsLayout) -> dict[str, str]:
+    """The texts of one attempt row (JOBS_COLUMNS keys), fitted to `layout` by `cell`.
+
+    Full form: the badges as `planner.badges` writes them (RTF without its prefix, the column
+    says it); the `rtf_badge`... columns of the row are used when present.
+    """
+    status = row.get("status")
+    when = row.get("started_at") or row.get("finished_at")
+    if layout.full:
+        from planner.badges import host_badge, input_badge, rtf_badge
+
+        job_id = short_id(row.get("job_id"), layout.widths["job"])
+        texts = {
+            "started": format_short_time(when),
+            "status": "ok" if status == "succeeded" else status or "-",
+            "rtf": (row.get("rtf_badge") or rtf_badge(row)).removeprefix("RTF "),
+            "input": row.get("input_badge") or input_badge(row),
+            "host": row.get("host_badge") or host_badge(row),
+        }
+    else:
+        job_id = short_job_id(row.get("job_id"), layout.widths["job"])
+        texts = {
+            "started": format_short_time(when)[-layout.widths["started"]:],
+            "status": status_symbol(status),
+            "rtf": compact_rtf_badge(row),
+            "input": compact_input_badge(row),
+            "host": compact_host_badge(row),
+        }
+    texts |= {
+        "job": job_id,
+        "type": short_job_type(row.get("job_type")),
+        "duration": format_duration_ms(row.get("duration_ms")),
+    }
+    return {k: layout.cell(k, texts[k] or "-") for k in JOBS_COLUMNS}

@@ -15,8 +15,8 @@ def static_text(widget: Static) -> str:
 
 
 def table_rows(table: DataTable[Any]) -> list[list[str]]:
-    """Every row of a DataTable as plain strings."""
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    """Every row of a DataTable as plain strings (the jobs table's padding stripped)."""
+    return [[str(c).strip() for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 def table_keys(table: DataTable[Any]) -> list[str]:

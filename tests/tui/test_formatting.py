@@ -82,3 +82,70 @@ def test_the_tui_query_helper_imports_no_textual() -> None:
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+_ROW = {
+    "status": "succeeded", "rtf": 1.3, "input_width": 1080, "input_height": 1920,
+    "input_video_codec": "h264", "input_audio_codec": "aac", "input_duration_seconds": 150,
+    "instance_type": "c7i.large", "cpu_cores": 2, "mem_gb": 4,
+}
+
+
+def test_compact_badges() -> None:
+    assert f.compact_rtf_badge(_ROW) == "1.3x"
+    assert f.compact_input_badge(_ROW) == "1080x1920 H.264 AAC 2:30"
+    assert f.compact_host_badge(_ROW) == "c7i.large 2c 4G"
+    assert [f.compact_rtf_badge({"rtf": v}) for v in (0.05, 9.94, 20.4, 974.4, 1234.5)] == [
+        ".05x", "9.9x", "20x", "974x", "1kx"
+    ]
+    assert f.compact_rtf_badge({"status": "failed"}) == ""
+    assert f.compact_host_badge({"hostname": "vm", "cpu_cores": 1, "mem_gb": 7.5}) == "vm 1c 7.5G"
+    assert f.compact_host_badge({}) == f.compact_input_badge({}) == ""
+    assert f.short_job_id("524d38ef-3a98-4692-a724-4aae6d3e7917", 8) == "524d38ef"
+    assert f.short_job_id("demo-87-h264_1280x720", 8) == "demo-87…"
+    assert [f.status_symbol(s) for s in ("succeeded", "failed", "running", None)] == [
+        "✓", "✗", "r", "-"
+    ]
+
+
+def test_jobs_layout_fits_the_width() -> None:
+    narrow = f.jobs_layout(80)
+    assert not narrow.full
+    assert narrow.widths == {
+        "started": 5, "job": 8, "type": 6, "status": 1,
+        "duration": 5, "rtf": 4, "input": 24, "host": 18,
+    }
+    # Every layout from 57 columns up fits beside the 1-cell scrollbar.
+    for width in range(57, 200):
+        layout = f.jobs_layout(width)
+        assert layout.total <= width - f.JOBS_SCROLLBAR, width
+        assert list(layout.widths) == list(f.JOBS_COLUMNS)
+    assert f.jobs_layout(86).widths["started"] == 11  # room for the date
+    assert not f.jobs_layout(108).full
+    wide = f.jobs_layout(120)
+    assert wide.full and wide.widths["input"] == 28 and wide.widths["host"] == 26
+    assert f.jobs_layout(200).widths["job"] == 36  # a whole UUID
+    # Too narrow: the badges are cut, then the table scrolls sideways.
+    assert f.jobs_layout(60).widths["host"] == 9
+    assert f.jobs_layout(30).total > 30
+
+
+def test_jobs_cells_compact_and_full() -> None:
+    row = {**_ROW, "job_id": "524d38ef-3a98-4692-a724-4aae6d3e7917", "job_type":
+           "upload_edit_proxy_v1", "duration_ms": 115_400,
+           "started_at": dt.datetime(2026, 11, 22, 23, 22, 5)}
+    narrow = f.jobs_layout(80)
+    cells = f.jobs_cells(row, narrow)
+    assert "".join(cells[k] for k in f.JOBS_COLUMNS) == (
+        " 23:22 524d38ef proxy  ✓ 1m55s 1.3x 1080x1920 H.264 AAC 2:30 c7i.large 2c 4G   "
+    )
+    assert "".join(narrow.label(k) for k in f.JOBS_COLUMNS).split() == [
+        "Time", "Job", "Type", "Took", "RTF", "Input", "Host"
+    ]
+    wide = f.jobs_layout(120)
+    cells = f.jobs_cells(row, wide)
+    assert [cells[k].strip() for k in f.JOBS_COLUMNS] == [
+        "11-22 23:22", "524d38ef-3a98-4692-a7…", "proxy", "ok", "1m55s", "1.3x",
+        "1080x1920 H.264 AAC, 2:30", "c7i.large, 2 cores, 4GB",
+    ]
+    assert all(len(cells[k]) == wide.widths[k] + 1 for k in f.JOBS_COLUMNS)

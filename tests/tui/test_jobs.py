@@ -8,7 +8,15 @@ from typing import Any
 from collectors.schema import metrics_of_row
 from planner import badges, queries
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import pretty_json, short_id, short_job_type
+from planner.tui.formatting import (
+    compact_host_badge,
+    compact_input_badge,
+    compact_rtf_badge,
+    format_short_time,
+    pretty_json,
+    short_id,
+    short_job_type,
+)
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
@@ -36,11 +44,43 @@ async def test_first_page_is_newest_first_with_badges(dataset: Any) -> None:
         assert status.startswith(f"{min(PAGE_SIZE, total):,} of {total:,} attempts loaded")
         first = expected.row(0, named=True)
         cells = table_rows(table)[0]
-        assert cells[1] == short_id(first["job_id"])
+        # 120 columns: the full form, the badges as the plan writes them.
+        assert table.layout_form.full
+        assert cells[1] == short_id(first["job_id"], table.layout_form.widths["job"])
         assert cells[2] == short_job_type(first["job_type"])
         assert cells[5] == badges.rtf_badge(first).removeprefix("RTF ")
         assert cells[6] == badges.input_badge(first)
         assert cells[7] == badges.host_badge(first)
+
+
+async def test_at_80_columns_the_rows_show_all_three_badges_in_compact_form(
+    dataset: Any,
+) -> None:
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        table = app.screen.query_one(AttemptsTable)
+        assert not table.layout_form.full
+        # Nothing to scroll sideways to: every column is on screen.
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        shown = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+        assert "RTF" in shown[0] and "Input" in shown[0] and "Host" in shown[0]
+        # A known row: the first one with all three badges, among the visible ones.
+        visible = queries.list_attempts(dataset, limit=len(shown) - 1).to_dicts()
+        index, row = next((i, r) for i, r in enumerate(visible)
+                          if r["rtf_badge"] and r["input_badge"] and r["host_badge"])
+        line = shown[1 + index]
+        assert line.startswith(f" {format_short_time(row['started_at'])[-5:]} ")
+        for text in (compact_rtf_badge(row), compact_input_badge(row), compact_host_badge(row)):
+            assert text and f" {text} " in f"{line} "
+
+        await pilot.resize_terminal(120, 24)  # wider: the full form, rows kept
+        await wait_for(pilot, lambda: table.layout_form.full)
+        assert table_keys(table) == [str(k) for k in queries.list_attempts(
+            dataset, limit=table.row_count)["attempt_id"]]
+        line = table.render_line(1 + index).text
+        for text in (row["input_badge"], row["host_badge"]):
+            assert f" {text} " in line
 
 
 async def test_filter_keys_requery(dataset: Any) -> None:

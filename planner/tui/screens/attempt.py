@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from planner.tui import data, formatting
 from planner.tui.messages import AttemptLoaded, QueryFailed
-from planner.tui.widgets.attempts_table import AttemptsTable, row_cells
+from planner.tui.widgets.attempts_table import AttemptsTable
 
 
 class AttemptScreen(Screen[None]):
@@ -80,8 +80,7 @@ class AttemptScreen(Screen[None]):
             Text(formatting.commands_text(row.get("ffmpeg_commands")))
         )
         table = self.query_one("#siblings", AttemptsTable)
-        table.append((str(r["attempt_id"]), row_cells(r, data.compact_badges(r)))
-                     for r in message.siblings)
+        table.append(message.siblings)
         if self.attempt_id in table.rows:
             table.move_cursor(row=table.get_row_index(self.attempt_id))
 

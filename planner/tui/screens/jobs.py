@@ -27,7 +27,7 @@ from planner.tui.messages import (
 )
 from planner.tui.query_state import RANGES_HOURS, SORTS, STATUSES, JobsQuery
 from planner.tui.screens.attempt import AttemptScreen
-from planner.tui.widgets.attempts_table import AttemptsTable, row_cells
+from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.filter_bar import FilterBar
 
 #: Rows fetched per query: a few screens' worth, small enough to arrive in milliseconds.
@@ -146,8 +146,7 @@ class JobsScreen(Screen[None]):
         if self.focused is None or not self.focused.display:
             # A loading widget cannot take focus; give it back once the rows are in.
             table.focus()
-        table.append((str(r["attempt_id"]), row_cells(r, data.compact_badges(r)))
-                     for r in message.rows)
+        table.append(message.rows)
         self.loaded = table.row_count
         self.exhausted = len(message.rows) < PAGE_SIZE
         self._show_counts()

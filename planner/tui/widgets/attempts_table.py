@@ -1,57 +1,75 @@
-"""The jobs list: a DataTable that is filled page by page (it never holds the whole selection)."""
+"""The jobs list: a DataTable that is filled page by page (it never holds the whole selection).
+
+Its columns follow the table's width (`formatting.jobs_layout`): the plan's badges in full
+when the terminal is wide, in compact form at 80 columns. A resize that changes the layout
+redraws the loaded rows from the attempt rows kept beside the table.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from planner.tui import formatting
-
-#: (key, label) of the columns, in order. Badges last: they are the widest.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("started", "Started"),
-    ("job", "Job"),
-    ("type", "Type"),
-    ("status", "Status"),
-    ("duration", "Took"),
-    ("rtf", "RTF"),
-    ("input", "Input"),
-    ("host", "Host"),
-)
+from planner.tui.formatting import JOBS_COLUMNS, JobsLayout
 
 
-def row_cells(row: Mapping[str, Any], badges: Mapping[str, str]) -> list[Text | str]:
-    """The cells of one attempt row, in COLUMNS order. `badges` holds rtf/input/host texts."""
-    status = row.get("status") or "-"
+def row_cells(row: Mapping[str, Any], layout: JobsLayout) -> list[Text | str]:
+    """The cells of one attempt row, in JOBS_COLUMNS order, fitted to `layout`."""
+    texts = formatting.jobs_cells(row, layout)
+    status = row.get("status")
     style = "green" if status == "succeeded" else "red" if status == "failed" else ""
-    return [
-        formatting.format_short_time(row.get("started_at") or row.get("finished_at")),
-        formatting.short_id(row.get("job_id")),
-        formatting.short_job_type(row.get("job_type")),
-        Text("ok" if status == "succeeded" else status, style=style),
-        formatting.format_duration_ms(row.get("duration_ms")),
-        badges.get("rtf") or "-",
-        badges.get("input") or "-",
-        badges.get("host") or "-",
-    ]
+    return [Text(texts[k], style=style) if k == "status" else texts[k] for k in JOBS_COLUMNS]
 
 
 class AttemptsTable(DataTable[Any]):
-    """Rows keyed by attempt_id; `append` adds a page at the end."""
+    """Rows keyed by attempt_id; `append` adds a page of attempt rows at the end."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The space between columns is part of each cell (`JobsLayout.cell`): one, not two.
+        super().__init__(cell_padding=0, **kwargs)
+        self.layout_form = formatting.jobs_layout(80)
+        #: The attempt rows shown, by attempt_id, to redraw them when the layout changes.
+        self.attempts: dict[str, Mapping[str, Any]] = {}
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        self._add_columns()
 
-    def append(self, rows: Iterable[tuple[str, list[Text | str]]]) -> None:
-        """Add (attempt_id, cells) rows after the loaded ones."""
-        for attempt_id, cells in rows:
-            if attempt_id in self.rows:
+    def _add_columns(self) -> None:
+        for key in JOBS_COLUMNS:
+            self.add_column(self.layout_form.label(key), key=key,
+                            width=self.layout_form.widths[key] + 1)
+
+    def on_resize(self, event: events.Resize) -> None:
+        layout = formatting.jobs_layout(event.size.width)
+        if layout == self.layout_form:
+            return
+        self.layout_form = layout
+        cursor = self.cursor_row
+        attempts = list(self.attempts.values())
+        self.clear(columns=True)
+        self._add_columns()
+        self.append(attempts)
+        if attempts:
+            self.move_cursor(row=min(cursor, len(attempts) - 1))
+
+    def clear(self, columns: bool = False) -> Self:
+        self.attempts = {}
+        super().clear(columns)
+        return self
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Add attempt rows (dicts of dataset columns) after the loaded ones."""
+        for row in rows:
+            attempt_id = str(row["attempt_id"])
+            if attempt_id in self.attempts:
                 # A page boundary can repeat a row when the data changed between two pages.
                 continue
-            self.add_row(*cells, key=attempt_id)
+            self.attempts[attempt_id] = row
+            self.add_row(*row_cells(row, self.layout_form), key=attempt_id)
