@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from planner import badges
 from planner.errors import PlannerError
@@ -75,15 +75,23 @@ def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
     return items or None
 
 
+class AttemptFilters(TypedDict, total=False):
+    """The filters every attempt listing takes, as keyword arguments (see where_clause).
+
+    Declared once so that where_clause, list_attempts, count_attempts and the TUI's page
+    (tui_queries.attempts_page) cannot drift apart when a filter is added.
+    """
+
+    job_type: str | Sequence[str] | None
+    instance_type: str | Sequence[str] | None
+    status: str | Sequence[str] | None
+    since: dt.datetime | dt.date | str | None
+    until: dt.datetime | dt.date | str | None
+    job_id: str | None
+
+
 def where_clause(
-    *,
-    job_type: str | Sequence[str] | None = None,
-    instance_type: str | Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    since: dt.datetime | dt.date | str | None = None,
-    until: dt.datetime | dt.date | str | None = None,
-    job_id: str | None = None,
-    synthetic: bool | None = None,
+    *, synthetic: bool | None = None, **filters: Unpack[AttemptFilters]
 ) -> tuple[str, list[Any]]:
     """(" WHERE ..." or "", params) for the shared filters.
 
@@ -94,16 +102,16 @@ def where_clause(
     conds: list[str] = []
     params: list[Any] = []
     for column, value in (
-        ("job_type", job_type),
-        ("instance_type", instance_type),
-        ("status", status),
+        ("job_type", filters.get("job_type")),
+        ("instance_type", filters.get("instance_type")),
+        ("status", filters.get("status")),
     ):
         items = _as_list(value)
         if items:
             conds.append(f"{column} IN ({', '.join('?' for _ in items)})")
             params.extend(items)
-    start = to_timestamp(since, "since")
-    end = to_timestamp(until, "until")
+    start = to_timestamp(filters.get("since"), "since")
+    end = to_timestamp(filters.get("until"), "until")
     if start is not None and end is not None and end <= start:
         raise PlannerError(f"until ({end.isoformat()}) is not after since ({start.isoformat()})")
     if start is not None:
@@ -112,6 +120,7 @@ def where_clause(
     if end is not None:
         conds.append("coalesce(started_at, finished_at) < ?")
         params.append(end)
+    job_id = filters.get("job_id")
     if job_id is not None:
         conds.append("job_id = ?")
         params.append(job_id)
@@ -119,6 +128,36 @@ def where_clause(
         conds.append("synthetic = ?")
         params.append(synthetic)
     return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+
+def page_query(
+    select: str,
+    *,
+    order_by: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+    filters: AttemptFilters,
+) -> tuple[str, list[Any]]:
+    """(SQL, params) of one page of attempts: `select` and the sort key (as `_k`) of the
+    filtered rows, ordered by ORDER_BY[order_by] with attempt_id breaking ties (so pages never
+    overlap), LIMIT/OFFSET.
+
+    The one place that pages, for list_attempts and tui_queries.attempts_page alike.
+    `select` goes into the SQL text: fixed column names only, never user input.
+    Raises PlannerError for an unknown order_by or a negative limit/offset.
+    """
+    if order_by not in ORDER_BY:
+        raise PlannerError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDER_BY)}")
+    if limit < 0 or offset < 0:
+        raise PlannerError("limit and offset must be >= 0")
+    where, params = where_clause(**filters)
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT {select}, {ORDER_BY[order_by]} AS _k FROM attempts{where} "
+        f"ORDER BY _k {direction} NULLS LAST, attempt_id {direction} LIMIT ? OFFSET ?"
+    )
+    return sql, [*params, int(limit), int(offset)]
 
 
 def _with_badges(df: pl.DataFrame) -> pl.DataFrame:
@@ -134,68 +173,45 @@ def _with_badges(df: pl.DataFrame) -> pl.DataFrame:
 def list_attempts(
     ds: Dataset | duckdb.DuckDBPyConnection,
     *,
-    job_type: str | Sequence[str] | None = None,
-    instance_type: str | Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    since: dt.datetime | dt.date | str | None = None,
-    until: dt.datetime | dt.date | str | None = None,
-    job_id: str | None = None,
     order_by: str = "started_at",
     descending: bool = True,
     limit: int = 100,
     offset: int = 0,
     with_badges: bool = True,
+    **filters: Unpack[AttemptFilters],
 ) -> pl.DataFrame:
     """One page of attempts matching the filters, every schema column plus the badge columns.
 
+    Filters (AttemptFilters): job_type, instance_type, status, since, until, job_id.
     `order_by` is one of ORDER_BY (started_at, finished_at, rtf, duration_ms,
     input_duration_seconds); ties are broken by attempt_id so pages never overlap.
     Raises PlannerError for an unknown order_by or a negative limit/offset.
     """
-    if order_by not in ORDER_BY:
-        raise PlannerError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDER_BY)}")
-    if limit < 0 or offset < 0:
-        raise PlannerError("limit and offset must be >= 0")
-    where, params = where_clause(
-        job_type=job_type,
-        instance_type=instance_type,
-        status=status,
-        since=since,
-        until=until,
-        job_id=job_id,
+    page, params = page_query(
+        "attempt_id AS _id",
+        order_by=order_by,
+        descending=descending,
+        limit=limit,
+        offset=offset,
+        filters=filters,
     )
     direction = "DESC" if descending else "ASC"
     # Two steps: find the page's ids by sorting only (id, key), then fetch those rows whole.
     # Sorting every column of millions of rows to keep 100 was 2.5-3x slower (10M rows).
     sql = (
-        f"WITH page AS (SELECT attempt_id AS _id, {ORDER_BY[order_by]} AS _k FROM attempts"
-        f"{where} ORDER BY _k {direction} NULLS LAST, attempt_id {direction} LIMIT ? OFFSET ?) "
+        f"WITH page AS ({page}) "
         "SELECT a.* FROM attempts a JOIN page ON a.attempt_id = page._id "
         f"ORDER BY page._k {direction} NULLS LAST, a.attempt_id {direction}"
     )
-    df = fetch_pl(ds, sql, [*params, int(limit), int(offset)])
+    df = fetch_pl(ds, sql, params)
     return _with_badges(df) if with_badges else df
 
 
 def count_attempts(
-    ds: Dataset | duckdb.DuckDBPyConnection,
-    *,
-    job_type: str | Sequence[str] | None = None,
-    instance_type: str | Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    since: dt.datetime | dt.date | str | None = None,
-    until: dt.datetime | dt.date | str | None = None,
-    job_id: str | None = None,
+    ds: Dataset | duckdb.DuckDBPyConnection, **filters: Unpack[AttemptFilters]
 ) -> int:
     """How many attempts `list_attempts` would page through with the same filters."""
-    where, params = where_clause(
-        job_type=job_type,
-        instance_type=instance_type,
-        status=status,
-        since=since,
-        until=until,
-        job_id=job_id,
-    )
+    where, params = where_clause(**filters)
     rows = connection_of(ds).execute(f"SELECT count(*) FROM attempts{where}", params).fetchall()
     return int(rows[0][0])
 

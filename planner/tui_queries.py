@@ -9,21 +9,19 @@
   1.6-2.5 s, with a job type filter 0.6 s against 0.8-1.1 s. For the RTF and duration orders
   a page's rows are spread over the whole period, the range prunes nothing, and those calls go
   to `queries.list_attempts` unchanged. If list_attempts adopts the range, this goes away.
-  Filters and order come from `queries.where_clause` and `queries.ORDER_BY`, so both paths
-  agree by construction (tests/tui/test_tui_queries.py).
+  Filters, order and paging come from `queries.page_query`, so both paths agree by
+  construction (tests/tui/test_tui_queries.py).
 
 No Textual here: this is core-side code, called from the TUI's worker threads.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from planner import badges
 from planner.errors import EmptySelectionError, PlannerError
-from planner.queries import ORDER_BY, connection_of, list_attempts, where_clause
+from planner.queries import AttemptFilters, connection_of, list_attempts, page_query
 
 if TYPE_CHECKING:
     import duckdb
@@ -73,47 +71,32 @@ def resolve_job_id(source: Dataset | duckdb.DuckDBPyConnection, text: str) -> st
 def attempts_page(
     source: Dataset | duckdb.DuckDBPyConnection,
     *,
-    job_type: str | Sequence[str] | None = None,
-    instance_type: str | Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    since: dt.datetime | dt.date | str | None = None,
-    until: dt.datetime | dt.date | str | None = None,
-    job_id: str | None = None,
     order_by: str = "started_at",
     descending: bool = True,
     limit: int = 100,
     offset: int = 0,
+    **filters: Unpack[AttemptFilters],
 ) -> list[dict[str, Any]]:
     """The rows `queries.list_attempts` returns for the same arguments, as dicts with badges.
 
     Raises PlannerError for an unknown order_by or a negative limit/offset.
     """
-    if order_by not in ORDER_BY:
-        raise PlannerError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDER_BY)}")
-    if limit < 0 or offset < 0:
-        raise PlannerError("limit and offset must be >= 0")
-    filters: dict[str, Any] = {
-        "job_type": job_type,
-        "instance_type": instance_type,
-        "status": status,
-        "since": since,
-        "until": until,
-        "job_id": job_id,
-    }
     column = _RANGE_COLUMN.get(order_by)
     if column is None:
         df = list_attempts(source, **filters, order_by=order_by, descending=descending,
                            limit=limit, offset=offset)
         return df.to_dicts()
     con = connection_of(source)
-    where, params = where_clause(**filters)
-    key = ORDER_BY[order_by]
-    direction = "DESC" if descending else "ASC"
-    keys = con.execute(
-        f"SELECT attempt_id, {column} FROM attempts{where} "
-        f"ORDER BY {key} {direction} NULLS LAST, attempt_id {direction} LIMIT ? OFFSET ?",
-        [*params, int(limit), int(offset)],
-    ).fetchall()
+    # Step 1 is list_attempts' own page query; its checks refuse what list_attempts refuses.
+    sql, params = page_query(
+        f"attempt_id, {column}",
+        order_by=order_by,
+        descending=descending,
+        limit=limit,
+        offset=offset,
+        filters=filters,
+    )
+    keys = con.execute(sql, params).fetchall()
     if not keys:
         return []
     ids = [str(k[0]) for k in keys]
