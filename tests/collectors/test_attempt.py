@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from collectors import InMemorySink, attempt, jobtypes, probe, schema, start_attempt
+from collectors import InMemorySink, attempt, jobtypes, schema, start_attempt
 from collectors.attempt import (
     PRIMARY_INPUT_RULES,
     Attempt,
@@ -25,12 +25,8 @@ from collectors.attempt import (
 )
 from collectors.host import reset_host_metrics
 from collectors.probe import current_cache, probe_media_info
+from tests.collectors.conftest import install_ffprobe_wrapper, runs
 from tests.media import EXPECTED, make_media
-
-
-@pytest.fixture(scope="module")
-def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("media")
 
 
 @pytest.fixture(autouse=True)
@@ -46,25 +42,6 @@ def worker_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def sink() -> InMemorySink:
     return InMemorySink()
-
-
-def _wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:
-    log = tmp_path / "ffprobe-runs.log"
-    wrapper = tmp_path / "ffprobe-wrapper"
-    wrapper.write_text(f'#!/bin/sh\necho run >> "{log}"\n{body}\nexec ffprobe "$@"\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setattr(probe, "FFPROBE", str(wrapper))
-    return log
-
-
-@pytest.fixture
-def ffprobe_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A log with one line per real ffprobe run."""
-    return _wrapper(tmp_path, monkeypatch, "")
-
-
-def runs(log: Path) -> int:
-    return len(log.read_text().splitlines()) if log.exists() else 0
 
 
 # --- a real job -----------------------------------------------------------------------------
@@ -133,7 +110,7 @@ def test_portrait_thumbnail_job(media_dir: Path, tmp_path: Path, sink: InMemoryS
 def test_probe_time_is_kept_apart_from_the_job_time(
     media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sink: InMemorySink
 ) -> None:
-    _wrapper(tmp_path, monkeypatch, "sleep 0.4")  # a slow ffprobe
+    install_ffprobe_wrapper(tmp_path, monkeypatch, "sleep 0.4")  # a slow ffprobe
     with attempt("upload_thumb_v1", "job-2", inputs=[make_media("video_only", media_dir)],
                  sink=sink, sampler=None) as a:
         pass  # a job that does nothing

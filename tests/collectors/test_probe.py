@@ -22,29 +22,10 @@ from collectors.probe import (
     parse_ffprobe_json,
     probe_media_info,
 )
+from tests.collectors.conftest import runs
 from tests.media import EXPECTED, make_media
 
 FRAME_S = 1 / 25  # every video kind runs at 25 fps: "within a frame"
-
-
-@pytest.fixture(scope="module")
-def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("media")
-
-
-@pytest.fixture
-def counting_ffprobe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the collector at a wrapper that logs each run, then execs the real ffprobe."""
-    log = tmp_path / "runs.log"
-    wrapper = tmp_path / "ffprobe-counting"
-    wrapper.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec ffprobe "$@"\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setattr(probe, "FFPROBE", str(wrapper))
-    return log
-
-
-def runs(log: Path) -> int:
-    return len(log.read_text().splitlines()) if log.exists() else 0
 
 
 # --- real media -----------------------------------------------------------------------------
@@ -146,7 +127,7 @@ def test_random_bytes(name: str, kind: str, words: str, tmp_path: Path) -> None:
     assert err.value.kind == kind and words in str(err.value)
 
 
-def test_missing_file_and_directory(tmp_path: Path, counting_ffprobe: Path) -> None:
+def test_missing_file_and_directory(tmp_path: Path, ffprobe_runs: Path) -> None:
     with pytest.raises(ProbeError) as err:
         probe_media_info(tmp_path / "nope.mp4")
     assert err.value.kind == "missing"
@@ -154,7 +135,7 @@ def test_missing_file_and_directory(tmp_path: Path, counting_ffprobe: Path) -> N
     with pytest.raises(ProbeError) as err:
         probe_media_info(tmp_path)
     assert err.value.kind == "not_media"
-    assert runs(counting_ffprobe) == 0
+    assert runs(ffprobe_runs) == 0
 
 
 # --- hostile paths --------------------------------------------------------------------------
@@ -165,12 +146,12 @@ def test_missing_file_and_directory(tmp_path: Path, counting_ffprobe: Path) -> N
     "tcp://127.0.0.1:1", "data:video/mp4;base64,AAAA", "",
 ])
 def test_hostile_paths_are_refused_without_running_ffprobe(
-    path: str, counting_ffprobe: Path
+    path: str, ffprobe_runs: Path
 ) -> None:
     with pytest.raises(ProbeError) as err:
         probe_media_info(path)
     assert err.value.kind == "refused"
-    assert runs(counting_ffprobe) == 0
+    assert runs(ffprobe_runs) == 0
 
 
 def test_refusal_message_strips_url_credentials() -> None:
@@ -296,7 +277,7 @@ def test_timeout_default_comes_from_the_environment(
 # --- cache ----------------------------------------------------------------------------------
 
 def test_cache_runs_ffprobe_once_per_path_and_version(
-    media_dir: Path, tmp_path: Path, counting_ffprobe: Path
+    media_dir: Path, tmp_path: Path, ffprobe_runs: Path
 ) -> None:
     path = tmp_path / "in.mp4"
     path.write_bytes(make_media("video_only", media_dir).read_bytes())
@@ -305,26 +286,26 @@ def test_cache_runs_ffprobe_once_per_path_and_version(
     assert probe_media_info(str(path), cache=cache) is first
     (tmp_path / "link.mp4").symlink_to(path)
     assert probe_media_info(tmp_path / "link.mp4", cache=cache) is first
-    assert runs(counting_ffprobe) == 1 and cache.runs == 1
+    assert runs(ffprobe_runs) == 1 and cache.runs == 1
     # Rewritten file (new mtime): probed again.
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     probe_media_info(path, cache=cache)
-    assert runs(counting_ffprobe) == 2
+    assert runs(ffprobe_runs) == 2
     # No cache: every call runs ffprobe.
     probe_media_info(path, cache=None)
     probe_media_info(path, cache=None)
-    assert runs(counting_ffprobe) == 4
+    assert runs(ffprobe_runs) == 4
 
 
-def test_default_cache_is_the_current_scope(media_dir: Path, counting_ffprobe: Path) -> None:
+def test_default_cache_is_the_current_scope(media_dir: Path, ffprobe_runs: Path) -> None:
     path = make_media("audio_only", media_dir)
     probe_media_info(path)
     probe_media_info(path)
-    assert runs(counting_ffprobe) == 2  # outside any attempt: no caching
+    assert runs(ffprobe_runs) == 2  # outside any attempt: no caching
     with cache_scope(ProbeCache()) as cache:
         probe_media_info(path)
         probe_media_info(path)
-    assert runs(counting_ffprobe) == 3 and len(cache) == 1
+    assert runs(ffprobe_runs) == 3 and len(cache) == 1
     assert probe.current_cache() is None
 
 
