@@ -114,19 +114,16 @@ def where_clause(
     end = to_timestamp(filters.get("until"), "until")
     if start is not None and end is not None and end <= start:
         raise PlannerError(f"until ({end.isoformat()}) is not after since ({start.isoformat()})")
-    if start is not None:
-        conds.append("coalesce(started_at, finished_at) >= ?")
-        params.append(start)
-    if end is not None:
-        conds.append("coalesce(started_at, finished_at) < ?")
-        params.append(end)
-    job_id = filters.get("job_id")
-    if job_id is not None:
-        conds.append("job_id = ?")
-        params.append(job_id)
-    if synthetic is not None:
-        conds.append("synthetic = ?")
-        params.append(synthetic)
+    # The single-value filters: each a fixed condition with one parameter, left out when None.
+    for cond, param in (
+        ("coalesce(started_at, finished_at) >= ?", start),
+        ("coalesce(started_at, finished_at) < ?", end),
+        ("job_id = ?", filters.get("job_id")),
+        ("synthetic = ?", synthetic),
+    ):
+        if param is not None:
+            conds.append(cond)
+            params.append(param)
     return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
 
