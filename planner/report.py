@@ -271,8 +271,8 @@ def figures(data: ReportData) -> list[go.Figure]:
     ]
 
 
-# Number formats: the same as `mjplan summary` and `mjplan size` print them, so the report and
-# the terminal agree digit for digit.
+# Number formats, also used by `mjplan summary` and `mjplan size`, so the report and the
+# terminal agree digit for digit.
 
 
 def fmt_number(value: Any, digits: int = 2) -> str:

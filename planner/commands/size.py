@@ -254,13 +254,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _usd(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"${value:,.{digits}f}"
-
-
 def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    # The report's dollar format, so the terminal and the HTML report agree digit for digit.
+    from planner.report import fmt_usd as _usd
 
     width = max(180, shutil.get_terminal_size((180, 24)).columns)
     console = Console(width=width, highlight=False)

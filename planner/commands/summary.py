@@ -118,23 +118,15 @@ def _json_doc(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> dict[s
     }
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def _fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
-    if low is None or high is None:
-        return "-"
-    return f"{_fmt(low, digits)}-{_fmt(high, digits)}"
-
-
 def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from collectors import schema
+
+    # The report's number formats, so the terminal and the HTML report agree digit for digit.
+    from planner.report import fmt_ci as _fmt_ci
+    from planner.report import fmt_number as _fmt
 
     width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
     console = Console(width=width, highlight=False)
