@@ -6,10 +6,12 @@ Every query runs in a thread worker; the worker never touches a widget. It posts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 
 
 @dataclass
@@ -26,6 +28,20 @@ class QueryFailed(Message):
 
     view: str
     message: str
+
+
+def post_result(sender: MessagePump, view: str, query: Callable[[], Message]) -> bool:
+    """Run `query` (in a worker thread) and post the message it returns, or a QueryFailed for
+    `view` saying what went wrong (one line, no traceback). True when the query succeeded."""
+    from planner.tui.data import describe_error
+
+    try:
+        message = query()
+    except Exception as exc:  # noqa: BLE001 - shown by the view
+        sender.post_message(QueryFailed(view, describe_error(exc)))
+        return False
+    sender.post_message(message)
+    return True
 
 
 @dataclass

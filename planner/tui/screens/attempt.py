@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from planner.tui import data, formatting
-from planner.tui.messages import AttemptLoaded, QueryFailed
+from planner.tui.messages import AttemptLoaded, QueryFailed, post_result
 from planner.tui.widgets.attempts_table import AttemptsTable
 
 
@@ -58,12 +58,9 @@ class AttemptScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="attempt")
     def load(self) -> None:
-        try:
-            row, siblings = data.attempt_with_siblings(self.app.dataset, self.attempt_id)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - shown in place
-            self.post_message(QueryFailed("attempt", data.describe_error(exc)))
-            return
-        self.post_message(AttemptLoaded(row, siblings))
+        ds = self.app.dataset  # type: ignore[attr-defined]
+        post_result(self, "attempt",
+                    lambda: AttemptLoaded(*data.attempt_with_siblings(ds, self.attempt_id)))
 
     @on(AttemptLoaded)
     def _loaded(self, message: AttemptLoaded) -> None:

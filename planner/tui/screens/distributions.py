@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from planner.tui import data, formatting
-from planner.tui.messages import DistributionLoaded, QueryFailed
+from planner.tui.messages import DistributionLoaded, QueryFailed, post_result
 from planner.tui.widgets.histogram import Histogram
 
 #: Histogram bins: fits 24 lines with the header, the selector line and the footer.
@@ -58,12 +58,8 @@ class DistributionsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="distributions")
     def load(self) -> None:
-        try:
-            loaded = data.distributions(self.app.dataset, BINS)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - shown in place
-            self.post_message(QueryFailed("distributions", data.describe_error(exc)))
-            return
-        self.post_message(loaded)
+        ds = self.app.dataset  # type: ignore[attr-defined]
+        post_result(self, "distributions", lambda: data.distributions(ds, BINS))
 
     @on(DistributionLoaded)
     def _loaded(self, message: DistributionLoaded) -> None:

@@ -24,6 +24,7 @@ from planner.tui.messages import (
     AttemptsPage,
     FilterOptionsLoaded,
     QueryFailed,
+    post_result,
 )
 from planner.tui.query_state import RANGES_HOURS, SORTS, STATUSES, JobsQuery
 from planner.tui.screens.attempt import AttemptScreen
@@ -88,32 +89,21 @@ class JobsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-options")
     def load_filter_options(self) -> None:
-        try:
-            options = data.filter_options(self.app.dataset)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - shown in the status line
-            self.post_message(QueryFailed("jobs", data.describe_error(exc)))
-            return
-        self.post_message(FilterOptionsLoaded(*options))
+        ds = self.app.dataset  # type: ignore[attr-defined]
+        post_result(self, "jobs", lambda: FilterOptionsLoaded(*data.filter_options(ds)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-page")
     def fetch_page(self, generation: int, query: JobsQuery, offset: int) -> None:
         ds = self.app.dataset  # type: ignore[attr-defined]
-        try:
-            rows = data.attempts_page(
-                ds, query, offset=offset, limit=PAGE_SIZE, newest=self.newest
-            )
-        except Exception as exc:  # noqa: BLE001 - shown in the status line
-            self.post_message(QueryFailed("jobs", data.describe_error(exc)))
-            return
-        self.post_message(AttemptsPage(generation, offset, rows, None))
+        newest = self.newest
+        page = post_result(self, "jobs", lambda: AttemptsPage(
+            generation, offset,
+            data.attempts_page(ds, query, offset=offset, limit=PAGE_SIZE, newest=newest), None,
+        ))
         # A newer selection replaced this one while the page was read: skip its count.
-        if offset == 0 and not get_current_worker().is_cancelled:
-            try:
-                total = data.count_attempts(ds, query, self.newest)
-            except Exception as exc:  # noqa: BLE001 - shown in the status line
-                self.post_message(QueryFailed("jobs", data.describe_error(exc)))
-                return
-            self.post_message(AttemptsCounted(generation, total))
+        if page and offset == 0 and not get_current_worker().is_cancelled:
+            post_result(self, "jobs", lambda: AttemptsCounted(
+                generation, data.count_attempts(ds, query, self.newest)))
 
     # Rendering (UI thread) ------------------------------------------------------------------
 

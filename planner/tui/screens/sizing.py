@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from planner.tui import data, formatting
-from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed
+from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed, post_result
 from planner.tui.query_state import SizingForm
 
 
@@ -77,25 +77,19 @@ class SizingScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing")
     def compute(self, generation: int, form: SizingForm) -> None:
-        try:
+        def query() -> SizingComputed:
             inputs = self.inputs
             if inputs is None:
                 # Kept even if this form cannot be sized, so the next edit skips the queries.
                 inputs = self.inputs = data.load_sizing_inputs(self.app.dataset)  # type: ignore[attr-defined]
-            inputs, result = data.size(inputs, form)
-        except Exception as exc:  # noqa: BLE001 - shown in the status line
-            self.post_message(QueryFailed("sizing", data.describe_error(exc)))
-            return
-        self.post_message(SizingComputed(generation, inputs, result))
+            return SizingComputed(generation, *data.size(inputs, form))
+
+        post_result(self, "sizing", query)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing-write")
     def write(self, result: Any, directory: str) -> None:
-        try:
-            path = data.write_fleet_request(result, directory)
-        except Exception as exc:  # noqa: BLE001 - shown in the status line
-            self.post_message(QueryFailed("sizing", data.describe_error(exc)))
-            return
-        self.post_message(FleetRequestWritten(path))
+        post_result(self, "sizing",
+                    lambda: FleetRequestWritten(data.write_fleet_request(result, directory)))
 
     # Rendering ------------------------------------------------------------------------------
 
