@@ -50,22 +50,21 @@ def short_id(value: str | None, width: int = 10) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-def format_time(value: dt.datetime | None) -> str:
-    """A timestamp as `YYYY-MM-DD HH:MM:SS` in UTC; `-` for null."""
+def format_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A timestamp as `YYYY-MM-DD HH:MM:SS` (or `fmt`) in UTC; `-` for null.
+
+    A naive timestamp is taken as UTC already (the dataset stores UTC).
+    """
     if value is None:
         return "-"
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value.strftime(fmt)
 
 
 def format_short_time(value: dt.datetime | None) -> str:
     """A timestamp as `MM-DD HH:MM` in UTC, for table cells; `-` for null."""
-    if value is None:
-        return "-"
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC)
-    return value.strftime("%m-%d %H:%M")
+    return format_time(value, "%m-%d %H:%M")
 
 
 def format_duration_ms(ms: float | None) -> str:
