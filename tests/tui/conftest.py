@@ -6,10 +6,13 @@ import asyncio
 import inspect
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 #: The dataset the TUI tests drive: the embedded default data.
 TEST_DATA_URL: str | None = None
@@ -67,3 +70,16 @@ async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: fl
             raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
         await pilot.pause(0.02)
     await pilot.pause()
+
+
+async def open_view(
+    pilot: Pilot[Any], key: str, screen_type: type[ScreenT], loaded: str
+) -> ScreenT:
+    """Press `key` and wait until a `screen_type` screen shows its data (its attribute
+    `loaded` is set); that screen."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type)
+                   and getattr(pilot.app.screen, loaded) is not None)
+    screen = pilot.app.screen
+    assert isinstance(screen, screen_type)
+    return screen

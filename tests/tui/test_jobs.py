@@ -20,7 +20,7 @@ from planner.tui.formatting import (
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
-from tests.tui.conftest import TEST_DATA_URL, wait_for
+from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
 from tests.tui.helpers import static_text, table_keys, table_rows
 
 
@@ -180,11 +180,7 @@ async def test_enter_opens_attempt_detail(dataset: Any) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: jobs_ready(app))
         first_id = table_keys(app.screen.query_one(AttemptsTable))[0]
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, AttemptScreen)
-                       and app.screen.row is not None)
-        screen = app.screen
-        assert isinstance(screen, AttemptScreen)
+        screen = await open_view(pilot, "enter", AttemptScreen, "row")
         row = queries.get_attempt(dataset, first_id)
         assert row is not None
         assert screen.metrics_json == pretty_json(metrics_of_row(row))

@@ -10,18 +10,20 @@ and look at the SVGs in tests/tui/__snapshots__/ before committing them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from planner.tui.app import PlannerApp
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.distributions import DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import open_view, wait_for
 from tests.tui.helpers import static_text
 
 
@@ -41,34 +43,30 @@ def test_jobs_view(snap_compare: Any, fixed_data_url: str) -> None:
     assert snap_compare(_app(fixed_data_url), run_before=_jobs)
 
 
-def test_attempt_detail(snap_compare: Any, fixed_data_url: str) -> None:
+def _view(
+    key: str, screen_type: type[Screen[Any]], loaded: str, *then: str
+) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """From the jobs view, `key` opens a view; once its data is in, `then` keys are pressed."""
     async def run_before(pilot: Pilot[Any]) -> None:
         await _jobs(pilot)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, AttemptScreen)
-                       and pilot.app.screen.row is not None)
+        await open_view(pilot, key, screen_type, loaded)
+        await pilot.press(*then)
 
+    return run_before
+
+
+def test_attempt_detail(snap_compare: Any, fixed_data_url: str) -> None:
+    run_before = _view("enter", AttemptScreen, "row")
     assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 
 def test_distributions(snap_compare: Any, fixed_data_url: str) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _jobs(pilot)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DistributionsScreen)
-                       and pilot.app.screen.data is not None)
-        await pilot.press("i")
-
+    run_before = _view("d", DistributionsScreen, "data", "i")
     assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 
 def test_fleet_sizing(snap_compare: Any, fixed_data_url: str) -> None:
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _jobs(pilot)
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SizingScreen)
-                       and pilot.app.screen.result is not None)
-
+    run_before = _view("f", SizingScreen, "result")
     assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 

@@ -26,7 +26,7 @@ from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
-from tests.tui.conftest import TEST_DATA_URL, wait_for
+from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
 from tests.tui.helpers import static_text, table_keys, table_rows
 
 
@@ -42,11 +42,7 @@ async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: _jobs_shown(app))
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, DistributionsScreen)
-                       and app.screen.data is not None)
-        screen = app.screen
-        assert isinstance(screen, DistributionsScreen)
+        screen = await open_view(pilot, "d", DistributionsScreen, "data")
         jt = "create_video_export_v1"
         assert screen.job_type == jt and screen.instance_type is None
         selector = static_text(screen.query_one("#dist-selector"))
@@ -93,11 +89,7 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
     app = PlannerApp(TEST_DATA_URL, output_dir=str(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: _jobs_shown(app))
-        await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, SizingScreen)
-                       and app.screen.result is not None)
-        screen = app.screen
-        assert isinstance(screen, SizingScreen)
+        screen = await open_view(pilot, "f", SizingScreen, "result")
         table = screen.query_one("#sizing-table", DataTable)
         assert table_rows(table) == [
             sizing_cells(i, t, "spot") for i, t in enumerate(default.types, 1)
