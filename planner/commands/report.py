@@ -42,11 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.size import build_options, parse_duration
+    from planner.commands.size import build_options, load_checked_prices, parse_duration
     from planner.dataset import open_dataset
     from planner.errors import PlannerError
     from planner.fleet import write_fleet_json
-    from planner.prices import load_prices
     from planner.report import build_report, gather
 
     # Cheap checks first: a typo should not cost a dataset scan (S3 may take seconds).
@@ -57,10 +56,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.html)
     if not out.parent.is_dir():
         raise PlannerError(f"--html {args.html}: no folder {out.parent}")
-    prices = load_prices(args.prices)
-    unknown = sorted(set(options.interruption_overrides) - set(prices))
-    if unknown:
-        raise PlannerError(f"--interruption: {', '.join(unknown)} not in {prices.source}")
+    prices = load_checked_prices(args.prices, options)
     ds = open_dataset(args.data)
     try:
         data = gather(ds, options=options, window=window, prices=prices, per_group=args.points)

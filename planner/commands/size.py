@@ -20,19 +20,17 @@ import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
+from planner.commands.common import add_data_argument
+
 if TYPE_CHECKING:
+    from planner.prices import PriceTable
     from planner.sizing import SizingOptions, SizingResult
 
 HELP = "fleet size per instance type for the demand, ranked by cost, and a spot fleet request"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        metavar="URL",
-        default=None,
-        help="dataset: a folder or s3://bucket/prefix (default: embedded data)",
-    )
+    add_data_argument(parser)
     parser.add_argument(
         "--window",
         default="14d",
@@ -202,20 +200,28 @@ def build_options(args: argparse.Namespace) -> SizingOptions:
     )
 
 
+def load_checked_prices(path: str | None, options: SizingOptions) -> PriceTable:
+    """The price table at `path` (None: the bundled one); PlannerError when an --interruption
+    override names a type it does not price (checked before any data is read)."""
+    from planner.errors import PlannerError
+    from planner.prices import load_prices
+
+    prices = load_prices(path)
+    unknown = sorted(set(options.interruption_overrides) - set(prices))
+    if unknown:
+        raise PlannerError(f"--interruption: {', '.join(unknown)} not in {prices.source}")
+    return prices
+
+
 def run(args: argparse.Namespace) -> int:
     from planner.dataset import open_dataset
-    from planner.errors import PlannerError
     from planner.fleet import fleet_request, write_fleet_json
-    from planner.prices import load_prices
     from planner.sizing import load_sizing_inputs, size_fleet
     from planner.throughput import throughput_frame
 
     options = build_options(args)
     window = parse_duration(args.window)
-    prices = load_prices(args.prices)
-    unknown = sorted(set(options.interruption_overrides) - set(prices))
-    if unknown:
-        raise PlannerError(f"--interruption: {', '.join(unknown)} not in {prices.source}")
+    prices = load_checked_prices(args.prices, options)
     ds = open_dataset(args.data)
     try:
         inputs = load_sizing_inputs(ds, window=window, prices=prices)

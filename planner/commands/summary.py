@@ -16,6 +16,8 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
+from planner.commands.common import add_data_argument
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -27,12 +29,7 @@ BY_CHOICES = ("instance", "class", "codec", "job_type")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        metavar="URL",
-        default=None,
-        help="dataset: a folder or s3://bucket/prefix (default: the embedded data)",
-    )
+    add_data_argument(parser)
     parser.add_argument(
         "--job-type",
         action="append",

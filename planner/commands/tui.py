@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from planner.commands.common import add_data_argument
+
 HELP = "open the interactive planner (jobs, attempts, RTF distributions, fleet sizing)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        metavar="URL",
-        default=None,
-        help="dataset: a folder or s3://bucket/prefix (default: the embedded data)",
-    )
+    add_data_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
