@@ -250,6 +250,18 @@ GROUP BY ALL
 ORDER BY ALL
 """
 
+#: The resource figures _AGG_SQL ends with (in its order), passed on to the summary under the
+#: same names: one list, so the SQL's columns and the summary's cannot fall out of step.
+_RESOURCE_COLUMNS = (
+    "cpu_sampled",
+    "cpu_pct_avg",
+    "cpu_pct_max_p90",
+    "cpu_util",
+    "mem_rss_mb_avg",
+    "mem_rss_mb_p90",
+    "mem_rss_mb_max",
+)
+
 #: Columns of `rtf_summary`, in order (group keys first; input_class only with by=class/codec).
 SUMMARY_COLUMNS = (
     "attempts",
@@ -277,13 +289,7 @@ SUMMARY_COLUMNS = (
     "seconds_per_job_p50",
     "seconds_per_job_p90",
     "n_wall",
-    "cpu_sampled",
-    "cpu_pct_avg",
-    "cpu_pct_max_p90",
-    "cpu_util",
-    "mem_rss_mb_avg",
-    "mem_rss_mb_p90",
-    "mem_rss_mb_max",
+    *_RESOURCE_COLUMNS,
     "low_sample",
 )
 
@@ -354,13 +360,7 @@ def rtf_summary(
         "seconds_per_job_mean",
         "sd_wall",
         "wall_q",
-        "cpu_sampled",
-        "cpu_pct_avg",
-        "cpu_pct_max_p90",
-        "cpu_util",
-        "mem_rss_mb_avg",
-        "mem_rss_mb_p90",
-        "mem_rss_mb_max",
+        *_RESOURCE_COLUMNS,
     ]
     out: list[dict[str, Any]] = []
     for raw in rows:
