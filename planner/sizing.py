@@ -140,20 +140,26 @@ def _response_tail(c_prob: float, servers: int, lam: float, mu: float, t: float)
     return (1.0 - c_prob) * math.exp(-mu * t) + c_prob * queued
 
 
+def _stable_erlang_c(servers: int, lam: float, mu: float) -> float | None:
+    """Erlang C of M/M/c, or None when it is overloaded (lam / mu >= servers): the queue then
+    grows without bound and the tail formulas do not apply, so each caller says what it means."""
+    load = lam / mu
+    return None if load >= servers else erlang_c(servers, load)
+
+
 def wait_probability(servers: int, lam: float, mu: float, t: float) -> float:
     """P(queue wait > t seconds) in M/M/c; lam arrivals/s, mu services/s per server."""
-    load = lam / mu
-    if load >= servers:
+    c_prob = _stable_erlang_c(servers, lam, mu)
+    if c_prob is None:
         return 1.0
-    return _wait_tail(erlang_c(servers, load), servers, lam, mu, t)
+    return _wait_tail(c_prob, servers, lam, mu, t)
 
 
 def wait_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
     """The p-th percentile (0-100) of queue wait in M/M/c, seconds; inf when overloaded."""
-    load = lam / mu
-    if load >= servers:
+    c_prob = _stable_erlang_c(servers, lam, mu)
+    if c_prob is None:
         return math.inf
-    c_prob = erlang_c(servers, load)
     tail = 1.0 - percentile / 100.0
     if c_prob <= tail:
         return 0.0
@@ -613,10 +619,9 @@ def size_type(
 
 def _response_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
     """The p-th percentile of wait + service in M/M/c, by bisection on the tail."""
-    load = lam / mu
-    if load >= servers:
+    c_prob = _stable_erlang_c(servers, lam, mu)
+    if c_prob is None:
         return math.inf
-    c_prob = erlang_c(servers, load)
     tail = 1.0 - percentile / 100.0
     lo, hi = 0.0, 1.0 / mu
     while _response_tail(c_prob, servers, lam, mu, hi) > tail:
