@@ -19,9 +19,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from planner.errors import EmptySelectionError
+from planner.queries import connection_of
 
 if TYPE_CHECKING:
-    import duckdb
     import polars as pl
 
     from planner.prices import PriceTable
@@ -55,12 +55,6 @@ _POINT_COLUMNS = (
     "mem_rss_mb_max",
     "cpu_sample_count",
 )
-
-
-def connection_of(ds: Any) -> duckdb.DuckDBPyConnection:
-    """The DuckDB connection of a `planner.dataset.Dataset`, or the connection itself."""
-    con = getattr(ds, "connection", ds)
-    return con  # type: ignore[no-any-return]
 
 
 def attempt_points(
