@@ -24,14 +24,7 @@ def build_parser(
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules: dict[str, ModuleType] = {}
     for name, module_name in subcommands.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # A module that is not there yet is simply not offered; a missing import inside it
-            # is a real bug and must surface.
-            if exc.name != module_name:
-                raise
-            continue
+        module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         modules[name] = module
