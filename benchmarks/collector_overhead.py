@@ -91,7 +91,7 @@ def host_first_call(env: dict[str, str | None], runs: int) -> dict[str, Any]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        result = repeat(host_mod.collect_host_metrics, runs)
+        result: dict[str, Any] = repeat(host_mod.collect_host_metrics, runs)
         result["instance_type"] = host_mod.collect_host_metrics().instance_type
         return result
     finally:
@@ -104,7 +104,9 @@ def host_first_call(env: dict[str, str | None], runs: int) -> dict[str, Any]:
 
 def import_time(runs: int) -> dict[str, Any]:
     py = sys.executable
-    cumulative_us, wall_import, wall_pass = [], [], []
+    cumulative_us: list[float] = []
+    wall_import: list[float] = []
+    wall_pass: list[float] = []
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     for _ in range(runs):
         err = subprocess.run([py, "-X", "importtime", "-c", "import collectors"], cwd=ROOT,
@@ -176,11 +178,12 @@ def main() -> int:
     out["bookkeeping_no_probe"] = repeat(bookkeeping, args.runs)
 
     jobs: dict[str, Any] = {}
-    for job_type, run in (
+    runners: tuple[tuple[str, Callable[[Path], object]], ...] = (
         ("upload_thumb_v1",
          lambda dst: jobtypes.run_thumb(src, dst, duration_s=args.seconds)),
         ("upload_edit_proxy_v1", lambda dst: jobtypes.run_proxy(src, dst)),
-    ):
+    )
+    for job_type, run in runners:
         suffix = jobtypes.OUTPUT_SUFFIX[job_type]
         bare_ms, collector_ms, probe_ms = [], [], []
         for i in range(args.job_runs):

@@ -26,7 +26,12 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,7 +91,9 @@ print(json.dumps({"open_s": t1 - t0, "query_s": t2 - t1, "total_s": t2 - t0, "ro
 """
 
 
-def make_dataset(s3_client, bucket: str, prefix: str, files: int, rows_per_file: int) -> None:
+def make_dataset(
+    s3_client: S3Client, bucket: str, prefix: str, files: int, rows_per_file: int
+) -> None:
     import random
 
     import pyarrow as pa
@@ -115,15 +122,18 @@ def make_dataset(s3_client, bucket: str, prefix: str, files: int, rows_per_file:
         s3_client.put_object(Bucket=bucket, Key=key, Body=sink.getvalue().to_pybytes())
 
 
-def run_route(python: str, code: str, endpoint: str, path: str, env: dict[str, str]) -> dict:
+def run_route(
+    python: str, code: str, endpoint: str, path: str, env: dict[str, str]
+) -> dict[str, Any]:
     out = subprocess.run([python, "-c", code, endpoint, path, QUERY], capture_output=True,
                          text=True, env=env, timeout=600, check=False)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    doc: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return doc
 
 
-def best_of(n: int, fn) -> dict:
+def best_of(n: int, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     runs = [fn() for _ in range(n)]
     ok = [r for r in runs if "total_s" in r]
     if not ok:
@@ -157,7 +167,7 @@ def main() -> None:
                               aws_secret_access_key=server.secret_key, region_name="us-east-1")
             make_dataset(s3, server.bucket, "bench", args.files, args.rows_per_file)
             path = f"{server.bucket}/bench"
-            result: dict = {"files": args.files, "rows": args.files * args.rows_per_file,
+            result: dict[str, Any] = {"files": args.files, "rows": args.files * args.rows_per_file,
                             "when": dt.datetime.now(dt.UTC).isoformat()}
             result["route1_pyarrow_dataset"] = best_of(
                 args.repeat, lambda: run_route(sys.executable, ROUTE1, server.endpoint, path, env))

@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": round(points_s, 3),
             "points": n,
             "groups": len(per_group),
-            "smallest_group_points": int(per_group.min()),  # type: ignore[arg-type]
-            "largest_group_points": int(per_group.max()),  # type: ignore[arg-type]
+            "smallest_group_points": int(per_group.min()),
+            "largest_group_points": int(per_group.max()),
         },
         "uniform_reservoir_same_size": {
             "seconds": round(reservoir_s, 3),

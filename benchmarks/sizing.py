@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         size_fleet(inputs, opts)
         recompute.append(time.perf_counter() - s)
     rss = peak_rss_mib()
-    rows = int(ds.connection.execute("SELECT count(*) FROM attempts").fetchone()[0])
+    rows = int(ds.connection.execute("SELECT count(*) FROM attempts").fetchall()[0][0])
 
     # The load again, phase by phase (same queries as load_sizing_inputs).
     from planner import demand, throughput
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     throughput.measure_outcomes(ds, bounds[0])
     phases["services_and_waste_s"] = time.perf_counter() - s0
     rows_in_window = int(ds.connection.execute(
-        "SELECT count(*) FROM attempts WHERE started_at >= ?", [bounds[0]]).fetchone()[0])
+        "SELECT count(*) FROM attempts WHERE started_at >= ?", [bounds[0]]).fetchall()[0][0])
 
     env = dict(os.environ)
     s = time.perf_counter()

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -171,17 +172,20 @@ print(json.dumps({"open_s": t1 - t0, "summary_s": t2 - t1, "total_s": t2 - t0,
 """
 
 
-def run(code: str, url: str, env: dict[str, str] | None = None, mode: str = "lazy") -> dict:
+def run(
+    code: str, url: str, env: dict[str, str] | None = None, mode: str = "lazy"
+) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-c", code, url, mode], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=1800, check=False)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip()[-2000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    doc: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return doc
 
 
 def best_of(
     n: int, code: str, url: str, env: dict[str, str] | None = None, mode: str = "lazy"
-) -> dict:
+) -> dict[str, Any]:
     runs = []
     for _ in range(n):
         # The machine is shared: the 1-minute load average beside each run says how much.
@@ -196,7 +200,7 @@ def best_of(
     return best
 
 
-def max_rel_diff(a: list[dict], b: list[dict]) -> float:
+def max_rel_diff(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float:
     """Largest relative difference between the thumbnails-excluded figures of two results."""
     worst = 0.0
     index = {(r["job_type"], r["instance_type"]): r for r in b}
@@ -263,7 +267,7 @@ def main() -> None:
                      default=str))
 
 
-def s3_run(repeat: int) -> dict:
+def s3_run(repeat: int) -> dict[str, Any]:
     import pyarrow.fs as pafs
 
     from tests.s3server import SeaweedS3

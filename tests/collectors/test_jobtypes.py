@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,17 +29,19 @@ def make_media(path: Path, *, size: str | None = "320x240", seconds: float = 1.5
     return path
 
 
-def probe(path: Path) -> dict[str, object]:
+def probe(path: Path) -> dict[str, Any]:
+    """ffprobe's JSON for `path` (values as parsed: strings, numbers, lists, objects)."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
         check=True, capture_output=True, text=True,
     ).stdout
-    doc: dict[str, object] = json.loads(out)
+    doc: dict[str, Any] = json.loads(out)
     return doc
 
 
 def streams(path: Path) -> dict[str, dict[str, object]]:
-    return {s["codec_type"]: s for s in probe(path)["streams"]}  # type: ignore[attr-defined,index]
+    found: list[dict[str, object]] = probe(path)["streams"]
+    return {str(s["codec_type"]): s for s in found}
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,8 @@ def read_rows(root: Path) -> list[dict[str, Any]]:
     if not root.exists():
         return []
     ds = pads.dataset(root, format="parquet", partitioning="hive")
-    return ds.to_table().to_pylist()
+    rows: list[dict[str, Any]] = ds.to_table().to_pylist()
+    return rows
 
 
 def mjrun(data: Path | str, *opts: str) -> int:

@@ -40,8 +40,19 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """`nbformat.read` as version 4; nbformat's read/write carry no annotations."""
+    nb: nbformat.NotebookNode = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    return nb
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """`nbformat.write`, the untyped call kept here (see read_notebook)."""
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
+
+
 def execute(path: Path, kernel_dir: Path) -> nbformat.NotebookNode:
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     ksm = KernelSpecManager(kernel_dirs=[str(kernel_dir)], ensure_native_kernel=False)
     km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm)
     client = NotebookClient(
@@ -97,7 +108,7 @@ def _chart_names(nb: nbformat.NotebookNode) -> set[str]:
 
 @pytest.mark.parametrize("name", ["capacity_planning.ipynb", "rtf_analysis.ipynb"])
 def test_notebook_is_stored_without_outputs(name: str) -> None:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb = read_notebook(NOTEBOOKS / name)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code
     assert all(c.outputs == [] and c.execution_count is None for c in code)
@@ -181,12 +192,12 @@ def test_capacity_planning_opens_the_url_it_is_given(kernel_dir: Path, tmp_path:
 
     data_dir = tmp_path / "attempts"
     _write_rows(str(data_dir), _attempts(24, hosts=True))
-    nb = nbformat.read(NOTEBOOKS / "capacity_planning.ipynb", as_version=4)
+    nb = read_notebook(NOTEBOOKS / "capacity_planning.ipynb")
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
     params[0].source = f"DATA_URL = {str(data_dir)!r}"
     copy = tmp_path / "capacity_planning.ipynb"
-    nbformat.write(nb, copy)
+    write_notebook(nb, copy)
     done = execute(copy, kernel_dir)
     text = _text(done)
     assert f"{data_dir}: 2 files, 0 duplicated attempt ids" in text

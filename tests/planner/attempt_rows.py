@@ -58,6 +58,7 @@ def write(root: Path, rows: Iterable[dict[str, Any]], name: str = "part-0",
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         when = r.get("started_at") or r.get("finished_at")
+        assert when is not None, f"{r.get('attempt_id')!r}: no started_at nor finished_at"
         groups.setdefault((r["job_type"], when.date().isoformat()), []).append(r)
     out = []
     target = table_schema or schema.arrow_schema()

@@ -285,7 +285,7 @@ def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path:
         end_s: int,
         status: str = "succeeded",
         it: str = "c7i.large",
-    ) -> dict:
+    ) -> dict[str, Any]:
         row = _row(i, EXPORT, it, status)
         row.update(
             attempt_id=f"a{i}",

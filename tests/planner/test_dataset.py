@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -141,7 +142,7 @@ def test_unreachable_s3_is_a_dataset_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.fixture
-def listing(tmp_path: Path) -> list[dict[str, object]]:
+def listing(tmp_path: Path) -> list[dict[str, Any]]:
     rows = []
     for i in range(25):
         rows.append(
@@ -162,7 +163,9 @@ def listing(tmp_path: Path) -> list[dict[str, object]]:
     return rows
 
 
-def test_pages_cover_the_selection_once_in_order(tmp_path: Path, listing: list[dict]) -> None:
+def test_pages_cover_the_selection_once_in_order(
+    tmp_path: Path, listing: list[dict[str, Any]]
+) -> None:
     ds = open_dataset(str(tmp_path))
     assert queries.count_attempts(ds) == 25
     pages = [queries.list_attempts(ds, limit=10, offset=o) for o in (0, 10, 20)]
@@ -178,7 +181,7 @@ def test_pages_cover_the_selection_once_in_order(tmp_path: Path, listing: list[d
     assert first["rtf_badge"] == "RTF 2.9x"  # 100 s of input in 34 s
 
 
-def test_filters_and_orders(tmp_path: Path, listing: list[dict]) -> None:
+def test_filters_and_orders(tmp_path: Path, listing: list[dict[str, Any]]) -> None:
     ds = open_dataset(str(tmp_path))
     expect = [
         r
@@ -223,7 +226,7 @@ def test_attempts_of_a_job_and_one_attempt(tmp_path: Path) -> None:
     assert queries.distinct_values(ds, "job_type") == ["create_video_export_v1"]
 
 
-def test_a_cursor_serves_another_thread(tmp_path: Path, listing: list[dict]) -> None:
+def test_a_cursor_serves_another_thread(tmp_path: Path, listing: list[dict[str, Any]]) -> None:
     ds = open_dataset(str(tmp_path))
     result: list[int] = []
     cur = ds.cursor()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from tests.planner.sizing_data import attempt, write_rows
 THUMB = "upload_thumb_v1"
 
 
-def measured_trace(seed: int = 6) -> tuple[list[dict[str, object]], list[float]]:
+def measured_trace(seed: int = 6) -> tuple[list[dict[str, Any]], list[float]]:
     """Four c5.large hosts, each running two back-to-back lanes of attempts (2 at a time)."""
     rng = random.Random(seed)
     services = [rng.expovariate(1 / 30) for _ in range(400)]

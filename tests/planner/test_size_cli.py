@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,9 +34,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert main(["size", *args, "--json"]) == 0
-    doc: dict[str, object] = json.loads(capsys.readouterr().out)
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
     return doc
 
 
@@ -51,10 +52,10 @@ def test_json_sizes_for_the_data(data_dir: Path, capsys: pytest.CaptureFixture[s
         "--utilisation",
         "0.7",
     )
-    (demand,) = doc["demand"]  # type: ignore[misc]
+    (demand,) = doc["demand"]
     assert demand["job_type"] == "upload_thumb_v1"
     assert demand["jobs_per_hour"] == 400.0
-    types = {t["instance_type"]: t for t in doc["types"]}  # type: ignore[attr-defined]
+    types = {t["instance_type"]: t for t in doc["types"]}
     c5 = types["c5.large"]
     load = 400 / 3600 * MEAN_SERVICE
     assert c5["load_erlangs"] == pytest.approx(load, rel=1e-6)
@@ -66,13 +67,13 @@ def test_json_sizes_for_the_data(data_dir: Path, capsys: pytest.CaptureFixture[s
     assert doc["skipped"] == {
         "m9.large": "not measured, and no measured type of its family to estimate from"
     }
-    (tp,) = doc["throughput"]  # type: ignore[misc]
+    (tp,) = doc["throughput"]
     assert (tp["instance_type"], tp["job_type"], tp["slots"]) == ("c5.large", "upload_thumb_v1", 2)
     assert tp["service_s"] == pytest.approx(MEAN_SERVICE, rel=1e-6)
     assert tp["jobs_per_hour"] == pytest.approx(tp["mean_concurrency"] * 3600 / MEAN_SERVICE)
     req = doc["fleet_request"]
-    assert req["TargetCapacitySpecification"]["DefaultTargetCapacityType"] == "spot"  # type: ignore[index]
-    overrides = req["LaunchTemplateConfigs"][0]["Overrides"]  # type: ignore[index]
+    assert req["TargetCapacitySpecification"]["DefaultTargetCapacityType"] == "spot"
+    overrides = req["LaunchTemplateConfigs"][0]["Overrides"]
     assert {o["InstanceType"] for o in overrides} == {"c5.large", "c5.xlarge"}
 
 
@@ -117,7 +118,7 @@ def test_forecast_and_growth(data_dir: Path, capsys: pytest.CaptureFixture[str])
         "--growth",
         "1.2",
     )
-    (demand,) = doc["demand"]  # type: ignore[misc]
+    (demand,) = doc["demand"]
     assert demand["jobs_per_hour"] == pytest.approx(1200.0)
     assert demand["source"] == "forecast 1000 jobs/h x1.2"
 
@@ -173,7 +174,7 @@ def test_without_host_names_one_slot_is_assumed(
     ]
     write_rows(rows, tmp_path)
     doc = run_json(capsys, "--data", str(tmp_path), "--no-estimated")
-    c5 = {t["instance_type"]: t for t in doc["types"]}["c5.large"]  # type: ignore[attr-defined]
+    c5 = {t["instance_type"]: t for t in doc["types"]}["c5.large"]
     assert (c5["slots"], c5["concurrency_measured"]) == (1, False)
     assert c5["mean_service_s"] == pytest.approx(4.0)
     assert main(["size", "--data", str(tmp_path), "--no-estimated"]) == 0
@@ -204,5 +205,5 @@ def test_size_from_s3(s3_prefix: str, data_dir: Path, capsys: pytest.CaptureFixt
         "0.7",
     )
     assert doc["dataset"] == s3_prefix
-    types = {t["instance_type"]: t for t in doc["types"]}  # type: ignore[attr-defined]
+    types = {t["instance_type"]: t for t in doc["types"]}
     assert types["c5.large"]["instances"] == math.ceil(400 / 3600 * MEAN_SERVICE / 1.4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,10 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     assert main(["summary", *argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return doc
 
 
 def test_json_for_scripts(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

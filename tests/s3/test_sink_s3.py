@@ -56,9 +56,9 @@ def read_ids(url: str) -> list[str]:
     return ids
 
 
-def run_script(code: str, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+def run_script(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+                          capture_output=True, text=True, timeout=120)
 
 
 def mjcollect(*args: str) -> subprocess.CompletedProcess[str]:
