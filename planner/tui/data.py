@@ -80,12 +80,15 @@ def _filters(
 ) -> dict[str, Any]:
     """The keyword filters of `queries.list_attempts` for a JobsQuery.
 
-    The time range counts back from the newest attempt of the data (`newest`, looked up when
-    None), not from the clock, so an old dataset still shows its last day. The search is a job
-    id or the start of one (`tui_queries.resolve_job_id`).
+    A preset time range counts back from the newest attempt of the data (`newest`, looked up
+    when None), not from the clock, so an old dataset still shows its last day; a free range
+    (`query.time_range`) is used as typed. The search is a job id or the start of one
+    (`tui_queries.resolve_job_id`).
     """
-    since = None
-    if query.range_hours is not None:
+    since = until = None
+    if query.time_range is not None:
+        since, until = query.time_range.since, query.time_range.until
+    elif query.range_hours is not None:
         newest = newest or newest_time(cur)
         if newest is not None:
             since = newest - dt.timedelta(hours=query.range_hours)
@@ -99,6 +102,7 @@ def _filters(
         "instance_type": query.instance_type,
         "status": query.status,
         "since": since,
+        "until": until,
         "job_id": job_id,
     }
 

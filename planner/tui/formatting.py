@@ -231,21 +231,32 @@ def format_range(hours: int | None) -> str:
     return f"last {hours}h"
 
 
-def describe_jobs_query(query: JobsQuery) -> str:
-    """One line: `type export │ instance all │ status failed │ all │ newest first`."""
+def describe_jobs_query(query: JobsQuery, *, short: bool = False) -> str:
+    """One line (markup): `type export │ instance all │ status failed │ range all │ sort
+    newest first`. A free range reads `range 2026-11-01..2026-11-15`; `short` drops its years
+    (`range 11-01..11-15`), for when the line would not fit."""
+    return " │ ".join(jobs_query_parts(query, short=short))
+
+
+def jobs_query_parts(query: JobsQuery, *, short: bool = False) -> list[str]:
+    """The parts of `describe_jobs_query` (markup), one per filter, the sort, the search."""
     from planner.tui.query_state import SORTS
 
     sort = dict(SORTS).get(query.sort, query.sort)
+    if query.time_range is not None:
+        time_range = query.time_range.text(short=short)
+    else:
+        time_range = format_range(query.range_hours)
     parts = [
         f"[b]t[/]ype {short_job_type(query.job_type) if query.job_type else 'all'}",
         f"[b]i[/]nstance {query.instance_type or 'all'}",
         f"[b]s[/]tatus {query.status or 'all'}",
-        f"[b]r[/]ange {format_range(query.range_hours)}",
+        f"[b]r[/]ange {time_range}",
         f"s[b]o[/]rt {sort}",
     ]
     if query.search:
         parts.append(f"job ~ {escape_markup(query.search)}")
-    return " │ ".join(parts)
+    return parts
 
 
 def escape_markup(text: str) -> str:

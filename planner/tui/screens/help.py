@@ -25,6 +25,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("i", "next instance type filter"),
         ("s", "next status filter"),
         ("r", "next time range (before the newest attempt)"),
+        ("R", "type a time range in UTC, either end optional:"),
+        ("", "2026-11-01..2026-11-15, ..2026-11-10 12:00"),
         ("o", "next sort: newest, RTF high/low, duration"),
         ("/", "search by job id (enter applies, escape leaves)"),
         ("x", "clear filters and search"),

@@ -26,7 +26,14 @@ from planner.tui.messages import (
     QueryFailed,
     post_result,
 )
-from planner.tui.query_state import RANGES_HOURS, SORTS, STATUSES, JobsQuery
+from planner.tui.query_state import (
+    RANGES_HOURS,
+    SORTS,
+    STATUSES,
+    JobsQuery,
+    RangeError,
+    parse_time_range,
+)
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.filter_bar import FilterBar
@@ -44,7 +51,8 @@ class JobsScreen(Screen[None]):
     TITLE = "mjplan · Jobs"
 
     # The filter keys are shown in the filter bar (their letters in bold), not in the footer,
-    # so the footer keeps room for the view keys at 80 columns.
+    # so the footer keeps room for the view keys at 80 columns. `R` (a typed time range) has
+    # no letter of its own there, so the footer shows it.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "cycle('job_type')", "Type", show=False),
         Binding("i", "cycle('instance_type')", "Instance", show=False),
@@ -52,8 +60,9 @@ class JobsScreen(Screen[None]):
         Binding("r", "cycle('range_hours')", "Range", show=False),
         Binding("o", "cycle('sort')", "Sort", show=False),
         Binding("slash", "search", "Search", key_display="/"),
+        Binding("R", "edit_range", "Range"),
         Binding("x", "clear", "Clear"),
-        Binding("escape", "leave_search", "Back", show=False),
+        Binding("escape", "leave_input", "Back", show=False),
     ]
 
     AUTO_FOCUS = "#attempts"
@@ -69,6 +78,8 @@ class JobsScreen(Screen[None]):
         self.job_types: list[str | None] = [None]
         self.instance_types: list[str | None] = [None]
         self.newest: dt.datetime | None = None
+        #: The status line says why a typed range was refused (escape puts the counts back).
+        self.range_message = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,11 +88,16 @@ class JobsScreen(Screen[None]):
             placeholder="job id or its first characters; enter applies, escape leaves",
             id="search",
         )
+        yield Input(placeholder="e.g. 2026-11-01..2026-11-15, 2026-11-20.., ..2026-11-10 12:00",
+                    id="range")
         yield AttemptsTable(id="attempts")
         yield Static("", id="jobs-status")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.query_one("#range", Input).border_title = (
+            "time range, UTC · enter applies · escape cancels"
+        )
         self.query_one(FilterBar).show(self.query_state)
         self.reload()
 
@@ -170,6 +186,7 @@ class JobsScreen(Screen[None]):
                      " · enter: detail")
 
     def _status(self, text: str) -> None:
+        self.range_message = False
         self.query_one("#jobs-status", Static).update(text)
 
     @on(DataTable.RowHighlighted, "#attempts")
@@ -195,6 +212,10 @@ class JobsScreen(Screen[None]):
         self.reload()
 
     def action_cycle(self, field: str) -> None:
+        if field == "range_hours" and self.query_state.time_range is not None:
+            # From a typed range the presets start over: all, then 24h...
+            self._set(time_range=None, range_hours=None)
+            return
         choices: dict[str, list[Any]] = {
             "job_type": list(self.job_types),
             "instance_type": list(self.instance_types),
@@ -207,19 +228,41 @@ class JobsScreen(Screen[None]):
 
     def action_clear(self) -> None:
         self.query_one("#search", Input).value = ""
-        self._set(**{f: None for f in ("job_type", "instance_type", "status", "range_hours")},
+        self._set(**{f: None for f in ("job_type", "instance_type", "status", "range_hours",
+                                       "time_range")},
                   search="", sort="newest")
 
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
+    def _open_input(self, box_id: str) -> Input:
+        """Show one of the two input lines (search, range), the other hidden, and focus it."""
+        for other in self.query(Input):
+            if other.id != box_id and other.display:
+                self._close_input(other)
+        box = self.query_one(f"#{box_id}", Input)
         box.display = True
         box.focus()
+        return box
 
-    def action_leave_search(self) -> None:
-        box = self.query_one("#search", Input)
-        if box.display:
-            box.display = False
-            self.query_one(AttemptsTable).focus()
+    def _close_input(self, box: Input) -> None:
+        box.display = False
+        if self.range_message:
+            self._show_counts()
+        self.query_one(AttemptsTable).focus()
+
+    def action_search(self) -> None:
+        self._open_input("search")
+
+    def action_edit_range(self) -> None:
+        """The range line, holding the current typed range to edit (empty if none)."""
+        current = self.query_state.time_range
+        box = self._open_input("range")
+        box.value = current.text() if current is not None else ""
+        box.cursor_position = len(box.value)
+
+    def action_leave_input(self) -> None:
+        """Escape: hide the search or range line; a range being typed is dropped."""
+        for box in self.query(Input):
+            if box.display:
+                self._close_input(box)
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
@@ -227,3 +270,17 @@ class JobsScreen(Screen[None]):
         self.query_one("#search", Input).display = False
         self.query_one(AttemptsTable).focus()
         self._set(search=event.value.strip())
+
+    @on(Input.Submitted, "#range")
+    def _range(self, event: Input.Submitted) -> None:
+        # A bad entry leaves the filter as it was and the line open to correct it.
+        try:
+            time_range = parse_time_range(event.value)
+        except RangeError as exc:
+            self._status(f"[b red]Range:[/] {formatting.escape_markup(str(exc))}")
+            self.range_message = True
+            return
+        box = self.query_one("#range", Input)
+        box.display = False
+        self.query_one(AttemptsTable).focus()
+        self._set(time_range=time_range, range_hours=None)

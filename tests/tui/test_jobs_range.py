@@ -1,0 +1,204 @@
+"""Pilot tests of the Jobs view's typed time range (`R`), at 80x24 on the fixed test data.
+
+The fixed data (`fixed_data_url`) holds 863 attempts started 2026-11-20 00:00 to
+2026-11-22 23:22 UTC. Each range is checked against `planner.queries` with the since/until
+it stands for, and against the rows' own started_at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+from textual.widgets._footer import FooterKey
+
+from planner import queries
+from planner.tui.app import PlannerApp
+from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
+from planner.tui.widgets.attempts_table import AttemptsTable
+from tests.tui.conftest import wait_for
+from tests.tui.helpers import static_text, table_keys
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def fixed_dataset(fixed_data_url: str) -> Iterator[Any]:
+    from planner.dataset import open_dataset
+
+    ds = open_dataset(fixed_data_url)
+    yield ds
+    ds.close()
+
+
+def jobs_screen(app: PlannerApp) -> JobsScreen:
+    screen = app.screen
+    assert isinstance(screen, JobsScreen)
+    return screen
+
+
+def settled(app: PlannerApp) -> bool:
+    """the jobs view has its page and count in, nothing being fetched"""
+    s = app.screen
+    return (isinstance(s, JobsScreen) and s.total is not None and not s.fetching
+            and (s.loaded > 0 or s.exhausted))
+
+
+async def type_range(pilot: Pilot[Any], text: str) -> None:
+    """`R`, the text (replacing what the line holds), enter."""
+    await pilot.press("R", "ctrl+u", *text, "enter")
+
+
+async def load_all(pilot: Pilot[Any], screen: JobsScreen) -> None:
+    """Scroll to the end until every page of the selection is in."""
+    while not screen.exhausted:
+        await pilot.press("ctrl+end")
+        loaded = screen.loaded
+        await wait_for(pilot, lambda n=loaded: screen.exhausted or screen.loaded > n)
+
+
+#: (typed, since, until, filter bar at 80 columns): until is the first instant after the end.
+RANGES = (
+    ("2026-11-21 06:00..2026-11-21 12:00", utc(2026, 11, 21, 6), utc(2026, 11, 21, 12, 1),
+     "range 11-21 06:00..12:00 │"),
+    ("2026-11-22 18:00..", utc(2026, 11, 22, 18), None, "range 11-22 18:00.. │"),
+    ("..2026-11-20 06:00", None, utc(2026, 11, 20, 6, 1), "range ..11-20 06:00 │"),
+    # Across midnight: the end keeps its date.
+    ("2026-11-20 23:00..2026-11-21 01:00", utc(2026, 11, 20, 23), utc(2026, 11, 21, 1, 1),
+     "range 11-20 23:00..11-21 01:00 │ sort newest first"),
+    # A whole day, more than a page: scrolled through to the end.
+    ("2026-11-21", utc(2026, 11, 21), utc(2026, 11, 22), "range 2026-11-21 │"),
+)
+
+
+async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
+    fixed_data_url: str, fixed_dataset: Any,
+) -> None:
+    everything = queries.count_attempts(fixed_dataset)
+    app = PlannerApp(fixed_data_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        screen = jobs_screen(app)
+        table = screen.query_one(AttemptsTable)
+        bar = screen.query_one("#filter-bar")
+        heights = set()
+        for text, since, until, shown in RANGES:
+            generation = screen.generation
+            await type_range(pilot, text)
+            await wait_for(pilot, lambda g=generation: screen.generation > g and settled(app))
+            assert table.has_focus and not screen.query_one("#range").display
+            await load_all(pilot, screen)
+
+            expected = queries.list_attempts(fixed_dataset, since=since, until=until, limit=10_000)
+            assert table_keys(table) == expected["attempt_id"].to_list(), text
+            assert screen.total == queries.count_attempts(
+                fixed_dataset, since=since, until=until) == expected.height
+            assert 0 < screen.total < everything
+            # The rows' own start times, independently of the query's filter.
+            starts = dict(fixed_dataset.connection.execute(
+                "SELECT attempt_id, started_at FROM attempts").fetchall())
+            inside = {i for i, t in starts.items()
+                      if (since is None or t >= since) and (until is None or t < until)}
+            assert set(table_keys(table)) == inside
+            # Everything the bar says is on screen: one line, or two broken between parts.
+            lines = static_text(bar).split("\n")
+            assert " │ ".join(lines).endswith("sort newest first")
+            assert shown in " │ ".join(lines)
+            assert bar.size.height == len(lines) <= 2
+            heights.add(len(lines))
+            assert all(len(line) <= bar.content_size.width for line in lines)
+            status = static_text(screen.query_one("#jobs-status"))
+            assert status.startswith(f"{len(inside):,} of {len(inside):,} attempts loaded")
+        assert screen.total > PAGE_SIZE  # the whole day (the last range) took two pages
+        assert heights == {1, 2}
+
+        # `x` clears the typed range with the other filters.
+        await pilot.press("x")
+        await wait_for(pilot, lambda: settled(app) and screen.query_state.time_range is None)
+        assert screen.total == everything
+        assert "range all │" in static_text(bar)
+
+
+async def test_bad_range_keeps_the_filter_and_escape_cancels(
+    fixed_data_url: str, fixed_dataset: Any,
+) -> None:
+    app = PlannerApp(fixed_data_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        screen = jobs_screen(app)
+        table = screen.query_one(AttemptsTable)
+        status = screen.query_one("#jobs-status")
+        box = screen.query_one("#range", Input)
+        await type_range(pilot, "2026-11-22 18:00..")
+        await wait_for(pilot, lambda: settled(app) and screen.query_state.time_range is not None)
+        keys = table_keys(table)
+        generation = screen.generation
+        shown = static_text(status)
+
+        # End before start, then garbage: a one-line message, the filter and rows unchanged,
+        # the line still open to correct the entry.
+        for text, message in (
+            ("2026-11-22..2026-11-21", "Range: the end 2026-11-21 is before the start 2026-11-22"),
+            ("last tuesday", "Range: start 'last tuesday' is not a date"),
+        ):
+            await type_range(pilot, text)
+            await pilot.pause()
+            assert static_text(status).startswith(message)
+            assert "\n" not in static_text(status)
+            assert box.display and box.has_focus
+            assert screen.generation == generation and table_keys(table) == keys
+            assert screen.query_state.time_range is not None
+            assert screen.query_state.time_range.text() == "2026-11-22 18:00.."
+
+        # Escape leaves the line: the range as it was, the counts back in the status line.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not box.display and table.has_focus
+        assert static_text(status) == shown
+        assert screen.generation == generation
+
+        # `R` again holds the current range to edit; escape drops an unsent edit.
+        await pilot.press("R")
+        await pilot.pause()
+        assert box.has_focus and box.value == "2026-11-22 18:00.."
+        await pilot.press("backspace", "backspace", "escape")
+        await pilot.pause()
+        assert screen.generation == generation and not box.display
+
+        # `r` from a typed range goes back to the presets, starting with all.
+        await pilot.press("r")
+        await wait_for(pilot, lambda: settled(app) and screen.generation > generation)
+        assert screen.query_state.time_range is None and screen.query_state.range_hours is None
+        assert screen.total == queries.count_attempts(fixed_dataset)
+
+        # One day alone, then an empty entry: no range.
+        await type_range(pilot, "2026-11-20")
+        await wait_for(pilot, lambda: settled(app) and screen.query_state.time_range is not None)
+        assert screen.total == queries.count_attempts(
+            fixed_dataset, since=utc(2026, 11, 20), until=utc(2026, 11, 21))
+        generation = screen.generation
+        await type_range(pilot, "")
+        await wait_for(pilot, lambda: settled(app) and screen.generation > generation)
+        assert screen.query_state.time_range is None
+        assert screen.total == queries.count_attempts(fixed_dataset)
+
+
+async def test_range_key_is_in_the_footer_and_help(fixed_data_url: str) -> None:
+    app = PlannerApp(fixed_data_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        # In the footer, whole, at 80 columns.
+        keys = {k.key: k for k in app.screen.query(FooterKey)}
+        assert keys["R"].description == "Range"
+        await wait_for(pilot, lambda: keys["R"].region.width > 0)
+        assert keys["R"].region.right <= 80
+        await pilot.press("question_mark")
+        text = static_text(app.screen.query_one("#help-text"))
+        assert "R        type a time range in UTC" in text
+        assert "2026-11-01..2026-11-15" in text
