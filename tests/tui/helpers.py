@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.coordinate import Coordinate
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from planner.tui.app import PlannerApp
+from planner.tui.screens.jobs import JobsScreen
 
-def static_text(widget: Static) -> str:
-    """The text a Static shows (markup rendered, styles dropped)."""
+
+def static_text(widget: Widget) -> str:
+    """The text a Static shows (markup rendered, styles dropped).
+
+    Takes any Widget (what `query_one(selector)` returns) and checks it is a Static.
+    """
+    assert isinstance(widget, Static), f"{widget!r} is not a Static"
     visual = widget.visual
     plain = getattr(visual, "plain", None)
     return str(plain if plain is not None else visual)
+
+
+def jobs_screen(app: PlannerApp) -> JobsScreen:
+    """The app's current screen, which must be the jobs view."""
+    screen = app.screen
+    assert isinstance(screen, JobsScreen)
+    return screen
 
 
 def table_rows(table: DataTable[Any]) -> list[list[str]]:
@@ -21,5 +37,5 @@ def table_rows(table: DataTable[Any]) -> list[list[str]]:
 
 def table_keys(table: DataTable[Any]) -> list[str]:
     """Row keys in display order."""
-    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value)
+    return [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value)
             for i in range(table.row_count)]

@@ -21,7 +21,7 @@ from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
-from tests.tui.helpers import static_text, table_keys, table_rows
+from tests.tui.helpers import jobs_screen, static_text, table_keys, table_rows
 
 
 def jobs_ready(app: PlannerApp) -> bool:
@@ -34,7 +34,7 @@ async def test_first_page_is_newest_first_with_badges(dataset: Any) -> None:
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: jobs_ready(app))
-        screen = app.screen
+        screen = jobs_screen(app)
         table = screen.query_one(AttemptsTable)
         expected = queries.list_attempts(dataset, limit=PAGE_SIZE)
         assert table_keys(table) == expected["attempt_id"].to_list()
@@ -88,8 +88,7 @@ async def test_filter_keys_requery(dataset: Any) -> None:
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: jobs_ready(app))
-        screen = app.screen
-        assert isinstance(screen, JobsScreen)
+        screen = jobs_screen(app)
         await wait_for(pilot, lambda: len(screen.job_types) > 1)
         await pilot.press("t", "s", "s")  # first job type, then status: succeeded, failed
         await wait_for(pilot, lambda: jobs_ready(app) and screen.generation == 4)
@@ -137,7 +136,7 @@ async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: jobs_ready(app))
-        screen = app.screen
+        screen = jobs_screen(app)
         # The table shows ids cut short, so the start of an id is enough.
         prefix = job_id[:8]
         await pilot.press("slash", *prefix, "enter")
@@ -166,7 +165,7 @@ async def test_scrolling_to_the_end_fetches_the_next_page(dataset: Any) -> None:
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: jobs_ready(app))
-        screen = app.screen
+        screen = jobs_screen(app)
         assert screen.loaded == PAGE_SIZE
         await pilot.press("ctrl+end")
         await wait_for(pilot, lambda: screen.loaded > PAGE_SIZE)

@@ -21,11 +21,13 @@ from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import wait_for
-from tests.tui.helpers import static_text, table_keys
+from tests.tui.helpers import jobs_screen, static_text, table_keys
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +37,6 @@ def fixed_dataset(fixed_data_url: str) -> Iterator[Any]:
     ds = open_dataset(fixed_data_url)
     yield ds
     ds.close()
-
-
-def jobs_screen(app: PlannerApp) -> JobsScreen:
-    screen = app.screen
-    assert isinstance(screen, JobsScreen)
-    return screen
 
 
 def settled(app: PlannerApp) -> bool:
@@ -60,7 +56,11 @@ async def load_all(pilot: Pilot[Any], screen: JobsScreen) -> None:
     while not screen.exhausted:
         await pilot.press("ctrl+end")
         loaded = screen.loaded
-        await wait_for(pilot, lambda n=loaded: screen.exhausted or screen.loaded > n)
+
+        def more_loaded(n: int = loaded) -> bool:
+            return screen.exhausted or screen.loaded > n
+
+        await wait_for(pilot, more_loaded)
 
 
 #: (typed, since, until, filter bar at 80 columns): until is the first instant after the end.
@@ -91,7 +91,11 @@ async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
         for text, since, until, shown in RANGES:
             generation = screen.generation
             await type_range(pilot, text)
-            await wait_for(pilot, lambda g=generation: screen.generation > g and settled(app))
+
+            def requeried(g: int = generation) -> bool:
+                return screen.generation > g and settled(app)
+
+            await wait_for(pilot, requeried)
             assert table.has_focus and not screen.query_one("#range").display
             await load_all(pilot, screen)
 
@@ -99,7 +103,7 @@ async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
             assert table_keys(table) == expected["attempt_id"].to_list(), text
             assert screen.total == queries.count_attempts(
                 fixed_dataset, since=since, until=until) == expected.height
-            assert 0 < screen.total < everything
+            assert screen.total is not None and 0 < screen.total < everything
             # The rows' own start times, independently of the query's filter.
             starts = dict(fixed_dataset.connection.execute(
                 "SELECT attempt_id, started_at FROM attempts").fetchall())
@@ -115,7 +119,8 @@ async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
             assert all(len(line) <= bar.content_size.width for line in lines)
             status = static_text(screen.query_one("#jobs-status"))
             assert status.startswith(f"{len(inside):,} of {len(inside):,} attempts loaded")
-        assert screen.total > PAGE_SIZE  # the whole day (the last range) took two pages
+        # The whole day (the last range) took two pages.
+        assert screen.total is not None and screen.total > PAGE_SIZE
         assert heights == {1, 2}
 
         # `x` clears the typed range with the other filters.

@@ -27,7 +27,7 @@ from planner.tui.screens.start import StartScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
-from tests.tui.helpers import static_text, table_keys, table_rows
+from tests.tui.helpers import jobs_screen, static_text, table_keys, table_rows
 
 
 def _jobs_shown(app: PlannerApp) -> bool:
@@ -224,7 +224,7 @@ async def test_s3_dataset_shows_its_attempts(fixed_data_url: str, s3_prefix: str
     local.close()
     app = PlannerApp(s3_prefix)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app) and app.screen.total is not None,
+        await wait_for(pilot, lambda: _jobs_shown(app) and jobs_screen(app).total is not None,
                        timeout=60)
         assert table_keys(app.screen.query_one(AttemptsTable)) == expected
-        assert app.screen.total == total
+        assert jobs_screen(app).total == total
