@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -154,12 +155,29 @@ def error_text(error: BaseException | str | None) -> str | None:
     if error is None:
         return None
     if isinstance(error, BaseException):
-        message = str(error)
+        message = _subprocess_message(error) or str(error)
         text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     else:
         text = str(error)
     text = redact_urls(text)
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _subprocess_message(error: BaseException) -> str | None:
+    """The message of a subprocess error without its arguments, else None.
+
+    `str()` of CalledProcessError and TimeoutExpired repeats the whole argv, and with it
+    `-headers` values, signed URLs and other secrets; the program name and outcome say enough.
+    """
+    if not isinstance(error, subprocess.CalledProcessError | subprocess.TimeoutExpired):
+        return None
+    cmd = error.cmd
+    first = cmd[0] if isinstance(cmd, list | tuple) and cmd else cmd
+    words = os.fsdecode(first).split() if isinstance(first, str | bytes | os.PathLike) else []
+    program = os.path.basename(words[0]) if words else "command"
+    if isinstance(error, subprocess.TimeoutExpired):
+        return f"{program} timed out after {error.timeout:g} s"
+    return f"{program} returned non-zero exit status {error.returncode}"
 
 
 def input_columns(info: MediaInfo | None) -> dict[str, Any]:

@@ -431,6 +431,21 @@ def test_error_text() -> None:
         "ValueError: get https://h/k failed"
 
 
+def test_error_text_of_a_subprocess_error_keeps_no_argument(sink: InMemorySink) -> None:
+    argv = ["/usr/bin/ffmpeg", "-headers", "Authorization: Bearer TOKEN",
+            "-i", "https://u:PASS@h/in.mp4", "out.mp4"]
+    with pytest.raises(subprocess.CalledProcessError), attempt(
+        "upload_thumb_v1", "job-22", sink=sink, sampler=None
+    ):
+        subprocess.run([sys.executable, "-c", "raise SystemExit(3)"], check=True)
+    assert sink.rows[0]["error"] == (
+        f"CalledProcessError: {os.path.basename(sys.executable)} returned non-zero exit status 3")
+    assert error_text(subprocess.CalledProcessError(1, argv)) == \
+        "CalledProcessError: ffmpeg returned non-zero exit status 1"
+    assert error_text(subprocess.TimeoutExpired(" ".join(argv), 2.5)) == \
+        "TimeoutExpired: ffmpeg timed out after 2.5 s"
+
+
 # --- the whole way: default sink from the environment to the dataset -----------------------
 
 _WORKER = """
