@@ -311,7 +311,14 @@ def estimate_by_vcpus(
     slots = max(1, round(base_slots * ratio))
     scale = slots / (base_slots * ratio)
     services = {
-        jt: Service(target.instance_type, jt, s.attempts, s.wall_seconds * scale, s.media_seconds)
+        jt: Service(
+            target.instance_type,
+            jt,
+            s.attempts,
+            s.wall_seconds * scale,
+            s.media_seconds,
+            None if s.media_wall_seconds is None else s.media_wall_seconds * scale,
+        )
         for jt, s in measured.services.items()
     }
     conc = measured.concurrency

@@ -19,6 +19,10 @@ Measured from the `attempts` view (DuckDB), per instance type:
       service_s = sum of wall seconds / attempts               (mean seconds one job holds a slot)
       rtf       = sum of input media seconds / sum of wall seconds   (per slot)
 
+  The rtf sums run over the attempts whose input duration is known: an attempt whose probe
+  failed has wall seconds but no media seconds, and counting its wall time would pull the rtf
+  down (as planner.stats, which pairs the two the same way).
+
 * **Throughput of one instance** at the measured concurrency:
 
       media seconds per wall second = mean concurrency * rtf
@@ -93,6 +97,9 @@ class Service:
     wall_seconds: float
     #: Sum of their input media seconds (0 when unknown, e.g. thumbnails without a probe).
     media_seconds: float
+    #: Sum of wall seconds of the attempts with a known input duration (the rtf's denominator);
+    #: None when that is every attempt (wall_seconds).
+    media_wall_seconds: float | None = None
 
     @property
     def service_s(self) -> float:
@@ -101,10 +108,12 @@ class Service:
 
     @property
     def rtf(self) -> float | None:
-        """Input media seconds per wall second of one slot; None without media seconds."""
-        if self.media_seconds <= 0 or self.wall_seconds <= 0:
+        """Input media seconds per wall second of one slot, over the attempts with a known
+        input duration; None without media seconds."""
+        wall = self.wall_seconds if self.media_wall_seconds is None else self.media_wall_seconds
+        if self.media_seconds <= 0 or wall <= 0:
             return None
-        return self.media_seconds / self.wall_seconds
+        return self.media_seconds / wall
 
 
 @dataclass(frozen=True)
@@ -274,7 +283,11 @@ OUTCOMES_SQL = """
 SELECT instance_type, job_type, status,
        count(*) FILTER (WHERE duration_ms > 0) AS n_pos,
        coalesce(sum(duration_ms) FILTER (WHERE duration_ms > 0), 0) / 1000.0 AS wall_pos,
-       coalesce(sum(input_duration_seconds) FILTER (WHERE duration_ms > 0), 0) AS media_pos,
+       coalesce(sum(input_duration_seconds)
+                FILTER (WHERE duration_ms > 0 AND input_duration_seconds > 0), 0) AS media_pos,
+       coalesce(sum(duration_ms)
+                FILTER (WHERE duration_ms > 0 AND input_duration_seconds > 0), 0) / 1000.0
+           AS media_wall_pos,
        count(*) AS n_all,
        coalesce(sum(duration_ms), 0) / 1000.0 AS wall_all
 FROM attempts
@@ -292,10 +305,10 @@ def measure_outcomes(
     rows = _con(source).execute(OUTCOMES_SQL.format(since=clause), params).fetchall()
     services: dict[tuple[str, str], Service] = {}
     waste_acc: dict[str, list[float]] = {}
-    for itype, jtype, status, n_pos, wall_pos, media_pos, n_all, wall_all in rows:
+    for itype, jtype, status, n_pos, wall_pos, media_pos, media_wall, n_all, wall_all in rows:
         if status == "succeeded" and itype is not None and n_pos:
             services[(itype, jtype)] = Service(
-                itype, jtype, int(n_pos), float(wall_pos), float(media_pos)
+                itype, jtype, int(n_pos), float(wall_pos), float(media_pos), float(media_wall)
             )
         acc = waste_acc.setdefault(jtype, [0, 0, 0.0, 0.0])
         acc[0] += n_all

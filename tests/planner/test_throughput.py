@@ -134,3 +134,19 @@ def test_host_sweep_half_open_and_nested_intervals() -> None:
     starts = [0, 10 * second, 30 * second]
     finishes = [100 * second, 20 * second, 40 * second]
     assert host_concurrency(starts, finishes) == (120.0, 100.0, 2)
+
+
+def test_rtf_leaves_out_attempts_without_an_input_duration(tmp_path: Path) -> None:
+    from planner.stats import rtf_summary
+
+    # Two exports at RTF 2 (60 media s in 30 s) and two whose probe failed (no input duration):
+    # their 60 wall seconds have no media seconds beside them and must not halve the RTF.
+    rows = [attempt(job_type=EXPORT, start_s=100 * i, wall_s=30, input_s=60) for i in range(2)]
+    rows += [attempt(job_type=EXPORT, start_s=500 + 100 * i, wall_s=30, input_s=None)
+             for i in range(2)]
+    write_rows(rows, tmp_path)
+    ds = open_dataset(str(tmp_path))
+    export = measure_services(ds)[("c5.large", EXPORT)]
+    assert export.rtf == pytest.approx(2.0)
+    assert export.service_s == pytest.approx(30.0)  # every attempt held a slot for 30 s
+    assert rtf_summary(ds)["rtf"].to_list() == [pytest.approx(export.rtf)]
