@@ -2,9 +2,11 @@
 
 From data (`load_demand_history`, a DuckDB query): the first attempts (attempt_number 1 or null)
 of each job type are counted per clock hour (UTC) over a window ending at the last full hour of
-the data; hours with no arrival count as 0. `resolve_demand` then takes, per job type, the p-th
-percentile (linear interpolation) of those hourly values, separately for jobs and for input
-media seconds: "the p95 hour".
+the data; hours with no arrival count as 0. A job whose input duration is unknown (its probe
+failed) counts as the mean media seconds of the job type's jobs with one over the window: left
+at 0 it would lower the media seconds of its hour, and the fleet sized from them. `resolve_demand`
+then takes, per job type, the p-th percentile (linear interpolation) of those hourly values,
+separately for jobs and for input media seconds: "the p95 hour".
 
 From a forecast (`Forecast`): media hours per day (job types counted in media seconds) or jobs
 per hour (thumbnails), per job type. A daily volume is spread over the day with the peak factor
@@ -38,7 +40,7 @@ class DemandHistory:
     job_type: str
     #: Jobs that arrived in each hour of the window, oldest first (zeros included).
     jobs: tuple[float, ...]
-    #: Input media seconds of those jobs, per hour.
+    #: Input media seconds of those jobs, per hour (unknown durations at the window's mean).
     media_seconds: tuple[float, ...]
 
     @property
@@ -197,7 +199,10 @@ def _from_forecast(
 HOURLY_SQL = """
 SELECT job_type, date_trunc('hour', started_at AT TIME ZONE 'UTC') AS h,
        count(*) FILTER (WHERE coalesce(attempt_number, 1) = 1) AS jobs,
-       coalesce(sum(input_duration_seconds) FILTER (WHERE coalesce(attempt_number, 1) = 1), 0)
+       count(*) FILTER (WHERE coalesce(attempt_number, 1) = 1 AND input_duration_seconds > 0)
+           AS media_jobs,
+       coalesce(sum(input_duration_seconds)
+                FILTER (WHERE coalesce(attempt_number, 1) = 1 AND input_duration_seconds > 0), 0)
            AS media_s,
        max(started_at AT TIME ZONE 'UTC') AS last_start
 FROM attempts
@@ -210,8 +215,8 @@ GROUP BY job_type, h
 class HourlyArrivals:
     """First attempts per (job type, UTC hour) over the whole dataset, and its time range."""
 
-    #: (job_type, hour start) -> (jobs, media seconds)
-    counts: Mapping[tuple[str, dt.datetime], tuple[float, float]]
+    #: (job_type, hour start) -> (jobs, jobs with a known input duration, their media seconds)
+    counts: Mapping[tuple[str, dt.datetime], tuple[float, float, float]]
     first: dt.datetime
     last: dt.datetime
 
@@ -220,21 +225,29 @@ class HourlyArrivals:
         return window_bounds(self.first, self.last, window)
 
     def histories(self, window: dt.timedelta) -> dict[str, DemandHistory]:
-        """Hourly arrivals per job type over the window, zeros filled (pure)."""
+        """Hourly arrivals per job type over the window, zeros filled (pure). A job without
+        a known input duration counts as the mean media seconds of those with one."""
         start, end = self.bounds(window)
         hours = int((end - start).total_seconds() // 3600)
         jobs: dict[str, list[float]] = {}
+        unknown: dict[str, list[float]] = {}
         media: dict[str, list[float]] = {}
-        for (jt, h), (n, m) in self.counts.items():
+        for (jt, h), (n, n_media, m) in self.counts.items():
             i = int((h - start).total_seconds() // 3600)
             if 0 <= i < hours:
                 jobs.setdefault(jt, [0.0] * hours)[i] = n
+                unknown.setdefault(jt, [0.0] * hours)[i] = n - n_media
                 media.setdefault(jt, [0.0] * hours)[i] = m
-        return {
-            jt: DemandHistory(jt, tuple(jobs[jt]), tuple(media[jt]))
-            for jt in sorted(jobs)
-            if sum(jobs[jt]) > 0
-        }
+        out = {}
+        for jt in sorted(jobs):
+            known_jobs = sum(jobs[jt]) - sum(unknown[jt])
+            if sum(jobs[jt]) <= 0:
+                continue
+            if known_jobs > 0:
+                mean = sum(media[jt]) / known_jobs
+                media[jt] = [m + u * mean for m, u in zip(media[jt], unknown[jt], strict=True)]
+            out[jt] = DemandHistory(jt, tuple(jobs[jt]), tuple(media[jt]))
+        return out
 
 
 def load_hourly_arrivals(source: Any) -> HourlyArrivals:
@@ -243,9 +256,9 @@ def load_hourly_arrivals(source: Any) -> HourlyArrivals:
     rows = con.execute(HOURLY_SQL).fetchall()
     if not rows:
         raise EmptySelectionError("the dataset holds no attempt with a start time")
-    counts = {(jt, _utc(h)): (float(n), float(m)) for jt, h, n, m, _ in rows}
+    counts = {(jt, _utc(h)): (float(n), float(nm), float(m)) for jt, h, n, nm, m, _ in rows}
     first = min(h for _, h in counts)
-    last = _utc(max(r[4] for r in rows))
+    last = _utc(max(r[5] for r in rows))
     return HourlyArrivals(counts, first, last)
 
 

@@ -150,3 +150,20 @@ def test_rtf_leaves_out_attempts_without_an_input_duration(tmp_path: Path) -> No
     assert export.rtf == pytest.approx(2.0)
     assert export.service_s == pytest.approx(30.0)  # every attempt held a slot for 30 s
     assert rtf_summary(ds)["rtf"].to_list() == [pytest.approx(export.rtf)]
+
+
+def test_demand_counts_a_job_without_input_duration_at_the_mean(tmp_path: Path) -> None:
+    rows = [
+        # Hour 0: two exports of 30 and 50 media seconds. Hour 1: two whose probe failed.
+        attempt(job_type=EXPORT, start_s=60, wall_s=5, input_s=30),
+        attempt(job_type=EXPORT, start_s=120, wall_s=5, input_s=50),
+        attempt(job_type=EXPORT, start_s=3600 + 60, wall_s=5, input_s=None),
+        attempt(job_type=EXPORT, start_s=3600 + 120, wall_s=5, input_s=None),
+        attempt(job_type=EXPORT, start_s=2 * 3600 + 60, wall_s=5, input_s=10),  # partial hour
+    ]
+    write_rows(rows, tmp_path)
+    hist = load_demand_history(open_dataset(str(tmp_path)), dt.timedelta(days=14))[EXPORT]
+    assert hist.jobs == (2.0, 2.0)
+    # The mean of the known inputs (40 s), not 0, for each job of hour 1.
+    assert hist.media_seconds == (80.0, 80.0)
+    assert hist.media_seconds_per_job == pytest.approx(40.0)
