@@ -304,7 +304,8 @@ def estimate_by_vcpus(
 
     so that slots / S_ij, the jobs per second one instance completes, is exactly r times the
     measured type's. (A 2-vCPU type estimated from a 2-slot 8-vCPU one gets 1 slot, r = 1/4,
-    and each job takes twice as long: 1 / (2 * 1/4) = 2.)
+    and each job takes twice as long: 1 / (2 * 1/4) = 2.) The mean concurrency scales with the
+    slots, so the throughput at it (`throughput_frame`) is r times the measured one as well.
     Marked `estimated_from` everywhere it appears."""
     ratio = target.vcpus / base_price.vcpus
     base_slots = measured.slots_for(rule)
@@ -324,7 +325,15 @@ def estimate_by_vcpus(
     conc = measured.concurrency
     return InstanceMeasurements(
         target.instance_type,
-        Concurrency(target.instance_type, 0, conc.attempt_seconds * ratio, conc.busy_seconds, 0),
+        # slots / base_slots, not the ratio: with S_ij stretched by `scale`, only that keeps
+        # the mean concurrency / S_ij at r times the measured type's.
+        Concurrency(
+            target.instance_type,
+            0,
+            conc.attempt_seconds * slots / base_slots,
+            conc.busy_seconds,
+            0,
+        ),
         services,
         estimated_from=measured.instance_type,
         fixed_slots=slots,

@@ -254,6 +254,12 @@ def test_estimate_keeps_throughput_proportional_to_vcpus() -> None:
     assert est.services[THUMB].service_s == pytest.approx(8.0)
     assert est.services[EXPORT].rtf == pytest.approx(1.0)
     assert 1 / est.services[THUMB].service_s == pytest.approx(2 / 4.0 / 4)
+    # The per-instance throughput (throughput_frame, the report's cost chart) scales by r too,
+    # though the rounding of the slots (0.5 -> 1) doubles each job's service time.
+    base_media, base_jobs = base.media_seconds_per_second(EXPORT), base.jobs_per_hour(THUMB)
+    assert base_media is not None and base_jobs is not None
+    assert est.media_seconds_per_second(EXPORT) == pytest.approx(base_media / 4)
+    assert est.jobs_per_hour(THUMB) == pytest.approx(base_jobs / 4)
 
 
 def test_slots_rule_max_uses_the_most_seen_at_once() -> None:
