@@ -446,17 +446,17 @@ class Attempt:
         })
 
     def _output_size(self) -> None:
+        from collectors.outputs import output_size
+
         assert self.output is not None
         try:
-            from collectors.outputs import try_output_size
-        except ImportError:
-            size: int | None = os.stat(self.output).st_size
-            reason = None
-        else:
-            size, reason = try_output_size(self.output)
-        self._values["output_size_bytes"] = size
-        if reason is not None:
-            self._notes.append(reason)
+            self._values["output_size_bytes"] = output_size(self.output)
+        except Exception as exc:
+            # An OSError's str() repeats the path as pathlib normalised it ("https:/u:pw@h"),
+            # which redact_urls no longer recognises: name the path once, redacted, ourselves.
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            target = redact_urls(os.fspath(self.output))
+            self._fail("output", f"size of {target}: {type(exc).__name__}: {detail}")
 
     def _append(self) -> None:
         sink = _default_sink() if isinstance(self._sink_arg, _Default) else self._sink_arg

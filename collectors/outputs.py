@@ -1,17 +1,21 @@
 """Size of a job's output (plan 87, phase 2): a local file by stat, an S3 object by HEAD.
 
 boto3 is imported only when an `s3://` output is asked about, so `import collectors` stays light;
-the client uses the standard AWS chain (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL included).
+the client uses the standard AWS chain (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL included). The HEAD
+runs on the job's path (at the attempt's finish), so it gets short timeouts and no retry: an
+unreachable S3 costs the job about HEAD_CONNECT_TIMEOUT_S + HEAD_READ_TIMEOUT_S, not botocore's
+default of minutes.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("collectors.outputs")
+#: Seconds to open the connection and to wait for the answer of the S3 HEAD.
+HEAD_CONNECT_TIMEOUT_S = 2.0
+HEAD_READ_TIMEOUT_S = 5.0
 
 _client: Any = None
 
@@ -30,8 +34,13 @@ def _s3() -> Any:
     global _client
     if _client is None:
         import boto3  # lazy: only workers whose outputs live in S3 pay for it
+        from botocore.config import Config
 
-        _client = boto3.client("s3")
+        # A session of our own, as the uploader's: boto3's default one belongs to the worker.
+        _client = boto3.session.Session().client("s3", config=Config(
+            connect_timeout=HEAD_CONNECT_TIMEOUT_S, read_timeout=HEAD_READ_TIMEOUT_S,
+            retries={"total_max_attempts": 1, "mode": "standard"},  # the first try, no retry
+        ))
     return _client
 
 
@@ -53,18 +62,3 @@ def output_size(target: str | os.PathLike[str]) -> int:
         head = _s3().head_object(Bucket=bucket, Key=key)
         return int(head["ContentLength"])
     return Path(text).stat().st_size
-
-
-def try_output_size(target: str | os.PathLike[str]) -> tuple[int | None, str | None]:
-    """(bytes, None), or (None, a short reason) when the size cannot be had; never raises."""
-    try:
-        return output_size(target), None
-    except Exception as exc:  # any failure is a metrics gap, never a job failure
-        reason = f"output size of {_display(target)}: {type(exc).__name__}: {exc}"
-        log.warning("%s", reason)
-        return None, reason
-
-
-def _display(target: str | os.PathLike[str]) -> str:
-    # s3://bucket/key carries no credentials; a local path is fine to show.
-    return os.fspath(target)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import logging
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,6 +414,52 @@ def test_commands_lose_their_credentials(sink: InMemorySink) -> None:
         "ffmpeg -headers '<redacted>' -i 'https://bucket.s3.amazonaws.com/in file.mp4' "
         "-f mp4 ftp://example.com/out.mp4"
     ]
+
+
+def test_output_size_failure_is_noted_without_credentials_and_logged_once(
+    sink: InMemorySink, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(importlib.import_module("collectors.attempt"), "_warned", set())
+    out = "https://u:PASS@h/out.mp4?X-Amz-Signature=SIG"
+    with caplog.at_level(logging.DEBUG, logger="collectors"):
+        for n in range(2):
+            with attempt("upload_thumb_v1", f"job-23-{n}", output=out, sink=sink, sampler=None):
+                pass
+    for row in sink.rows:
+        assert row["status"] == "succeeded" and row["output_size_bytes"] is None
+        assert row["metrics_error"].startswith(
+            "output: size of https://h/out.mp4: FileNotFoundError:")
+        assert "PASS" not in row["metrics_error"] and "SIG" not in row["metrics_error"]
+    assert "PASS" not in caplog.text and "SIG" not in caplog.text
+    assert [r.levelname for r in caplog.records if "output" in r.getMessage()] == [
+        "WARNING", "DEBUG"]
+
+
+def test_s3_output_head_against_a_silent_server_costs_seconds_not_minutes(
+    sink: InMemorySink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collectors import outputs
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # accepts connections (the kernel does), never answers
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{server.getsockname()[1]}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    outputs.reset_client()
+    try:
+        t0 = time.monotonic()
+        with attempt("upload_thumb_v1", "job-24", output="s3://b/out.mp4", sink=sink,
+                     sampler=None) as a:
+            pass
+        took = time.monotonic() - t0
+    finally:
+        outputs.reset_client()
+        server.close()
+    assert a.row is not None and a.row["output_size_bytes"] is None
+    assert a.row["metrics_error"].startswith("output: size of s3://b/out.mp4: ReadTimeoutError")
+    assert took < outputs.HEAD_CONNECT_TIMEOUT_S + outputs.HEAD_READ_TIMEOUT_S + 3
 
 
 # --- pure helpers ---------------------------------------------------------------------------
