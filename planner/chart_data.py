@@ -68,7 +68,8 @@ def attempt_points(
 
     Columns: the schema columns the charts use, plus `pixels_per_second` (width x height x fps:
     the pixels an encoder decodes per media second; null without video), `seconds_per_job`
-    (wall seconds, duration_ms / 1000) and `group_size` (the attempts of the group in the
+    (wall seconds, duration_ms / 1000; null when no positive duration was measured, as
+    planner.stats leaves those out) and `group_size` (the attempts of the group in the
     dataset, before sampling). Failed attempts are left out unless
     `succeeded_only` is False: their wall time says nothing about throughput.
 
@@ -88,7 +89,7 @@ def attempt_points(
         )
         SELECT {cols},
                a.input_width::DOUBLE * a.input_height * a.input_fps AS pixels_per_second,
-               a.duration_ms / 1000.0 AS seconds_per_job,
+               CASE WHEN a.duration_ms > 0 THEN a.duration_ms / 1000.0 END AS seconds_per_job,
                g.n AS group_size
         FROM attempts a
         JOIN g ON a.job_type = g.job_type

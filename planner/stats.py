@@ -460,7 +460,8 @@ def rtf_histogram(
     One row per group and non-empty bin: the group keys, `measure` ("rtf" or "seconds_per_job"),
     `bin` (0-based), `bin_low`, `bin_high`, `count`. Bins are equal-width from 0 to the 99th
     percentile of the job type (shared by its groups, so they can be overlaid); values above it
-    are counted in the last bin. Succeeded attempts only.
+    are counted in the last bin. Succeeded attempts with a positive wall time only: the
+    population of rtf_summary's percentiles.
     """
     if bins < 1:
         raise PlannerError("bins must be >= 1")
@@ -482,8 +483,9 @@ def rtf_histogram(
     sql = f"""
     WITH v AS (
       SELECT {key_select},
-        CASE WHEN job_type IN ({jobs_list}) THEN duration_ms / 1000.0
-             WHEN input_duration_seconds > 0 AND duration_ms > 0
+        CASE WHEN duration_ms <= 0 THEN NULL
+             WHEN job_type IN ({jobs_list}) THEN duration_ms / 1000.0
+             WHEN input_duration_seconds > 0
              THEN input_duration_seconds / (duration_ms / 1000.0) END AS value
       FROM attempts{where}
     ), e AS (

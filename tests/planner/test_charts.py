@@ -275,6 +275,16 @@ def test_attempt_points_refuses_nonsense(small_dataset: Path) -> None:
     assert chart_data.attempt_points(con, succeeded_only=False).height == 1
 
 
+def test_attempt_points_have_no_zero_second_jobs() -> None:
+    # A 0 ms wall time is a missing measurement: planner.stats leaves it out of seconds per
+    # job, and the box drawn beside its mean must not show it as a 0 s job.
+    con = duckdb.connect()
+    rows = [_row(1, THUMB, "c7i.large"), {**_row(2, THUMB, "c7i.large"), "duration_ms": 0}]
+    con.register("attempts", pa.Table.from_pylist(rows, schema.arrow_schema()))
+    pts = chart_data.attempt_points(con).sort("attempt_id")
+    assert pts["seconds_per_job"].to_list() == [10.0, None]
+
+
 def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path: Path) -> None:
     t0 = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
 

@@ -81,6 +81,17 @@ def test_thumbnails_in_jobs_per_hour(tmp_path: Path) -> None:
     assert (lo, hi) == pytest.approx((3600 / (1.2 + half), 3600 / (1.2 - half)))
 
 
+def test_histogram_counts_what_the_summary_counts(tmp_path: Path) -> None:
+    # A thumbnail with no measured wall time (0 ms) is no 0-second job: the summary leaves it
+    # out of seconds per job, and so must the histogram drawn beside it.
+    rows = [row(job_type=THUMB, input_s=None, wall_s=w) for w in (1.0, 2.0, 0.0)]
+    write(tmp_path, rows)
+    ds = open_dataset(str(tmp_path))
+    assert _one(stats.rtf_summary(ds))["n_wall"] == 2
+    hist = stats.rtf_histogram(ds, bins=4)
+    assert hist["count"].sum() == 2 and hist["bin_low"].min() > 0
+
+
 def test_groups_by_instance_class_and_codec(tmp_path: Path) -> None:
     rows = [
         row(
