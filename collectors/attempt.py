@@ -259,11 +259,8 @@ def _note_failure(step: str, message: str) -> None:
 
 
 def _default_sink() -> Sink | None:
-    try:
-        from collectors.upload import default_sink
-    except ImportError as exc:
-        _note_failure("sink", f"no sink configured (collectors.upload unavailable: {exc})")
-        return None
+    from collectors.upload import default_sink
+
     sink = default_sink()
     if sink is None and "no-sink" not in _warned:
         _warned.add("no-sink")

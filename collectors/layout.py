@@ -7,7 +7,8 @@ for each byte outside `[A-Za-z0-9_.-]`), so readers that take values from paths 
 or `a/b` cannot name a folder outside its own partition. Readers should take values from the
 files anyway: every file holds every column.
 
-Plain Python, no third-party import: this runs on the worker.
+Plain Python, no third-party import: this runs on the worker. URLs in error messages are
+redacted (collectors.redact): a mistyped setting may hold credentials.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from collectors.redact import redact_urls
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -68,15 +71,17 @@ def parse_url(url: str) -> DatasetLocation:
         rest = text[len("s3://") :]
         bucket, _, prefix = rest.partition("/")
         if not bucket or "@" in bucket or ":" in bucket:
-            raise ValueError(f"S3 URL needs s3://bucket/prefix, got {url!r}")
+            raise ValueError(f"S3 URL needs s3://bucket/prefix, got {redact_urls(url)!r}")
         parts = [p for p in prefix.split("/") if p]
         if any(p in (".", "..") for p in parts):
-            raise ValueError(f"S3 prefix may not contain '.' or '..' segments: {url!r}")
+            raise ValueError(
+                f"S3 prefix may not contain '.' or '..' segments: {redact_urls(url)!r}")
         return DatasetLocation(url=text, scheme="s3", bucket=bucket, prefix="/".join(parts))
     if text.startswith("file://"):
         text = text[len("file://") :]
     elif "://" in text:
-        raise ValueError(f"unsupported dataset URL scheme: {url!r} (use s3:// or a folder)")
+        raise ValueError(f"unsupported dataset URL scheme: {redact_urls(url)!r} "
+                         "(use s3:// or a folder)")
     return DatasetLocation(url=url, scheme="file", path=Path(text).expanduser().resolve())
 
 

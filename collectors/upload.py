@@ -48,6 +48,7 @@ from typing import Any, Protocol
 from collectors import config
 from collectors.layout import DatasetLocation, object_name, parse_url, partition_path, row_day
 from collectors.layout import safe_name as _safe_name
+from collectors.redact import redact_urls
 from collectors.schema import validate_row
 from collectors.spool import Batch, Spool, SpoolFullError, spool_time_ns
 
@@ -638,6 +639,7 @@ if hasattr(os, "register_at_fork"):
 _default: SpoolingSink | None = None
 _default_lock = threading.Lock()
 _atexit_registered = False
+_refused_urls: set[str] = set()  # logged at ERROR once; asked about again on every attempt
 
 
 def default_sink() -> SpoolingSink | None:
@@ -658,8 +660,10 @@ def default_sink() -> SpoolingSink | None:
         try:
             _default = SpoolingSink(url)
         except (ValueError, OSError) as exc:
-            log.error("metrics disabled: cannot use %s=%r: %s", config.MEDIAJOB_METRICS_URL,
-                      url, exc)
+            level = logging.DEBUG if url in _refused_urls else logging.ERROR
+            _refused_urls.add(url)
+            log.log(level, "metrics rows not written: cannot use %s=%r: %s",
+                    config.MEDIAJOB_METRICS_URL, redact_urls(url), redact_urls(str(exc)))
             return None
         if not _atexit_registered:
             atexit.register(_close_default_at_exit)

@@ -212,7 +212,7 @@ def open_sink(url: str | None) -> Sink | None:
     try:
         return upload.SpoolingSink(url)
     except (ValueError, OSError) as exc:
-        log.error("cannot write to dataset %r: %s", url, exc)
+        _log_bad_dataset(url, exc)
         return None
 
 
@@ -349,8 +349,14 @@ def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
     try:
         return SpoolOnlySink(url)
     except (ValueError, OSError) as exc:
-        log.error("cannot write to dataset %r: %s", url, exc)
+        _log_bad_dataset(url, exc)
         return None
+
+
+def _log_bad_dataset(url: str, exc: Exception) -> None:
+    from collectors.redact import redact_urls
+
+    log.error("cannot write to dataset %r: %s", redact_urls(url), redact_urls(str(exc)))
 
 
 def _write_manifest(path: Path, metrics: dict[str, Any], row: dict[str, Any]) -> None:

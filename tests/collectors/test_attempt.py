@@ -435,6 +435,24 @@ def test_output_size_failure_is_noted_without_credentials_and_logged_once(
         "WARNING", "DEBUG"]
 
 
+@pytest.mark.parametrize("url", ["https://u:PASS@h/x?sig=SIG", "s3://KEY:PASS@bucket/x?SIG"])
+def test_a_bad_dataset_url_is_logged_once_without_its_credentials(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from collectors import upload
+
+    monkeypatch.setattr(upload, "_refused_urls", set())
+    monkeypatch.setenv("MEDIAJOB_METRICS_URL", url)
+    with caplog.at_level(logging.DEBUG, logger="collectors"):
+        for n in range(3):
+            with attempt("upload_thumb_v1", f"job-25-{n}", sampler=None) as a:
+                pass
+            assert a.row is not None and a.row["metrics_error"] is None
+    refusals = [r for r in caplog.records if "cannot use MEDIAJOB_METRICS_URL" in r.getMessage()]
+    assert [r.levelname for r in refusals] == ["ERROR", "DEBUG", "DEBUG"]
+    assert "PASS" not in caplog.text and "SIG" not in caplog.text
+
+
 def test_s3_output_head_against_a_silent_server_costs_seconds_not_minutes(
     sink: InMemorySink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
