@@ -274,7 +274,7 @@ class Uploader:
             if outcome == "other":
                 # Someone else's object at our key (or our batch lost a quarantined row since
                 # the first try): write ours next to it under a content-derived name.
-                alt = obj.relative.replace(".parquet", f"-{obj.sha256[:12]}.parquet")
+                alt = obj.relative.removesuffix(".parquet") + f"-{obj.sha256[:12]}.parquet"
                 log.warning("%s exists with other content; writing %s", obj.relative, alt)
                 outcome = dest.put(alt, obj.body, obj.sha256)
             if outcome == "same":

@@ -337,3 +337,20 @@ def test_sink_modules_import_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_another_writers_object_at_our_key_puts_ours_next_to_it_in_the_same_partition(
+    tmp_path: Path,
+) -> None:
+    # A job type with ".parquet" in it must not change the partition folder of the new name.
+    spool = Spool(tmp_path / "s", 10**7)
+    spool.write(schema.validate_row(make_row(1, job_type="x.parquet")))
+    uploader = Uploader(str(tmp_path / "ds"), spool, writer_id="w")
+    [obj] = batch_objects("w-000001", [schema.validate_row(make_row(1, job_type="x.parquet"))])
+    theirs = tmp_path / "ds" / obj.relative
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"someone else's")
+    assert uploader.drain().rows == 1
+    [ours] = [p for p in theirs.parent.iterdir() if p != theirs]
+    assert ours.name == f"w-000001-{obj.sha256[:12]}.parquet"
+    assert theirs.read_bytes() == b"someone else's"
