@@ -89,7 +89,7 @@ def test_histogram_counts_what_the_summary_counts(tmp_path: Path) -> None:
     ds = open_dataset(str(tmp_path))
     assert _one(stats.rtf_summary(ds))["n_wall"] == 2
     hist = stats.rtf_histogram(ds, bins=4)
-    assert hist["count"].sum() == 2 and hist["bin_low"].min() > 0
+    assert hist["count"].sum() == 2 and (hist["bin_low"] > 0).all()
 
 
 def test_groups_by_instance_class_and_codec(tmp_path: Path) -> None:
