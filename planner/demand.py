@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from collectors.schema import THROUGHPUT_JOBS, THROUGHPUT_MEDIA_SECONDS, THROUGHPUT_UNIT_BY_JOB_TYPE
 from planner.errors import EmptySelectionError, PlannerError
+from planner.queries import connection_of
 
 ForecastUnit = Literal["media_hours_per_day", "jobs_per_hour"]
 
@@ -252,8 +253,7 @@ class HourlyArrivals:
 
 def load_hourly_arrivals(source: Any) -> HourlyArrivals:
     """One query: arrivals per job type and UTC hour over the whole dataset."""
-    con = getattr(source, "connection", source)
-    rows = con.execute(HOURLY_SQL).fetchall()
+    rows = connection_of(source).execute(HOURLY_SQL).fetchall()
     if not rows:
         raise EmptySelectionError("the dataset holds no attempt with a start time")
     counts = {(jt, _utc(h)): (float(n), float(nm), float(m)) for jt, h, n, nm, m, _ in rows}

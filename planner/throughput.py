@@ -46,10 +46,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from planner.queries import connection_of
+
 log = logging.getLogger("planner.throughput")
 
 if TYPE_CHECKING:
-    import duckdb
     import polars as pl
 
 
@@ -192,12 +193,6 @@ class InstanceMeasurements:
         return self.concurrency.mean_concurrency * 3600.0 / s.service_s
 
 
-def _con(source: Any) -> duckdb.DuckDBPyConnection:
-    """The duckdb connection of a Dataset, or the connection itself."""
-    con = getattr(source, "connection", source)
-    return con  # type: ignore[no-any-return]
-
-
 def _since_clause(since: dt.datetime | None) -> tuple[str, list[Any]]:
     if since is None:
         return "", []
@@ -249,7 +244,8 @@ def measure_concurrency(
     import pyarrow.compute as pc
 
     clause, params = _since_clause(since)
-    table = _con(source).sql(INTERVALS_SQL.format(since=clause), params=params).to_arrow_table()
+    sql = INTERVALS_SQL.format(since=clause)
+    table = connection_of(source).sql(sql, params=params).to_arrow_table()
     if table.num_rows == 0:
         return {}
     # The NUL separator cannot occur in an instance type, so the pair splits back unambiguously.
@@ -302,7 +298,7 @@ def measure_outcomes(
     """Services per (instance type, job type) from succeeded attempts with a positive duration
     and an instance type, and waste per job type (all attempts with a duration), in one scan."""
     clause, params = _since_clause(since)
-    rows = _con(source).execute(OUTCOMES_SQL.format(since=clause), params).fetchall()
+    rows = connection_of(source).execute(OUTCOMES_SQL.format(since=clause), params).fetchall()
     services: dict[tuple[str, str], Service] = {}
     waste_acc: dict[str, list[float]] = {}
     for itype, jtype, status, n_pos, wall_pos, media_pos, media_wall, n_all, wall_all in rows:
