@@ -167,6 +167,9 @@ def build_options(args: argparse.Namespace) -> SizingOptions:
         raise PlannerError(f"--growth must be above 0, got {args.growth:g}")
     if args.fleet_types < 1:
         raise PlannerError("--fleet-types must be at least 1")
+    # A slice bound: --top -1 would silently drop the last (dearest) row.
+    if args.top < 1:
+        raise PlannerError("--top must be at least 1")
     slots: Any = args.slots
     if slots not in ("mean", "max"):
         try:

@@ -137,6 +137,7 @@ def test_forecast_and_growth(data_dir: Path, capsys: pytest.CaptureFixture[str])
         (["--forecast", "create_video_export_v1=10"], "holds no media duration"),
         (["--window", "two weeks"], "--window 'two weeks'"),
         (["--interruption", "z1.large=0.1"], "--interruption: z1.large not in"),
+        (["--top", "-1"], "--top must be at least 1"),
     ],
 )
 def test_impossible_inputs_print_one_line(
