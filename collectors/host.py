@@ -246,8 +246,9 @@ def instance_type_from_imds(budget_s: float = config.IMDS_BUDGET_S) -> str | Non
     def look_up() -> None:
         try:
             result.append(_imds_get_instance_type(endpoint, deadline))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:  # URLError, timeouts, HTTP
-            log.info("no instance type from IMDS at %s: %s", endpoint, exc)
+        except Exception as exc:  # URLError, timeouts, HTTP errors, http.client's BadStatusLine
+            log.info("no instance type from IMDS at %s: %s: %s", endpoint,
+                     type(exc).__name__, exc)
             result.append(None)
 
     # A daemon thread: urllib's timeout is per socket operation, the budget is for the total.

@@ -140,6 +140,32 @@ def test_garbage_answer_is_ignored(imds: Imds) -> None:
     assert get_host_metrics().instance_type is None
 
 
+def test_an_answer_that_is_not_http_gives_none_and_no_thread_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crashes: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+
+    def answer() -> None:  # http.client raises BadStatusLine (no OSError) on this
+        for _ in range(2):
+            conn, _addr = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                       f"http://127.0.0.1:{server.getsockname()[1]}")
+    try:
+        assert get_host_metrics().instance_type is None
+    finally:
+        server.close()
+    assert crashes == []
+
+
 def test_environment_wins_and_imds_is_not_asked(
     imds: Imds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
