@@ -8,6 +8,7 @@ worker threads, each on its own DuckDB cursor (`Dataset.cursor()`), never on the
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from planner.dataset import Dataset
-    from planner.sizing import SizingInputs, SizingResult
+    from planner.sizing import SizingInputs, SizingOptions, SizingResult
     from planner.tui.messages import DistributionLoaded
 
 #: JobsQuery.sort -> (queries.list_attempts order_by, descending).
@@ -191,48 +192,94 @@ def distributions(ds: Dataset, bins: int) -> DistributionLoaded:
         )
 
 
-def load_sizing_inputs(ds: Dataset) -> SizingInputs:
-    """`planner.sizing.load_sizing_inputs` over the default window (the queries; once)."""
+def load_sizing_inputs(ds: Dataset, window: dt.timedelta | None = None) -> SizingInputs:
+    """`planner.sizing.load_sizing_inputs` over `window` (the queries; once per window).
+
+    None is the window of `mjplan size` (14 days).
+    """
     from planner.sizing import load_sizing_inputs as _load
 
     with cursor(ds) as cur:
-        inputs = _load(cur)
+        inputs = _load(cur) if window is None else _load(cur, window=window)
     # The cursor has no URL; say where the data came from.
     from dataclasses import replace
 
     return replace(inputs, source=ds.url)
 
 
-def size(inputs: SizingInputs, form: SizingForm) -> tuple[SizingInputs, SizingResult]:
-    """Size the fleet for the form; the inputs come back with the form's price table.
+def sizing_window(form: SizingForm) -> dt.timedelta:
+    """The form's window as `mjplan size --window` reads it (`14d`, `36h`, `2w`, `90m`).
 
-    Raises PlannerError (SizingError, PriceFileError...) naming the field that is wrong.
+    Raises PlannerError (one line) for anything else.
     """
-    from dataclasses import replace
+    from planner.commands.size import parse_duration
 
+    return parse_duration(form.window, "window")
+
+
+def _number(text: str, what: str, example: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise PlannerError(f"{what} {text.strip()!r} is not a number (e.g. {example})") from None
+    if not math.isfinite(value):
+        raise PlannerError(f"{what} {text.strip()!r} is not a finite number (e.g. {example})")
+    return value
+
+
+def sizing_options(form: SizingForm) -> SizingOptions:
+    """The `planner.sizing.SizingOptions` of the form: what `mjplan size` builds from the same
+    values (`planner.commands.size.build_options`), its other options at their defaults.
+
+    Raises PlannerError (one line) naming the field that is wrong.
+    """
     from planner.demand import parse_forecast
-    from planner.prices import DEFAULT_PRICES_PATH, load_prices
-    from planner.sizing import SizingOptions, parse_wait, size_fleet
+    from planner.sizing import SizingOptions, check_utilisation, parse_wait
 
-    price_path = form.prices.strip() or str(DEFAULT_PRICES_PATH)
-    if inputs.prices.source != price_path:
-        inputs = replace(inputs, prices=load_prices(price_path))
     forecasts = tuple(
         parse_forecast(item) for item in form.demand.replace(",", " ").split() if item
     )
+    growth = _number(form.growth, "growth", "1.2")
+    if not growth > 0:
+        raise PlannerError(f"growth must be above 0, got {growth:g}")
+    percentile = _number(form.percentile.strip().removeprefix("p").removeprefix("P"),
+                         "percentile", "95")
+    if not 0 < percentile <= 100:
+        raise PlannerError(f"percentile must be in (0, 100], got {percentile:g}")
     try:
         utilisation = float(form.utilisation)
     except ValueError:
         raise PlannerError(f"target utilisation {form.utilisation!r} is not a number") from None
-    wait = parse_wait(form.wait) if form.wait.strip() else None
+    check_utilisation(utilisation)
+    wait_text = form.wait.strip()
+    wait = None if wait_text.lower() in ("", "none", "off") else parse_wait(wait_text)
     if form.capacity not in ("spot", "on-demand"):
         raise PlannerError(f"capacity {form.capacity!r}: choose spot or on-demand")
-    options = SizingOptions(
+    return SizingOptions(
+        percentile=percentile,
         forecasts=forecasts,
+        growth=growth,
         utilisation=utilisation,
         wait=wait,
         capacity="spot" if form.capacity == "spot" else "on-demand",
     )
+
+
+def size(inputs: SizingInputs, form: SizingForm) -> tuple[SizingInputs, SizingResult]:
+    """Size the fleet for the form; the inputs come back with the form's price table.
+
+    `inputs` must be those of the form's window (`sizing_window`). Raises PlannerError
+    (SizingError, PriceFileError...) naming the field that is wrong.
+    """
+    from dataclasses import replace
+
+    from planner.prices import DEFAULT_PRICES_PATH, load_prices
+    from planner.sizing import size_fleet
+
+    options = sizing_options(form)
+    price_path = form.prices.strip() or str(DEFAULT_PRICES_PATH)
+    if inputs.prices.source != price_path:
+        inputs = replace(inputs, prices=load_prices(price_path))
     return inputs, size_fleet(inputs, options)
 
 

@@ -345,12 +345,24 @@ def recommendation_text(rec: Any) -> str:
     )
 
 
-def demand_text(demand: Mapping[str, Any]) -> str:
-    """Demand per job type in one line: `export 12.0 jobs/h (…)`, from `planner.demand.Demand`."""
+def demand_text(demand: Mapping[str, Any], growth: float = 1.0) -> str:
+    """Demand per job type in one line, from `planner.demand.Demand`s: the jobs per hour sized
+    for and where they come from, `Demand jobs/h (data p95 hour of 336 h x2): export 12.0, …`.
+
+    When the sources differ (forecasts of some job types), each figure says its own, and the
+    `growth` that multiplied them all is in the head: `Demand jobs/h x2: export 30.1 forecast`.
+    """
+    sources = {d.source for d in demand.values()}
+    common = next(iter(sources)) if len(sources) == 1 else ""
     parts = []
     for job_type, d in demand.items():
-        parts.append(f"{short_job_type(job_type)} {d.jobs_per_hour:.1f} jobs/h")
-    return "Demand: " + (", ".join(parts) if parts else "none")
+        origin = "" if common else (" forecast" if d.source.startswith("forecast") else " data")
+        parts.append(f"{short_job_type(job_type)} {d.jobs_per_hour:.1f}{origin}")
+    if common:
+        head = f"Demand jobs/h ({common})"
+    else:
+        head = "Demand jobs/h" + (f" x{growth:g}" if growth != 1 else "")
+    return f"{head}: " + (", ".join(parts) if parts else "none")
 
 
 # The jobs table ------------------------------------------------------------------------------

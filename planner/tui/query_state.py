@@ -144,13 +144,20 @@ class JobsQuery:
 class SizingForm:
     """The fleet sizing inputs as typed in the form (parsed by `planner.tui.data.size`).
 
-    `demand`: empty for "from data" (the p95 hour of the window), else forecasts separated by
-    spaces or commas, as `mjplan size --forecast` takes them (`upload_edit_proxy_v1=40h/d`).
+    `demand`: empty for "from data" (the `percentile` hour of the window), else forecasts
+    separated by spaces or commas, as `mjplan size --forecast` takes them
+    (`upload_edit_proxy_v1=40h/d`). `growth`: multiplies the demand, from data or forecast.
+    `percentile`: the hour of the window to size for (also the peak factor of a daily
+    forecast), `95` or `p95`. `window`: how far back the data is read, as `--window` (`14d`).
     `utilisation`: target busy share of the job slots, 0..1. `wait`: `p95=60s`, empty for none.
     `capacity`: "spot" or "on-demand". `prices`: a price CSV path, empty for the default table.
+    The defaults are those of `mjplan size`.
     """
 
     demand: str = ""
+    growth: str = "1"
+    percentile: str = "95"
+    window: str = "14d"
     utilisation: str = "0.7"
     wait: str = "p95=60s"
     capacity: str = "spot"

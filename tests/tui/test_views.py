@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
 import socket
 from dataclasses import replace
@@ -10,16 +12,18 @@ from typing import Any
 
 import pyarrow.fs as pafs
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from planner import queries, stats
+from planner.commands import size as size_command
 from planner.dataset import default_data_url, open_dataset, s3_filesystem
-from planner.demand import parse_forecast
+from planner.demand import parse_forecast, percentile_of
 from planner.fleet import fleet_request
 from planner.prices import DEFAULT_PRICES_PATH, load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import format_rtf, sizing_cells
+from planner.tui.formatting import format_rtf, short_job_type, sizing_cells
 from planner.tui.screens.distributions import BINS, DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
@@ -164,6 +168,98 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         assert str(path) in static_text(screen.query_one("#sizing-status"))
         assert od.recommendation is not None
         assert json.loads(path.read_text()) == fleet_request(od.recommendation)
+
+
+async def _type_into(pilot: Pilot[Any], box: Input, text: str) -> None:
+    """Click the input, delete what it holds and type `text`, key by key, as a user would."""
+    await pilot.click(f"#{box.id}")
+    await pilot.press("end", *["backspace"] * len(box.value), *text)
+    assert box.value == text
+
+
+def _cli_options(*argv: str) -> tuple[SizingOptions, dt.timedelta]:
+    """What `mjplan size ARGV` sizes with: its options and window (`build_options`)."""
+    parser = argparse.ArgumentParser()
+    size_command.add_arguments(parser)
+    args = parser.parse_args(list(argv))
+    return size_command.build_options(args), size_command.parse_duration(args.window)
+
+
+async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: Any) -> None:
+    options, window = _cli_options("--growth", "2", "--percentile", "50")
+    assert (options.growth, options.percentile, window) == (2.0, 50.0, dt.timedelta(days=14))
+    inputs = load_sizing_inputs(dataset, window=window)
+    expected = size_fleet(inputs, options)
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        screen = await open_view(pilot, "f", SizingScreen, "result")
+        table = screen.query_one("#sizing-table", DataTable)
+        assert screen.result.options == size_fleet(inputs, _cli_options()[0]).options
+
+        await _type_into(pilot, screen.query_one("#in-growth", Input), "2")
+        await _type_into(pilot, screen.query_one("#in-percentile", Input), "50")
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation
+                       and screen.result.options.percentile == 50)
+        assert screen.result.options == options
+        assert table_rows(table) == [
+            sizing_cells(i, t, "spot") for i, t in enumerate(expected.types, 1)
+        ]
+        shown = {r[1].rstrip("*"): (int(r[3]), int(r[4])) for r in table_rows(table)}
+        assert shown == {t.instance_type: (t.instances, t.instances_spot) for t in expected.types}
+        status = static_text(screen.query_one("#sizing-status"))
+        assert "(data p50 hour of 336 h x2)" in status
+        for job_type, d in expected.demand.items():
+            base = inputs.histories[job_type]
+            assert d.jobs_per_hour == percentile_of(base.jobs, 50) * 2
+            assert f"{short_job_type(job_type)} {d.jobs_per_hour:.1f}" in status
+        fleet = static_text(screen.query_one("#sizing-fleet"))
+        assert expected.recommendation is not None
+        assert f"target capacity {expected.recommendation.total_target_capacity} " in fleet
+
+        # A bad value is a one-line message naming the field; the last good table stays.
+        growth = screen.query_one("#in-growth", Input)
+        for bad, says in (("0", "growth must be above 0"), ("two", "growth 'two' is not")):
+            await _type_into(pilot, growth, bad)
+            await wait_for(pilot, lambda: "Error" in static_text(
+                screen.query_one("#sizing-status")))
+            assert says in static_text(screen.query_one("#sizing-status"))
+            assert table_rows(table) == [
+                sizing_cells(i, t, "spot") for i, t in enumerate(expected.types, 1)
+            ]
+        await _type_into(pilot, growth, "2")
+        percentile = screen.query_one("#in-percentile", Input)
+        await _type_into(pilot, percentile, "101")
+        await wait_for(pilot, lambda: "percentile must be in (0, 100]" in static_text(
+            screen.query_one("#sizing-status")))
+        await _type_into(pilot, percentile, "p50")  # as the wait target writes it
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation)
+        assert screen.result.options == options
+
+        # Another window: the queries run again over it, as `mjplan size --window 10d`.
+        window_box = screen.query_one("#in-window", Input)
+        await _type_into(pilot, window_box, "2x")
+        await wait_for(pilot, lambda: "Error" in static_text(screen.query_one("#sizing-status")))
+        assert "window '2x'" in static_text(screen.query_one("#sizing-status"))
+        await _type_into(pilot, window_box, "10d")
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation
+                       and screen.inputs.window == dt.timedelta(days=10), timeout=60)
+        options2, window2 = _cli_options("--growth", "2", "--percentile", "50", "--window", "10d")
+        short = size_fleet(load_sizing_inputs(dataset, window=window2), options2)
+        assert table_rows(table) == [
+            sizing_cells(i, t, "spot") for i, t in enumerate(short.types, 1)
+        ]
+        assert "(data p50 hour of 240 h x2)" in static_text(screen.query_one("#sizing-status"))
+
+        # Growth multiplies a forecast too.
+        await _type_into(pilot, screen.query_one("#in-demand", Input), "upload_thumb_v1=900/h")
+        await wait_for(pilot, lambda: screen.computed_generation == screen.generation
+                       and bool(screen.result.options.forecasts))
+        options3, _ = _cli_options("--growth", "2", "--percentile", "50", "--window", "10d",
+                                   "--forecast", "upload_thumb_v1=900/h")
+        assert screen.result.options == options3
+        assert screen.result.demand["upload_thumb_v1"].jobs_per_hour == 1800
+        assert "thumb 1800.0" in static_text(screen.query_one("#sizing-status"))
 
 
 async def test_empty_dataset_shows_a_message(tmp_path: Path) -> None:

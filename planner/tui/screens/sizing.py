@@ -1,12 +1,13 @@
 """Fleet sizing: the inputs in a form, the ranked instance types, the recommended fleet.
 
-The queries behind the sizing (`load_sizing_inputs`) run once in a worker; every change of an
-input re-runs `size_fleet` (pure arithmetic, milliseconds) in a worker and redraws. `w` writes
-the recommended fleet as an EC2 Fleet request JSON and says where.
+The queries behind the sizing (`load_sizing_inputs`) run in a worker, once per window; every
+change of an input re-runs `size_fleet` (pure arithmetic, milliseconds) in a worker and
+redraws. `w` writes the recommended fleet as an EC2 Fleet request JSON and says where.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -17,6 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
+from planner.errors import PlannerError
 from planner.tui import data, formatting
 from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed, post_result
 from planner.tui.query_state import SizingForm
@@ -36,7 +38,10 @@ class SizingScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.form = SizingForm()
+        #: The inputs of the last result shown.
         self.inputs: Any = None
+        #: The queries' results per window (a new window runs them again; they take a while).
+        self.inputs_by_window: dict[dt.timedelta, Any] = {}
         self.result: Any = None
         self.generation = 0
         self.computed_generation = 0
@@ -44,22 +49,38 @@ class SizingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        form = self.form
         with Horizontal(classes="form-row"):
             yield Label("Demand", classes="form-label")
-            yield Input(self.form.demand, placeholder="from data (p95 hour) or type=40h/d …",
-                        id="in-demand", compact=True)
-            yield Label("Util", classes="form-label")
-            yield Input(self.form.utilisation, id="in-utilisation", compact=True)
+            yield Input(form.demand, placeholder="from data, or forecasts: type=40h/d type=900/h",
+                        id="in-demand", compact=True,
+                        tooltip="Empty: the percentile hour of the data's window. Or a forecast "
+                        "per job type: media hours per day (40h/d) or jobs per hour (900/h)")
+            yield Label("Growth", classes="form-label-inline")
+            yield Input(form.growth, id="in-growth", compact=True,
+                        tooltip="Multiplies the demand (from data or forecast), e.g. 1.2")
         with Horizontal(classes="form-row"):
             yield Label("Wait", classes="form-label")
-            yield Input(self.form.wait, placeholder="none", id="in-wait", compact=True)
-            yield Label("Buy", classes="form-label")
-            yield Select([("spot", "spot"), ("on-demand", "on-demand")], value="spot",
+            yield Input(form.wait, placeholder="none", id="in-wait", compact=True,
+                        tooltip="Queue-wait target pNN=DURATION (p95=60s); +service to bound "
+                        "wait plus service; empty or none for no wait target")
+            yield Label("Util", classes="form-label-inline")
+            yield Input(form.utilisation, id="in-utilisation", compact=True,
+                        tooltip="Target busy share of the job slots, 0 < U <= 1")
+            yield Label("Buy", classes="form-label-inline")
+            yield Select([("spot", "spot"), ("on-demand", "on-demand")], value=form.capacity,
                          allow_blank=False, id="in-capacity", compact=True)
         with Horizontal(classes="form-row"):
             yield Label("Prices", classes="form-label")
-            yield Input(self.form.prices, placeholder="data/prices.csv (default)",
-                        id="in-prices", compact=True)
+            yield Input(form.prices, placeholder="data/prices.csv (default)",
+                        id="in-prices", compact=True, tooltip="A price table CSV")
+            yield Label("Pctl", classes="form-label-inline")
+            yield Input(form.percentile, id="in-percentile", compact=True,
+                        tooltip="Size for this percentile hour of the window, 0 < P <= 100 "
+                        "(also the peak factor of a daily forecast)")
+            yield Label("Window", classes="form-label-inline")
+            yield Input(form.window, id="in-window", compact=True,
+                        tooltip="How far back from the last attempt to read: 14d, 36h, 2w")
         yield Static("", id="sizing-status")
         yield DataTable(id="sizing-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="sizing-fleet")
@@ -78,11 +99,16 @@ class SizingScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing")
     def compute(self, generation: int, form: SizingForm) -> None:
         def query() -> SizingComputed:
-            inputs = self.inputs
+            window = data.sizing_window(form)  # a bad window is told before any query
+            data.sizing_options(form)  # so is any other bad value
+            inputs = self.inputs_by_window.get(window)
             if inputs is None:
                 # Kept even if this form cannot be sized, so the next edit skips the queries.
-                inputs = self.inputs = data.load_sizing_inputs(self.app.dataset)  # type: ignore[attr-defined]
-            return SizingComputed(generation, *data.size(inputs, form))
+                inputs = data.load_sizing_inputs(self.app.dataset, window)  # type: ignore[attr-defined]
+                self.inputs_by_window[window] = inputs
+            inputs, result = data.size(inputs, form)
+            self.inputs_by_window[window] = inputs  # with the form's price table
+            return SizingComputed(generation, inputs, result)
 
         post_result(self, "sizing", query)
 
@@ -95,6 +121,12 @@ class SizingScreen(Screen[None]):
 
     def recompute(self) -> None:
         self.generation += 1
+        try:
+            window = data.sizing_window(self.form)
+        except PlannerError:
+            window = None  # the worker says what is wrong
+        if window is not None and window not in self.inputs_by_window and self.result is not None:
+            self._status(f"Measuring throughput and demand over {self.form.window.strip()}…")
         self.compute(self.generation, self.form)
 
     @on(SizingComputed)
@@ -115,7 +147,8 @@ class SizingScreen(Screen[None]):
         )
         note = "  * estimated from a measured type of its family" if any(
             t.estimated for t in result.types) else ""
-        self._status(formatting.escape_markup(formatting.demand_text(result.demand)) + note)
+        demand = formatting.demand_text(result.demand, result.options.growth)
+        self._status(formatting.escape_markup(demand) + note)
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:
@@ -139,7 +172,7 @@ class SizingScreen(Screen[None]):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         field = (event.input.id or "").removeprefix("in-")
-        if field in ("demand", "utilisation", "wait", "prices"):
+        if field in ("demand", "growth", "percentile", "window", "utilisation", "wait", "prices"):
             self._set(field, event.value)
 
     @on(Select.Changed, "#in-capacity")
