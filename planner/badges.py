@@ -1,4 +1,4 @@
-"""The plan's badges as strings, from one attempt row (a dict of dataset columns).
+"""The attempt badges as strings, from one attempt row (a dict of dataset columns).
 
     rtf_badge   -> "RTF 1.3x"
     input_badge -> "1080x1920 H.264 AAC, 2:30"

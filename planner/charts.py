@@ -461,7 +461,7 @@ def resources(
     reach the minimum and maximum).
 
     `points`: attempt_points(). Only attempts with CPU samples (`cpu_sample_count` > 0) count:
-    sampling is optional (plan 87, phase 2), and a missing sample is not a zero.
+    sampling is optional (MEDIAJOB_SAMPLE_INTERVAL), and a missing sample is not a zero.
     """
     title = "CPU and memory per job type (sampled attempts)"
     sampled = points.filter(

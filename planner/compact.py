@@ -16,11 +16,11 @@ unified: the output has every column of `collectors.schema`, then the extra colu
 the group; a value missing from a file is null. A file that cannot be read, or whose column
 types conflict, is left alone and reported.
 
-Output names are `compact-<hash of the input names>.parquet`: a re-run after a crash between
-writing and deleting recomputes the same name and rewrites the same content.
+Output names are `compact-<hash of the input names>.parquet`. After a crash between writing and
+deleting, the output is one more file of its partition: the next run merges it with the inputs
+still there, and the dedupe keeps one row per attempt_id.
 
-Purge deletes whole `dt=` partitions older than a cutoff (the plan keeps data until a manual
-purge).
+Purge deletes whole `dt=` partitions older than a cutoff (nothing expires data otherwise).
 """
 
 from __future__ import annotations

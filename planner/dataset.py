@@ -3,7 +3,7 @@
 `attempts` is an in-memory table for datasets up to MATERIALIZE_MAX_ROWS rows (read once, every
 later query is fast) and a lazy view over the files above that (memory stays bounded).
 
-How it reads (route 1 of FACTS.md): pyarrow lists the Parquet files (local, or
+How it reads: pyarrow lists the Parquet files (local, or
 `pyarrow.fs.S3FileSystem` configured from the standard AWS environment) and reads each file's
 footer, so a corrupt file is found and left out before any query. Then, over the files that
 passed: on S3, one `pyarrow.dataset` with the unified schema, which DuckDB scans (projection
@@ -11,7 +11,7 @@ and filter pushdown) as a registered Python object; locally, DuckDB's own `read_
 the same file list (about 3x faster than the pyarrow scan on 10M rows), cast to the same
 schema. Both give the same rows (tests compare a summary from a folder and from S3).
 
-Why not DuckDB's httpfs (route 2): it cannot be downloaded here, and the PyPI package that ships
+Why not DuckDB's httpfs: it cannot be downloaded here, and the PyPI package that ships
 it pins duckdb to an old version (1.5.5). It is faster to open (benchmarks/duckdb_s3_routes.py:
 0.44 s against 1.04 s for 100k rows in 200 objects), but one corrupt object fails the whole
 query ("Footer length error"), whereas here a corrupt or unreadable file is skipped with a

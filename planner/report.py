@@ -426,6 +426,7 @@ def build_report(
     import json
 
     from planner.fleet import DEFAULT_LAUNCH_TEMPLATE, fleet_request
+    from planner.stats import LOW_SAMPLE
 
     synthetic = (
         f", {data.synthetic_attempts} of them synthetic (a model, not measurements)"
@@ -461,8 +462,8 @@ def build_report(
         after_tables=extra,
         notes=(
             "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
-            "method); mean RTF = mean of per-attempt ratios, for contrast; few = under 30 "
-            "attempts. Charts draw a stratified sample of attempts (per job type x instance "
-            "type); the aggregates and the tables use every attempt."
+            "method); mean RTF = mean of per-attempt ratios, for contrast; few = under "
+            f"{LOW_SAMPLE} attempts. Charts draw a stratified sample of attempts (per job type "
+            "x instance type); the aggregates and the tables use every attempt."
         ),
     )

@@ -17,7 +17,8 @@ mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_
    so their loads add:
 
        a_ij = m_j / rtf_ij              (media job types: work grows with the input's length)
-       a_ij = lambda_j * S_ij           (thumbnails: a fixed cost per job)
+       a_ij = lambda_j * S_ij           (thumbnails: a fixed cost per job; also a media job type
+                                         without an rtf on i or without media seconds m_j)
        a_i  = sum_j a_ij * (1 + w_j)    w_j = wasted seconds of failed attempts / useful seconds
 
    Failed attempts (spot interruptions, errors) also come back as retries:

@@ -124,6 +124,7 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
     # The report's number formats, so the terminal and the HTML report agree digit for digit.
     from planner.report import fmt_ci as _fmt_ci
     from planner.report import fmt_number as _fmt
+    from planner.stats import LOW_SAMPLE
 
     width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
     console = Console(width=width, highlight=False)
@@ -182,5 +183,6 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
         console.print(table)
     console.print(
         "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
-        "method); mean RTF = mean of per-attempt ratios, for contrast; few = under 30 attempts."
+        "method); mean RTF = mean of per-attempt ratios, for contrast; few = under "
+        f"{LOW_SAMPLE} attempts."
     )
