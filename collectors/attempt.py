@@ -248,14 +248,17 @@ class AttemptOptions(TypedDict, total=False):
     probe_timeout: float | None
 
 
-def _note_failure(step: str, message: str) -> None:
-    """Log a metrics failure: WARNING the first time per step and process, then DEBUG."""
+def _note_failure(step: str, message: str, error: BaseException | None = None) -> None:
+    """Log a metrics failure: WARNING the first time per step and process, then DEBUG.
+
+    `error`, when given, adds its traceback to the WARNING (for bugs, not for expected gaps).
+    """
     if step in _warned:
         log.debug("metrics %s: %s", step, message)
     else:
         _warned.add(step)
         log.warning("metrics %s: %s (the job is not affected; further %s failures are "
-                    "logged at DEBUG)", step, message, step)
+                    "logged at DEBUG)", step, message, step, exc_info=error)
 
 
 def _default_sink() -> Sink | None:
@@ -386,9 +389,9 @@ class Attempt:
                                        duration_ms)
             self.metrics = schema.metrics_of_row(self.row)
         except Exception as exc:  # a bug in the row; keep the job, say what broke
-            log.exception("metrics row for attempt %s could not be built", self.attempt_id)
             self.row = self.metrics = None
-            _note_failure("row", repr(exc))
+            _note_failure("row", redact_urls(
+                f"attempt {self.attempt_id}: no row: {type(exc).__name__}: {exc}"), exc)
             return None
         self._guard("sink", self._append)
         return self.row

@@ -453,6 +453,24 @@ def test_a_bad_dataset_url_is_logged_once_without_its_credentials(
     assert "PASS" not in caplog.text and "SIG" not in caplog.text
 
 
+def test_a_row_that_cannot_be_built_is_logged_once_with_its_traceback(
+    sink: InMemorySink, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(row: Mapping[str, Any]) -> dict[str, Any]:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(importlib.import_module("collectors.attempt"), "_warned", set())
+    monkeypatch.setattr(schema, "metrics_of_row", broken)
+    with caplog.at_level(logging.DEBUG, logger="collectors"):
+        for n in range(2):
+            with attempt("upload_thumb_v1", f"job-26-{n}", sink=sink, sampler=None) as a:
+                ran = True
+            assert ran and a.row is None and a.metrics is None
+    assert sink.rows == []
+    assert [(r.levelname, r.exc_info is not None) for r in caplog.records] == [
+        ("WARNING", True), ("DEBUG", False)]
+
+
 def test_s3_output_head_against_a_silent_server_costs_seconds_not_minutes(
     sink: InMemorySink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
