@@ -2,7 +2,8 @@
 
 Pre-signed S3 URLs carry the signature (and sometimes a session token) in the query string,
 and `scheme://user:password@host/` carries a password; neither may reach a log or the dataset.
-ffmpeg's `-headers` and `-cookies` values (Authorization headers...) are dropped whole.
+The values of ffmpeg options that carry secrets (SECRET_OPTIONS: `-headers`, `-cookies`,
+keys, passwords) are dropped whole.
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ import re
 import shlex
 from collections.abc import Iterable
 
-#: ffmpeg options whose value may hold a secret; the value is replaced, not parsed.
-SECRET_OPTIONS = frozenset({"-headers", "-cookies", "-password", "-user_agent_secret"})
+#: ffmpeg options whose value may hold a secret; the value is replaced, not parsed. HTTP
+#: headers and cookies (Authorization...), protocol passwords, the SRT passphrase and the keys of
+#: encrypted media (crypto protocol, CENC, Audible), as `ffmpeg -h full` lists them.
+SECRET_OPTIONS = frozenset({
+    "-headers", "-cookies", "-password", "-passphrase", "-key", "-decryption_key",
+    "-encryption_key", "-activation_bytes", "-audible_key",
+})
 REDACTED = "<redacted>"
 
 # scheme://[userinfo@]host[/path][?query][#fragment]. Within one argument a URL runs to the end

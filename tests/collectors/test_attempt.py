@@ -29,6 +29,7 @@ from collectors.attempt import (
 )
 from collectors.host import reset_host_metrics
 from collectors.probe import current_cache, probe_media_info
+from collectors.redact import command_line
 from tests.collectors.conftest import install_ffprobe_wrapper, runs
 from tests.media import EXPECTED, make_media
 
@@ -496,6 +497,14 @@ def test_s3_output_head_against_a_silent_server_costs_seconds_not_minutes(
     assert a.row is not None and a.row["output_size_bytes"] is None
     assert a.row["metrics_error"].startswith("output: size of s3://b/out.mp4: ReadTimeoutError")
     assert took < outputs.HEAD_CONNECT_TIMEOUT_S + outputs.HEAD_READ_TIMEOUT_S + 3
+
+
+def test_secret_option_values_are_dropped_whole() -> None:
+    argv = ["ffmpeg", "-decryption_key", "00112233", "-i", "in.mp4", "-passphrase", "pw",
+            "-f", "mpegts", "srt://h:9000"]
+    assert command_line(argv) == (
+        "ffmpeg -decryption_key '<redacted>' -i in.mp4 -passphrase '<redacted>' "
+        "-f mpegts srt://h:9000")
 
 
 # --- pure helpers ---------------------------------------------------------------------------
