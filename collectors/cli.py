@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from collectors import dispatch
 
-#: Subcommand name -> module. A module that is not there yet is simply not offered.
+#: Subcommand name -> module (each must exist: `collectors.dispatch` imports them all).
 SUBCOMMANDS = {
     "run": "collectors.commands.run",
     "demo": "collectors.commands.demo",

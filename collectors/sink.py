@@ -17,10 +17,11 @@ class Sink(Protocol):
         """Accept one attempt row. Never raises."""
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Push out everything accepted so far; True when all of it reached the dataset."""
+        """Push out everything accepted so far, waiting at most `timeout` seconds (None: no
+        limit); True when all of it reached the dataset."""
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush and release threads and files."""
+        """Flush (at most `timeout` seconds) and release threads and files."""
 
 
 class InMemorySink:

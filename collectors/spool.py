@@ -106,12 +106,12 @@ def spool_time_ns(name: str) -> int | None:
 
 @dataclass
 class Batch:
-    """Rows claimed by this process. Holds the flock on `dir/.lock` until `done` or `release`."""
+    """Rows claimed by this process. Holds the flock on `dir/.lock` until `Spool.finish(batch)`
+    or `release()`."""
 
     id: str
     dir: Path
     lock_fd: int | None
-    adopted: bool = False
     rows: list[dict[str, Any]] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)  # the file of each row in `rows`
 
@@ -274,7 +274,7 @@ class Spool:
                 shutil.rmtree(path, ignore_errors=True)
                 os.close(fd)
                 continue
-            yield Batch(name, path, fd, adopted=True)
+            yield Batch(name, path, fd)
 
     def load(self, batch: Batch) -> list[dict[str, Any]]:
         """The batch's rows, validated. Unreadable files are quarantined with a warning."""
