@@ -144,8 +144,9 @@ def _error_code(exc: BaseException) -> str:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for the log: the S3 error code and message, or the exception; no secrets
-    (botocore messages name the operation, bucket and endpoint, never the keys)."""
+    """One line for the log and the state file: the S3 error code and message, or the
+    exception. botocore messages name the operation, bucket and endpoint, never the keys; URLs
+    are redacted all the same (an endpoint URL may carry user:password)."""
     code = _error_code(exc)
     if code:
         msg = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
@@ -155,8 +156,8 @@ def describe_error(exc: BaseException) -> str:
             "SignatureDoesNotMatch": " (check AWS credentials)",
             "AccessDenied": " (credentials lack s3:PutObject on this prefix)",
         }.get(code, "")
-        return f"{code}: {msg}{hint}".strip()
-    return f"{type(exc).__name__}: {exc}"
+        return redact_urls(f"{code}: {msg}{hint}".strip())
+    return redact_urls(f"{type(exc).__name__}: {exc}")
 
 
 def backoff_s(failures: int, base: float, cap: float) -> float:
@@ -644,7 +645,8 @@ _refused_urls: set[str] = set()  # logged at ERROR once; asked about again on ev
 
 def default_sink() -> SpoolingSink | None:
     """The process's sink from the environment, or None when metrics are off
-    (MEDIAJOB_METRICS=0) or MEDIAJOB_METRICS_URL is unset or invalid (logged)."""
+    (MEDIAJOB_METRICS=0) or MEDIAJOB_METRICS_URL is unset or unusable (logged once per URL;
+    asked again on the next call, so a spool folder that becomes writable is picked up)."""
     global _default, _atexit_registered
     if not config.metrics_enabled():
         return None

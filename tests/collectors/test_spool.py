@@ -23,6 +23,7 @@ from collectors.upload import (
     Uploader,
     batch_objects,
     default_sink,
+    describe_error,
     spool_status,
 )
 
@@ -354,3 +355,9 @@ def test_another_writers_object_at_our_key_puts_ours_next_to_it_in_the_same_part
     [ours] = [p for p in theirs.parent.iterdir() if p != theirs]
     assert ours.name == f"w-000001-{obj.sha256[:12]}.parquet"
     assert theirs.read_bytes() == b"someone else's"
+
+
+def test_upload_errors_carry_no_url_credentials() -> None:
+    exc = ConnectionError('Could not connect to the endpoint URL: "http://u:PASS@h:8333/b/k?x=SIG"')
+    assert describe_error(exc) == \
+        'ConnectionError: Could not connect to the endpoint URL: "http://h:8333/b/k"'
