@@ -28,10 +28,11 @@ MEDIAJOB_METRICS=0 (or false/off/no) the attempt does nothing at all: no probe, 
 no sampler thread, no row (`row` and `metrics` stay None); the block still runs.
 
 The sampler hook. `sampler=` takes any object with `start()` and `stop() -> summary`, where the
-summary has `cpu_pct_avg`, `cpu_pct_max`, `mem_rss_mb_max` (floats or None) and `sample_count`
-(int), such as `collectors.sampler.TreeSampler`. The default, DEFAULT_SAMPLER, is
-`collectors.sampler.children_sampler()`: the children this process starts during the attempt
-(so a process running several attempts at once should pass its own samplers or None).
+summary has `cpu_pct_avg`, `cpu_pct_max` (% of one core), `mem_rss_mb_max` (MB, 1e6 bytes), each
+a float or None, and `sample_count` (int), such as `collectors.sampler.TreeSampler`. The
+default, DEFAULT_SAMPLER, is `collectors.sampler.children_sampler()`: the children this process
+starts during the attempt (so a process running several attempts at once should pass its own
+samplers or None).
 """
 
 from __future__ import annotations

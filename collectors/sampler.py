@@ -205,7 +205,8 @@ class TreeSampler:
         self._thread.start()
 
     def stop(self, timeout: float | None = 5.0) -> SampleSummary:
-        """Take a last sample, stop the thread and return the summary (idempotent)."""
+        """Take a last sample, stop the thread (waiting at most `timeout` seconds for it) and
+        return the summary (idempotent)."""
         if self._summary is not None:
             return self._summary
         if self._thread is None:

@@ -359,6 +359,10 @@ class SpoolingSink:
     `append` never raises and never waits for the network. Counters (`rows_spooled`,
     `rows_dropped`, `rows_invalid`, `rows_uploaded`) and the last error are written to the
     spool's state folder for `mjcollect status`.
+
+    Each option left None comes from its environment variable (collectors.config): batch_rows
+    (rows per object), batch_age (seconds a row may wait), max_bytes (spool bound, bytes),
+    retry_max (longest wait between upload retries, seconds).
     """
 
     def __init__(

@@ -265,7 +265,8 @@ def detach_flush(url: str) -> None:
 
 
 def close_sink(sink: Sink, timeout: float) -> bool:
-    """Flush and close; True when every row reached the dataset (else they wait in the spool)."""
+    """Flush (at most `timeout` seconds) and close; True when every row reached the dataset
+    (else they wait in the spool)."""
     try:
         done = sink.flush(timeout)
     except Exception:  # the sink promises not to raise; if it does, say so and go on
