@@ -135,7 +135,9 @@ class DistributionsScreen(Screen[None]):
         summary, hist = self.current()
         edges, counts = formatting.bins_of(hist, BINS)
         measure = hist[0]["measure"] if hist else "rtf"
-        caption = ("seconds per job (thumbnails: RTF does not apply)"
-                   if measure == "seconds_per_job" else "per-attempt RTF (succeeded attempts)")
+        # The bins' unit and what the counts are: each bar is succeeded attempts.
+        caption = ("s/job (thumbnails: no RTF) │ succeeded attempts"
+                   if measure == "seconds_per_job"
+                   else "per-attempt RTF, x realtime │ succeeded attempts")
         self.query_one(Histogram).show(edges, counts, formatting.group_marks(summary), caption)
         self.query_one("#dist-stats", Static).update(Text(formatting.group_stats_text(summary)))
