@@ -136,6 +136,16 @@ def metrics_url() -> str | None:
     return raw or None
 
 
+def spool_max_bytes() -> int:
+    """MEDIAJOB_METRICS_SPOOL_MAX_BYTES, else DEFAULT_SPOOL_MAX_BYTES: the spool's bound, bytes."""
+    return env_int(MEDIAJOB_METRICS_SPOOL_MAX_BYTES, DEFAULT_SPOOL_MAX_BYTES)
+
+
+def batch_rows() -> int:
+    """MEDIAJOB_METRICS_BATCH_ROWS, else DEFAULT_BATCH_ROWS: rows per uploaded object."""
+    return env_int(MEDIAJOB_METRICS_BATCH_ROWS, DEFAULT_BATCH_ROWS)
+
+
 def spool_base() -> str:
     """MEDIAJOB_METRICS_SPOOL, or ~/.cache/mediajobs/spool (each dataset URL gets a subfolder)."""
     raw = os.environ.get(MEDIAJOB_METRICS_SPOOL, "").strip()

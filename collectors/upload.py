@@ -384,16 +384,14 @@ class SpoolingSink:
             # which Python refuses once shutdown has begun. Importing that (stdlib, light)
             # module now makes the late boto3 import safe.
             import concurrent.futures.thread  # noqa: F401
-        self.batch_rows = int(batch_rows or config.env_int(
-            config.MEDIAJOB_METRICS_BATCH_ROWS, config.DEFAULT_BATCH_ROWS))
+        self.batch_rows = int(batch_rows or config.batch_rows())
         if self.batch_rows < 1:
             raise ValueError(f"batch_rows must be >= 1, got {batch_rows!r}")
         self.batch_age = config.positive_arg(
             "batch_age", batch_age, config.MEDIAJOB_METRICS_BATCH_AGE, config.DEFAULT_BATCH_AGE_S)
         self.retry_max = config.positive_arg(
             "retry_max", retry_max, config.MEDIAJOB_METRICS_RETRY_MAX, config.DEFAULT_RETRY_MAX_S)
-        max_b = int(max_bytes) if max_bytes is not None else config.env_int(
-            config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES, config.DEFAULT_SPOOL_MAX_BYTES)
+        max_b = int(max_bytes) if max_bytes is not None else config.spool_max_bytes()
         self.spool = Spool(spool_dir if spool_dir is not None else spool_dir_for(url),
                            max_b, fsync=fsync)
         self.spool.write_url(self.url)

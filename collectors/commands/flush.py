@@ -52,15 +52,13 @@ def run(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout
     status = 0
     for folder, url in targets:
-        spool = Spool(folder, config.env_int(config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES,
-                                             config.DEFAULT_SPOOL_MAX_BYTES))
+        spool = Spool(folder, config.spool_max_bytes())
         url = url or spool.read_url()
         if url is None:
             print(f"{folder}: no dataset URL recorded; pass --url")
             status = 2
             continue
-        uploader = Uploader(url, spool, batch_rows=config.env_int(
-            config.MEDIAJOB_METRICS_BATCH_ROWS, config.DEFAULT_BATCH_ROWS))
+        uploader = Uploader(url, spool, batch_rows=config.batch_rows())
         try:
             result = uploader.drain(everything=True, deadline=deadline)
         finally:

@@ -230,8 +230,7 @@ class SpoolOnlySink:
         from collectors.upload import spool_dir_for
 
         self.url = parse_url(url).url  # ValueError for a bad URL
-        self.spool = Spool(spool_dir_for(self.url), config.env_int(
-            config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES, config.DEFAULT_SPOOL_MAX_BYTES))
+        self.spool = Spool(spool_dir_for(self.url), config.spool_max_bytes())
         self.spool.write_url(self.url)
         self.rows = 0
 

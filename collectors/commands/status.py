@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     for folder, _url in targets:
         if not (folder / "rows").is_dir():
             continue
-        spool = Spool(folder, config.env_int(config.MEDIAJOB_METRICS_SPOOL_MAX_BYTES,
-                                             config.DEFAULT_SPOOL_MAX_BYTES))
+        spool = Spool(folder, config.spool_max_bytes())
         statuses.append(spool_status(spool))
     if args.json:
         print(json.dumps(statuses, indent=2))
