@@ -541,7 +541,7 @@ def start_attempt(job_type: str, job_id: str, **options: Unpack[AttemptOptions])
     `primary_input` names it. output: the produced file, if known now (else `set_output`).
     sink: where the row goes (DEFAULT_SINK: MEDIAJOB_METRICS_URL's; None: nowhere).
     sampler: CPU/memory sampler (DEFAULT_SAMPLER: the process's new children; None: none).
-    allow_protocols / probe_timeout: passed to probe_media_info.
+    allow_protocols / probe_timeout (seconds): passed to probe_media_info.
     options (AttemptOptions) default as in `Attempt.__init__`: attempt_number 1, the default sink
     and sampler, the rest None/False/empty.
     Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number < 1).
