@@ -1,4 +1,4 @@
-"""One measured job attempt: what a worker wraps around each MediaJob attempt (plan 87, step 3).
+"""One measured job attempt: what a worker wraps around each MediaJob attempt.
 
     from collectors import attempt
 
@@ -6,7 +6,7 @@
         a.add_ffmpeg_command(argv)          # recorded as one shell-quoted line, no credentials
         run_ffmpeg(argv)
         a.set_output(dst)                    # output_size_bytes at finish
-    manifest["metrics"] = a.metrics          # the plan's camelCase object
+    manifest["metrics"] = a.metrics          # the manifest's camelCase object
     manifest["ffmpegCommands"] = a.row["ffmpeg_commands"]
 
 or, where a `with` block does not fit: `a = start_attempt(...)`, then `a.finish()` or
@@ -119,7 +119,7 @@ def first_audio_input(inputs: Sequence[PathLike]) -> PathLike | None:
 
 Rule = Callable[[Sequence[PathLike]], "PathLike | None"]
 
-#: The input whose length defines the job's work, per job type (plan 87, step 3). Chosen from
+#: The input whose length defines the job's work, per job type. Chosen from
 #: names and sizes only: probing every input to choose would cost more than the probe we keep.
 PRIMARY_INPUT_RULES: Final[Mapping[str, Rule]] = {
     # The timeline's main footage; overlays, logos and music beds are smaller files.

@@ -5,7 +5,7 @@
   the CPU affinity mask, capped by the cgroup CPU quota (v2 `cpu.max`, v1 `cpu.cfs_quota_us` /
   `cpu.cfs_period_us`, the tightest limit on the way up the hierarchy). A quota of 150000/100000
   is 1.5 CPUs. Every file is read defensively: missing or odd means "no limit known".
-- mem_gb: total RAM in GB (1e9 bytes), rounded to 0.1 as plan 87 says.
+- mem_gb: total RAM in GB (1e9 bytes), rounded to 0.1.
 - hostname.
 - instance_type: AWS_INSTANCE_TYPE, else IMDSv2 (PUT a token, GET
   /latest/meta-data/instance-type) within a total budget of about one second, else None.

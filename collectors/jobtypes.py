@@ -1,4 +1,4 @@
-"""The four MediaJobs pipelines of plan 87, as real ffmpeg work.
+"""The four MediaJobs pipelines (schema.JOB_TYPES), as real ffmpeg work.
 
 Each job type has a pure function building its ffmpeg argument list(s) and a `run_*` function
 that runs them and returns a `PipelineResult` (the output file and every command run, for the

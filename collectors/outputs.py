@@ -1,4 +1,4 @@
-"""Size of a job's output (plan 87, phase 2): a local file by stat, an S3 object by HEAD.
+"""Size of a job's output: a local file by stat, an S3 object by HEAD.
 
 boto3 is imported only when an `s3://` output is asked about, so `import collectors` stays light;
 the client uses the standard AWS chain (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL included). The HEAD

@@ -11,7 +11,7 @@ ffprobe open a URL, and with `-format_whitelist` limited to demuxers that read o
 (no `hls`, `concat`, `image2`...), so a crafted playlist cannot make it read another local file
 either.
 
-Caching. Plan 87 asks for one probe per job and path. A `ProbeCache` holds results keyed by
+Caching: one probe per job and path. A `ProbeCache` holds results keyed by
 (real path, mtime, size); the attempt (collectors.attempt) opens one per attempt and makes it
 the current cache, so a job calling `probe_media_info` on its primary input inside its attempt
 runs no second ffprobe. Outside an attempt nothing is cached unless a cache is passed.
@@ -72,7 +72,7 @@ class ProbeError(Exception):
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """The input characteristics plan 87 records, from one ffprobe run.
+    """The input characteristics of an attempt row (its input_* columns), from one ffprobe run.
 
     Video fields are None for audio-only input (cover art does not count as video), audio_codec
     is None for video-only input.

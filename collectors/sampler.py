@@ -1,4 +1,4 @@
-"""CPU and memory sampling of a job's process tree (plan 87, phase 2), with psutil.
+"""CPU and memory sampling of a job's process tree, with psutil.
 
 A daemon thread wakes every `interval` seconds (MEDIAJOB_SAMPLE_INTERVAL, default 2 s; the
 first few samples come sooner, WARMUP_WAITS_S, so that short jobs are seen alive), lists the

@@ -4,7 +4,7 @@ Every writer (the attempt API, `mjcollect`, the ingester, the synthetic generato
 reader (the planner) takes column names, Arrow types and camelCase manifest names from here.
 
 The dataset row is flat and snake_case, so DuckDB, Athena, Trino and Spark read it unquoted.
-The manifest's `metrics` object is nested and camelCase, as plan 87 names it:
+The manifest's `metrics` object is nested and camelCase, as the MediaJobs manifests name it:
 
     metrics = {durationMs, rtf, probeMs, status, error, ...,
                input: {durationSeconds, videoCodec, audioCodec, width, height, bitrateKbps, ...},
@@ -111,7 +111,7 @@ COLUMNS: tuple[Column, ...] = (
            "CPUs this worker may use: affinity and cgroup quota (containers)."),
     Column("mem_gb", "float64", (_M, "host", "memGb"), "Total RAM, GB (1e9), 0.1 precision."),
     Column("hostname", "string", (_M, "host", "hostname"), "The worker's host name."),
-    # Phase 2: sampling and output.
+    # The job's process tree (sampled while it runs) and its output.
     Column("cpu_pct_avg", "float64", (_M, "cpuPctAvg"),
            "Mean CPU of the job's process tree, % of one core (200 = two cores busy)."),
     Column("cpu_pct_max", "float64", (_M, "cpuPctMax"), "Max CPU sample, % of one core."),

@@ -1,6 +1,6 @@
 """`mjcollect ingest manifests/*.json`: attempt manifests carrying a `metrics` object -> rows.
 
-Workers that keep their own manifests (the TypeScript services) write the plan's `metrics`
+Workers that keep their own manifests (the TypeScript services) write the `metrics`
 object there; this turns those files into dataset rows (`schema.manifest_to_row`). A file that is
 not JSON, has no `metrics` object or lacks a required field is reported by name and skipped; the
 others are ingested. Exit code: 0 when every file was ingested and uploaded, 1 when some file was
