@@ -178,17 +178,25 @@ def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
     return _metrics(row)
 
 
-def distributions(ds: Dataset, bins: int) -> DistributionLoaded:
-    """RTF summaries and histograms of every group (`planner.stats`), in four queries."""
+def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> DistributionLoaded:
+    """RTF summaries and histograms of every group (`planner.stats`), in four queries; two more
+    for the histograms in `fine_bins` bins (for a taller screen) when asked for."""
     from planner.stats import rtf_histogram, rtf_summary
     from planner.tui.messages import DistributionLoaded
 
     with cursor(ds) as cur:
+        fine: dict[str, list[dict[str, Any]]] = {}
+        if fine_bins is not None:
+            fine = {
+                "fine_by_instance": rtf_histogram(cur, by="instance", bins=fine_bins).to_dicts(),
+                "fine_by_job_type": rtf_histogram(cur, by="job_type", bins=fine_bins).to_dicts(),
+            }
         return DistributionLoaded(
             by_instance=rtf_summary(cur, by="instance").to_dicts(),
             by_job_type=rtf_summary(cur, by="job_type").to_dicts(),
             hist_by_instance=rtf_histogram(cur, by="instance", bins=bins).to_dicts(),
             hist_by_job_type=rtf_histogram(cur, by="job_type", bins=bins).to_dicts(),
+            **fine,
         )
 
 

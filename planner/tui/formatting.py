@@ -154,6 +154,17 @@ def bins_of(rows: Sequence[Mapping[str, Any]], bins: int) -> tuple[list[float], 
     return [i * width for i in range(bins + 1)], counts
 
 
+def merge_bins(
+    edges: Sequence[float], counts: Sequence[int], bins: int
+) -> tuple[list[float], list[int]]:
+    """Equal-width bins merged into `bins` (a divisor of their number): every k-th edge, the
+    counts of each k neighbours summed. The last keeps its open upper end."""
+    if not counts or len(counts) % bins:
+        raise ValueError(f"{len(counts)} bins do not merge into {bins}")
+    k = len(counts) // bins
+    return list(edges[::k]), [sum(counts[i:i + k]) for i in range(0, len(counts), k)]
+
+
 def group_stats_text(row: Mapping[str, Any] | None) -> str:
     """The figures beside a histogram, from one `planner.stats.rtf_summary` row (plain text).
 

@@ -7,7 +7,7 @@ Every query runs in a thread worker; the worker never touches a widget. It posts
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
@@ -80,12 +80,16 @@ class DistributionLoaded(Message):
 
     `by_instance` / `by_job_type`: rtf_summary rows per job type x instance type / per job type;
     `hist_by_instance` / `hist_by_job_type`: the matching rtf_histogram rows.
+    `fine_by_instance` / `fine_by_job_type`: the same histograms in more, narrower bins (a
+    multiple of the others' number), for a taller screen; empty when not asked for.
     """
 
     by_instance: list[dict[str, Any]]
     by_job_type: list[dict[str, Any]]
     hist_by_instance: list[dict[str, Any]]
     hist_by_job_type: list[dict[str, Any]]
+    fine_by_instance: list[dict[str, Any]] = field(default_factory=list)
+    fine_by_job_type: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -55,6 +55,30 @@ def test_bins_of_fills_empty_bins() -> None:
     assert f.bins_of([], 4) == ([], [])
 
 
+def test_merge_bins_sums_neighbours_and_keeps_every_kth_edge() -> None:
+    edges = [i * 0.5 for i in range(7)]
+    assert f.merge_bins(edges, [1, 2, 3, 4, 5, 6], 3) == ([0.0, 1.0, 2.0, 3.0], [3, 7, 11])
+    assert f.merge_bins(edges, [1, 2, 3, 4, 5, 6], 6) == (edges, [1, 2, 3, 4, 5, 6])
+    with pytest.raises(ValueError):
+        f.merge_bins(edges, [1, 2, 3, 4, 5, 6], 4)
+
+
+def test_histogram_shows_as_many_fine_bins_as_its_lines_hold() -> None:
+    from planner.tui.widgets.histogram import Histogram
+
+    h = Histogram()
+    coarse = [float(i) for i in range(5)], [1, 2, 3, 4]
+    fine = [i / 3 for i in range(13)], list(range(12))
+    h.show(*coarse, {}, "caption", fine=fine)
+    assert h.binning(None) == coarse
+    assert h.binning(5) == coarse  # 4 bins and the caption: no more fit
+    assert h.binning(7) == f.merge_bins(*fine, 6)  # 6 fit, 12 do not
+    assert h.binning(40) == fine
+    assert len(h.lines(60, 7)) == 7
+    h.show(*coarse, {}, "caption")  # no fine bins
+    assert h.binning(40) == coarse
+
+
 def test_describe_jobs_query() -> None:
     q = JobsQuery(job_type="upload_thumb_v1", status="failed", range_hours=168, sort="rtf_desc",
                   search="ab[c")

@@ -23,8 +23,14 @@ from planner.fleet import fleet_request
 from planner.prices import DEFAULT_PRICES_PATH, load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import format_rtf, short_job_type, sizing_cells
-from planner.tui.screens.distributions import BINS, DistributionsScreen
+from planner.tui.formatting import (
+    bins_of,
+    format_rtf,
+    merge_bins,
+    short_job_type,
+    sizing_cells,
+)
+from planner.tui.screens.distributions import BINS, FINE_BINS, DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
@@ -83,6 +89,23 @@ async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
         assert "Jobs/hour per slot" in figures
         thumbs = by_type["upload_thumb_v1"]
         assert f"s/job p50  {thumbs['seconds_per_job_p50']:.2f}" in figures
+
+
+async def test_a_taller_screen_shows_the_histogram_in_more_bins(dataset: Any) -> None:
+    jt = "create_video_export_v1"
+    fine = [r for r in stats.rtf_histogram(dataset, by="job_type", bins=FINE_BINS).to_dicts()
+            if r["job_type"] == jt]
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        screen = await open_view(pilot, "d", DistributionsScreen, "data")
+        histogram = screen.query_one(Histogram)
+        await wait_for(pilot, lambda: histogram.content_size.height > 0)
+        edges, counts = histogram.binning(histogram.content_size.height)
+        assert len(counts) == 24  # 26 lines: the caption and 24 bins (48 do not fit)
+        assert (edges, counts) == merge_bins(*bins_of(fine, FINE_BINS), 24)
+        assert sum(counts) == sum(histogram.counts)
+        assert len(histogram.lines(60, histogram.content_size.height)) == 25
 
 
 async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(

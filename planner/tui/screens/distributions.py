@@ -2,7 +2,8 @@
 p50/p90/p99 marked, and the aggregate RTF beside it. t/T and i/I switch the group.
 
 One worker runs `planner.stats.rtf_summary` and `rtf_histogram` for every group at once (by
-instance type, and per job type over all instances); switching groups then only redraws.
+instance type, and per job type over all instances; the histograms also in finer bins, which a
+taller screen shows merged to its height); switching groups then only redraws.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from planner.tui.widgets.histogram import Histogram
 
 #: Histogram bins: fits 24 lines with the header, the selector line and the footer.
 BINS = 16
+#: The same histograms in finer bins, merged to what a taller screen holds: 24, 32 or 48 bins
+#: (divisors of it above BINS).
+FINE_BINS = 96
 
 
 class DistributionsScreen(Screen[None]):
@@ -59,7 +63,7 @@ class DistributionsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="distributions")
     def load(self) -> None:
         ds = self.app.dataset  # type: ignore[attr-defined]
-        post_result(self, "distributions", lambda: data.distributions(ds, BINS))
+        post_result(self, "distributions", lambda: data.distributions(ds, BINS, FINE_BINS))
 
     @on(DistributionLoaded)
     def _loaded(self, message: DistributionLoaded) -> None:
@@ -109,17 +113,27 @@ class DistributionsScreen(Screen[None]):
 
     def current(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """(summary row, histogram rows) of the selected group."""
+        summary, hist, _ = self.current_groups()
+        return summary, hist
+
+    def current_groups(
+        self,
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        """(summary row, histogram rows, fine histogram rows) of the selected group."""
         assert self.data is not None
         jt, inst = self.job_type, self.instance_type
         if inst is None:
             summary = [r for r in self.data.by_job_type if r["job_type"] == jt]
             hist = [r for r in self.data.hist_by_job_type if r["job_type"] == jt]
+            fine = [r for r in self.data.fine_by_job_type if r["job_type"] == jt]
         else:
             summary = [r for r in self.data.by_instance
                        if r["job_type"] == jt and r["instance_type"] == inst]
             hist = [r for r in self.data.hist_by_instance
                     if r["job_type"] == jt and r["instance_type"] == inst]
-        return (summary[0] if summary else None), hist
+            fine = [r for r in self.data.fine_by_instance
+                    if r["job_type"] == jt and r["instance_type"] == inst]
+        return (summary[0] if summary else None), hist, fine
 
     def redraw(self) -> None:
         if self.data is None:
@@ -132,12 +146,13 @@ class DistributionsScreen(Screen[None]):
             f"[b]i[/] instance [b]{inst or 'all'}[/] "
             f"({self.instance_index % len(options) + 1}/{len(options)})"
         )
-        summary, hist = self.current()
+        summary, hist, fine = self.current_groups()
         edges, counts = formatting.bins_of(hist, BINS)
         measure = hist[0]["measure"] if hist else "rtf"
         # The bins' unit and what the counts are: each bar is succeeded attempts.
         caption = ("s/job (thumbnails: no RTF) │ succeeded attempts"
                    if measure == "seconds_per_job"
                    else "per-attempt RTF, x realtime │ succeeded attempts")
-        self.query_one(Histogram).show(edges, counts, formatting.group_marks(summary), caption)
+        self.query_one(Histogram).show(edges, counts, formatting.group_marks(summary), caption,
+                                       fine=formatting.bins_of(fine, FINE_BINS))
         self.query_one("#dist-stats", Static).update(Text(formatting.group_stats_text(summary)))
