@@ -342,17 +342,29 @@ def sizing_cells(rank: int, t: Any, capacity: str) -> list[str]:
     ]
 
 
-def recommendation_text(rec: Any) -> str:
-    """The recommended fleet in two lines (plain text) for a `FleetRecommendation` or None."""
+def recommendation_text(rec: Any, types: Sequence[Any] = ()) -> str:
+    """The recommended fleet in two lines (plain text) for a `FleetRecommendation` or None.
+
+    Given the sized `types` (`TypeSizing`), the unit reads in a line of 80 columns: `1 unit =
+    one c5.large's throughput of this mix (33.8 jobs/h, all slots busy)`; else as the planner
+    words it.
+    """
     if rec is None:
         return "No fleet recommended: no instance type carries the demand."
     members = ", ".join(
         f"{m.instance_type}{'*' if m.estimated else ''} ×{m.weighted_capacity:g}"
         for m in rec.members
     )
+    unit = rec.unit
+    names = {m.instance_type for m in rec.members}
+    chosen = [t for t in types if t.instance_type in names]
+    if chosen:
+        base = min(chosen, key=lambda t: t.capacity_jobs_per_hour)
+        unit = (f"one {base.instance_type}'s throughput of this mix "
+                f"({base.capacity_jobs_per_hour:.1f} jobs/h, all slots busy)")
     return (
         f"Recommended {rec.capacity} fleet: target capacity {rec.total_target_capacity} "
-        f"over {members}\n1 unit = {rec.unit}"
+        f"over {members}\n1 unit = {unit}"
     )
 
 

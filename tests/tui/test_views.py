@@ -239,6 +239,13 @@ async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: 
         fleet = static_text(screen.query_one("#sizing-fleet"))
         assert expected.recommendation is not None
         assert f"target capacity {expected.recommendation.total_target_capacity} " in fleet
+        names = {m.instance_type for m in expected.recommendation.members}
+        unit = min((t for t in expected.types if t.instance_type in names),
+                   key=lambda t: t.capacity_jobs_per_hour)
+        assert (f"1 unit = one {unit.instance_type}'s throughput of this mix "
+                f"({unit.capacity_jobs_per_hour:.1f} jobs/h, all slots busy)") in fleet
+        planner_unit = expected.recommendation.unit
+        assert planner_unit.startswith(f"the throughput of one {unit.instance_type} ")
 
         # A bad value is a one-line message naming the field; the last good table stays.
         growth = screen.query_one("#in-growth", Input)

@@ -143,7 +143,7 @@ class SizingScreen(Screen[None]):
         for rank, t in enumerate(result.types, 1):
             table.add_row(*formatting.sizing_cells(rank, t, capacity), key=t.instance_type)
         self.query_one("#sizing-fleet", Static).update(
-            Text(formatting.recommendation_text(result.recommendation))
+            Text(formatting.recommendation_text(result.recommendation, result.types))
         )
         note = "  * estimated from a measured type of its family" if any(
             t.estimated for t in result.types) else ""
