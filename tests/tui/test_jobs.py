@@ -204,7 +204,8 @@ async def test_help_lists_the_keys() -> None:
         await pilot.press("question_mark")
         text = static_text(app.screen.query_one("#help-text"))
         for line in ("j        Jobs", "d        Distributions", "f        Fleet sizing",
-                     "/        search by job id", "w        write the fleet request JSON"):
+                     "/        search by job id", "w        write the fleet request JSON",
+                     "Growth multiplies the demand", "hour of the Window (14d, 36h, 2w)"):
             assert line in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
