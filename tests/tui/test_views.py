@@ -30,6 +30,7 @@ from planner.tui.formatting import (
     short_job_type,
     sizing_cells,
 )
+from planner.tui.messages import QueryFailed
 from planner.tui.screens.distributions import BINS, FINE_BINS, DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
@@ -290,6 +291,14 @@ async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: 
         assert screen.result.options == options3
         assert screen.result.demand["upload_thumb_v1"].jobs_per_hour == 1800
         assert "thumb 1800.0" in static_text(screen.query_one("#sizing-status"))
+
+        # The failure of a form since changed (a slow window query) does not hide this result.
+        screen.post_message(QueryFailed(f"sizing#{screen.generation - 1}", "stale failure"))
+        await pilot.pause(0.1)
+        assert "thumb 1800.0" in static_text(screen.query_one("#sizing-status"))
+        screen.post_message(QueryFailed(f"sizing#{screen.generation}", "current failure"))
+        await wait_for(pilot, lambda: "current failure" in static_text(
+            screen.query_one("#sizing-status")))
 
 
 async def test_empty_dataset_shows_a_message(tmp_path: Path) -> None:

@@ -110,7 +110,9 @@ class SizingScreen(Screen[None]):
             self.inputs_by_window[window] = inputs  # with the form's price table
             return SizingComputed(generation, inputs, result)
 
-        post_result(self, "sizing", query)
+        # The view names the form's generation: a slow query (another window) that fails after
+        # a newer form was sized must not put its error over that result.
+        post_result(self, f"sizing#{generation}", query)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing-write")
     def write(self, result: Any, directory: str) -> None:
@@ -152,9 +154,12 @@ class SizingScreen(Screen[None]):
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:
-        if message.view != "sizing":
+        view, _, generation = message.view.partition("#")
+        if view != "sizing":
             return
         message.stop()
+        if generation and int(generation) != self.generation:
+            return  # the error of a form since changed
         self.query_one("#sizing-table", DataTable).loading = False
         self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}")
 
