@@ -166,7 +166,9 @@ def resolve_demand(
             source=f"data p{percentile:g} hour of {h.hours} h" + _growth_note(growth),
         )
     if not out:
-        raise EmptySelectionError("no arrivals in the window: no demand to size for")
+        raise EmptySelectionError(
+            "no arrivals in the window's whole hours (the data's last, partial hour is left "
+            "out): no demand to size for; try a longer window or a forecast")
     return out
 
 
