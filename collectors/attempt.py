@@ -228,8 +228,6 @@ class _Default:
 DEFAULT_SAMPLER: Final = _Default()
 DEFAULT_SINK: Final = _Default()
 
-_warned: set[str] = set()
-
 
 class AttemptOptions(TypedDict, total=False):
     """The keyword options of `start_attempt` and `attempt`, passed on to `Attempt` unchanged.
@@ -254,22 +252,19 @@ def _note_failure(step: str, message: str, error: BaseException | None = None) -
 
     `error`, when given, adds its traceback to the WARNING (for bugs, not for expected gaps).
     """
-    if step in _warned:
-        log.debug("metrics %s: %s", step, message)
-    else:
-        _warned.add(step)
-        log.warning("metrics %s: %s (the job is not affected; further %s failures are "
-                    "logged at DEBUG)", step, message, step, exc_info=error)
+    config.log_once(log, f"attempt:{step}", logging.WARNING,
+                    "metrics %s: %s (the job is not affected; further %s failures are logged "
+                    "at DEBUG)", step, message, step, error=error)
 
 
 def _default_sink() -> Sink | None:
     from collectors.upload import default_sink
 
     sink = default_sink()
-    if sink is None and "no-sink" not in _warned:
-        _warned.add("no-sink")
-        log.info("no metrics sink configured (%s unset): rows are not written",
-                 config.MEDIAJOB_METRICS_URL)
+    if sink is None:
+        config.log_once(log, "attempt:no-sink", logging.INFO,
+                        "no metrics sink configured (%s unset): rows are not written",
+                        config.MEDIAJOB_METRICS_URL)
     return sink
 
 

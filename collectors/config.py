@@ -77,13 +77,25 @@ DEFAULT_IMDS_ENDPOINT_IPV6 = "http://[fd00:ec2::254]"
 IMDS_BUDGET_S = 1.0
 
 _FALSE = {"0", "false", "off", "no"}
-_warned: set[str] = set()
+_logged: set[str] = set()  # keys of log_once already logged at their own level
+
+
+def log_once(logger: logging.Logger, key: str, level: int, msg: str, *args: object,
+             error: BaseException | None = None) -> None:
+    """Log at `level` the first time `key` comes up in this process, at DEBUG after that.
+
+    One policy for every collector failure: a worker runs thousands of attempts, and one broken
+    setting must not repeat itself in each. `error` adds its traceback to the first record.
+    """
+    first = key not in _logged
+    _logged.add(key)
+    logger.log(level if first else logging.DEBUG, msg, *args,
+               exc_info=error if first else None)
 
 
 def _warn_once(name: str, raw: str, default: object) -> None:
-    if name not in _warned:
-        _warned.add(name)
-        log.warning("ignoring %s=%r (not valid); using %r", name, raw, default)
+    log_once(log, f"env:{name}", logging.WARNING, "ignoring %s=%r (not valid); using %r",
+             name, raw, default)
 
 
 def metrics_enabled() -> bool:

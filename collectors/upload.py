@@ -642,7 +642,6 @@ if hasattr(os, "register_at_fork"):
 _default: SpoolingSink | None = None
 _default_lock = threading.Lock()
 _atexit_registered = False
-_refused_urls: set[str] = set()  # logged at ERROR once; asked about again on every attempt
 
 
 def default_sink() -> SpoolingSink | None:
@@ -664,10 +663,11 @@ def default_sink() -> SpoolingSink | None:
         try:
             _default = SpoolingSink(url)
         except (ValueError, OSError) as exc:
-            level = logging.DEBUG if url in _refused_urls else logging.ERROR
-            _refused_urls.add(url)
-            log.log(level, "metrics rows not written: cannot use %s=%r: %s",
-                    config.MEDIAJOB_METRICS_URL, redact_urls(url), redact_urls(str(exc)))
+            # Asked again on the next attempt (a spool folder may become writable), but said
+            # at ERROR only once per URL.
+            config.log_once(log, f"dataset-url:{url}", logging.ERROR,
+                            "metrics rows not written: cannot use %s=%r: %s",
+                            config.MEDIAJOB_METRICS_URL, redact_urls(url), redact_urls(str(exc)))
             return None
         if not _atexit_registered:
             atexit.register(_close_default_at_exit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import os
 import shlex
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from collectors import InMemorySink, attempt, jobtypes, schema, start_attempt
+from collectors import InMemorySink, attempt, config, jobtypes, schema, start_attempt
 from collectors.attempt import (
     PRIMARY_INPUT_RULES,
     Attempt,
@@ -420,7 +419,7 @@ def test_commands_lose_their_credentials(sink: InMemorySink) -> None:
 def test_output_size_failure_is_noted_without_credentials_and_logged_once(
     sink: InMemorySink, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(importlib.import_module("collectors.attempt"), "_warned", set())
+    monkeypatch.setattr(config, "_logged", set())
     out = "https://u:PASS@h/out.mp4?X-Amz-Signature=SIG"
     with caplog.at_level(logging.DEBUG, logger="collectors"):
         for n in range(2):
@@ -440,9 +439,7 @@ def test_output_size_failure_is_noted_without_credentials_and_logged_once(
 def test_a_bad_dataset_url_is_logged_once_without_its_credentials(
     url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from collectors import upload
-
-    monkeypatch.setattr(upload, "_refused_urls", set())
+    monkeypatch.setattr(config, "_logged", set())
     monkeypatch.setenv("MEDIAJOB_METRICS_URL", url)
     with caplog.at_level(logging.DEBUG, logger="collectors"):
         for n in range(3):
@@ -460,7 +457,7 @@ def test_a_row_that_cannot_be_built_is_logged_once_with_its_traceback(
     def broken(row: Mapping[str, Any]) -> dict[str, Any]:
         raise KeyError("a bug")
 
-    monkeypatch.setattr(importlib.import_module("collectors.attempt"), "_warned", set())
+    monkeypatch.setattr(config, "_logged", set())
     monkeypatch.setattr(schema, "metrics_of_row", broken)
     with caplog.at_level(logging.DEBUG, logger="collectors"):
         for n in range(2):
