@@ -663,16 +663,20 @@ def default_sink() -> SpoolingSink | None:
         try:
             _default = SpoolingSink(url)
         except (ValueError, OSError) as exc:
-            # Asked again on the next attempt (a spool folder may become writable), but said
-            # at ERROR only once per URL.
-            config.log_once(log, f"dataset-url:{url}", logging.ERROR,
-                            "metrics rows not written: cannot use %s=%r: %s",
-                            config.MEDIAJOB_METRICS_URL, redact_urls(url), redact_urls(str(exc)))
+            # Asked again on the next attempt (a spool folder may become writable).
+            log_refused_url(url, exc, config.MEDIAJOB_METRICS_URL)
             return None
         if not _atexit_registered:
             atexit.register(_close_default_at_exit)
             _atexit_registered = True
         return _default
+
+
+def log_refused_url(url: str, exc: BaseException, setting: str = "the dataset URL") -> None:
+    """Say once per URL (ERROR, then DEBUG) that rows cannot go to `url`, credentials removed."""
+    config.log_once(log, f"dataset-url:{url}", logging.ERROR,
+                    "metrics rows not written: cannot use %s=%r: %s",
+                    setting, redact_urls(url), redact_urls(str(exc)))
 
 
 def _close_default_at_exit() -> None:

@@ -212,7 +212,7 @@ def open_sink(url: str | None) -> Sink | None:
     try:
         return upload.SpoolingSink(url)
     except (ValueError, OSError) as exc:
-        _log_bad_dataset(url, exc)
+        upload.log_refused_url(url, exc, "--data")
         return None
 
 
@@ -341,7 +341,7 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
 
 
 def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
-    from collectors import config
+    from collectors import config, upload
 
     url = url or config.metrics_url()
     if url is None or not config.metrics_enabled():
@@ -349,14 +349,8 @@ def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
     try:
         return SpoolOnlySink(url)
     except (ValueError, OSError) as exc:
-        _log_bad_dataset(url, exc)
+        upload.log_refused_url(url, exc)
         return None
-
-
-def _log_bad_dataset(url: str, exc: Exception) -> None:
-    from collectors.redact import redact_urls
-
-    log.error("cannot write to dataset %r: %s", redact_urls(url), redact_urls(str(exc)))
 
 
 def _write_manifest(path: Path, metrics: dict[str, Any], row: dict[str, Any]) -> None:
