@@ -43,13 +43,13 @@ def main(
 ) -> int:
     """Parse `argv` (default: the process arguments), run the chosen subcommand, return its code.
 
-    `default_command` runs when there are no arguments at all (if it is offered). An exception of
+    `default_command` runs when there are no arguments at all. An exception of
     a `user_errors` type is the user's mistake, not a bug: one line on stderr and exit code 2,
     no traceback.
     """
     parser, modules = build_parser(prog, description, subcommands)
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list and default_command is not None and default_command in modules:
+    if not args_list and default_command is not None:
         args_list = [default_command]
     args = parser.parse_args(args_list)
     logging.basicConfig(
