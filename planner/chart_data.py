@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from planner.errors import EmptySelectionError
-from planner.queries import connection_of
+from planner.queries import MEASURED_WALL, connection_of
 
 if TYPE_CHECKING:
     import polars as pl
@@ -89,7 +89,7 @@ def attempt_points(
         )
         SELECT {cols},
                a.input_width::DOUBLE * a.input_height * a.input_fps AS pixels_per_second,
-               CASE WHEN a.duration_ms > 0 THEN a.duration_ms / 1000.0 END AS seconds_per_job,
+               CASE WHEN {MEASURED_WALL} THEN a.duration_ms / 1000.0 END AS seconds_per_job,
                g.n AS group_size
         FROM attempts a
         JOIN g ON a.job_type = g.job_type

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from collectors.schema import THROUGHPUT_JOBS, THROUGHPUT_MEDIA_SECONDS, THROUGHPUT_UNIT_BY_JOB_TYPE
 from planner.errors import EmptySelectionError, PlannerError
-from planner.queries import connection_of
+from planner.queries import KNOWN_INPUT, connection_of
 
 ForecastUnit = Literal["media_hours_per_day", "jobs_per_hour"]
 
@@ -199,13 +199,12 @@ def _from_forecast(
 
 # Every hour of the data at once (the window is cut in Python): one scan gives both the data's
 # time range and the arrivals, and another window needs no new query.
-HOURLY_SQL = """
+HOURLY_SQL = f"""
 SELECT job_type, date_trunc('hour', started_at AT TIME ZONE 'UTC') AS h,
        count(*) FILTER (WHERE coalesce(attempt_number, 1) = 1) AS jobs,
-       count(*) FILTER (WHERE coalesce(attempt_number, 1) = 1 AND input_duration_seconds > 0)
-           AS media_jobs,
+       count(*) FILTER (WHERE coalesce(attempt_number, 1) = 1 AND {KNOWN_INPUT}) AS media_jobs,
        coalesce(sum(input_duration_seconds)
-                FILTER (WHERE coalesce(attempt_number, 1) = 1 AND input_duration_seconds > 0), 0)
+                FILTER (WHERE coalesce(attempt_number, 1) = 1 AND {KNOWN_INPUT}), 0)
            AS media_s,
        max(started_at AT TIME ZONE 'UTC') AS last_start
 FROM attempts

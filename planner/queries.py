@@ -33,6 +33,16 @@ ORDER_BY = {
 #: Columns added to listings, one string per badge.
 BADGE_COLUMNS = ("rtf_badge", "input_badge", "host_badge")
 
+# What counts as measured, for every figure drawn from attempts (planner.stats, throughput,
+# demand, chart_data): a wall time of 0 ms or less is a missing measurement, not a 0-second job;
+# an input duration of 0 or less (or null) is unknown, its probe having failed. A ratio of the
+# two (RTF) is taken over the attempts that have both, so a failed probe does not pull it down.
+
+#: SQL condition: the attempt's wall time (duration_ms) was measured.
+MEASURED_WALL = "duration_ms > 0"
+#: SQL condition: the attempt's input duration (input_duration_seconds) is known.
+KNOWN_INPUT = "input_duration_seconds > 0"
+
 
 def connection_of(source: Dataset | duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """The DuckDB connection of a Dataset, or the connection itself."""

@@ -319,7 +319,7 @@ def estimate_by_vcpus(
             s.attempts,
             s.wall_seconds * scale,
             s.media_seconds,
-            None if s.media_wall_seconds is None else s.media_wall_seconds * scale,
+            s.media_wall_seconds * scale,
         )
         for jt, s in measured.services.items()
     }

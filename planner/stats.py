@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from collectors import schema
 from planner.badges import codec_name
 from planner.errors import EmptySelectionError, PlannerError
-from planner.queries import connection_of, where_clause
+from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of, where_clause
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -212,11 +212,11 @@ _AGG_SQL = """
 WITH a AS (
   SELECT {key_select},
     status = 'succeeded' AS ok,
-    CASE WHEN status = 'succeeded' AND input_duration_seconds > 0 AND duration_ms > 0
+    CASE WHEN status = 'succeeded' AND {known_input} AND {measured_wall}
          THEN input_duration_seconds END AS y,
-    CASE WHEN status = 'succeeded' AND input_duration_seconds > 0 AND duration_ms > 0
+    CASE WHEN status = 'succeeded' AND {known_input} AND {measured_wall}
          THEN duration_ms / 1000.0 END AS x,
-    CASE WHEN status = 'succeeded' AND duration_ms > 0 THEN duration_ms / 1000.0 END AS wall,
+    CASE WHEN status = 'succeeded' AND {measured_wall} THEN duration_ms / 1000.0 END AS wall,
     CASE WHEN status = 'succeeded' THEN cpu_pct_avg END AS cpu_avg,
     CASE WHEN status = 'succeeded' THEN cpu_pct_max END AS cpu_max,
     CASE WHEN status = 'succeeded' AND coalesce(cpu_cores_usable, cpu_cores) > 0
@@ -338,6 +338,8 @@ def rtf_summary(
         key_select=", ".join(f"{expr} AS {name}" for name, expr in keys),
         key_names=", ".join(name for name, _ in keys),
         where=where,
+        known_input=KNOWN_INPUT,
+        measured_wall=MEASURED_WALL,
     )
     rows = connection_of(source).sql(sql, params=params).fetchall()
     if not rows:
@@ -483,9 +485,9 @@ def rtf_histogram(
     sql = f"""
     WITH v AS (
       SELECT {key_select},
-        CASE WHEN duration_ms <= 0 THEN NULL
+        CASE WHEN NOT {MEASURED_WALL} THEN NULL
              WHEN job_type IN ({jobs_list}) THEN duration_ms / 1000.0
-             WHEN input_duration_seconds > 0
+             WHEN {KNOWN_INPUT}
              THEN input_duration_seconds / (duration_ms / 1000.0) END AS value
       FROM attempts{where}
     ), e AS (

@@ -21,7 +21,7 @@ Measured from the `attempts` view (DuckDB), per instance type:
 
   The rtf sums run over the attempts whose input duration is known: an attempt whose probe
   failed has wall seconds but no media seconds, and counting its wall time would pull the rtf
-  down (as planner.stats, which pairs the two the same way).
+  down (the rule of planner.queries.KNOWN_INPUT, which planner.stats follows as well).
 
 * **Throughput of one instance** at the measured concurrency:
 
@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from planner.queries import connection_of
+from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of
 
 log = logging.getLogger("planner.throughput")
 
@@ -98,9 +98,9 @@ class Service:
     wall_seconds: float
     #: Sum of their input media seconds (0 when unknown, e.g. thumbnails without a probe).
     media_seconds: float
-    #: Sum of wall seconds of the attempts with a known input duration (the rtf's denominator);
-    #: None when that is every attempt (wall_seconds).
-    media_wall_seconds: float | None = None
+    #: Sum of wall seconds of the attempts with a known input duration (the rtf's denominator;
+    #: wall_seconds when every input duration is known).
+    media_wall_seconds: float
 
     @property
     def service_s(self) -> float:
@@ -111,10 +111,9 @@ class Service:
     def rtf(self) -> float | None:
         """Input media seconds per wall second of one slot, over the attempts with a known
         input duration; None without media seconds."""
-        wall = self.wall_seconds if self.media_wall_seconds is None else self.media_wall_seconds
-        if self.media_seconds <= 0 or wall <= 0:
+        if self.media_seconds <= 0 or self.media_wall_seconds <= 0:
             return None
-        return self.media_seconds / wall
+        return self.media_seconds / self.media_wall_seconds
 
 
 @dataclass(frozen=True)
@@ -275,19 +274,19 @@ def measure_concurrency(
 
 # One scan for services and waste: grouped by status as well, with the figures services need
 # (rows with a positive duration) beside those waste needs (rows with any duration).
-OUTCOMES_SQL = """
+OUTCOMES_SQL = f"""
 SELECT instance_type, job_type, status,
-       count(*) FILTER (WHERE duration_ms > 0) AS n_pos,
-       coalesce(sum(duration_ms) FILTER (WHERE duration_ms > 0), 0) / 1000.0 AS wall_pos,
+       count(*) FILTER (WHERE {MEASURED_WALL}) AS n_pos,
+       coalesce(sum(duration_ms) FILTER (WHERE {MEASURED_WALL}), 0) / 1000.0 AS wall_pos,
        coalesce(sum(input_duration_seconds)
-                FILTER (WHERE duration_ms > 0 AND input_duration_seconds > 0), 0) AS media_pos,
+                FILTER (WHERE {MEASURED_WALL} AND {KNOWN_INPUT}), 0) AS media_pos,
        coalesce(sum(duration_ms)
-                FILTER (WHERE duration_ms > 0 AND input_duration_seconds > 0), 0) / 1000.0
+                FILTER (WHERE {MEASURED_WALL} AND {KNOWN_INPUT}), 0) / 1000.0
            AS media_wall_pos,
        count(*) AS n_all,
        coalesce(sum(duration_ms), 0) / 1000.0 AS wall_all
 FROM attempts
-WHERE duration_ms IS NOT NULL {since}
+WHERE duration_ms IS NOT NULL {{since}}
 GROUP BY instance_type, job_type, status
 """
 

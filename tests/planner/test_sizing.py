@@ -41,8 +41,8 @@ def measured(
                        max_concurrency=int(mean_conc) + 1)
     # 100 exports of 60 media seconds each, at `export_rtf`; 100 thumbnails of `thumb_s`.
     services = {
-        EXPORT: Service(name, EXPORT, 100, 100 * 60 / export_rtf, 6000.0),
-        THUMB: Service(name, THUMB, 100, 100 * thumb_s, 0.0),
+        EXPORT: Service(name, EXPORT, 100, 100 * 60 / export_rtf, 6000.0, 100 * 60 / export_rtf),
+        THUMB: Service(name, THUMB, 100, 100 * thumb_s, 0.0, 0.0),
     }
     return InstanceMeasurements(name, conc, services)
 
