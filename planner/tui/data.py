@@ -226,6 +226,7 @@ def sizing_window(form: SizingForm) -> dt.timedelta:
 
 
 def _number(text: str, what: str, example: str) -> float:
+    """A typed number, as `mjplan size`'s `type=float` arguments read it but finite."""
     try:
         value = float(text.strip())
     except ValueError:
@@ -236,56 +237,46 @@ def _number(text: str, what: str, example: str) -> float:
 
 
 def sizing_options(form: SizingForm) -> SizingOptions:
-    """The `planner.sizing.SizingOptions` of the form: what `mjplan size` builds from the same
-    values (`planner.commands.size.build_options`), its other options at their defaults.
+    """The `planner.sizing.SizingOptions` of the form: `mjplan size`'s own
+    `planner.commands.size.build_options` over the form's values, its other options at the
+    command's defaults.
 
     Raises PlannerError (one line) naming the field that is wrong.
     """
-    from planner.demand import parse_forecast
-    from planner.sizing import SizingOptions, check_utilisation, parse_wait
+    import argparse
 
-    forecasts = tuple(
-        parse_forecast(item) for item in form.demand.replace(",", " ").split() if item
-    )
-    growth = _number(form.growth, "growth", "1.2")
-    if not growth > 0:
-        raise PlannerError(f"growth must be above 0, got {growth:g}")
-    percentile = _number(form.percentile.strip().removeprefix("p").removeprefix("P"),
-                         "percentile", "95")
-    if not 0 < percentile <= 100:
-        raise PlannerError(f"percentile must be in (0, 100], got {percentile:g}")
-    try:
-        utilisation = float(form.utilisation)
-    except ValueError:
-        raise PlannerError(f"target utilisation {form.utilisation!r} is not a number") from None
-    check_utilisation(utilisation)
-    wait_text = form.wait.strip()
-    wait = None if wait_text.lower() in ("", "none", "off") else parse_wait(wait_text)
+    from planner.commands import size as size_command
+
+    parser = argparse.ArgumentParser()
+    size_command.add_arguments(parser)
     if form.capacity not in ("spot", "on-demand"):
         raise PlannerError(f"capacity {form.capacity!r}: choose spot or on-demand")
-    return SizingOptions(
-        percentile=percentile,
-        forecasts=forecasts,
-        growth=growth,
-        utilisation=utilisation,
-        wait=wait,
-        capacity="spot" if form.capacity == "spot" else "on-demand",
-    )
+    args = parser.parse_args([])
+    args.forecast = form.demand.replace(",", " ").split()
+    args.growth = _number(form.growth, "growth", "1.2")
+    args.percentile = _number(form.percentile.strip().removeprefix("p").removeprefix("P"),
+                              "percentile", "95")
+    args.utilisation = _number(form.utilisation, "target utilisation", "0.7")
+    args.wait = form.wait
+    args.capacity = form.capacity
+    return size_command.build_options(args)
 
 
-def size(inputs: SizingInputs, form: SizingForm) -> tuple[SizingInputs, SizingResult]:
-    """Size the fleet for the form; the inputs come back with the form's price table.
+def size(
+    inputs: SizingInputs, options: SizingOptions, prices: str
+) -> tuple[SizingInputs, SizingResult]:
+    """Size the fleet with `options` (`sizing_options`); the inputs come back with the price
+    table at `prices` (the form's field: a CSV path, empty for the default table).
 
     `inputs` must be those of the form's window (`sizing_window`). Raises PlannerError
-    (SizingError, PriceFileError...) naming the field that is wrong.
+    (SizingError, PriceFileError...) naming what is wrong.
     """
     from dataclasses import replace
 
     from planner.prices import DEFAULT_PRICES_PATH, load_prices
     from planner.sizing import size_fleet
 
-    options = sizing_options(form)
-    price_path = form.prices.strip() or str(DEFAULT_PRICES_PATH)
+    price_path = prices.strip() or str(DEFAULT_PRICES_PATH)
     if inputs.prices.source != price_path:
         inputs = replace(inputs, prices=load_prices(price_path))
     return inputs, size_fleet(inputs, options)

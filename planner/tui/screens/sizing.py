@@ -8,6 +8,7 @@ redraws. `w` writes the recommended fleet as an EC2 Fleet request JSON and says 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -22,6 +23,9 @@ from planner.errors import PlannerError
 from planner.tui import data, formatting
 from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed, post_result
 from planner.tui.query_state import SizingForm
+
+#: The form's fields, each edited in the input `in-FIELD`.
+_FORM_FIELDS = frozenset(f.name for f in fields(SizingForm))
 
 
 class SizingScreen(Screen[None]):
@@ -47,40 +51,42 @@ class SizingScreen(Screen[None]):
         self.computed_generation = 0
         self.written: str | None = None
 
+    def _field(self, label: str, field: str, tooltip: str, placeholder: str = "",
+               *, first: bool = False) -> ComposeResult:
+        """A labelled input of the form's `field` (id `in-FIELD`, read back by `_input_changed`);
+        `first` of its row: the label in the row's label column, else as long as its word."""
+        yield Label(label, classes="form-label" if first else "form-label-inline")
+        yield Input(getattr(self.form, field), placeholder=placeholder, id=f"in-{field}",
+                    compact=True, tooltip=tooltip)
+
     def compose(self) -> ComposeResult:
         yield Header()
-        form = self.form
         with Horizontal(classes="form-row"):
-            yield Label("Demand", classes="form-label")
-            yield Input(form.demand, placeholder="from data, or forecasts: type=40h/d type=900/h",
-                        id="in-demand", compact=True,
-                        tooltip="Empty: the percentile hour of the data's window. Or a forecast "
-                        "per job type: media hours per day (40h/d) or jobs per hour (900/h)")
-            yield Label("Growth", classes="form-label-inline")
-            yield Input(form.growth, id="in-growth", compact=True,
-                        tooltip="Multiplies the demand (from data or forecast), e.g. 1.2")
+            yield from self._field(
+                "Demand", "demand",
+                "Empty: the percentile hour of the data's window. Or a forecast per job type: "
+                "media hours per day (40h/d) or jobs per hour (900/h)",
+                "from data, or forecasts: type=40h/d type=900/h", first=True)
+            yield from self._field("Growth", "growth",
+                                   "Multiplies the demand (from data or forecast), e.g. 1.2")
         with Horizontal(classes="form-row"):
-            yield Label("Wait", classes="form-label")
-            yield Input(form.wait, placeholder="none", id="in-wait", compact=True,
-                        tooltip="Queue-wait target pNN=DURATION (p95=60s); +service to bound "
-                        "wait plus service; empty or none for no wait target")
-            yield Label("Util", classes="form-label-inline")
-            yield Input(form.utilisation, id="in-utilisation", compact=True,
-                        tooltip="Target busy share of the job slots, 0 < U <= 1")
+            yield from self._field(
+                "Wait", "wait",
+                "Queue-wait target pNN=DURATION (p95=60s); +service to bound wait plus "
+                "service; empty or none for no wait target", "none", first=True)
+            yield from self._field("Util", "utilisation",
+                                   "Target busy share of the job slots, 0 < U <= 1")
             yield Label("Buy", classes="form-label-inline")
-            yield Select([("spot", "spot"), ("on-demand", "on-demand")], value=form.capacity,
+            yield Select([("spot", "spot"), ("on-demand", "on-demand")], value=self.form.capacity,
                          allow_blank=False, id="in-capacity", compact=True)
         with Horizontal(classes="form-row"):
-            yield Label("Prices", classes="form-label")
-            yield Input(form.prices, placeholder="data/prices.csv (default)",
-                        id="in-prices", compact=True, tooltip="A price table CSV")
-            yield Label("Pctl", classes="form-label-inline")
-            yield Input(form.percentile, id="in-percentile", compact=True,
-                        tooltip="Size for this percentile hour of the window, 0 < P <= 100 "
-                        "(also the peak factor of a daily forecast)")
-            yield Label("Window", classes="form-label-inline")
-            yield Input(form.window, id="in-window", compact=True,
-                        tooltip="How far back from the last attempt to read: 14d, 36h, 2w")
+            yield from self._field("Prices", "prices", "A price table CSV",
+                                   "data/prices.csv (default)", first=True)
+            yield from self._field("Pctl", "percentile",
+                                   "Size for this percentile hour of the window, 0 < P <= 100 "
+                                   "(also the peak factor of a daily forecast)")
+            yield from self._field("Window", "window",
+                                   "How far back from the last attempt to read: 14d, 36h, 2w")
         yield Static("", id="sizing-status")
         yield DataTable(id="sizing-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="sizing-fleet")
@@ -100,13 +106,13 @@ class SizingScreen(Screen[None]):
     def compute(self, generation: int, form: SizingForm) -> None:
         def query() -> SizingComputed:
             window = data.sizing_window(form)  # a bad window is told before any query
-            data.sizing_options(form)  # so is any other bad value
+            options = data.sizing_options(form)  # so is any other bad value
             inputs = self.inputs_by_window.get(window)
             if inputs is None:
                 # Kept even if this form cannot be sized, so the next edit skips the queries.
                 inputs = data.load_sizing_inputs(self.app.dataset, window)  # type: ignore[attr-defined]
                 self.inputs_by_window[window] = inputs
-            inputs, result = data.size(inputs, form)
+            inputs, result = data.size(inputs, options, form.prices)
             self.inputs_by_window[window] = inputs  # with the form's price table
             return SizingComputed(generation, inputs, result)
 
@@ -177,7 +183,7 @@ class SizingScreen(Screen[None]):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         field = (event.input.id or "").removeprefix("in-")
-        if field in ("demand", "growth", "percentile", "window", "utilisation", "wait", "prices"):
+        if field in _FORM_FIELDS:
             self._set(field, event.value)
 
     @on(Select.Changed, "#in-capacity")
