@@ -111,28 +111,20 @@ class DistributionsScreen(Screen[None]):
         self.instance_index = (self.instance_index + step) % len(self.instance_types())
         self.redraw()
 
-    def current(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """(summary row, histogram rows) of the selected group."""
-        summary, hist, _ = self.current_groups()
-        return summary, hist
-
-    def current_groups(
+    def current(
         self,
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
         """(summary row, histogram rows, fine histogram rows) of the selected group."""
         assert self.data is not None
         jt, inst = self.job_type, self.instance_type
-        if inst is None:
-            summary = [r for r in self.data.by_job_type if r["job_type"] == jt]
-            hist = [r for r in self.data.hist_by_job_type if r["job_type"] == jt]
-            fine = [r for r in self.data.fine_by_job_type if r["job_type"] == jt]
-        else:
-            summary = [r for r in self.data.by_instance
-                       if r["job_type"] == jt and r["instance_type"] == inst]
-            hist = [r for r in self.data.hist_by_instance
-                    if r["job_type"] == jt and r["instance_type"] == inst]
-            fine = [r for r in self.data.fine_by_instance
-                    if r["job_type"] == jt and r["instance_type"] == inst]
+        d = self.data
+        groups = ((d.by_job_type, d.hist_by_job_type, d.fine_by_job_type) if inst is None
+                  else (d.by_instance, d.hist_by_instance, d.fine_by_instance))
+        summary, hist, fine = (
+            [r for r in rows
+             if r["job_type"] == jt and (inst is None or r["instance_type"] == inst)]
+            for rows in groups
+        )
         return (summary[0] if summary else None), hist, fine
 
     def redraw(self) -> None:
@@ -146,7 +138,7 @@ class DistributionsScreen(Screen[None]):
             f"[b]i[/] instance [b]{inst or 'all'}[/] "
             f"({self.instance_index % len(options) + 1}/{len(options)})"
         )
-        summary, hist, fine = self.current_groups()
+        summary, hist, fine = self.current()
         edges, counts = formatting.bins_of(hist, BINS)
         measure = hist[0]["measure"] if hist else "rtf"
         # The bins' unit and what the counts are: each bar is succeeded attempts.

@@ -119,7 +119,7 @@ class JobsScreen(Screen[None]):
         # A newer selection replaced this one while the page was read: skip its count.
         if page and offset == 0 and not get_current_worker().is_cancelled:
             post_result(self, "jobs", lambda: AttemptsCounted(
-                generation, data.count_attempts(ds, query, self.newest)))
+                generation, data.count_attempts(ds, query, newest)))
 
     # Rendering (UI thread) ------------------------------------------------------------------
 
