@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from textual.coordinate import Coordinate
@@ -39,3 +40,10 @@ def table_keys(table: DataTable[Any]) -> list[str]:
     """Row keys in display order."""
     return [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value)
             for i in range(table.row_count)]
+
+
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    """A UTC datetime."""
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)

@@ -7,7 +7,6 @@ it stands for, and against the rows' own started_at.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,13 +20,7 @@ from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import wait_for
-from tests.tui.helpers import jobs_screen, static_text, table_keys
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+from tests.tui.helpers import jobs_screen, static_text, table_keys, utc
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,7 @@ import pytest
 
 from planner.tui import formatting as f
 from planner.tui.query_state import JobsQuery, RangeError, TimeRange, parse_time_range
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+from tests.tui.helpers import utc
 
 
 @pytest.mark.parametrize(("text", "since", "until", "shown"), [
