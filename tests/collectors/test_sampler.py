@@ -127,12 +127,12 @@ def test_children_running_before_start_are_not_counted() -> None:
 
 def test_tree_sampler_counts_grandchildren_and_the_exited_root() -> None:
     proc = subprocess.Popen([sys.executable, "-c", PARENT.format(spin=SPIN.format(s=1.0))])
-    sampler = tree_sampler(proc.pid, interval=0.2)
+    sampler = tree_sampler(proc.pid, interval=0.1)
     sampler.start()
     proc.wait()
     s = sampler.stop()
     # The grandchild did the spinning (1.0 CPU s, seen while it ran, but for the part after
-    # the last sample before it exited); the root only waited.
+    # the last sample before it exited: at most one interval of one core); the root only waited.
     assert 0.8 <= s.cpu_s <= 1.5
     assert s.mem_rss_mb_max is not None and s.mem_rss_mb_max > 10  # two interpreters at once
 

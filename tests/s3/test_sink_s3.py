@@ -286,19 +286,24 @@ def test_sigkill_while_uploading_many_batches(s3_prefix: str, tmp_path: Path) ->
     spool = Spool(tmp_path / "spool", 10**9, fsync=False)  # setup speed; not what is tested
     for i in range(1000):
         spool.write(validate_row(make_row(i)))
-    env = {**os.environ, "MEDIAJOB_METRICS_BATCH_ROWS": "50"}
+    # 200 batches of 5 rows: about 15 ms a PUT here, so the upload lasts seconds while one
+    # listing takes milliseconds (20 batches of 50 once finished inside a single slow poll).
+    env = {**os.environ, "MEDIAJOB_METRICS_BATCH_ROWS": "5"}
+    loc = parse_url(s3_prefix)
+    s3 = boto3.client("s3")  # one client: creating one per poll costs more than a PUT
     proc = subprocess.Popen([sys.executable, "-m", "collectors.cli", "flush", "--spool",
                              str(spool.root), "--url", s3_prefix], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Kill it as soon as its first objects are visible: it is then between or inside PUTs.
-    for _ in range(600):
-        if list_objects(s3_prefix) or proc.poll() is not None:
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.prefix + "/", MaxKeys=1).get("KeyCount"):
             break
-        time.sleep(0.05)
+        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     uploaded_before = len(read_ids(s3_prefix))
-    assert uploaded_before < 1000  # killed mid-way (20 batches of 50 at most ~1 s each)
+    assert 0 < uploaded_before < 1000, "the flush was not killed mid-way"
     out = mjcollect("flush", "--spool", str(spool.root), "--url", s3_prefix)
     assert out.returncode == 0, out.stdout + out.stderr
     ids = read_ids(s3_prefix)

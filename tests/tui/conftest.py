@@ -62,8 +62,9 @@ def dataset() -> Iterator[Any]:
     ds.close()
 
 
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until `predicate()` holds (workers are threads: poll, do not sleep)."""
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Let the app run until `predicate()` holds (workers are threads: poll, do not sleep).
+    The timeout only turns a hang into a failure; it is not a speed target."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
