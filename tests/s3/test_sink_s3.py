@@ -297,7 +297,8 @@ def test_sigkill_while_uploading_many_batches(s3_prefix: str, tmp_path: Path) ->
     # Kill it as soon as its first objects are visible: it is then between or inside PUTs.
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
-        if s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.prefix + "/", MaxKeys=1).get("KeyCount"):
+        listed = s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.prefix + "/", MaxKeys=1)
+        if listed.get("KeyCount"):
             break
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
