@@ -378,12 +378,14 @@ class SpoolingSink:
     ) -> None:
         loc = parse_url(url)  # raises ValueError for a bad URL
         self.url = loc.url
-        if loc.is_s3:
-            # boto3 is imported by the uploader thread, the first time perhaps in the at-exit
-            # flush; its import of concurrent.futures.thread registers a threading exit hook,
-            # which Python refuses once shutdown has begun. Importing that (stdlib, light)
-            # module now makes the late boto3 import safe.
-            import concurrent.futures.thread  # noqa: F401
+        # The uploader thread's first imports may happen in the at-exit flush: boto3 (S3), and
+        # pandas, which pyarrow imports on its first list-to-Arrow conversion when it is
+        # installed. Both import concurrent.futures.thread, which registers a threading exit
+        # hook, and Python refuses that once shutdown has begun (the upload failed with
+        # "can't register atexit after shutdown"). Importing that (stdlib, light) module now
+        # makes the late imports safe.
+        import concurrent.futures.thread  # noqa: F401
+
         self.batch_rows = int(batch_rows or config.batch_rows())
         if self.batch_rows < 1:
             raise ValueError(f"batch_rows must be >= 1, got {batch_rows!r}")
