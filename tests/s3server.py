@@ -87,6 +87,9 @@ class SeaweedS3:
         args = [
             weed_binary(), "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", "-admin.ui=false", "-webdav=false",
+            # The Iceberg and Lance catalogs listen on fixed ports (8181, 9101) unless turned
+            # off: a second server on the machine (another test session) exited on them.
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
             *(f"-{k}={v}" for k, v in self.ports.items()),
             *self.extra_args,
         ]
