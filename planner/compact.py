@@ -21,21 +21,35 @@ deleting, the output is one more file of its partition: the next run merges it w
 still there, and the dedupe keeps one row per attempt_id.
 
 Purge deletes whole `dt=` partitions older than a cutoff (nothing expires data otherwise).
+
+The lease. Two compactions (or a compaction and a purge) of one dataset at once would read,
+rewrite and delete the same files. Each run first creates `<dataset>/_compaction.lock` (JSON:
+holder, host, pid, command, token, started_at, expires_at) with a create that fails when the
+object exists: `If-None-Match: *` on S3, O_EXCL in a folder. A live lease refuses the run with
+one line naming its holder; an expired one is taken over (a crashed run does not block forever),
+and `break_lease=True` takes over a live one whose run is known to be gone. Before each group or
+partition the run checks the lock is still its own and stops when it is not (its lease expired
+and another run took over), so at most one run changes the dataset. The lock goes at the end,
+on success or error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
+import os
 import re
+import socket
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
-from collectors.layout import parse_day, parse_partition_dir
+from collectors.layout import parse_day, parse_partition_dir, parse_url
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
@@ -49,6 +63,10 @@ DEFAULT_TARGET_BYTES = 128 * 1024 * 1024
 SMALL_FRACTION = 0.5
 #: Files of a group read at once.
 READ_THREADS = 8
+#: The lease object, at the dataset's root (readers skip names starting with "_").
+LOCK_NAME = "_compaction.lock"
+#: How long a lease lasts unless renewed by a new run: long enough for a big compaction.
+DEFAULT_LEASE_S = 6 * 3600
 
 
 # --- argument parsing (pure) --------------------------------------------------------------
@@ -68,6 +86,14 @@ def parse_size(text: str) -> int:
     if value < 1:
         raise PlannerError(f"size must be at least 1 byte, got {text!r}")
     return value
+
+
+def parse_duration_s(text: str) -> int:
+    """Seconds from "90s", "30m", "6h", "1d" or "3600". Raises PlannerError."""
+    m = re.match(r"^\s*(\d+)\s*([smhd]?)\s*$", text.lower())
+    if not m or int(m.group(1)) < 1:
+        raise PlannerError(f"bad duration {text!r}: use e.g. 30m, 6h or 1d")
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
 def parse_age_days(text: str) -> int:
@@ -127,6 +153,215 @@ def list_files(fs: pafs.FileSystem, root: str) -> list[DataFile]:
             continue
         out.append(DataFile(info.path, int(info.size or 0), "/".join(parts[:-1])))
     return sorted(out, key=lambda f: f.path)
+
+
+# --- the lease ----------------------------------------------------------------------------
+
+
+class LeaseHeldError(PlannerError):
+    """Another run holds a live lease on the dataset."""
+
+
+class LeaseLostError(PlannerError):
+    """Our lease was taken over (it expired, or was broken) while we worked."""
+
+
+class _LockStore(Protocol):
+    where: str
+
+    def create(self, body: bytes) -> bool:
+        """Write the lock unless it exists; False when it exists."""
+
+    def read(self) -> bytes | None:
+        """The lock's bytes, None when there is none."""
+
+    def delete(self) -> None:
+        """Remove the lock (no error when it is gone)."""
+
+
+class _LocalLock:
+    def __init__(self, root: str) -> None:
+        self.path = Path(root) / LOCK_NAME
+        self.where = str(self.path)
+
+    def create(self, body: bytes) -> bool:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        try:
+            os.write(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return True
+
+    def read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class _S3Lock:
+    """The lock through boto3: pyarrow's S3 filesystem has no conditional create."""
+
+    def __init__(self, url: str) -> None:
+        import boto3
+        from botocore.config import Config
+
+        loc = parse_url(url)
+        self.bucket, self.key = loc.bucket, loc.key(LOCK_NAME)
+        self.where = f"s3://{self.bucket}/{self.key}"
+        # Endpoint and credentials from the standard chain (AWS_ENDPOINT_URL_S3 honoured).
+        self.client = boto3.session.Session().client(
+            "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                connect_timeout=5, read_timeout=30))
+
+    def create(self, body: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body,
+                                   IfNoneMatch="*", ContentType="application/json")
+        except ClientError as exc:
+            if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
+    def read(self) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            body: bytes = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
+        except ClientError as exc:
+            if _s3_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        return body
+
+    def delete(self) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key)
+
+
+def _s3_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _lock_store(url: str) -> _LockStore:
+    if url.startswith("s3://"):
+        return _S3Lock(url)
+    _, root = resolve(url)
+    return _LocalLock(root)
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_lock(body: bytes) -> dict[str, Any]:
+    """The lock's fields; an unreadable lock counts as expired (nothing can renew it)."""
+    try:
+        data = json.loads(body)
+        expires = dt.datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00"))
+        if not isinstance(data, dict) or expires.tzinfo is None:
+            raise ValueError("no timezone")
+    except (ValueError, KeyError, TypeError):
+        return {"holder": "unreadable lock", "expires": dt.datetime.min.replace(tzinfo=dt.UTC)}
+    data["expires"] = expires
+    return data
+
+
+class Lease:
+    """A held lease on a dataset: `check()` before each change, `release()` at the end.
+
+    Use `with acquire_lease(url, "compact") as lease: ...`; see the module doc.
+    """
+
+    def __init__(self, store: _LockStore, token: str, holder: str) -> None:
+        self.store, self.token, self.holder = store, token, holder
+        self.released = False
+
+    def is_ours(self) -> bool:
+        body = self.store.read()
+        return body is not None and _parse_lock(body).get("token") == self.token
+
+    def check(self) -> None:
+        """Raise LeaseLostError when the lock is no longer ours."""
+        if not self.is_ours():
+            body = self.store.read()
+            now = "no lock" if body is None else f"held by {_parse_lock(body)['holder']}"
+            raise LeaseLostError(f"lease on the dataset lost ({now}): stopped; what is done "
+                                 "is consistent, run again to finish")
+
+    def release(self) -> None:
+        """Remove the lock if it is still ours (never another run's)."""
+        if self.released:
+            return
+        self.released = True
+        try:
+            if self.is_ours():
+                self.store.delete()
+        except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more
+            log.warning("could not remove the lease %s: %s (it expires by itself)",
+                        self.store.where, str(exc).splitlines()[0] if str(exc) else exc)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+def acquire_lease(url: str, command: str, *, duration_s: int = DEFAULT_LEASE_S,
+                  break_lease: bool = False, now: dt.datetime | None = None) -> Lease:
+    """Take the dataset's lease for `command` ("compact" or "purge") for `duration_s` seconds.
+
+    An expired lease (or an unreadable lock) is taken over, a live one only with `break_lease`.
+    Raises LeaseHeldError naming the holder and its expiry, or PlannerError when the lock
+    cannot be written (S3 unreachable, no permission), each as one line.
+    """
+    store = _lock_store(url)
+    start = now or dt.datetime.now(dt.UTC)
+    host, pid, token = socket.gethostname(), os.getpid(), uuid.uuid4().hex
+    holder = f"mjplan {command} on {host} (pid {pid})"
+    body = json.dumps({
+        "holder": holder, "host": host, "pid": pid, "command": command, "token": token,
+        "started_at": _iso(start), "expires_at": _iso(start + dt.timedelta(seconds=duration_s)),
+    }, indent=1).encode()
+    try:
+        for _ in range(3):  # a lock removed between our create and our read: try again
+            if store.create(body):
+                lease = Lease(store, token, holder)
+                # Two runs that both broke an expired lock: the later create wins, the check
+                # tells the earlier one before it changes anything.
+                lease.check()
+                return lease
+            current = store.read()
+            if current is None:
+                continue
+            info = _parse_lock(current)
+            expired = info["expires"] <= start
+            if not expired and not break_lease:
+                raise LeaseHeldError(
+                    f"{url} is being changed by {info['holder']} since "
+                    f"{info.get('started_at', '?')}; its lease expires {_iso(info['expires'])} "
+                    f"(lock {store.where}; --break-lease if that run is gone)")
+            log.warning("taking over the %s lease of %s (%s)",
+                        "expired" if expired else "live", info["holder"], store.where)
+            if store.read() == current:  # not a lock another run made in the meantime
+                store.delete()
+    except PlannerError:
+        raise
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PlannerError(f"cannot take the lease {store.where}: {first}") from exc
+    raise LeaseHeldError(f"{url}: the lease {store.where} keeps changing hands; try again")
 
 
 # --- compaction ---------------------------------------------------------------------------
@@ -359,12 +594,16 @@ class CompactionResult:
 
 
 def run_compaction(
-    plan: CompactionPlan, progress: Callable[[GroupResult], None] | None = None
+    plan: CompactionPlan, progress: Callable[[GroupResult], None] | None = None,
+    lease: Lease | None = None,
 ) -> CompactionResult:
-    """Carry out a plan, group by group; `progress` is called after each group."""
+    """Carry out a plan, group by group; `progress` is called after each group. With a
+    `lease`, it is checked before each group (LeaseLostError when another run took over)."""
     fs, _ = resolve(plan.url)
     result = CompactionResult()
     for group in plan.groups:
+        if lease is not None:
+            lease.check()
         gr = compact_group(fs, group)
         result.groups.append(gr)
         if progress is not None:
@@ -426,13 +665,17 @@ def plan_purge(url: str, older_than_days: int, today: dt.date | None = None) -> 
     return PurgePlan(url, root, cutoff, delete, len(parts) - len(delete), tuple(sorted(unparsed)))
 
 
-def run_purge(plan: PurgePlan, progress: Callable[[Partition], None] | None = None) -> int:
-    """Delete the planned partitions; returns the number of files deleted."""
+def run_purge(plan: PurgePlan, progress: Callable[[Partition], None] | None = None,
+              lease: Lease | None = None) -> int:
+    """Delete the planned partitions; returns the number of files deleted. With a `lease`,
+    it is checked before each partition."""
     import pyarrow.fs as pafs
 
     fs, _ = resolve(plan.url)
     deleted = 0
     for part in plan.delete:
+        if lease is not None:
+            lease.check()
         fs.delete_dir(part.path)
         deleted += part.files
         if isinstance(fs, pafs.LocalFileSystem):

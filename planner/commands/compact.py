@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from planner.compact import CompactionPlan, Lease
 
 HELP = "rewrite each partition's small Parquet files into few large ones (no row lost)"
 
@@ -12,6 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-size", default="128MB",
                         help="size of the files to make, binary units (default 128MB)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    add_lease_arguments(parser)
+
+
+def add_lease_arguments(parser: argparse.ArgumentParser) -> None:
+    """--lease and --break-lease, shared with purge (one lease per dataset for both)."""
+    parser.add_argument("--lease", default="6h", metavar="DURATION",
+                        help="how long this run's lock (<dataset>/_compaction.lock) holds off "
+                             "other compact/purge runs, e.g. 30m, 6h (default 6h); an expired "
+                             "lock is taken over")
+    parser.add_argument("--break-lease", action="store_true",
+                        help="take over a live lock whose run is known to be gone")
 
 
 def _mb(n: int) -> str:
@@ -20,13 +37,30 @@ def _mb(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+
+    from planner.compact import (
+        acquire_lease,
+        parse_duration_s,
+        parse_size,
+        plan_compaction,
+    )
+
+    target, lease_s = parse_size(args.target_size), parse_duration_s(args.lease)
+    if args.dry_run:
+        return _compact(args, Console(soft_wrap=True), plan_compaction(args.url, target), None)
+    # The lease first: the plan is listed by the one run that may change the dataset.
+    with acquire_lease(args.url, "compact", duration_s=lease_s,
+                       break_lease=args.break_lease) as lease:
+        return _compact(args, Console(soft_wrap=True), plan_compaction(args.url, target), lease)
+
+
+def _compact(args: argparse.Namespace, console: Console, plan: CompactionPlan,
+             lease: Lease | None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from planner.compact import GroupResult, parse_size, plan_compaction, run_compaction
+    from planner.compact import GroupResult, run_compaction
 
-    console = Console(soft_wrap=True)
-    plan = plan_compaction(args.url, parse_size(args.target_size))
     console.print(f"{args.url}: {plan.files:,} files in {plan.partitions:,} partitions, "
                   f"{_mb(plan.bytes)}; target {_mb(plan.target_bytes)} per file")
     if not plan.groups:
@@ -60,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         def step(gr: GroupResult) -> None:
             progress.update(task, advance=1, description=gr.group.partition)
 
-        result = run_compaction(plan, step)
+        result = run_compaction(plan, step, lease)
     console.print(f"done: {result.files_written:,} files written, {result.files_deleted:,} "
                   f"deleted; {result.rows_in:,} rows in, {result.rows_out:,} rows out "
                   f"({result.rows_in - result.rows_out:,} duplicate attempt_ids merged)")

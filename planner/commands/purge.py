@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+from planner.commands.compact import add_lease_arguments
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from planner.compact import Lease, PurgePlan
 
 HELP = "delete dt= partitions older than a cutoff (prints the plan; --yes to delete)"
 
@@ -15,18 +23,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--yes", action="store_true", help="delete without asking")
     mode.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    add_lease_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+
+    from planner.compact import acquire_lease, parse_age_days, parse_duration_s, plan_purge
+
+    days, lease_s = parse_age_days(args.older_than), parse_duration_s(args.lease)
+    if args.dry_run:
+        return _purge(args, Console(soft_wrap=True), plan_purge(args.url, days), None)
+    # The same lease as compact: a compaction must not write into a partition being deleted.
+    with acquire_lease(args.url, "purge", duration_s=lease_s,
+                       break_lease=args.break_lease) as lease:
+        return _purge(args, Console(soft_wrap=True), plan_purge(args.url, days), lease)
+
+
+def _purge(args: argparse.Namespace, console: Console, plan: PurgePlan,
+           lease: Lease | None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from planner.compact import parse_age_days, plan_purge, run_purge
+    from planner.compact import run_purge
     from planner.errors import PlannerError
 
-    console = Console(soft_wrap=True)
-    plan = plan_purge(args.url, parse_age_days(args.older_than))
     console.print(f"{args.url}: partitions with dt before {plan.cutoff.isoformat()} go; "
                   f"{len(plan.delete)} to delete, {plan.keep} kept")
     for path in plan.unparsed:
@@ -56,6 +77,6 @@ def run(args: argparse.Namespace) -> int:
     with Progress(TextColumn("purging"), BarColumn(), MofNCompleteColumn(), console=console,
                   transient=not console.is_terminal) as progress:
         task = progress.add_task("", total=len(plan.delete))
-        files = run_purge(plan, lambda _p: progress.update(task, advance=1))
+        files = run_purge(plan, lambda _p: progress.update(task, advance=1), lease)
     console.print(f"done: {len(plan.delete)} partitions, {files:,} files deleted")
     return 0

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +20,15 @@ from collectors import schema
 from collectors.layout import partition_path
 from planner.cli import main as mjplan
 from planner.compact import (
+    LOCK_NAME,
     DataFile,
+    Lease,
+    LeaseHeldError,
+    LeaseLostError,
+    acquire_lease,
     group_small_files,
     parse_age_days,
+    parse_duration_s,
     parse_size,
     plan_compaction,
     run_compaction,
@@ -26,6 +36,7 @@ from planner.compact import (
 from planner.dataset import open_dataset
 from planner.errors import PlannerError
 
+REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.datetime.now(dt.UTC).date()
 #: Days before today of the partitions; 200 and 400 are past a 180-day purge.
 AGES = (1, 2, 30, 200, 400)
@@ -279,3 +290,125 @@ def test_compact_and_purge_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[
     assert "done: 1 partitions, 1 files deleted" in capsys.readouterr().out
     cutoff = TODAY - dt.timedelta(days=7)
     assert snapshot(s3_dataset) == [r for r in before if r[2].date() >= cutoff]
+
+
+# --- the lease: one compact/purge run per dataset at a time --------------------------------
+
+
+def lock_of(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / LOCK_NAME).read_text())
+    return data
+
+
+def test_a_live_lease_refuses_a_second_run_in_one_line(
+    one_partition: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = parquet_files(one_partition)
+    with acquire_lease(str(one_partition), "compact") as other:
+        held = lock_of(one_partition)
+        assert held["pid"] == os.getpid() and held["command"] == "compact"
+        assert set(held) >= {"host", "started_at", "expires_at", "holder", "token"}
+        for argv in (["compact", str(one_partition)],
+                     ["purge", str(one_partition), "--older-than", "1d", "--yes"]):
+            assert mjplan(argv) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1, err
+            assert other.holder in err and f"expires {held['expires_at']}" in err
+            assert "--break-lease" in err
+        assert parquet_files(one_partition) == files  # nothing changed
+        # A dry run takes no lease: it changes nothing.
+        assert mjplan(["compact", str(one_partition), "--dry-run"]) == 0
+        assert lock_of(one_partition)["token"] == other.token
+    assert not (one_partition / LOCK_NAME).exists()  # released by its holder
+    assert mjplan(["compact", str(one_partition)]) == 0
+    assert not (one_partition / LOCK_NAME).exists()  # and by the run, when done
+    assert len(parquet_files(one_partition)) == 1
+
+
+def test_an_abandoned_lease_is_broken_and_an_expired_one_taken_over(
+    one_partition: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A run that died holding its lease (its process is gone, the lock stays).
+    code = ("import sys; from planner.compact import acquire_lease; "
+            "acquire_lease(sys.argv[1], 'purge')")
+    subprocess.run([sys.executable, "-c", code, str(one_partition)], check=True, cwd=REPO)
+    assert lock_of(one_partition)["command"] == "purge"
+    assert mjplan(["compact", str(one_partition)]) == 2
+    assert "mjplan purge on" in capsys.readouterr().err
+    assert mjplan(["compact", str(one_partition), "--break-lease"]) == 0
+    assert "taking over the live lease of mjplan purge" in caplog.text
+    assert not (one_partition / LOCK_NAME).exists()
+
+    # An expired lease is taken over without asking; so is an unreadable lock.
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    acquire_lease(str(one_partition), "compact", duration_s=60, now=an_hour_ago)
+    assert mjplan(["purge", str(one_partition), "--older-than", "400d", "--yes"]) == 0
+    assert "taking over the expired lease of mjplan compact" in caplog.text
+    (one_partition / LOCK_NAME).write_text("{not json")
+    assert mjplan(["purge", str(one_partition), "--older-than", "400d", "--yes"]) == 0
+    assert not (one_partition / LOCK_NAME).exists()
+
+
+def test_lease_goes_on_error_and_a_run_stops_when_its_lease_is_taken(
+    one_partition: Path,
+) -> None:
+    url = str(one_partition)
+    before = snapshot(url)
+    plan = plan_compaction(url, parse_size("300KB"))
+    assert len(plan.groups) >= 3
+
+    def boom(_gr: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError), acquire_lease(url, "compact") as lease:
+        run_compaction(plan, boom, lease)
+    assert not (one_partition / LOCK_NAME).exists()
+
+    # Our lease expired mid-run and another run took over: we stop before the next group, and
+    # leave its lock alone.
+    plan = plan_compaction(url, parse_size("300KB"))
+    taken: list[Lease] = []
+
+    def take_over(_gr: object) -> None:
+        if not taken:
+            taken.append(acquire_lease(url, "compact", break_lease=True))
+
+    with pytest.raises(LeaseLostError, match="lease on the dataset lost"), acquire_lease(
+            url, "compact") as lease:
+        run_compaction(plan, take_over, lease)
+    assert lock_of(one_partition)["token"] == taken[0].token
+    taken[0].release()
+    assert snapshot(url) == before  # readers see every attempt once all along
+
+
+def test_duration_parsing() -> None:
+    assert parse_duration_s("6h") == 6 * 3600 and parse_duration_s("30m") == 1800
+    assert parse_duration_s("90") == 90 and parse_duration_s("1d") == 86400
+    for bad in ("", "0", "-1h", "soon"):
+        with pytest.raises(PlannerError):
+            parse_duration_s(bad)
+
+
+@pytest.mark.s3
+def test_lease_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+
+    from collectors.layout import parse_url
+
+    loc = parse_url(s3_dataset)
+    s3 = boto3.session.Session().client("s3")
+    key = loc.key(LOCK_NAME)
+    with acquire_lease(s3_dataset, "compact") as other:
+        held = json.loads(s3.get_object(Bucket=loc.bucket, Key=key)["Body"].read())
+        assert held["token"] == other.token
+        assert mjplan(["compact", s3_dataset]) == 2
+        err = capsys.readouterr().err
+        assert other.holder in err and held["expires_at"] in err
+        # The create is conditional (If-None-Match): a second one is refused by the server.
+        with pytest.raises(LeaseHeldError):
+            acquire_lease(s3_dataset, "purge")
+        assert plan_compaction(s3_dataset).files == 303  # the lock is no data file
+    assert "Contents" not in s3.list_objects_v2(Bucket=loc.bucket, Prefix=key)
+    assert mjplan(["compact", s3_dataset]) == 0
+    assert "303 files -> 3 files" in capsys.readouterr().out
+    assert "Contents" not in s3.list_objects_v2(Bucket=loc.bucket, Prefix=key)
