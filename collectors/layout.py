@@ -82,7 +82,10 @@ def parse_url(url: str) -> DatasetLocation:
     elif "://" in text:
         raise ValueError(f"unsupported dataset URL scheme: {redact_urls(url)!r} "
                          "(use s3:// or a folder)")
-    return DatasetLocation(url=url, scheme="file", path=Path(text).expanduser().resolve())
+    # The URL of a folder is its absolute path: the spool records it, and a relative one would
+    # send the rows to whatever folder a later process (`mjcollect flush`) runs in.
+    path = Path(text).expanduser().resolve()
+    return DatasetLocation(url=str(path), scheme="file", path=path)
 
 
 def escape_partition_value(value: object) -> str:

@@ -657,7 +657,11 @@ def default_sink() -> SpoolingSink | None:
     if url is None:
         return None
     with _default_lock:
-        if _default is not None and _default.url == url.strip() and not _default._closed:
+        try:
+            same = _default is not None and _default.url == parse_url(url).url
+        except ValueError:
+            same = False  # refused (and logged) by SpoolingSink below
+        if same and _default is not None and not _default._closed:
             return _default
         old, _default = _default, None
         if old is not None and not old._closed:

@@ -365,3 +365,31 @@ def test_upload_errors_carry_no_url_credentials() -> None:
     exc = ConnectionError('Could not connect to the endpoint URL: "http://u:PASS@h:8333/b/k?x=SIG"')
     assert describe_error(exc) == \
         'ConnectionError: Could not connect to the endpoint URL: "http://h:8333/b/k"'
+
+
+def test_rows_of_a_relative_dataset_url_go_to_the_workers_folder(tmp_path: Path) -> None:
+    """A worker with MEDIAJOB_METRICS_URL=ds (relative) leaves rows in the spool; a later
+    `mjcollect flush` run from another folder uploads them to the worker's ds, not its own."""
+    worker, elsewhere = tmp_path / "worker", tmp_path / "elsewhere"
+    worker.mkdir()
+    elsewhere.mkdir()
+    code = (
+        "import os, sys\n"
+        "sys.path.insert(0, os.environ['REPO'])\n"
+        "from collectors.upload import default_sink\n"
+        "from tests.collectors.test_spool import make_row\n"
+        "sink = default_sink()\n"
+        "assert default_sink() is sink  # the same sink for the same (relative) URL\n"
+        "for i in range(3):\n"
+        "    sink.append(make_row(i))\n"
+        "os._exit(0)  # no at-exit upload: the rows stay in the spool\n"
+    )
+    env = {**os.environ, "REPO": str(REPO), "MEDIAJOB_METRICS_URL": "ds",
+           "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spools"),
+           "MEDIAJOB_METRICS_BATCH_AGE": "3600"}
+    subprocess.run([sys.executable, "-c", code], cwd=worker, env=env, check=True, timeout=60)
+    del env["MEDIAJOB_METRICS_URL"]
+    subprocess.run([sys.executable, "-m", "collectors.cli", "flush"], cwd=elsewhere, env=env,
+                   check=True, timeout=60, capture_output=True)
+    assert sorted(read_ids(worker / "ds")) == [f"att-{i:05d}" for i in range(3)]
+    assert not (elsewhere / "ds").exists()
