@@ -303,18 +303,25 @@ class Attempt:
         allow_protocols: bool = False,
         probe_timeout: float | None = None,
     ) -> None:
-        if not job_type or not job_id:
+        self.enabled = config.metrics_enabled()
+        try:  # "2" from a job's JSON is 2; a TypeError here would have failed the job
+            number = int(attempt_number)
+        except (TypeError, ValueError):
+            number = 0
+        # Metrics off: nothing is recorded, so nothing to refuse either.
+        if self.enabled and (not job_type or not job_id):
             raise ValueError("job_type and job_id are required")
-        if attempt_number < 1:
-            raise ValueError(f"attempt_number must be >= 1, got {attempt_number}")
+        if self.enabled and number < 1:
+            raise ValueError(f"attempt_number must be an integer >= 1, got {attempt_number!r}")
         self.job_type = job_type
         self.job_id = str(job_id)
-        self.attempt_number = int(attempt_number)
+        self.attempt_number = number
         self.attempt_id = attempt_id or uuid.uuid4().hex
-        self.inputs: tuple[PathLike, ...] = tuple(inputs)
+        # One path given as `inputs="in.mp4"` is one input, not one per character.
+        self.inputs: tuple[PathLike, ...] = (
+            (inputs,) if isinstance(inputs, str | os.PathLike) else tuple(inputs))
         self.primary_input = primary_input
         self.output = output
-        self.enabled = config.metrics_enabled()
         self.input_info: MediaInfo | None = None
         self.row: dict[str, Any] | None = None
         self.metrics: dict[str, Any] | None = None
@@ -539,7 +546,8 @@ def start_attempt(job_type: str, job_id: str, **options: Unpack[AttemptOptions])
     allow_protocols / probe_timeout (seconds): passed to probe_media_info.
     options (AttemptOptions) default as in `Attempt.__init__`: attempt_number 1, the default sink
     and sampler, the rest None/False/empty.
-    Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number < 1).
+    Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number not an
+    integer >= 1), and not at all when metrics are off.
     """
     return Attempt(job_type, job_id, **options).start()
 

@@ -374,6 +374,24 @@ def test_default_sampler_measures_the_jobs_ffmpeg(
 
 # --- plain start/finish ---------------------------------------------------------------------
 
+def test_one_input_path_and_a_numeric_string_attempt_number(
+    media_dir: Path, sink: InMemorySink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make_media("portrait", media_dir)
+    # As a worker would pass them from a job's JSON: one path, the attempt number a string.
+    loose: dict[str, Any] = {"inputs": str(src), "attempt_number": "2"}
+    with attempt("upload_thumb_v1", "job-s", sink=sink, sampler=None, **loose) as a:
+        pass
+    assert a.row is not None and a.row["metrics_error"] is None
+    assert (a.row["input_width"], a.row["input_height"], a.row["attempt_number"]) == (1080, 1920, 2)
+    # Metrics off: not even a bad argument stops the job.
+    monkeypatch.setenv("MEDIAJOB_METRICS", "0")
+    bad: dict[str, Any] = {"attempt_number": "first"}
+    with attempt("", "", sink=sink, **bad) as off:
+        ran = True
+    assert ran and off.row is None and len(sink.rows) == 1
+
+
 def test_start_finish_api(media_dir: Path, sink: InMemorySink) -> None:
     a = start_attempt("upload_audio_envelope_v1", "job-18",
                       inputs=[make_media("audio_only", media_dir)], sink=sink, sampler=None)
