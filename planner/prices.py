@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,7 @@ def _number(raw: str, *, where: str, field: str, kind: type[int] | type[float]) 
         value = kind(raw.strip())
     except ValueError:
         raise PriceFileError(f"{where}: {field} must be a number, got {raw!r}") from None
-    if value != value or value < 0:  # NaN or negative
+    if not 0 <= value < math.inf:  # NaN, negative or infinite
         raise PriceFileError(f"{where}: {field} must be a non-negative number, got {raw!r}")
     return value
 
@@ -120,8 +121,11 @@ def parse_prices(text: str, source: str = "<prices>") -> PriceTable:
     line_numbers = [n for n, _ in numbered[1:]]
     prices: dict[str, InstancePrice] = {}
     for line_no, raw_row in zip(line_numbers, reader, strict=False):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items()}
         where = f"{source} line {line_no}"
+        # DictReader puts the fields beyond the header's under the key None, as a list.
+        if None in raw_row:
+            raise PriceFileError(f"{where}: more fields than the header has columns")
+        row = {k.strip(): (v or "").strip() for k, v in raw_row.items() if k is not None}
         name = row["instance_type"]
         if not name:
             raise PriceFileError(f"{where}: empty instance_type")
@@ -169,6 +173,8 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise PriceFileError(f"cannot read price file {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PriceFileError(f"cannot read price file {p}: not UTF-8 text (a CSV file?)") from None
     return parse_prices(text, source=str(p))
 
 

@@ -221,6 +221,9 @@ def test_shipped_price_table_is_valid() -> None:
         (PRICES.replace("<5%,\nx1.xlarge", "sometimes,\nx1.xlarge"), "interruption_band"),
         (PRICES + "x1.large,2,4,0.1,0.04,<5%,\n", "appears twice"),
         (PRICES.replace(",0.10\n", ",1.5\n"), "interruption_rate must be a fraction"),
+        (PRICES.replace("0.10,0.04", "-0.10,0.04"), "line 3: on_demand_usd_h must be a non-neg"),
+        (PRICES.replace("0.10,0.04", "inf,0.04"), "line 3: on_demand_usd_h must be a non-neg"),
+        (PRICES.replace("0.08,0.05,<5%,", "0.08,0.05,<5%,,extra"), "line 5: more fields"),
     ],
 )
 def test_bad_price_files_give_one_clear_error(text: str, message: str) -> None:
@@ -231,6 +234,13 @@ def test_bad_price_files_give_one_clear_error(text: str, message: str) -> None:
 def test_missing_price_file(tmp_path: Path) -> None:
     with pytest.raises(PriceFileError, match="cannot read price file"):
         load_prices(tmp_path / "nope.csv")
+
+
+def test_price_file_that_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "prices.xlsx"
+    path.write_bytes(b"PK\x03\x04\xff\xfe binary")
+    with pytest.raises(PriceFileError, match="not UTF-8 text"):
+        load_prices(path)
 
 
 def test_interruption_override() -> None:
