@@ -124,6 +124,15 @@ def where_clause(
     end = to_timestamp(filters.get("until"), "until")
     if start is not None and end is not None and end <= start:
         raise PlannerError(f"until ({end.isoformat()}) is not after since ({start.isoformat()})")
+    # The time range is on coalesce(started_at, finished_at), which DuckDB cannot check against
+    # the Parquet row groups' min/max of started_at; the redundant "started_at ... OR started_at
+    # IS NULL" beside it can be, so a lazily scanned dataset skips the row groups (and files:
+    # one day each) outside the range: a 1-day summary of 10M rows in 0.16 s instead of 0.56 s
+    # (benchmarks/time_filter.py).
+    for bound, op in ((start, ">="), (end, "<")):
+        if bound is not None:
+            conds.append(f"(started_at {op} ? OR started_at IS NULL)")
+            params.append(bound)
     # The single-value filters: each a fixed condition with one parameter, left out when None.
     for cond, param in (
         ("coalesce(started_at, finished_at) >= ?", start),

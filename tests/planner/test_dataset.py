@@ -212,6 +212,30 @@ def test_filters_and_orders(tmp_path: Path, listing: list[dict[str, Any]]) -> No
         queries.count_attempts(ds, since="2026-11-03", until="2026-11-02")
 
 
+@pytest.mark.parametrize("materialize", [True, False])
+def test_time_range_counts_rows_without_a_start_by_their_finish(
+    tmp_path: Path, materialize: bool
+) -> None:
+    # Three days in three partitions; on each day one attempt started at 12:00 and one whose
+    # start is unknown, finished at 12:00. The range is on the start, else the finish.
+    rows = []
+    for day in range(3):
+        rows.append(row(start_s=day * 86400 + 7200))
+        no_start = row(start_s=day * 86400 + 7200 - 30)
+        no_start["started_at"] = None
+        rows.append(no_start)
+    write(tmp_path, rows)
+    ds = open_dataset(str(tmp_path), materialize=materialize)
+    day1, day2 = T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)
+    assert queries.count_attempts(ds, since=day1) == 4
+    assert queries.count_attempts(ds, until=day1) == 2
+    assert queries.count_attempts(ds, since=day1, until=day2) == 2
+    # Bounds: since <= t < until, on the finish when there is no start.
+    noon = T0 + dt.timedelta(days=1, hours=2)
+    assert queries.count_attempts(ds, since=noon, until=noon + dt.timedelta(seconds=1)) == 2
+    assert queries.count_attempts(ds, until=noon) == 2
+
+
 def test_attempts_of_a_job_and_one_attempt(tmp_path: Path) -> None:
     first = row(job_id="J", attempt_number=1, status="failed", start_s=0, error="boom")
     second = row(job_id="J", attempt_number=2, start_s=100)
