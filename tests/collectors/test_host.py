@@ -62,7 +62,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         imds.requests.append(("PUT", self.path,
                               self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")))
         if imds.mode == "slow":
-            imds.release.wait(10)
+            imds.release.wait(30)  # answers only at teardown, long after the 1 s budget
         if imds.mode == "v1":
             self._answer(405, "")
         elif self.path == "/latest/api/token":
@@ -124,7 +124,9 @@ def test_slow_imds_costs_at_most_the_budget(imds: Imds) -> None:
     elapsed = time.monotonic() - t0
     assert metrics.instance_type is None
     assert imds.requests[0][:2] == ("PUT", "/latest/api/token")
-    assert elapsed < 3  # a guard (budget 1 s), not a benchmark
+    # It gave up by itself (budget 1 s) instead of waiting the 30 s for the answer; the bound
+    # is loose so that a loaded machine cannot fail it, and the cost is benchmarked elsewhere.
+    assert elapsed < 15
 
 
 def test_refusing_imds_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,18 +153,25 @@ def test_an_answer_that_is_not_http_gives_none_and_no_thread_traceback(
 
     def answer() -> None:  # http.client raises BadStatusLine (no OSError) on this
         for _ in range(2):
-            conn, _addr = server.accept()
+            try:
+                conn, _addr = server.accept()
+            except OSError:  # closed below: the collector asked fewer than two times
+                return
             with conn:
                 conn.recv(4096)
                 conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
-    threading.Thread(target=answer, daemon=True).start()
+    answering = threading.Thread(target=answer, daemon=True)
+    answering.start()
     monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT",
                        f"http://127.0.0.1:{server.getsockname()[1]}")
     try:
         assert get_host_metrics().instance_type is None
     finally:
+        server.shutdown(socket.SHUT_RDWR)  # wakes an accept() still waiting (Linux)
         server.close()
+    answering.join(timeout=10)
+    # Only the collector's threads could have crashed: the answering one returns quietly.
     assert crashes == []
 
 
