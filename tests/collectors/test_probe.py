@@ -259,7 +259,7 @@ def test_timeout_kills_ffprobe(media_dir: Path) -> None:
         probe_media_info(path, timeout=0.3, cache=None)
     assert err.value.kind == "timeout"
     assert str(err.value) == f"ffprobe took longer than 0.3 s on {path}"
-    assert time.monotonic() - t0 < 3  # a guard against waiting for the 30 s sleeps
+    assert time.monotonic() - t0 < 20  # it did not wait for the 30 s sleeps (loose: load)
 
 
 @pytest.mark.usefixtures("hanging_ffprobe")
