@@ -95,6 +95,15 @@ class SizingError(PlannerError):
     """Inputs no fleet can satisfy, or out of range (utilisation, wait target, percentile)."""
 
 
+class ResponseTargetError(SizingError):
+    """A response-time target below the service time's own percentile on one instance type."""
+
+    def __init__(self, message: str, floor_s: float) -> None:
+        super().__init__(message)
+        #: The lowest target the type could meet with unlimited instances, seconds.
+        self.floor_s = floor_s
+
+
 # --------------------------------------------------------------------------------------------
 # Queueing maths (pure)
 
@@ -254,10 +263,11 @@ def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) ->
     if target.includes_service:
         floor_t = math.log(1.0 / target.tail) / mu
         if target.seconds <= floor_t:
-            raise SizingError(
+            raise ResponseTargetError(
                 f"response target {target.label()} is below the p{target.percentile:g} of the "
                 f"service time itself ({floor_t:.1f}s, mean service {1 / mu:.1f}s): no number of "
-                "instances can meet it"
+                "instances can meet it",
+                floor_t,
             )
     tail_fn = _response_tail if target.includes_service else _wait_tail
     b = 1.0
@@ -691,28 +701,45 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
             f"no measurement of {', '.join(missing)} in the data (a succeeded attempt with an "
             "instance type and a host name): cannot size for it"
         )
-    pool = (
-        with_estimates(inputs.measurements, inputs.prices, options.slots)
-        if options.include_estimated
-        else dict(inputs.measurements)
-    )
+    estimable = with_estimates(inputs.measurements, inputs.prices, options.slots)
+    pool = estimable if options.include_estimated else dict(inputs.measurements)
     sized: list[TypeSizing] = []
     skipped: dict[str, str] = {}
+    refused: dict[str, ResponseTargetError] = {}
     for name in inputs.prices:
         if name not in pool:
-            skipped[name] = "not measured, and no measured type of its family to estimate from"
+            skipped[name] = (
+                "not measured, and estimates are left out"
+                if name in estimable
+                else "not measured, and no measured type of its family to estimate from"
+            )
     for name, m in sorted(pool.items()):
         if name not in inputs.prices:
             skipped[name] = f"not in the price table {inputs.prices.source}"
             continue
-        got = size_type(m, inputs.prices[name], demand, inputs.waste, options)
+        try:
+            got = size_type(m, inputs.prices[name], demand, inputs.waste, options)
+        except ResponseTargetError as exc:
+            # Under this type's own service time: faster types may still meet the target, so
+            # this one is left out rather than the whole sizing refused.
+            refused[name] = exc
+            got = str(exc)
         if isinstance(got, str):
             skipped[name] = got
         else:
             sized.append(got)
     if not sized:
-        detail = "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "no instance type measured"
-        raise SizingError(f"no instance type can be sized ({detail})")
+        if refused and options.wait is not None:
+            name, fastest = min(refused.items(), key=lambda kv: kv[1].floor_s)
+            raise SizingError(
+                f"no instance type can meet the response target {options.wait.label()}: the "
+                f"p{options.wait.percentile:g} of the service time alone is "
+                f"{fastest.floor_s:.1f}s on the fastest, {name}"
+            )
+        reasons = list(skipped.items())
+        detail = "; ".join(f"{k}: {v}" for k, v in reasons[:3]) or "no instance type measured"
+        more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+        raise SizingError(f"no instance type can be sized ({detail}{more})")
     cap = options.capacity
     sized.sort(key=lambda t: (t.usd_h(cap), t.estimated, t.instance_type))
     return SizingResult(

@@ -353,8 +353,8 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
         )
     if result.skipped:
         console.print(
-            f"  left out: {len(result.skipped)} priced type(s) without measurements "
-            "or prices (see --json 'skipped')"
+            f"  left out: {len(result.skipped)} type(s) not measured, not priced or unable to "
+            "meet the target (see --json 'skipped')"
         )
     rec = result.recommendation
     if rec is None:

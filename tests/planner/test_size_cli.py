@@ -128,7 +128,7 @@ def test_forecast_and_growth(data_dir: Path, capsys: pytest.CaptureFixture[str])
     [
         (["--utilisation", "1.5"], "utilisation must be in (0, 1], got 1.5"),
         (["--utilisation", "0"], "utilisation must be in (0, 1], got 0"),
-        (["--wait", "p95=20s+service"], "below the p95 of the service time itself"),
+        (["--wait", "p95=20s+service"], "no instance type can meet the response target"),
         (["--wait", "p95=soon"], "is not a duration"),
         (
             ["--forecast", "upload_audio_envelope_v1=30/h"],

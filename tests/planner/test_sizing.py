@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,8 @@ def test_estimated_type_is_scaled_by_vcpus_and_marked() -> None:
     assert frame.filter(frame["instance_type"] == "x1.xlarge")["estimated"].to_list() == [True]
     off = size_fleet(inputs(), SizingOptions(utilisation=0.6, wait=None, include_estimated=False))
     assert [t.instance_type for t in off.types] == ["x1.large", "y1.large"]
+    assert off.skipped["x1.xlarge"] == "not measured, and estimates are left out"
+    assert "no measured type of its family" in off.skipped["z9.large"]
 
 
 def test_cost_ranking_spot_and_on_demand() -> None:
@@ -140,6 +143,18 @@ def test_wait_target_can_bind() -> None:
     assert t.instances_wait > t.instances_utilisation
     assert (t.instances, t.bound) == (t.instances_wait, "wait")
     assert t.wait_at_target_percentile_s is not None and t.wait_at_target_percentile_s <= 1.0
+
+
+def test_a_response_target_one_type_cannot_meet_leaves_that_type_out() -> None:
+    # Mean service of the mix: 9 s on x1.large (and its estimate x1.xlarge), 12.25 s on
+    # y1.large, so the p95 of the service alone is 9 ln 20 = 27.0 s and 12.25 ln 20 = 36.7 s.
+    options = SizingOptions(utilisation=0.6, wait=WaitTarget(95, 30.0, includes_service=True))
+    result = size_fleet(inputs(), options)
+    assert {t.instance_type for t in result.types} == {"x1.large", "x1.xlarge"}
+    assert "below the p95 of the service time itself (36.7s" in result.skipped["y1.large"]
+    below_all = replace(options, wait=WaitTarget(95, 20.0, includes_service=True))
+    with pytest.raises(SizingError, match=r"response <= 20s: .* is 27.0s on the fastest, x1.l"):
+        size_fleet(inputs(), below_all)
 
 
 def test_waste_of_failed_attempts_adds_load_and_retries() -> None:
