@@ -173,3 +173,14 @@ def test_jobs_cells_compact_and_full() -> None:
         "1080x1920 H.264 AAC, 2:30", "c7i.large, 2 cores, 4GB",
     ]
     assert all(len(cells[k]) == wide.widths[k] + 1 for k in f.JOBS_COLUMNS)
+
+
+def test_with_note_keeps_the_note_whole() -> None:
+    note = "* estimated"
+    # It fits after the last wrapped line: two spaces apart.
+    assert f.with_note("Demand: export 1.0", note, 40) == "Demand: export 1.0  * estimated"
+    assert f.with_note("Demand: export 1.0, audio 2.0", note, 24) == (
+        "Demand: export 1.0, audio 2.0  * estimated")
+    # It would be broken: a line of its own.
+    assert f.with_note("Demand: export 1.0, audio 2.0", note, 30) == (
+        "Demand: export 1.0, audio 2.0\n* estimated")

@@ -24,8 +24,11 @@ from planner.prices import DEFAULT_PRICES_PATH, load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.tui.app import PlannerApp
 from planner.tui.formatting import (
+    SIZING_COLUMNS,
+    SIZING_LAYOUTS,
     bins_of,
     format_rtf,
+    format_usd,
     merge_bins,
     short_job_type,
     sizing_cells,
@@ -192,6 +195,75 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         assert str(path) in static_text(screen.query_one("#sizing-status"))
         assert od.recommendation is not None
         assert json.loads(path.read_text()) == fleet_request(od.recommendation)
+
+
+def _headers(table: DataTable[Any]) -> list[str]:
+    return [str(c.label) for c in table.ordered_columns]
+
+
+async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
+    """80 columns: counts and costs in the chosen capacity type; wider: on-demand and spot side
+    by side; 200: every column of `mjplan size`. Each form fits without scrolling sideways."""
+    result = size_fleet(load_sizing_inputs(dataset), SizingOptions())
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        screen = await open_view(pilot, "f", SizingScreen, "result")
+        table = screen.query_one("#sizing-table", DataTable)
+
+        def fits() -> bool:
+            return table.virtual_size.width <= table.scrollable_content_region.width
+
+        assert _headers(table) == [label for _, label in SIZING_COLUMNS]
+        assert fits()
+        # The note on estimated types is never broken across lines.
+        assert any(t.estimated for t in result.types)
+        status = static_text(screen.query_one("#sizing-status")).splitlines()
+        assert status[-1].endswith("* estimated from a measured type of its family")
+
+        await pilot.resize_terminal(120, 40)
+        await wait_for(pilot, lambda: "OD $/h" in _headers(table))
+        assert _headers(table) == [
+            "#", "Instance", "Slots", "Bound", "Util", "OD inst", "OD $/h", "OD $/media h",
+            "Spot inst", "Spot $/h", "Spot $/media h"]
+        assert table_rows(table) == [
+            sizing_cells(i, t, "spot", SIZING_LAYOUTS[2]) for i, t in enumerate(result.types, 1)
+        ]
+        first = dict(zip(_headers(table), table_rows(table)[0], strict=True))
+        top = result.types[0]
+        assert first["OD $/h"] == format_usd(top.on_demand_usd_h)
+        assert first["Spot $/h"] == format_usd(top.spot_usd_h)
+        assert first["Bound"] == top.bound
+        assert fits()
+
+        await pilot.resize_terminal(200, 50)
+        await wait_for(pilot, lambda: "Est. from" in _headers(table))
+        assert _headers(table)[-4:] == ["Spot band", "Spot inst", "Spot $/h", "Spot $/media h"]
+        rows = {r[1]: dict(zip(_headers(table), r, strict=True)) for r in table_rows(table)}
+        for t in result.types:
+            row = rows[t.instance_type + ("*" if t.estimated else "")]
+            assert row["Est. from"] == (t.estimated_from or "")
+            assert row["Util n"] == str(t.instances_utilisation)
+        assert fits()
+
+        # 100 columns: one $/media h, in the capacity chosen, which its header names.
+        await pilot.resize_terminal(100, 30)
+        await wait_for(pilot, lambda: "OD $/media h" not in _headers(table)
+                       and "OD $/h" in _headers(table))
+        assert _headers(table)[-1] == "Spot $/media h"
+        assert fits()
+        screen.query_one("#in-capacity", Select).value = "on-demand"
+        await wait_for(pilot, lambda: screen.result.options.capacity == "on-demand")
+        assert _headers(table)[-1] == "OD $/media h"
+        od = size_fleet(load_sizing_inputs(dataset), SizingOptions(capacity="on-demand"))
+        assert table_rows(table)[0][-1] == format_usd(od.types[0].on_demand_usd_per_media_h, 3)
+
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: _headers(table) == [label for _, label in SIZING_COLUMNS])
+        assert table_rows(table) == [
+            sizing_cells(i, t, "on-demand") for i, t in enumerate(od.types, 1)
+        ]
+        assert fits()
 
 
 async def _type_into(pilot: Pilot[Any], box: Input, text: str) -> None:

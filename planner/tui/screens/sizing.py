@@ -17,12 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from planner.errors import PlannerError
 from planner.tui import data, formatting
 from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed, post_result
 from planner.tui.query_state import SizingForm
+from planner.tui.widgets.sizing_table import SizingTable
 
 #: The form's fields, each edited in the input `in-FIELD`.
 _FORM_FIELDS = frozenset(f.name for f in fields(SizingForm))
@@ -88,15 +89,12 @@ class SizingScreen(Screen[None]):
             yield from self._field("Window", "window",
                                    "How far back from the last attempt to read: 14d, 36h, 2w")
         yield Static("", id="sizing-status")
-        yield DataTable(id="sizing-table", cursor_type="row", zebra_stripes=True)
+        yield SizingTable(id="sizing-table")
         yield Static("", id="sizing-fleet")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        table = self.query_one("#sizing-table", DataTable)
-        for key, label in formatting.SIZING_COLUMNS:
-            table.add_column(label, key=key)
-        table.loading = True
+        self.query_one(SizingTable).loading = True
         self._status("Measuring throughput and demand…")
         self.recompute()
 
@@ -144,19 +142,18 @@ class SizingScreen(Screen[None]):
         self.computed_generation = message.generation
         self.inputs, self.result = message.inputs, message.result
         result = message.result
-        table = self.query_one("#sizing-table", DataTable)
+        table = self.query_one(SizingTable)
         table.loading = False
-        table.clear()
-        capacity = result.options.capacity
-        for rank, t in enumerate(result.types, 1):
-            table.add_row(*formatting.sizing_cells(rank, t, capacity), key=t.instance_type)
+        table.show(result.types, result.options.capacity)
         self.query_one("#sizing-fleet", Static).update(
             Text(formatting.recommendation_text(result.recommendation, result.types))
         )
-        note = "  * estimated from a measured type of its family" if any(
-            t.estimated for t in result.types) else ""
         demand = formatting.demand_text(result.demand, result.options.growth)
-        self._status(formatting.escape_markup(demand) + note)
+        if any(t.estimated for t in result.types):
+            status = self.query_one("#sizing-status", Static)
+            demand = formatting.with_note(demand, "* estimated from a measured type of its "
+                                          "family", status.content_size.width)
+        self._status(formatting.escape_markup(demand))
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:
@@ -166,7 +163,7 @@ class SizingScreen(Screen[None]):
         message.stop()
         if generation and int(generation) != self.generation:
             return  # the error of a form since changed
-        self.query_one("#sizing-table", DataTable).loading = False
+        self.query_one(SizingTable).loading = False
         self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}")
 
     @on(FleetRequestWritten)
@@ -205,4 +202,4 @@ class SizingScreen(Screen[None]):
         self.write(self.result, getattr(self.app, "output_dir", "."))
 
     def action_focus_table(self) -> None:
-        self.query_one("#sizing-table", DataTable).focus()
+        self.query_one(SizingTable).focus()

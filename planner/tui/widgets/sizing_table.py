@@ -1,0 +1,66 @@
+"""The ranked instance types of the fleet sizing: a DataTable whose columns follow its width.
+
+At 80 columns it shows the counts and costs in the chosen capacity type; a wider table shows
+on-demand and spot side by side, and the widest every column of `mjplan size`
+(`formatting.SIZING_LAYOUTS`). A resize that changes the form redraws the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.widgets import DataTable
+
+from planner.tui import formatting
+
+
+class SizingTable(DataTable[str]):
+    """`show(types, capacity)` fills it with `planner.sizing.TypeSizing`s, ranked as given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        #: The columns shown (SIZING_LABELS keys).
+        self.layout_columns: tuple[str, ...] = ()
+        #: Every cell of every row (`formatting.sizing_texts`), to redraw in another form.
+        self.texts: list[dict[str, str]] = []
+        self.row_keys: list[str] = []
+        self.capacity = "spot"
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def show(self, types: list[Any], capacity: str) -> None:
+        """The sized types, ranked as given, in `capacity` ("spot" or "on-demand")."""
+        self.texts = [formatting.sizing_texts(rank, t, capacity)
+                      for rank, t in enumerate(types, 1)]
+        self.row_keys = [t.instance_type for t in types]
+        relabel = capacity != self.capacity
+        self.capacity = capacity
+        self._draw(force=True, relabel=relabel)
+
+    def _room(self) -> int:
+        """Cells the columns may take: the width less a vertical scrollbar (always counted,
+        so a table that fills up does not switch to a narrower form)."""
+        return self.outer_size.width - self.styles.scrollbar_size_vertical
+
+    def _draw(self, force: bool = False, relabel: bool = False) -> None:
+        width = self._room()
+        columns = (formatting.sizing_columns(width, self.texts, self.capacity, self.cell_padding)
+                   if width > 0 else formatting.SIZING_LAYOUTS[0])
+        if columns == self.layout_columns and not force:
+            return
+        cursor = self.cursor_row
+        new_columns = relabel or columns != self.layout_columns or not self.columns
+        self.clear(columns=new_columns)
+        if new_columns:
+            self.layout_columns = columns
+            for key in columns:
+                self.add_column(formatting.sizing_label(key, columns, self.capacity), key=key)
+        for key, texts in zip(self.row_keys, self.texts, strict=True):
+            self.add_row(*(texts[c] for c in columns), key=key)
+        if self.row_count:
+            self.move_cursor(row=min(cursor, self.row_count - 1))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
