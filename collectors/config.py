@@ -77,6 +77,7 @@ DEFAULT_IMDS_ENDPOINT_IPV6 = "http://[fd00:ec2::254]"
 IMDS_BUDGET_S = 1.0
 
 _FALSE = {"0", "false", "off", "no"}
+_TRUE = {"1", "true", "on", "yes", ""}
 _logged: set[str] = set()  # keys of log_once already logged at their own level
 
 
@@ -99,8 +100,17 @@ def _warn_once(name: str, raw: str, default: object) -> None:
 
 
 def metrics_enabled() -> bool:
-    """False when MEDIAJOB_METRICS says off; read on every call so tests and workers can flip it."""
-    return os.environ.get(MEDIAJOB_METRICS, "1").strip().lower() not in _FALSE
+    """False when MEDIAJOB_METRICS says off; read on every call so tests and workers can flip it.
+
+    A value that is neither on nor off (`disabled`, a typo) keeps metrics on, as the variable's
+    default is, and says so once: a worker that meant to switch metrics off learns it did not.
+    """
+    raw = os.environ.get(MEDIAJOB_METRICS, "1").strip().lower()
+    if raw in _FALSE:
+        return False
+    if raw not in _TRUE:
+        _warn_once(MEDIAJOB_METRICS, raw, "on")
+    return True
 
 
 def _env_number(name: str, default: N, parse: Callable[[str], N], valid: Callable[[N], bool]) -> N:

@@ -241,6 +241,22 @@ def test_metrics_off_means_no_probe_no_row_no_thread(
     assert ran and sink.rows == [] and runs(ffprobe_runs) == 0
 
 
+def test_a_flag_that_is_neither_on_nor_off_keeps_metrics_on_and_says_so_once(
+    media_dir: Path, monkeypatch: pytest.MonkeyPatch, sink: InMemorySink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(config, "_logged", set())
+    monkeypatch.setenv("MEDIAJOB_METRICS", "disabled")  # meant off, but not a word we know
+    src = make_media("video_only", media_dir)
+    with caplog.at_level(logging.WARNING, logger="collectors"):
+        for job in ("job-41", "job-42"):
+            with attempt("upload_thumb_v1", job, inputs=[src], sink=sink, sampler=None):
+                pass
+    assert [r["job_id"] for r in sink.rows] == ["job-41", "job-42"]
+    warnings = [r.getMessage() for r in caplog.records if "MEDIAJOB_METRICS" in r.getMessage()]
+    assert warnings == ["ignoring MEDIAJOB_METRICS='disabled' (not valid); using 'on'"]
+
+
 # --- the probe cache ------------------------------------------------------------------------
 
 def test_the_job_probing_its_input_again_runs_no_ffprobe(
