@@ -134,7 +134,8 @@ def ratio_ci(
 ) -> tuple[float, float, float]:
     """(R, low, high): ratio of means R = mean_y / mean_x and its delta-method interval.
 
-    Sample variances/covariance (n - 1 denominators). NaN bounds when n < 2 or mean_x <= 0.
+    Sample variances/covariance (n - 1 denominators). NaN bounds when n < 2 or mean_x <= 0;
+    the low bound is at least 0.
     """
     if n < 1 or not mean_x > 0:
         return (math.nan, math.nan, math.nan)
@@ -144,7 +145,9 @@ def ratio_ci(
     var_d = max(var_y + r * r * var_x - 2 * r * cov_xy, 0.0)
     se = math.sqrt(var_d / n) / mean_x
     half = t_quantile(confidence, n - 1) * se
-    return (r, r - half, r + half)
+    # Input and wall seconds are positive, so is their ratio: the symmetric interval of a few
+    # widely spread attempts would reach below 0 (printed "-0.48-4.68"); it is cut at 0.
+    return (r, max(r - half, 0.0), r + half)
 
 
 def ratio_ci_of_samples(

@@ -186,6 +186,13 @@ def test_ratio_ci_matches_the_formula() -> None:
     assert math.isnan(stats.ratio_ci(1, 5.0, 10.0, 0, 0, 0)[1])
 
 
+def test_ratio_ci_of_three_spread_attempts_stops_at_zero() -> None:
+    # RTF 2, 3 and 1: R = 210 / 100 = 2.1, d = (-3, 36, -33), SE = sqrt(1197 / 3) / 33.3 =
+    # 0.599, t(0.975, 2) = 4.303: 2.1 -+ 2.579 would reach -0.479; an RTF cannot be negative.
+    r, lo, hi = stats.ratio_ci_of_samples([60.0, 120.0, 30.0], [30.0, 40.0, 30.0])
+    assert (r, lo, hi) == pytest.approx((2.1, 0.0, 4.67836), abs=1e-4)
+
+
 def test_the_interval_covers_the_truth_about_95_percent_of_the_time() -> None:
     """Input lengths uniform 10..300 s, per-attempt RTF lognormal(0, 0.5), independent.
 
