@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from typing import Any
 
+from textual.app import App
 from textual.coordinate import Coordinate
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
@@ -47,3 +50,24 @@ def utc(
 ) -> dt.datetime:
     """A UTC datetime."""
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+
+
+_SVG_TEXT = re.compile(
+    r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+    r'clip-path="url\(#[^)]*?-line-(\d+)\)">(.*?)</text>'
+)
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """What the terminal shows, one string per line, from the app's SVG screenshot (each cell
+    is 12.2 px wide there); lines without text are left out."""
+    lines: dict[int, list[tuple[float, str]]] = {}
+    for m in _SVG_TEXT.finditer(app.export_screenshot()):
+        lines.setdefault(int(m[2]), []).append((float(m[1]), html.unescape(m[3])))
+    shown = []
+    for _, parts in sorted(lines.items()):
+        line = ""
+        for x, text in sorted(parts):
+            line = line.ljust(round(x / 12.2)) + text
+        shown.append(line.replace("\xa0", " "))
+    return shown

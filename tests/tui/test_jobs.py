@@ -21,7 +21,13 @@ from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
-from tests.tui.helpers import jobs_screen, static_text, table_keys, table_rows
+from tests.tui.helpers import (
+    jobs_screen,
+    screen_lines,
+    static_text,
+    table_keys,
+    table_rows,
+)
 
 
 def jobs_ready(app: PlannerApp) -> bool:
@@ -157,6 +163,9 @@ async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:
         await pilot.press("slash", "ctrl+u", job_id[0], "enter")
         await wait_for(pilot, lambda: "several" in static_text(status))
         assert f"several job ids start with '{job_id[0]}'" in static_text(status)
+        # The whole message is on screen (it names three candidates: longer than a line).
+        shown = " ".join(line.strip() for line in screen_lines(app))
+        assert static_text(status) in shown
 
 
 async def test_scrolling_to_the_end_fetches_the_next_page(dataset: Any) -> None:
