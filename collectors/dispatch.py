@@ -1,8 +1,10 @@
 """One subcommand dispatcher for both commands, `mjcollect` and `mjplan`.
 
 A subcommand is a module exposing `HELP` (one line), `add_arguments(parser)` and
-`run(args) -> int` (the exit code). Modules keep heavy imports inside `run`, so `--help` stays
-instant. This lives in `collectors` because `planner` may import `collectors`, not the reverse.
+`run(args) -> int` (the exit code), and optionally `LOG_LEVEL` (its default logging level,
+e.g. WARNING for a wrapper whose stderr is someone else's). Modules keep heavy imports inside
+`run`, so `--help` stays instant. This lives in `collectors` because `planner` may import
+`collectors`, not the reverse.
 """
 
 from __future__ import annotations
@@ -52,10 +54,14 @@ def main(
     if not args_list and default_command is not None:
         args_list = [default_command]
     args = parser.parse_args(args_list)
+    module = modules.get(args.command) if args.command else None
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else log_level,
+        level=logging.DEBUG if args.verbose else getattr(module, "LOG_LEVEL", log_level),
         format=f"{prog}: %(levelname)s %(message)s",
     )
+    if not args.verbose:
+        # botocore says at INFO where it found credentials and endpoints, on every run.
+        logging.getLogger("botocore").setLevel(logging.WARNING)
     if args.command is None:
         parser.print_help()
         return 2

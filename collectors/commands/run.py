@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from collectors.sink import Sink
 
 HELP = "run a command (e.g. ffmpeg) as one measured attempt; its exit code is passed through"
+#: Warnings only: the wrapped command's stderr is the worker's log, and off EC2 every run would
+#: otherwise add a line about IMDS not answering (`-v` shows it).
+LOG_LEVEL = logging.WARNING
 
 log = logging.getLogger("collectors.run")
 

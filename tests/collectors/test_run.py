@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -292,6 +293,25 @@ def test_the_real_command_passes_output_and_code_through(tmp_path: Path,
     assert "to stderr\n" in proc.stderr
     [row] = read_rows(tmp_path / "ds")  # MEDIAJOB_METRICS_URL, no --data
     assert row["error"] == f"CommandFailed: {Path(sys.executable).name} exited with 42"
+
+
+def test_off_ec2_the_commands_stderr_is_left_as_it_was(tmp_path: Path,
+                                                       media: dict[str, Path]) -> None:
+    with socket.socket() as s:  # IMDS at a port nobody listens on: what a laptop or CI sees
+        s.bind(("127.0.0.1", 0))
+        imds = f"http://127.0.0.1:{s.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if k not in (config.AWS_INSTANCE_TYPE,
+                                                             config.AWS_EC2_METADATA_DISABLED)}
+    env |= {config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds}
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("mjcollect")), "run", "--data", str(tmp_path / "ds"),
+         "--job-type", "upload_thumb_v1", "--job-id", "J-11", "--input", str(media["video"]),
+         "--", sys.executable, "-c", "import sys; print('ffmpeg says', file=sys.stderr)"],
+        capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert (proc.returncode, proc.stderr) == (0, "ffmpeg says\n")
+    [row] = read_rows(tmp_path / "ds")
+    assert (row["instance_type"], row["status"]) == (None, "succeeded")
 
 
 def test_sigterm_to_mjcollect_reaches_the_command(tmp_path: Path,
