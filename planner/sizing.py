@@ -320,7 +320,8 @@ def estimate_by_vcpus(
     Marked `estimated_from` everywhere it appears."""
     ratio = target.vcpus / base_price.vcpus
     base_slots = measured.slots_for(rule)
-    slots = max(1, round(base_slots * ratio))
+    # Halves round up, as the measured slots do (Concurrency.slots); round() would take 2.5 to 2.
+    slots = max(1, int(base_slots * ratio + 0.5))
     scale = slots / (base_slots * ratio)
     services = {
         jt: Service(

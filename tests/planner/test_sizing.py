@@ -287,6 +287,21 @@ def test_estimate_keeps_throughput_proportional_to_vcpus() -> None:
     assert est.jobs_per_hour(THUMB) == pytest.approx(base_jobs / 4)
 
 
+def test_estimated_slots_round_halves_up() -> None:
+    from planner.sizing import estimate_by_vcpus
+
+    table = parse_prices(
+        "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band\n"
+        "f.4xlarge,16,32,0.8,0.4,<5%\nf.2xlarge,8,16,0.4,0.2,<5%\n"
+    )
+    base = measured("f.4xlarge", 5.0, export_rtf=2.0, thumb_s=4.0)
+    est = estimate_by_vcpus(base, table["f.4xlarge"], table["f.2xlarge"])
+    # 5 slots * 1/2 = 2.5 -> 3 slots (as a measured mean of 2.5 would give), each job 3 / 2.5
+    # times as long, so the jobs per second stay half the measured type's: 3 / 4.8 = 5 / 4 / 2.
+    assert est.slots_for("mean") == 3
+    assert est.services[THUMB].service_s == pytest.approx(4.8)
+
+
 def test_slots_rule_max_uses_the_most_seen_at_once() -> None:
     options = SizingOptions(utilisation=0.6, wait=None, slots="max", include_estimated=False)
     by = {t.instance_type: t for t in size_fleet(inputs(), options).types}
