@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from planner.errors import PlannerError
 from planner.sizing import FleetRecommendation
 
 DEFAULT_LAUNCH_TEMPLATE = "mediajobs-worker"
@@ -78,7 +79,15 @@ def fleet_request(
 
 
 def write_fleet_json(path: str | Path, rec: FleetRecommendation, **kwargs: Any) -> Path:
-    """Write the request fragment to `path` (indented JSON); returns the path."""
+    """Write the request fragment to `path` (indented JSON); returns the path.
+
+    Raises PlannerError when the file cannot be written (a missing folder, a directory).
+    """
     p = Path(path)
-    p.write_text(json.dumps(fleet_request(rec, **kwargs), indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(fleet_request(rec, **kwargs), indent=2) + "\n"
+    try:
+        p.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise PlannerError(f"cannot write the fleet request to {p}: {why}") from None
     return p

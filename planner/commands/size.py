@@ -218,11 +218,14 @@ def load_checked_prices(path: str | None, options: SizingOptions) -> PriceTable:
 
 def run(args: argparse.Namespace) -> int:
     from planner.dataset import open_dataset
+    from planner.errors import PlannerError
     from planner.fleet import fleet_request, write_fleet_json
     from planner.sizing import load_sizing_inputs, size_fleet
     from planner.throughput import throughput_frame
 
     options = build_options(args)
+    if not args.launch_template.strip():
+        raise PlannerError("--launch-template: the name is empty")
     window = parse_duration(args.window)
     prices = load_checked_prices(args.prices, options)
     ds = open_dataset(args.data)

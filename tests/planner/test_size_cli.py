@@ -138,6 +138,8 @@ def test_forecast_and_growth(data_dir: Path, capsys: pytest.CaptureFixture[str])
         (["--window", "two weeks"], "--window 'two weeks'"),
         (["--interruption", "z1.large=0.1"], "--interruption: z1.large not in"),
         (["--top", "-1"], "--top must be at least 1"),
+        (["--fleet-json", "/no-such-folder-mjplan/fleet.json"], "cannot write the fleet request"),
+        (["--launch-template", " "], "--launch-template: the name is empty"),
     ],
 )
 def test_impossible_inputs_print_one_line(
