@@ -700,7 +700,7 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
     if missing:
         raise SizingError(
             f"no measurement of {', '.join(missing)} in the data (a succeeded attempt with an "
-            "instance type and a host name): cannot size for it"
+            "instance type and a wall time, in the window): cannot size for it"
         )
     estimable = with_estimates(inputs.measurements, inputs.prices, options.slots)
     pool = estimable if options.include_estimated else dict(inputs.measurements)
