@@ -20,7 +20,7 @@ from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import wait_for
-from tests.tui.helpers import jobs_screen, static_text, table_keys, utc
+from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys, utc
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +200,27 @@ async def test_range_key_is_in_the_footer_and_help(fixed_data_url: str) -> None:
         text = static_text(app.screen.query_one("#help-text"))
         assert "R        type a time range in UTC" in text
         assert "2026-11-01..2026-11-15" in text
+
+
+async def test_while_typing_the_footer_says_escape_not_search(fixed_data_url: str) -> None:
+    """In the search or range line the letter keys and `/` type: the footer offers the way
+    back instead, and the view's keys again once it is closed."""
+    app = PlannerApp(fixed_data_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        screen = jobs_screen(app)
+
+        def footer() -> str:
+            return screen_lines(app)[-1]
+
+        assert "/ Search" in footer() and "esc" not in footer()
+        for key in ("R", "slash"):
+            await pilot.press(key)
+            await wait_for(pilot, lambda: "esc Back to the table" in footer())
+            assert "/ Search" not in footer()
+            await pilot.press("/")  # types: the line stays open, holding it
+            assert isinstance(screen.focused, Input) and screen.focused.value.endswith("/")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: "/ Search" in footer())
+            assert "esc" not in footer()
+            assert isinstance(screen.focused, AttemptsTable)

@@ -41,7 +41,7 @@ from planner.tui.screens.start import StartScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
-from tests.tui.helpers import jobs_screen, static_text, table_keys, table_rows
+from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys, table_rows
 
 
 def _jobs_shown(app: PlannerApp) -> bool:
@@ -264,6 +264,31 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
             sizing_cells(i, t, "on-demand") for i, t in enumerate(od.types, 1)
         ]
         assert fits()
+
+
+async def test_fleet_inputs_say_how_to_leave_them() -> None:
+    """Typing in an input hides the letter keys from the footer (they type); it shows escape,
+    which goes back to the table, from the capacity Select too."""
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        screen = await open_view(pilot, "f", SizingScreen, "result")
+        table = screen.query_one("#sizing-table", DataTable)
+
+        def footer() -> str:
+            return screen_lines(app)[-1]
+
+        assert table.has_focus and "w Write fleet JSON" in footer() and "esc" not in footer()
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: "esc Back to the table" in footer())
+        assert screen.focused is screen.query_one("#in-demand", Input)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.has_focus and "w Write fleet JSON" in footer())
+        screen.query_one("#in-capacity", Select).focus()
+        await pilot.pause()
+        assert footer().rstrip().endswith("q Quit")  # the footer still fits
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.has_focus)
 
 
 async def _type_into(pilot: Pilot[Any], box: Input, text: str) -> None:

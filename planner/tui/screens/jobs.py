@@ -62,7 +62,9 @@ class JobsScreen(Screen[None]):
         Binding("slash", "search", "Search", key_display="/"),
         Binding("R", "edit_range", "Range"),
         Binding("x", "clear", "Clear"),
-        Binding("escape", "leave_input", "Back", show=False),
+        # Shown while the search or range line is open (the footer then hides the letter
+        # keys, which type, and `/`, which types too).
+        Binding("escape", "leave_input", "Back to the table"),
     ]
 
     AUTO_FOCUS = "#attempts"
@@ -247,6 +249,14 @@ class JobsScreen(Screen[None]):
         if self.range_message:
             self._show_counts()
         self.query_one(AttemptsTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = isinstance(self.focused, Input)
+        if action == "leave_input":
+            return typing
+        if action == "search":
+            return not typing
+        return True
 
     def action_search(self) -> None:
         self._open_input("search")

@@ -36,7 +36,10 @@ class SizingScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "write", "Write fleet JSON"),
-        Binding("escape", "focus_table", "Table", show=False),
+        # Shown while an input has focus: the footer then hides the letter keys (they type).
+        # From the capacity Select too, but unshown (the footer has no room beside them).
+        Binding("escape", "focus_table(True)", "Back to the table"),
+        Binding("escape", "focus_table(False)", "Table", show=False),
     ]
     AUTO_FOCUS = "#sizing-table"
 
@@ -201,5 +204,10 @@ class SizingScreen(Screen[None]):
             return
         self.write(self.result, getattr(self.app, "output_dir", "."))
 
-    def action_focus_table(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_table" and parameters == (True,):
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_focus_table(self, shown: bool = False) -> None:
         self.query_one(SizingTable).focus()
