@@ -218,3 +218,23 @@ async def test_help_lists_the_keys() -> None:
             assert line in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+
+
+async def test_attempt_detail_scrolls_by_keys_at_80_columns(dataset: Any) -> None:
+    """The metrics JSON is longer than 24 lines: its end is a key away, with no tab or click
+    first; each tab's key puts the keys on that tab's content."""
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: jobs_ready(app))
+        screen = await open_view(pilot, "enter", AttemptScreen, "row")
+        last = screen.metrics_json.splitlines()[-2].strip()  # the line before the closing }
+        assert len(screen.metrics_json.splitlines()) > 24
+        assert not any(last in line for line in screen_lines(app))
+        await pilot.press("end")
+        await wait_for(pilot, lambda: any(last in line for line in screen_lines(app)))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen.focused is screen.query_one("#commands-scroll"))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: screen.focused is screen.query_one("#siblings"))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: screen.focused is screen.query_one("#metrics-scroll"))

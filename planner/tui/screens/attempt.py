@@ -46,7 +46,8 @@ class AttemptScreen(Screen[None]):
         with TabbedContent(id="attempt-tabs"):
             with TabPane("[u]M[/]etrics", id="tab-metrics"), VerticalScroll(id="metrics-scroll"):
                 yield Static("", id="metrics-json")
-            with TabPane("ffmpeg [u]c[/]ommands", id="tab-commands"), VerticalScroll():
+            with TabPane("ffmpeg [u]c[/]ommands", id="tab-commands"), VerticalScroll(
+                    id="commands-scroll"):
                 yield Static("", id="commands")
             with TabPane("Job's [u]a[/]ttempts", id="tab-siblings"):
                 yield AttemptsTable(id="siblings")
@@ -80,6 +81,20 @@ class AttemptScreen(Screen[None]):
         table.append(message.siblings)
         if self.attempt_id in table.rows:
             table.move_cursor(row=table.get_row_index(self.attempt_id))
+        self._focus_pane()
+
+    #: The widget of each tab that takes the keys: arrows and page keys scroll it at once.
+    _PANE_FOCUS: ClassVar[dict[str, str]] = {
+        "tab-metrics": "#metrics-scroll", "tab-commands": "#commands-scroll",
+        "tab-siblings": "#siblings",
+    }
+
+    @on(TabbedContent.TabActivated)
+    def _focus_pane(self) -> None:
+        tabs = self.query_one("#attempt-tabs", TabbedContent)
+        target = self._PANE_FOCUS.get(tabs.active)
+        if target is not None and not tabs.loading:
+            self.query_one(target).focus()
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:
