@@ -85,6 +85,15 @@ class Demand:
     #: e.g. "data p95 hour" or "forecast 120 media h/day"
     source: str
 
+    @property
+    def processed_media_hours_per_hour(self) -> float:
+        """Media hours of work arriving per hour: 0 for job types counted in jobs (a
+        thumbnail's input length is not work it processes), so costs per media hour and
+        demand lines leave them out."""
+        if self.unit != THROUGHPUT_MEDIA_SECONDS:
+            return 0.0
+        return self.media_seconds_per_hour / 3600.0
+
 
 def percentile_of(values: Sequence[float], percentile: float) -> float:
     """The p-th percentile (0-100) with linear interpolation between order statistics.

@@ -349,7 +349,8 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
             "job type": [d.job_type for d in result.demand.values()],
             "jobs/h": [f"{d.jobs_per_hour:,.1f}" for d in result.demand.values()],
             "media h/h": [
-                f"{d.media_seconds_per_hour / 3600:.2f}" if d.media_seconds_per_hour else "-"
+                f"{d.processed_media_hours_per_hour:.2f}" if d.processed_media_hours_per_hour
+                else "-"
                 for d in result.demand.values()
             ],
             "source": [d.source for d in result.demand.values()],

@@ -51,7 +51,8 @@ mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_
    interrupted attempts is already in w_j above, as measured.)
 
 6. **Cost**: on-demand n_i * price_od, spot n_spot * price_spot, USD/h; per processed media hour
-   = fleet USD/h / sum_j m_j (media seconds per second = media hours arriving per hour).
+   = fleet USD/h / sum_j m_j over the job types counted in media seconds (media seconds per
+   second = media hours arriving per hour; a thumbnail's input length is not work it does).
 
 7. **Recommendation**: the cheapest few types (in the chosen capacity type), weighted by their
    measured throughput of the mix, W_i = (c_i / S_i) / min over chosen (c_k / S_k), and a total
@@ -442,7 +443,7 @@ class TypeSizing:
     instances_spot: int
     on_demand_usd_h: float
     spot_usd_h: float
-    #: None when the demand has no media seconds (thumbnails only).
+    #: None when the demand has no media seconds (thumbnails only: counted in jobs).
     on_demand_usd_per_media_h: float | None
     spot_usd_per_media_h: float | None
     #: Jobs of the mix one instance completes per hour at full use of its slots.
@@ -617,7 +618,7 @@ def size_type(
     n_spot = spot_instances(n, rate)
     od = n * price.on_demand_usd_h
     spot = n_spot * price.spot_usd_h
-    media_h = sum(d.media_seconds_per_hour for d in demand.values()) / 3600.0
+    media_h = sum(d.processed_media_hours_per_hour for d in demand.values())
     return TypeSizing(
         instance_type=m.instance_type,
         estimated_from=m.estimated_from,

@@ -280,7 +280,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     console.print(f"[bold]Fleet sizing[/] — data {url}, window {args.window}, prices {prices}")
     console.print(f"Targets: utilisation <= {o.utilisation:g}, {wait}; capacity: {o.capacity}")
     for d in result.demand.values():
-        mh = d.media_seconds_per_hour / 3600
+        mh = d.processed_media_hours_per_hour
         media = f", {mh:.2f} media h/h" if mh else ""
         console.print(f"  demand {d.job_type}: {d.jobs_per_hour:,.1f} jobs/h{media} ({d.source})")
     for w in result.waste.values():

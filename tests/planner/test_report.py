@@ -330,3 +330,12 @@ def test_render_html_escapes_dataset_strings_in_charts() -> None:
     assert "</script><b>" not in page
     assert "<title>&lt;t&gt;</title>" in page
     assert '<section id="chart-1" class="chart">' in page
+
+
+def test_demand_table_counts_thumbnails_in_jobs_not_media_hours(data: report.ReportData) -> None:
+    assert data.result is not None
+    [demand, *_] = report.sizing_tables(data.result)
+    rows = {r["job type"]: r for r in demand.frame.iter_rows(named=True)}
+    assert rows[THUMB]["media h/h"] == "-"  # their inputs' length is no work a thumbnail does
+    export = data.result.demand[EXPORT]
+    assert rows[EXPORT]["media h/h"] == f"{export.media_seconds_per_hour / 3600:.2f}"

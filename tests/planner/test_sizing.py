@@ -157,6 +157,17 @@ def test_a_response_target_one_type_cannot_meet_leaves_that_type_out() -> None:
         size_fleet(inputs(), below_all)
 
 
+def test_cost_per_media_hour_counts_media_job_types_only() -> None:
+    # Thumbnails of 100 s inputs: 360000 media s/h that no job processes (one frame each).
+    thumbs = DemandHistory(THUMB, (3600.0,) * 24, (360000.0,) * 24)
+    with_media = replace(inputs(), histories={**inputs().histories, THUMB: thumbs})
+    x = {t.instance_type: t for t in size_fleet(with_media, NO_WAIT).types}["x1.large"]
+    assert x.on_demand_usd_per_media_h == pytest.approx(1.00 / 20)  # 20 export media h per h
+    only_thumbs = replace(with_media, histories={THUMB: thumbs})
+    x = {t.instance_type: t for t in size_fleet(only_thumbs, NO_WAIT).types}["x1.large"]
+    assert x.on_demand_usd_per_media_h is None and x.spot_usd_per_media_h is None
+
+
 def test_waste_of_failed_attempts_adds_load_and_retries() -> None:
     waste = {EXPORT: Waste(EXPORT, attempts=100, failed_attempts=20, failed_wall_seconds=300.0,
                            succeeded_wall_seconds=3000.0)}
