@@ -376,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=87)
     ap.add_argument("--days", type=int, default=28)
     ap.add_argument("--scale", type=float, default=0.75, help="arrival rate multiplier")
-    ap.add_argument("--end", default="2026-11-23", help="first day after the period (UTC)")
+    # The day after the measured attempts (2026-11-25), so windows counted back from the newest
+    # attempt do not open on days with no history.
+    ap.add_argument("--end", default="2026-11-26", help="first day after the period (UTC)")
     args = ap.parse_args(argv)
     rows = generate(args.seed, args.days, args.scale, dt.date.fromisoformat(args.end))
     files = write(rows, args.out, args.seed)
