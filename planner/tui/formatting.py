@@ -44,10 +44,72 @@ def ordered_job_types(values: Iterable[str | None]) -> list[str]:
 
 
 def short_id(value: str | None, width: int = 10) -> str:
-    """An id cut to `width` cells with a trailing `…` (UUIDs in a narrow table)."""
+    """An id cut to `width` cells with a trailing `…` (UUIDs in a narrow table), its control
+    characters shown as escapes (`visible_text`)."""
     if value is None:
         return "-"
-    return value if len(value) <= width else value[: width - 1] + "…"
+    return fit_cells(visible_text(value), width)
+
+
+#: Characters that would act on the terminal or reorder the line rather than show: C0/C1
+#: controls (ESC starts a terminal sequence), format characters (bidi overrides such as
+#: U+202E reverse what follows; zero-width ones hide), line and paragraph separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def visible_text(value: str) -> str:
+    """`value` with every character that does not show as itself written as an escape
+    (`\\x1b`, `\\u202e`), so what a dataset holds is shown literally, on one line."""
+    import unicodedata
+
+    if value.isprintable():
+        return value
+    out = []
+    for ch in value:
+        if ch != " " and unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def cells(text: str) -> int:
+    """Terminal cells `text` takes (an East Asian wide character or an emoji takes two)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _head_cells(text: str, width: int) -> str:
+    """The longest start of `text` that fits in `width` cells."""
+    out, used = [], 0
+    for ch in text:
+        used += cells(ch)
+        if used > width:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def _tail_cells(text: str, width: int) -> str:
+    """The longest end of `text` that fits in `width` cells."""
+    return _head_cells(text[::-1], width)[::-1]
+
+
+def fit_cells(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells with a trailing `…` when longer (not padded)."""
+    if cells(text) <= width:
+        return text
+    if width <= 1:
+        return _head_cells(text, width)
+    return _head_cells(text, width - 1) + "…"
+
+
+def pad_cells(text: str, width: int, *, right: bool = False) -> str:
+    """`text` (at most `width` cells) padded with spaces to `width` cells, on the left when
+    `right` (right-aligned)."""
+    fill = " " * max(0, width - cells(text))
+    return fill + text if right else text + fill
 
 
 def format_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -282,7 +344,7 @@ def attempt_title(row: Mapping[str, Any]) -> str:
     number = row.get("attempt_number")
     head = f"Attempt {number}" if number is not None else "Attempt"
     return (
-        f"[b]{head}[/] of job [b]{escape_markup(str(row.get('job_id')))}[/] · "
+        f"[b]{head}[/] of job [b]{escape_markup(visible_text(str(row.get('job_id'))))}[/] · "
         f"{escape_markup(short_job_type(row.get('job_type')))} · [{colour}]{status}[/] · "
         f"{format_time(row.get('started_at'))}"
     )
@@ -480,16 +542,18 @@ _RIGHT = frozenset({"duration", "rtf"})
 #: Cells the table's vertical scrollbar takes (`scrollbar-size-vertical` in app.tcss).
 JOBS_SCROLLBAR = 1
 #: Content widths of the full form: the plan's badges as `planner.badges` writes them. The
-#: job id is cut to what is left over, up to a whole UUID (36).
+#: job id takes what is left over, up to 64 cells: a whole UUID (36), and most other ids
+#: (those of `mjcollect demo` are up to 62).
 _FULL_WIDTHS = {
     "started": 11, "job": 12, "type": 6, "status": 6,
     "duration": 5, "rtf": 7, "input": 28, "host": 26,
 }
-_FULL_JOB_MAX = 36
-#: Content widths of the compact form at 80 columns: `23:22`, the first 8 characters of the
-#: job id (the first group of a UUID), `export`, ✓, `4m56s`, `3.4x`, `1080x1920 H.264 AAC 2:30`
-#: (24) and `c7i.2xlarge 8c 16G` (18). Room beyond that goes to the date (`11-22 23:22`), then
-#: to the badges up to their longest common compact forms.
+_FULL_JOB_MAX = 64
+#: Content widths of the compact form at 80 columns: `23:22`, 8 cells of the job id (the
+#: first group of a UUID; `short_job_id`), `export`, ✓, `4m56s`, `3.4x`,
+#: `1080x1920 H.264 AAC 2:30` (24) and `c7i.2xlarge 8c 16G` (18). Room beyond that goes to the
+#: date (`11-22 23:22`), then to the badges up to their longest common compact forms, then
+#: to the job id.
 _COMPACT_WIDTHS = {
     "started": 5, "job": 8, "type": 6, "status": 1,
     "duration": 5, "rtf": 4, "input": 24, "host": 18,
@@ -522,9 +586,7 @@ class JobsLayout:
     def cell(self, key: str, text: str) -> str:
         """`text` fitted to the column: a space, then the text cut with `…` and padded."""
         width = self.widths[key]
-        if len(text) > width:
-            text = text[: width - 1] + "…" if width > 1 else text[:width]
-        return " " + (text.rjust(width) if key in _RIGHT else text.ljust(width))
+        return " " + pad_cells(fit_cells(text, width), width, right=key in _RIGHT)
 
 
 def jobs_layout(width: int) -> JobsLayout:
@@ -549,6 +611,7 @@ def jobs_layout(width: int) -> JobsLayout:
         grow = max(0, min(spare, most - compact[key]))
         compact[key] += grow
         spare -= grow
+    compact["job"] += max(0, spare)
     for key in ("host", "input"):  # too narrow: cut the badges, the host first
         cut = max(0, min(-spare, compact[key] - _COMPACT_MIN[key]))
         compact[key] -= cut
@@ -592,12 +655,70 @@ def compact_host_badge(row: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def short_job_id(value: str | None, width: int) -> str:
-    """A job id in `width` cells: a UUID cut at the end of a group (`47c86d45`, the first
-    8 characters), any other id cut with `…`."""
-    if value is not None and len(value) > width and value[width] == "-":
-        return value[:width]
-    return short_id(value, width)
+_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: Where an id's parts meet: `demo-87-h264_640x360-2`, `jobs/2026/11/0042`, `a.b:c`.
+_ID_SEPARATORS = "-_./:"
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` is a UUID (`524d38ef-3a98-4692-a724-4aae6d3e7917`)."""
+    return _UUID.fullmatch(value) is not None
+
+
+def job_id_prefix(ids: Iterable[str | None]) -> str:
+    """The start shared by the non-UUID ids among `ids`, ending at a separator
+    (`demo-87-` for `demo-87-h264_…-1`, `demo-87-vp9_…-2`); `""` with fewer than two such ids.
+
+    Ids made by one system often share their first parts (a namespace, a run), so on a page
+    of them those parts tell nothing apart; `short_job_id` leaves them out when short of room.
+    """
+    named = sorted({v for v in ids if v is not None and not is_uuid(v)})
+    if len(named) < 2:
+        return ""
+    first, last = named[0], named[-1]  # the common prefix of all is that of these two
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    shared = first[:n]
+    cut = max(shared.rfind(c) for c in _ID_SEPARATORS)
+    return shared[: cut + 1]
+
+
+def short_job_id(value: str | None, width: int, prefix: str = "") -> str:
+    """A job id in `width` terminal cells that keeps what tells ids apart.
+
+    An id that fits is shown whole. A UUID keeps its start (`524d38ef`, its first group at
+    8 cells): UUIDs differ from the first character, and the start is what the search takes.
+    Other ids are made of parts, and those of one system share their start
+    (`demo-87-h264_640x360_180s-upload_thumb_v1-2`): cut at the end they all read
+    `demo-87…`. So the `prefix` shared by the page's ids (`job_id_prefix`) is left out,
+    marked by a leading `…`, and the rest keeps its start and its last part (a counter, a
+    run: `-2`, `-0042`) with `…` between: `…h264…-2`; without a prefix, `demo-…-0042`.
+    Control characters show as escapes (`visible_text`); wide characters count two cells.
+    """
+    if value is None:
+        return "-"
+    text = visible_text(value)
+    if cells(text) <= width:
+        return text
+    if is_uuid(value):
+        # Cut at the end of a group, no `…` needed (`524d38ef`); elsewhere with one.
+        return value[:width] if value[width] == "-" else fit_cells(value, width)
+    if width < 4:
+        return fit_cells(text, width)
+    lead = ""
+    if prefix and value.startswith(prefix) and len(value) > len(prefix):
+        text, lead = visible_text(value[len(prefix):]), "…"
+        if cells(text) + 1 <= width:
+            return lead + text
+    room = width - len(lead) - 1
+    last = max(text.rfind(c) for c in _ID_SEPARATORS)
+    tail = text[last:] if last > 0 else ""
+    # The tail gets at most half the room: the start matters as much (and is searched).
+    if not tail or cells(tail) > (room + 1) // 2:
+        tail = _tail_cells(text, (room + 1) // 2)
+    head = _head_cells(text, room - cells(tail))
+    return f"{lead}{head}…{tail}"
 
 
 def status_symbol(status: str | None) -> str:
@@ -607,8 +728,11 @@ def status_symbol(status: str | None) -> str:
     return {"succeeded": "✓", "failed": "✗"}.get(status, status[:1])
 
 
-def jobs_cells(row: Mapping[str, Any], layout: JobsLayout) -> dict[str, str]:
-    """The texts of one attempt row (JOBS_COLUMNS keys), fitted to `layout` by `cell`.
+def jobs_cells(
+    row: Mapping[str, Any], layout: JobsLayout, id_prefix: str = ""
+) -> dict[str, str]:
+    """The texts of one attempt row (JOBS_COLUMNS keys), fitted to `layout` by `cell`; the job
+    id by `short_job_id` (`id_prefix` shared by the ids around it, `job_id_prefix`).
 
     Full form: the badges as `planner.badges` writes them (RTF without its prefix, the column
     says it); the `rtf_badge`... columns of the row are used when present.
@@ -618,7 +742,6 @@ def jobs_cells(row: Mapping[str, Any], layout: JobsLayout) -> dict[str, str]:
     if layout.full:
         from planner.badges import host_badge, input_badge, rtf_badge
 
-        job_id = short_id(row.get("job_id"), layout.widths["job"])
         texts = {
             "started": format_short_time(when),
             "status": "ok" if status == "succeeded" else status or "-",
@@ -627,7 +750,6 @@ def jobs_cells(row: Mapping[str, Any], layout: JobsLayout) -> dict[str, str]:
             "host": row.get("host_badge") or host_badge(row),
         }
     else:
-        job_id = short_job_id(row.get("job_id"), layout.widths["job"])
         texts = {
             "started": format_short_time(when)[-layout.widths["started"]:],
             "status": status_symbol(status),
@@ -636,8 +758,8 @@ def jobs_cells(row: Mapping[str, Any], layout: JobsLayout) -> dict[str, str]:
             "host": compact_host_badge(row),
         }
     texts |= {
-        "job": job_id,
+        "job": short_job_id(row.get("job_id"), layout.widths["job"], id_prefix),
         "type": short_job_type(row.get("job_type")),
         "duration": format_duration_ms(row.get("duration_ms")),
     }
-    return {k: layout.cell(k, texts[k] or "-") for k in JOBS_COLUMNS}
+    return {k: layout.cell(k, visible_text(texts[k] or "-")) for k in JOBS_COLUMNS}

@@ -125,8 +125,6 @@ def test_compact_badges() -> None:
     assert f.compact_rtf_badge({"status": "failed"}) == ""
     assert f.compact_host_badge({"hostname": "vm", "cpu_cores": 1, "mem_gb": 7.5}) == "vm 1c 7.5G"
     assert f.compact_host_badge({}) == f.compact_input_badge({}) == ""
-    assert f.short_job_id("524d38ef-3a98-4692-a724-4aae6d3e7917", 8) == "524d38ef"
-    assert f.short_job_id("demo-87-h264_1280x720", 8) == "demo-87…"
     assert [f.status_symbol(s) for s in ("succeeded", "failed", "running", None)] == [
         "✓", "✗", "r", "-"
     ]
@@ -148,7 +146,11 @@ def test_jobs_layout_fits_the_width() -> None:
     assert not f.jobs_layout(108).full
     wide = f.jobs_layout(120)
     assert wide.full and wide.widths["input"] == 28 and wide.widths["host"] == 26
-    assert f.jobs_layout(200).widths["job"] == 36  # a whole UUID
+    # Room to spare goes to the job id: up to 64 cells (a UUID, `mjcollect demo`'s ids).
+    assert f.jobs_layout(100).widths["job"] == 17
+    assert f.jobs_layout(160).widths["job"] == 62
+    assert f.jobs_layout(200).widths["job"] == 64
+    assert f.jobs_layout(200).total == 161
     # Too narrow: the badges are cut, then the table scrolls sideways.
     assert f.jobs_layout(60).widths["host"] == 9
     assert f.jobs_layout(30).total > 30
@@ -184,3 +186,69 @@ def test_with_note_keeps_the_note_whole() -> None:
     # It would be broken: a line of its own.
     assert f.with_note("Demand: export 1.0, audio 2.0", note, 30) == (
         "Demand: export 1.0, audio 2.0\n* estimated")
+
+
+_UUID = "524d38ef-3a98-4692-a724-4aae6d3e7917"
+#: Ids as `mjcollect demo` writes them (the embedded data's measured rows).
+_DEMO = [
+    "demo-87-h264_1280x720_10s_truncated-upload_audio_envelope_v1-2",
+    "demo-87-vp9_854x480_30s-create_video_export_v1-1",
+    "demo-87-hevc_1280x720_20s-upload_thumb_v1-2",
+]
+
+
+def test_short_job_id_keeps_a_uuid_s_first_group() -> None:
+    assert f.short_job_id(_UUID, 8) == "524d38ef"
+    assert f.short_job_id(_UUID, 13) == "524d38ef-3a98"
+    assert f.short_job_id(_UUID, 12) == "524d38ef-3a…"
+    assert f.short_job_id(_UUID, 36, "demo-87-") == _UUID
+    assert f.short_job_id(None, 8) == "-"
+
+
+def test_short_job_id_leaves_out_the_start_the_page_shares() -> None:
+    prefix = f.job_id_prefix([*_DEMO, _UUID, None])
+    assert prefix == "demo-87-"  # UUIDs and nulls do not count
+    shown = [f.short_job_id(i, 8, prefix) for i in _DEMO]
+    assert shown == ["…h264…-2", "…vp9_…-1", "…hevc…-2"]
+    assert len(set(shown)) == len(shown)
+    assert [f.short_job_id(i, 17, prefix) for i in _DEMO] == [
+        "…h264_1280x720…-2", "…vp9_854x480_3…-1", "…hevc_1280x720…-2"]
+    # An id that fits is whole, prefix or not; one that does not start with it is cut alone.
+    assert f.short_job_id(_DEMO[1], 64, prefix) == _DEMO[1]
+    assert f.short_job_id("other-0001-xyz-0042", 12, prefix) == "other-…-0042"
+    # One id alone, or ids sharing nothing, have no prefix.
+    assert f.job_id_prefix([_DEMO[0], _DEMO[0]]) == ""
+    assert f.job_id_prefix(["a-1", "b-1"]) == ""
+    assert f.job_id_prefix(["demo-870-x", "demo-871-y"]) == "demo-"
+
+
+def test_short_job_id_keeps_head_and_tail_without_a_prefix() -> None:
+    assert f.short_job_id("demo-abcdefgh-0042", 11) == "demo-…-0042"
+    assert f.short_job_id("demo-abcdefgh-0042", 8) == "dem…0042"
+    assert f.short_job_id("demo-87-h264_1280x720", 8) == "dem…x720"
+    assert f.short_job_id("abcdefghijklmnop", 8) == "abc…mnop"
+
+
+def test_short_ids_are_unchanged() -> None:
+    for value in ("job-1", "j", "12345678"):
+        assert f.short_job_id(value, 8) == value
+        assert f.short_job_id(value, 8, "job-") == value
+
+
+def test_hostile_ids_are_shown_literally_in_their_cells() -> None:
+    # Markup is text here (the table gets Text, not markup); controls become escapes.
+    assert f.short_job_id("[red]x[/]", 12) == "[red]x[/]"
+    assert f.short_job_id("a\x1b[2Jb", 12) == "a\\x1b[2Jb"
+    assert f.short_job_id("bell\x07\nnext", 16) == "bell\\x07\\nnext"
+    assert f.short_job_id("ab\u202edc", 12) == "ab\\u202edc"  # no bidi reordering
+    assert f.visible_text("plain id") == "plain id"
+    # Wide characters take two cells: the cut counts cells, not characters.
+    wide = "日本語のジョブ-0001"
+    assert f.cells(wide) == 19
+    assert f.short_job_id(wide, 8) == "日…0001"  # 7 cells: 日 takes two
+    assert f.cells(f.short_job_id(wide, 7)) <= 7
+    layout = f.jobs_layout(80)
+    for job_id in ("[red]x[/]", wide, "a\x1b[2Jb", "😀" * 20, _UUID, *_DEMO):
+        cells = f.jobs_cells({"job_id": job_id, "input_type": "[bold]"}, layout, "demo-87-")
+        assert all(f.cells(cells[k]) == layout.widths[k] + 1 for k in f.JOBS_COLUMNS), job_id
+        assert "\x1b" not in cells["job"]

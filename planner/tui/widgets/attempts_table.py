@@ -18,12 +18,16 @@ from planner.tui import formatting
 from planner.tui.formatting import JOBS_COLUMNS, JobsLayout
 
 
-def row_cells(row: Mapping[str, Any], layout: JobsLayout) -> list[Text | str]:
-    """The cells of one attempt row, in JOBS_COLUMNS order, fitted to `layout`."""
-    texts = formatting.jobs_cells(row, layout)
+def row_cells(row: Mapping[str, Any], layout: JobsLayout, id_prefix: str = "") -> list[Text]:
+    """The cells of one attempt row, in JOBS_COLUMNS order, fitted to `layout`.
+
+    Text, never a str: a DataTable reads a str cell as markup, and a job id or a badge is
+    data (`[red]` in an id is shown as written).
+    """
+    texts = formatting.jobs_cells(row, layout, id_prefix)
     status = row.get("status")
     style = "green" if status == "succeeded" else "red" if status == "failed" else ""
-    return [Text(texts[k], style=style) if k == "status" else texts[k] for k in JOBS_COLUMNS]
+    return [Text(texts[k], style=style if k == "status" else "") for k in JOBS_COLUMNS]
 
 
 class AttemptsTable(DataTable[Any]):
@@ -35,6 +39,10 @@ class AttemptsTable(DataTable[Any]):
         self.layout_form = formatting.jobs_layout(80)
         #: The attempt rows shown, by attempt_id, to redraw them when the layout changes.
         self.attempts: dict[str, Mapping[str, Any]] = {}
+        #: The start the job ids of the selection share, left out of ids short of room
+        #: (`formatting.job_id_prefix`). Taken from its first page and kept while it is shown,
+        #: so rows already drawn need no redraw when more pages come.
+        self.id_prefix: str | None = None
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -53,23 +61,29 @@ class AttemptsTable(DataTable[Any]):
         self.layout_form = layout
         cursor = self.cursor_row
         attempts = list(self.attempts.values())
+        id_prefix = self.id_prefix
         self.clear(columns=True)
         self._add_columns()
+        self.id_prefix = id_prefix
         self.append(attempts)
         if attempts:
             self.move_cursor(row=min(cursor, len(attempts) - 1))
 
     def clear(self, columns: bool = False) -> Self:
         self.attempts = {}
+        self.id_prefix = None
         super().clear(columns)
         return self
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add attempt rows (dicts of dataset columns) after the loaded ones."""
+        rows = list(rows)
+        if self.id_prefix is None:
+            self.id_prefix = formatting.job_id_prefix(r.get("job_id") for r in rows)
         for row in rows:
             attempt_id = str(row["attempt_id"])
             if attempt_id in self.attempts:
                 # A page boundary can repeat a row when the data changed between two pages.
                 continue
             self.attempts[attempt_id] = row
-            self.add_row(*row_cells(row, self.layout_form), key=attempt_id)
+            self.add_row(*row_cells(row, self.layout_form, self.id_prefix), key=attempt_id)
