@@ -145,6 +145,16 @@ def format_duration_ms(ms: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def format_short_duration_ms(ms: float | None) -> str:
+    """`format_duration_ms` in at most 5 cells (the jobs table's column): from 10 minutes the
+    seconds are dropped (`12m`), from 10 hours the minutes (`10h`); rounded down, as a
+    clock reads."""
+    text = format_duration_ms(ms)
+    if len(text) <= 5:
+        return text
+    return re.sub(r"(\d+[mh]).*", r"\1", text)
+
+
 def format_rtf(rtf: float | None) -> str:
     """A real-time factor as `1.30x`; `-` for null."""
     if rtf is None or math.isnan(rtf):
@@ -760,6 +770,6 @@ def jobs_cells(
     texts |= {
         "job": short_job_id(row.get("job_id"), layout.widths["job"], id_prefix),
         "type": short_job_type(row.get("job_type")),
-        "duration": format_duration_ms(row.get("duration_ms")),
+        "duration": format_short_duration_ms(row.get("duration_ms")),
     }
     return {k: layout.cell(k, visible_text(texts[k] or "-")) for k in JOBS_COLUMNS}

@@ -16,6 +16,10 @@ def test_durations_and_times() -> None:
     assert [f.format_duration_ms(v) for v in (None, 850, 12_340, 245_000, 3_725_000)] == [
         "-", "850ms", "12.3s", "4m05s", "1h02m"
     ]
+    # The jobs table's 5 cells: `12m04s` would be cut to `12m4…`.
+    assert [f.format_short_duration_ms(v) for v in (850, 245_000, 724_000, 3_725_000,
+                                                    36_500_000, None)] == [
+        "850ms", "4m05s", "12m", "1h02m", "10h", "-"]
     t = dt.datetime(2026, 11, 25, 19, 44, 6, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert f.format_time(t) == "2026-11-25 17:44:06"
     assert f.format_short_time(t) == "11-25 17:44"

@@ -60,6 +60,10 @@ async def test_hostile_job_ids_are_shown_as_written(
     table = pq.read_table(source).slice(0, len(HOSTILE))
     table = table.set_column(table.schema.get_field_index("job_id"), "job_id",
                              pa.array(HOSTILE, pa.string()))
+    durations = table.column("duration_ms").to_pylist()
+    durations[0] = 724_000  # 12m04s
+    table = table.set_column(table.schema.get_field_index("duration_ms"), "duration_ms",
+                             pa.array(durations, table.schema.field("duration_ms").type))
     out = tmp_path / source.relative_to(fixed_data_url)
     out.parent.mkdir(parents=True)
     pq.write_table(table, out)
@@ -68,6 +72,8 @@ async def test_hostile_job_ids_are_shown_as_written(
         await wait_for(pilot, lambda: settled(app))
         ids = [line.split()[1] for line in screen_lines(app)[3:7]]
         assert ids == ["rtl…eabc", "日…0001", "esc…lear", "[red]…/]"]
+        # A job of 12 minutes fits its 5 cells (it read `12m4…`).
+        assert "12m" in [line.split()[4] for line in screen_lines(app)[3:7]]
         # Wider: whole, the markup as written, the controls as escapes.
         await pilot.resize_terminal(120, 24)
         await wait_for(pilot, lambda: app.screen.query_one(AttemptsTable).layout_form.full)
