@@ -31,6 +31,12 @@ def add_lease_arguments(parser: argparse.ArgumentParser) -> None:
                         help="take over a live lock whose run is known to be gone")
 
 
+def print_lease_note(console: Console, note: str | None) -> None:
+    """A dry run takes no lease, but says when one is held (the real run would be refused)."""
+    if note is not None:
+        console.print(note, markup=False, highlight=False)
+
+
 def _mb(n: int) -> str:
     return f"{n / 1024**2:,.1f} MiB" if n >= 1024**2 else f"{n / 1024:,.1f} KiB"
 
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from planner.compact import (
         acquire_lease,
+        describe_lease,
         parse_duration_s,
         parse_size,
         plan_compaction,
@@ -47,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     target, lease_s = parse_size(args.target_size), parse_duration_s(args.lease)
     if args.dry_run:
-        return _compact(args, Console(soft_wrap=True), plan_compaction(args.url, target), None)
+        console = Console(soft_wrap=True)
+        code = _compact(args, console, plan_compaction(args.url, target), None)
+        print_lease_note(console, describe_lease(args.url))
+        return code
     # The lease first: the plan is listed by the one run that may change the dataset.
     with acquire_lease(args.url, "compact", duration_s=lease_s,
                        break_lease=args.break_lease) as lease:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ from planner.compact import (
     parse_duration_s,
     parse_size,
     plan_compaction,
+    plan_purge,
     run_compaction,
+    run_purge,
 )
 from planner.dataset import open_dataset
 from planner.errors import PlannerError
@@ -235,7 +238,8 @@ def test_corrupt_file_is_left_alone(one_partition: Path, capsys: pytest.CaptureF
 def test_dry_run_changes_nothing(one_partition: Path, capsys: pytest.CaptureFixture[str]
                                  ) -> None:
     assert mjplan(["compact", str(one_partition), "--target-size", "1MB", "--dry-run"]) == 0
-    assert "dry run: nothing changed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dry run: nothing changed" in out and "lease:" not in out  # no lock, no word of it
     assert len(parquet_files(one_partition)) == 101
 
 
@@ -316,8 +320,13 @@ def test_a_live_lease_refuses_a_second_run_in_one_line(
             assert other.holder in err and f"expires {held['expires_at']}" in err
             assert "--break-lease" in err
         assert parquet_files(one_partition) == files  # nothing changed
-        # A dry run takes no lease: it changes nothing.
-        assert mjplan(["compact", str(one_partition), "--dry-run"]) == 0
+        # A dry run takes no lease: it changes nothing, and says the real run would be refused.
+        for argv in (["compact", str(one_partition), "--dry-run"],
+                     ["purge", str(one_partition), "--older-than", "1d", "--dry-run"]):
+            assert mjplan(argv) == 0
+            out = capsys.readouterr().out
+            assert (f"lease: held by {other.holder} since {held['started_at']}, expires "
+                    f"{held['expires_at']}: a real run now would be refused") in out, out
         assert lock_of(one_partition)["token"] == other.token
     assert not (one_partition / LOCK_NAME).exists()  # released by its holder
     assert mjplan(["compact", str(one_partition)]) == 0
@@ -381,6 +390,64 @@ def test_lease_goes_on_error_and_a_run_stops_when_its_lease_is_taken(
     assert snapshot(url) == before  # readers see every attempt once all along
 
 
+def _when(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_run_longer_than_its_lease_keeps_it_by_renewing(
+    one_partition: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(one_partition)
+    before = snapshot(url)
+    plan = plan_compaction(url, parse_size("300KB"))
+    n = len(plan.groups)
+    assert n == 4  # 101 files of ~12.5 KB
+    lease_s, step_s = 2, 1.2
+    expiries: list[dt.datetime] = []
+    refused: list[int] = []
+
+    def slow_group(_gr: object) -> None:
+        time.sleep(step_s)  # a group this slow: the run outlasts its first expiry twice over
+        expiries.append(_when(lock_of(one_partition)["expires_at"]))
+        refused.append(mjplan(["compact", url]))  # a second run, meanwhile
+
+    t0 = time.monotonic()
+    with acquire_lease(url, "compact", duration_s=lease_s) as lease:
+        first = lock_of(one_partition)
+        result = run_compaction(plan, slow_group, lease)
+        elapsed = time.monotonic() - t0
+        assert lock_of(one_partition)["token"] == lease.token
+    assert elapsed > 2 * lease_s
+    assert refused == [2] * n
+    err = capsys.readouterr().err
+    assert err.count(f"is being changed by {lease.holder}") == n, err
+    # Renewed before each group: expiry moved on with the run, beyond the first one.
+    assert expiries == sorted(expiries) and expiries[-1] > _when(first["expires_at"])
+    assert expiries[-1] - _when(first["started_at"]) >= dt.timedelta(seconds=2 * lease_s)
+    assert not (one_partition / LOCK_NAME).exists()
+    assert result.files_written == n and result.files_deleted == plan.files_in
+    assert snapshot(url) == before
+
+
+def test_purge_renews_its_lease_per_partition(pristine: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(pristine, root)
+    url = str(root)
+    plan = plan_purge(url, 0)
+    assert len(plan.delete) == 3  # 30, 2 and 1 days old
+    renewed: list[str] = []
+
+    def slow_partition(_p: object) -> None:
+        time.sleep(1.0)
+        renewed.append(lock_of(root)["renewed_at"])
+        with pytest.raises(LeaseHeldError):
+            acquire_lease(url, "compact")
+
+    with acquire_lease(url, "purge", duration_s=2) as lease:
+        assert run_purge(plan, slow_partition, lease) == 303
+    assert len(set(renewed)) == 3  # a fresh renewal before each partition
+
+
 def test_duration_parsing() -> None:
     assert parse_duration_s("6h") == 6 * 3600 and parse_duration_s("30m") == 1800
     assert parse_duration_s("90") == 90 and parse_duration_s("1d") == 86400
@@ -412,3 +479,41 @@ def test_lease_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[str]) -> Non
     assert mjplan(["compact", s3_dataset]) == 0
     assert "303 files -> 3 files" in capsys.readouterr().out
     assert "Contents" not in s3.list_objects_v2(Bucket=loc.bucket, Prefix=key)
+
+
+@pytest.mark.s3
+def test_lease_renewal_on_s3_is_a_conditional_write(s3_dataset: str) -> None:
+    import boto3
+
+    from collectors.layout import parse_url
+
+    loc = parse_url(s3_dataset)
+    s3 = boto3.session.Session().client("s3")
+
+    def held() -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            s3.get_object(Bucket=loc.bucket, Key=loc.key(LOCK_NAME))["Body"].read())
+        return data
+
+    with acquire_lease(s3_dataset, "compact", duration_s=2) as lease:
+        first = _when(held()["expires_at"])
+        for _ in range(3):  # 3.3 s in all: past the first expiry
+            time.sleep(1.1)
+            lease.check()
+            with pytest.raises(LeaseHeldError):
+                acquire_lease(s3_dataset, "purge")
+        assert _when(held()["expires_at"]) > first
+
+        # Another run takes over between our read and our write: the stale ETag is refused,
+        # its lock stays, and our next check stops us.
+        ours = lease.store.read()
+        assert ours is not None
+        other = acquire_lease(s3_dataset, "purge", break_lease=True)
+        assert not lease.store.replace(ours[0], ours[1])
+        assert not lease.store.delete(ours[1])
+        assert held()["token"] == other.token
+        with pytest.raises(LeaseLostError):
+            lease.check()
+    assert held()["token"] == other.token  # our release left it alone
+    other.release()
+    assert "Contents" not in s3.list_objects_v2(Bucket=loc.bucket, Prefix=loc.key(LOCK_NAME))
