@@ -1,5 +1,7 @@
 """Open an attempts dataset (local folder or `s3://bucket/prefix`) as DuckDB relation `attempts`.
 
+A single Parquet file (a local path or an S3 key ending in `.parquet`) is a dataset of that file.
+
 `attempts` is an in-memory table for datasets up to MATERIALIZE_MAX_ROWS rows (read once, every
 later query is fast) and a lazy view over the files above that (memory stays bounded).
 
@@ -168,7 +170,8 @@ def dataset_schema(extra: Iterable[pa.Field] = ()) -> pa.Schema:
 
 
 def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
-    """(filesystem, base path for that filesystem, display url)."""
+    """(filesystem, base path for that filesystem, display url). The base is a folder (a
+    prefix on S3) or one `.parquet` file."""
     import pyarrow.fs as pafs
 
     if url.startswith("s3://"):
@@ -177,17 +180,33 @@ def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
             raise DatasetError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
         return s3_filesystem(), base, url
     if "://" in url and not url.startswith("file://"):
-        raise DatasetError(f"unsupported dataset URL {url!r}: use a folder or s3://bucket/prefix")
+        raise DatasetError(
+            f"unsupported dataset URL {url!r}: use a folder, a .parquet file or s3://bucket/prefix"
+        )
     path = Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
+    if path.is_file() and path.name.endswith(".parquet"):
+        return pafs.LocalFileSystem(), str(path.resolve()), str(path)
+    if path.is_file():
+        raise DatasetError(f"{path} is not a dataset: use a folder, a .parquet file or s3://...")
     if not path.is_dir():
-        raise DatasetError(f"no dataset folder at {path}")
+        what = "Parquet file" if path.name.endswith(".parquet") else "dataset folder"
+        raise DatasetError(f"no {what} at {path}")
     return pafs.LocalFileSystem(), str(path.resolve()), str(path)
 
 
 def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
+    """The dataset's Parquet files: `base` itself when it is one `.parquet` file (local or an
+    S3 key), else every visible `.parquet` file under it."""
     import pyarrow.fs as pafs
 
     try:
+        if base.endswith(".parquet"):
+            info = fs.get_file_info(base)
+            if info.type == pafs.FileType.File:
+                return [base]
+            if info.type == pafs.FileType.NotFound:
+                raise DatasetError(f"no Parquet file at {url}")
+            # A folder (prefix) whose name ends in .parquet: read what is under it.
         infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
     except OSError as exc:
         raise DatasetError(f"cannot list {url}: {_one_line(exc)}") from exc
@@ -252,7 +271,8 @@ def _incompatible(file_schema: pa.Schema, target: pa.Schema) -> str | None:
 def open_dataset(
     url: str | None = None, *, threads: int | None = None, materialize: bool | None = None
 ) -> Dataset:
-    """Open the dataset at `url` (a folder, `file://...` or `s3://bucket/prefix`).
+    """Open the dataset at `url` (a folder, `file://...` or `s3://bucket/prefix`), or the one
+    Parquet file at a path or S3 key ending in `.parquet` as a dataset of that file.
 
     `url` None opens the embedded default data (`default_data_url()`). Files that cannot be read
     are skipped with a logged warning naming them (also listed in `Dataset.skipped`).
@@ -264,8 +284,8 @@ def open_dataset(
     MATERIALIZE_MAX_ROWS rows (counted from the footers, free) and scans larger ones lazily,
     which keeps memory bounded whatever the dataset's size.
 
-    Raises DatasetError for a missing folder, an unreachable or refused S3 endpoint, or a
-    dataset without a single readable Parquet file.
+    Raises DatasetError for a missing folder or file, a file that is not `.parquet`, an
+    unreachable or refused S3 endpoint, or a dataset without a single readable Parquet file.
     """
     import duckdb
     import pyarrow.dataset as pads

@@ -15,5 +15,6 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
         "--data",
         metavar="URL",
         default=None,
-        help="dataset: a folder or s3://bucket/prefix (default: the embedded data)",
+        help="dataset: a folder, a .parquet file or s3://bucket/prefix (default: the "
+        "embedded data)",
     )

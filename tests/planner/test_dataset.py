@@ -286,3 +286,67 @@ def test_the_embedded_default_data() -> None:
     sampled = con.execute("SELECT count(cpu_pct_avg) FROM attempts WHERE synthetic").fetchall()
     assert sampled[0][0] > 0
     assert ds.skipped == []
+
+
+# --- one Parquet file as a dataset ----------------------------------------------------------
+
+
+def test_one_parquet_file_is_a_dataset_of_that_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [row(wall_s=10 + i) for i in range(4)]
+    [path] = write(tmp_path, [*rows, dict(rows[0])])  # one attempt delivered twice
+    write(tmp_path, [row()], name="other")  # a sibling file: not part of the one-file dataset
+    for url in (str(path), f"file://{path}"):
+        ds = open_dataset(url)
+        assert ds.files == [str(path.resolve())] and ds.rows == 5 and ds.duplicate_ids == 1
+        assert queries.count_attempts(ds) == 4
+        ds.close()
+
+    from planner.cli import main as mjplan
+
+    assert mjplan(["summary", "--data", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"attempts": 4' in out, out
+
+
+def test_a_path_neither_folder_nor_parquet_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner.cli import main as mjplan
+
+    text = tmp_path / "notes.csv"
+    text.write_text("a,b\n")
+    cases = {
+        str(text): f"{text} is not a dataset: use a folder, a .parquet file or s3://...",
+        str(tmp_path / "gone.parquet"): f"no Parquet file at {tmp_path / 'gone.parquet'}",
+        str(tmp_path / "gone"): f"no dataset folder at {tmp_path / 'gone'}",
+    }
+    for url, message in cases.items():
+        with pytest.raises(DatasetError, match="^" + message.replace(".", r"\.") + "$"):
+            open_dataset(url)
+        assert mjplan(["summary", "--data", url]) == 2
+        err = capsys.readouterr().err
+        assert err == f"mjplan summary: {message}\n"
+    bad = tmp_path / "junk.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(DatasetError, match="no readable Parquet files under"):
+        open_dataset(str(bad))
+
+
+@pytest.mark.s3
+def test_one_parquet_object_on_s3_is_a_dataset(s3_prefix: str) -> None:
+    from planner.dataset import s3_filesystem
+
+    rows = [row(wall_s=5 + i) for i in range(3)]
+    fs = s3_filesystem()
+    base = s3_prefix.removeprefix("s3://")
+    for name, part in (("one.parquet", rows), ("two.parquet", [row()])):
+        pq.write_table(pa.Table.from_pylist(part, schema=schema.arrow_schema()),
+                       f"{base}/{name}", filesystem=fs)
+    ds = open_dataset(f"{s3_prefix}/one.parquet")
+    assert ds.files == [f"{s3_prefix}/one.parquet"] and queries.count_attempts(ds) == 3
+    ds.close()
+    assert queries.count_attempts(open_dataset(s3_prefix)) == 4  # the prefix: both files
+    with pytest.raises(DatasetError, match=f"^no Parquet file at {s3_prefix}/nope.parquet$"):
+        open_dataset(f"{s3_prefix}/nope.parquet")
