@@ -214,7 +214,7 @@ async def test_help_lists_the_keys() -> None:
         text = static_text(app.screen.query_one("#help-text"))
         for line in ("j        Jobs", "d        Distributions", "f        Fleet sizing",
                      "/        search by job id", "w        write the fleet request JSON",
-                     "Growth multiplies the demand", "hour of the Window (14d, 36h, 2w)"):
+                     "Growth multiplies demand", "hour of the Window (14d, 36h, 2w)"):
             assert line in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))

@@ -42,7 +42,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("Fleet sizing", (
         ("tab", "next input; edits apply as you type"),
-        ("", "Growth multiplies the demand; Pctl: size for that"),
+        ("", "Growth multiplies demand; Pctl sizes for that"),
         ("", "percentile hour of the Window (14d, 36h, 2w)"),
         ("escape", "leave the inputs (back to the table)"),
         ("w", "write the fleet request JSON (says where)"),

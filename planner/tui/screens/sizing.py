@@ -53,6 +53,8 @@ class SizingScreen(Screen[None]):
         self.result: Any = None
         self.generation = 0
         self.computed_generation = 0
+        #: The generation whose inputs the worker refused, and why (`w` says so).
+        self.failed: tuple[int, str] | None = None
         self.written: str | None = None
 
     def _field(self, label: str, field: str, tooltip: str, placeholder: str = "",
@@ -167,6 +169,7 @@ class SizingScreen(Screen[None]):
         if generation and int(generation) != self.generation:
             return  # the error of a form since changed
         self.query_one(SizingTable).loading = False
+        self.failed = (self.generation, message.message)
         self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}")
 
     @on(FleetRequestWritten)
@@ -199,6 +202,11 @@ class SizingScreen(Screen[None]):
         self.recompute()
 
     def action_write(self) -> None:
+        if self.failed is not None and self.failed[0] == self.generation:
+            # Nothing is being sized: the table is of the last good inputs, not of these.
+            self._status(f"[b red]Error:[/] {formatting.escape_markup(self.failed[1])}\n"
+                         "Not written: correct the inputs, then press w.")
+            return
         if self.result is None or self.computed_generation != self.generation:
             self._status("Wait for the sizing to finish, then press w again.")
             return

@@ -1,0 +1,48 @@
+"""Pilot tests of what a run in a real terminal (tmux, 80x24 and 120x40) showed was wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input
+
+from planner.tui.app import PlannerApp
+from planner.tui.screens.help import HelpScreen
+from planner.tui.screens.sizing import SizingScreen
+from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
+from tests.tui.helpers import screen_lines, static_text
+from tests.tui.test_views import _jobs_shown
+
+
+async def test_help_lines_are_not_broken_at_80_columns() -> None:
+    app = PlannerApp(TEST_DATA_URL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("end")
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        # The key column stays clear: a wrapped description started a line at the border.
+        assert "│ that" not in text
+        assert "│            percentile hour of the Window (14d, 36h, 2w)" in text
+
+
+async def test_w_with_a_bad_input_says_what_to_correct(tmp_path: Path) -> None:
+    app = PlannerApp(TEST_DATA_URL, output_dir=str(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        screen = await open_view(pilot, "f", SizingScreen, "result")
+        await pilot.press("tab")
+        assert screen.focused is screen.query_one("#in-demand", Input)
+        await pilot.press(*"abc")
+        await wait_for(pilot, lambda: screen.failed is not None
+                       and screen.failed[0] == screen.generation)
+        await pilot.press("escape", "w")
+        await pilot.pause(0.3)
+        status = static_text(screen.query_one("#sizing-status"))
+        # It said "Wait for the sizing to finish", and nothing was running.
+        assert "Wait for the sizing" not in status
+        assert status.startswith("Error: forecast 'abc'")
+        assert "Not written: correct the inputs, then press w." in status
+        assert not list(tmp_path.iterdir())
