@@ -144,12 +144,16 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         od = size_fleet(inputs, SizingOptions(utilisation=0.5, capacity="on-demand"))
         assert table_rows(table)[0] == sizing_cells(1, od.types[0], "on-demand")
 
-        # A bad value is a message, and the last good table stays.
+        # A bad value is a message, and the last good table stays, dimmed and labelled as such.
         box.value = "1.5"
         await wait_for(pilot, lambda: "Error" in static_text(screen.query_one("#sizing-status")))
-        assert "utilisation" in static_text(screen.query_one("#sizing-status"))
+        status = static_text(screen.query_one("#sizing-status"))
+        assert "utilisation" in status and "the last inputs that could be sized" in status
+        assert table_rows(table)[0] == sizing_cells(1, od.types[0], "on-demand")
+        assert table.has_class("stale") and screen.query_one("#sizing-fleet").has_class("stale")
         box.value = "0.5"
         await wait_for(pilot, lambda: screen.computed_generation == screen.generation)
+        assert not table.has_class("stale")
 
         # A forecast instead of the data's demand, for one job type.
         demand = screen.query_one("#in-demand", Input)

@@ -150,6 +150,8 @@ class SizingScreen(Screen[None]):
         table = self.query_one(SizingTable)
         table.loading = False
         table.show(result.types, result.options.capacity)
+        table.remove_class("stale")
+        self.query_one("#sizing-fleet").remove_class("stale")
         self.query_one("#sizing-fleet", Static).update(
             Text(formatting.recommendation_text(result.recommendation, result.types))
         )
@@ -168,9 +170,17 @@ class SizingScreen(Screen[None]):
         message.stop()
         if generation and int(generation) != self.generation:
             return  # the error of a form since changed
-        self.query_one(SizingTable).loading = False
+        table = self.query_one(SizingTable)
+        table.loading = False
         self.failed = (self.generation, message.message)
-        self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}")
+        stale = ""
+        if self.result is not None:
+            # The table and fleet below are of the last inputs that could be sized: say so, and
+            # dim them, so nobody reads them as the answer to what the form now says.
+            table.add_class("stale")
+            self.query_one("#sizing-fleet").add_class("stale")
+            stale = "\n[dim]Below: the last inputs that could be sized.[/]"
+        self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}{stale}")
 
     @on(FleetRequestWritten)
     def _written(self, message: FleetRequestWritten) -> None:
