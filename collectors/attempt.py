@@ -17,7 +17,8 @@ What happens, in order:
    PRIMARY_INPUT_RULES) and probed with ffprobe (probe_ms, apart from the job's time); the host
    is measured (once per process); the sampler, if any, starts; the clock starts.
 2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache
-   (a context variable: threads the job starts begin without it; pass `cache=a.probe_cache`).
+   (a context variable; threads the job starts, which begin without it, use it too while it is
+   the only attempt open in the process; with several open, pass `cache=a.probe_cache`).
 3. finish: the clock stops, the sampler stops, the output is sized, rtf = input seconds / job
    seconds is computed, the row is validated against collectors.schema and handed to the sink.
 

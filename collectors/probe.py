@@ -15,6 +15,15 @@ Caching: one probe per job and path. A `ProbeCache` holds results keyed by
 (real path, mtime, size); the attempt (collectors.attempt) opens one per attempt and makes it
 the current cache, so a job calling `probe_media_info` on its primary input inside its attempt
 runs no second ffprobe. Outside an attempt nothing is cached unless a cache is passed.
+
+Threads. The current cache is a context variable, which a new thread (a ThreadPoolExecutor's
+worker, a `threading.Thread`) does not inherit. So `enter_cache_scope` also registers the cache
+as open in the process until it is closed, and a thread in which no scope was ever entered uses
+the open cache when there is exactly one: the usual worker, one attempt at a time, whose job
+probes in a pool. With two or more attempts open at once (attempts in parallel threads) such a
+thread cannot tell whose it is and caches nothing (pass `cache=a.probe_cache`). Sharing is safe
+either way: a result is keyed by the file's real path, mtime and size, so a cache hit is the
+answer a new ffprobe would give; at worst an unrelated thread of the process reuses it.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import re
 import signal
 import subprocess
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -243,8 +253,9 @@ class ProbeCache:
         self.closed = False
 
     def close(self) -> None:
-        """End the cache's job scope (the results stay readable)."""
+        """End the cache's job scope (the results stay readable); no longer open to threads."""
         self.closed = True
+        _forget(self)
 
     def get(self, key: _CacheKey | tuple[str]) -> MediaInfo | None:
         with self._lock:
@@ -263,9 +274,18 @@ class ProbeCache:
             return len(self._items)
 
 
+# No default: "no scope entered in this context" (LookupError) differs from an explicit None.
 _current_cache: contextvars.ContextVar[ProbeCache | None] = contextvars.ContextVar(
-    "collectors_probe_cache", default=None
+    "collectors_probe_cache"
 )
+#: Caches of the attempts open in the process (weak: a dropped, never-closed one goes too).
+_open_caches: weakref.WeakSet[ProbeCache] = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+def _forget(cache: ProbeCache) -> None:
+    with _open_lock:
+        _open_caches.discard(cache)
 
 
 @contextmanager
@@ -279,7 +299,12 @@ def cache_scope(cache: ProbeCache) -> Iterator[ProbeCache]:
 
 
 def enter_cache_scope(cache: ProbeCache | None) -> contextvars.Token[ProbeCache | None]:
-    """Make `cache` current until `exit_cache_scope(token)` (for start/finish style APIs)."""
+    """Make `cache` current until `exit_cache_scope(token)` (for start/finish style APIs), and
+    register it as open in the process until `cache.close()`: threads without a scope of their
+    own use it while it is the only open one (see the module doc)."""
+    if cache is not None and not cache.closed:
+        with _open_lock:
+            _open_caches.add(cache)
     return _current_cache.set(cache)
 
 
@@ -289,8 +314,15 @@ def exit_cache_scope(token: contextvars.Token[ProbeCache | None]) -> None:
 
 
 def current_cache() -> ProbeCache | None:
-    """The cache of the enclosing `cache_scope` (the running attempt), if any and not closed."""
-    cache = _current_cache.get()
+    """The cache of the enclosing `cache_scope` (the running attempt), if any and not closed;
+    in a context where no scope was entered (a thread the job started), the process's only
+    open attempt cache, if exactly one is open."""
+    try:
+        cache = _current_cache.get()
+    except LookupError:
+        with _open_lock:
+            open_now = [c for c in _open_caches if not c.closed]
+        cache = open_now[0] if len(open_now) == 1 else None
     return cache if cache is not None and not cache.closed else None
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,44 @@ def test_the_job_probing_its_input_again_runs_no_ffprobe(
     assert current_cache() is None
     probe_media_info(src)  # outside the attempt: a real run
     assert runs(ffprobe_runs) == 2
+
+
+def test_threads_the_job_starts_share_the_attempts_cache(
+    media_dir: Path, sink: InMemorySink, ffprobe_runs: Path
+) -> None:
+    src = make_media("audio_only", media_dir)
+    with attempt("upload_audio_envelope_v1", "job-21", inputs=[src], sink=sink,
+                 sampler=None) as a, ThreadPoolExecutor(max_workers=4) as pool:
+        infos = list(pool.map(lambda _: probe_media_info(src), range(8)))
+        caches = set(pool.map(lambda _: current_cache(), range(8)))
+        assert runs(ffprobe_runs) == 1  # the attempt's own probe, none from the threads
+    assert caches == {a.probe_cache} and all(i == a.input_info for i in infos)
+    # After the attempt a thread has no cache: each probe is a real run.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(current_cache).result() is None
+        pool.submit(probe_media_info, src).result()
+    assert runs(ffprobe_runs) == 2
+
+
+def test_with_two_attempts_open_a_thread_of_neither_caches_nothing(
+    media_dir: Path, sink: InMemorySink, ffprobe_runs: Path
+) -> None:
+    src = make_media("audio_only", media_dir)
+    first = start_attempt("upload_audio_envelope_v1", "job-22", inputs=[src], sink=sink,
+                          sampler=None)
+    second = start_attempt("upload_audio_envelope_v1", "job-23", inputs=[src], sink=sink,
+                           sampler=None)
+    assert runs(ffprobe_runs) == 2  # one cache each
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(current_cache).result() is None  # whose? neither
+        pool.submit(probe_media_info, src).result()
+        assert runs(ffprobe_runs) == 3
+        second.finish()
+        assert pool.submit(current_cache).result() is first.probe_cache  # one open again
+        pool.submit(probe_media_info, src).result()
+        assert runs(ffprobe_runs) == 3
+    first.finish()
+    assert len(sink.rows) == 2
 
 
 # --- primary input --------------------------------------------------------------------------
