@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from planner.compact import CompactionPlan, Lease
+
+PlanT = TypeVar("PlanT")
 
 HELP = "rewrite each partition's small Parquet files into few large ones (no row lost)"
 
@@ -31,10 +34,30 @@ def add_lease_arguments(parser: argparse.ArgumentParser) -> None:
                         help="take over a live lock whose run is known to be gone")
 
 
-def print_lease_note(console: Console, note: str | None) -> None:
-    """A dry run takes no lease, but says when one is held (the real run would be refused)."""
-    if note is not None:
-        console.print(note, markup=False, highlight=False)
+def run_under_lease(
+    args: argparse.Namespace,
+    command: str,
+    make_plan: Callable[[], PlanT],
+    body: Callable[[argparse.Namespace, Console, PlanT, Lease | None], int],
+) -> int:
+    """How compact and purge run: a dry run lists the plan, takes no lease and says when one is
+    held (the real run would be refused); a real run takes the lease first, so the plan is
+    listed by the one run that may change the dataset, then runs `body` under it."""
+    from rich.console import Console
+
+    from planner.compact import acquire_lease, describe_lease, parse_duration_s
+
+    lease_s = parse_duration_s(args.lease)
+    console = Console(soft_wrap=True)
+    if args.dry_run:
+        code = body(args, console, make_plan(), None)
+        note = describe_lease(args.url)
+        if note is not None:
+            console.print(note, markup=False, highlight=False)
+        return code
+    with acquire_lease(args.url, command, duration_s=lease_s,
+                       break_lease=args.break_lease) as lease:
+        return body(args, console, make_plan(), lease)
 
 
 def _mb(n: int) -> str:
@@ -42,26 +65,10 @@ def _mb(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from planner.compact import parse_size, plan_compaction
 
-    from planner.compact import (
-        acquire_lease,
-        describe_lease,
-        parse_duration_s,
-        parse_size,
-        plan_compaction,
-    )
-
-    target, lease_s = parse_size(args.target_size), parse_duration_s(args.lease)
-    if args.dry_run:
-        console = Console(soft_wrap=True)
-        code = _compact(args, console, plan_compaction(args.url, target), None)
-        print_lease_note(console, describe_lease(args.url))
-        return code
-    # The lease first: the plan is listed by the one run that may change the dataset.
-    with acquire_lease(args.url, "compact", duration_s=lease_s,
-                       break_lease=args.break_lease) as lease:
-        return _compact(args, Console(soft_wrap=True), plan_compaction(args.url, target), lease)
+    target = parse_size(args.target_size)
+    return run_under_lease(args, "compact", lambda: plan_compaction(args.url, target), _compact)
 
 
 def _compact(args: argparse.Namespace, console: Console, plan: CompactionPlan,

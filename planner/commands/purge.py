@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from planner.commands.compact import add_lease_arguments, print_lease_note
+from planner.commands.compact import add_lease_arguments, run_under_lease
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,26 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from planner.compact import parse_age_days, plan_purge
 
-    from planner.compact import (
-        acquire_lease,
-        describe_lease,
-        parse_age_days,
-        parse_duration_s,
-        plan_purge,
-    )
-
-    days, lease_s = parse_age_days(args.older_than), parse_duration_s(args.lease)
-    if args.dry_run:
-        console = Console(soft_wrap=True)
-        code = _purge(args, console, plan_purge(args.url, days), None)
-        print_lease_note(console, describe_lease(args.url))
-        return code
+    days = parse_age_days(args.older_than)
     # The same lease as compact: a compaction must not write into a partition being deleted.
-    with acquire_lease(args.url, "purge", duration_s=lease_s,
-                       break_lease=args.break_lease) as lease:
-        return _purge(args, Console(soft_wrap=True), plan_purge(args.url, days), lease)
+    return run_under_lease(args, "purge", lambda: plan_purge(args.url, days), _purge)
 
 
 def _purge(args: argparse.Namespace, console: Console, plan: PurgePlan,
