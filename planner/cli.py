@@ -3,7 +3,8 @@
 Each subcommand lives in its own module under `planner.commands` (see `collectors.dispatch` for
 what a module exposes). Modules keep heavy imports inside `run`, so `mjplan --help` stays
 instant. A `PlannerError` (planner.errors) raised by a command prints one line and exits 2; no
-traceback reaches the user.
+traceback reaches the user. So does a worker install (`pip install .`, without the `planner`
+extra), which has the `mjplan` command but not the packages its commands import.
 """
 
 from __future__ import annotations
@@ -24,13 +25,25 @@ SUBCOMMANDS = {
     "purge": "planner.commands.purge",
 }
 
+#: The top-level packages of the `planner` extra (pyproject.toml) that commands import.
+PLANNER_EXTRA = frozenset({"duckdb", "pandas", "polars", "textual", "plotly", "scipy", "rich"})
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Planner commands print their results; INFO logs would clutter them, so WARNING by default.
-    return dispatch.main(
-        "mjplan", __doc__.splitlines()[0], SUBCOMMANDS, argv,
-        default_command="tui", log_level=logging.WARNING, user_errors=(PlannerError,),
-    )
+    try:
+        return dispatch.main(
+            "mjplan", __doc__.splitlines()[0], SUBCOMMANDS, argv,
+            default_command="tui", log_level=logging.WARNING, user_errors=(PlannerError,),
+        )
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in PLANNER_EXTRA:
+            raise
+        print(f"mjplan: {missing} is not installed: mjplan needs the planner extra "
+              "(pip install 'mediajobs-capacity[planner]', or '.[planner]' in a checkout)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

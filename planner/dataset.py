@@ -290,7 +290,11 @@ def open_dataset(
     import duckdb
     import pyarrow.dataset as pads
 
-    url = url or default_data_url()
+    if not url:
+        url = default_data_url()
+        if not Path(url).is_dir():  # an installed package: the data stays in the checkout
+            raise DatasetError(f"no embedded data at {url} (it comes with a checkout of the "
+                               "repository, not with an installed package): pass --data URL")
     fs, base, display = _resolve(url)
     paths = _list_parquet(fs, base, display)
     if not paths:
