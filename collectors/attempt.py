@@ -6,8 +6,9 @@
         a.add_ffmpeg_command(argv)          # recorded as one shell-quoted line, no credentials
         run_ffmpeg(argv)
         a.set_output(dst)                    # output_size_bytes at finish
-    manifest["metrics"] = a.metrics          # the manifest's camelCase object
-    manifest["ffmpegCommands"] = a.row["ffmpeg_commands"]
+    if a.row is not None:                    # None with MEDIAJOB_METRICS=0
+        manifest["metrics"] = a.metrics      # the manifest's camelCase object
+        manifest["ffmpegCommands"] = a.row["ffmpeg_commands"]
 
 or, where a `with` block does not fit: `a = start_attempt(...)`, then `a.finish()` or
 `a.finish(error=exc)`.
