@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from planner.compact import CompactionPlan, Lease
+    from planner.compact import CompactionPlan
+    from planner.lease import Lease
 
 PlanT = TypeVar("PlanT")
 
@@ -45,7 +46,8 @@ def run_under_lease(
     listed by the one run that may change the dataset, then runs `body` under it."""
     from rich.console import Console
 
-    from planner.compact import acquire_lease, describe_lease, parse_duration_s
+    from planner.compact import parse_duration_s
+    from planner.lease import acquire_lease, describe_lease
 
     lease_s = parse_duration_s(args.lease)
     console = Console(soft_wrap=True)

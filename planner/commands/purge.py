@@ -11,7 +11,8 @@ from planner.commands.compact import add_lease_arguments, run_under_lease
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from planner.compact import Lease, PurgePlan
+    from planner.compact import PurgePlan
+    from planner.lease import Lease
 
 HELP = "delete dt= partitions older than a cutoff (prints the plan; --yes to delete)"
 

@@ -21,12 +21,7 @@ from collectors import schema
 from collectors.layout import partition_path
 from planner.cli import main as mjplan
 from planner.compact import (
-    LOCK_NAME,
     DataFile,
-    Lease,
-    LeaseHeldError,
-    LeaseLostError,
-    acquire_lease,
     group_small_files,
     parse_age_days,
     parse_duration_s,
@@ -38,6 +33,7 @@ from planner.compact import (
 )
 from planner.dataset import open_dataset
 from planner.errors import PlannerError
+from planner.lease import LOCK_NAME, Lease, LeaseHeldError, LeaseLostError, acquire_lease
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -338,7 +334,7 @@ def test_an_abandoned_lease_is_broken_and_an_expired_one_taken_over(
     one_partition: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     # A run that died holding its lease (its process is gone, the lock stays).
-    code = ("import sys; from planner.compact import acquire_lease; "
+    code = ("import sys; from planner.lease import acquire_lease; "
             "acquire_lease(sys.argv[1], 'purge')")
     subprocess.run([sys.executable, "-c", code, str(one_partition)], check=True, cwd=REPO)
     assert lock_of(one_partition)["command"] == "purge"

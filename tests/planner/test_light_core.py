@@ -23,6 +23,7 @@ CORE = (
     "planner.chart_data",
     "planner.report",
     "planner.compact",
+    "planner.lease",
     "planner.tui_queries",
 )
 
