@@ -1,5 +1,10 @@
 """Pure text helpers for the TUI: no Textual, no I/O, so they are tested without an app.
 
+Small helpers the views share (terminal cells, times, durations, RTF, job types, markup) and
+the views' short texts: the jobs query line, the attempt's title and commands, the sizing
+view's recommendation and demand lines. The tables' columns and the distributions view's
+histogram are in their own modules (`jobs_columns`, `sizing_columns`, `distribution_texts`).
+
 Times are shown in UTC, durations from milliseconds, RTF as a multiple ("1.30x").
 """
 
@@ -10,7 +15,6 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,9 +27,6 @@ _SHORT_JOB_TYPES = {
     "upload_thumb_v1": "thumb",
     "upload_audio_envelope_v1": "audio",
 }
-
-#: Eighths of a cell, for bars with sub-cell resolution.
-_EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def short_job_type(job_type: str | None) -> str:
@@ -80,7 +81,7 @@ def cells(text: str) -> int:
     return cell_len(text)
 
 
-def _head_cells(text: str, width: int) -> str:
+def head_cells(text: str, width: int) -> str:
     """The longest start of `text` that fits in `width` cells."""
     out, used = [], 0
     for ch in text:
@@ -91,9 +92,9 @@ def _head_cells(text: str, width: int) -> str:
     return "".join(out)
 
 
-def _tail_cells(text: str, width: int) -> str:
+def tail_cells(text: str, width: int) -> str:
     """The longest end of `text` that fits in `width` cells."""
-    return _head_cells(text[::-1], width)[::-1]
+    return head_cells(text[::-1], width)[::-1]
 
 
 def fit_cells(text: str, width: int) -> str:
@@ -101,8 +102,8 @@ def fit_cells(text: str, width: int) -> str:
     if cells(text) <= width:
         return text
     if width <= 1:
-        return _head_cells(text, width)
-    return _head_cells(text, width - 1) + "…"
+        return head_cells(text, width)
+    return head_cells(text, width - 1) + "…"
 
 
 def pad_cells(text: str, width: int, *, right: bool = False) -> str:
@@ -170,129 +171,6 @@ def format_count(n: int) -> str:
 def pretty_json(value: Any) -> str:
     """JSON with two-space indents; timestamps and other non-JSON values as strings."""
     return json.dumps(value, indent=2, default=str, ensure_ascii=False)
-
-
-def bar(fraction: float, width: int) -> str:
-    """A horizontal bar of `fraction` (0..1) of `width` cells, in eighths of a cell."""
-    fraction = min(max(fraction, 0.0), 1.0)
-    eighths = int(round(fraction * width * 8))
-    full, rest = divmod(eighths, 8)
-    text = "█" * full + (_EIGHTHS[rest] if rest else "")
-    return text.ljust(width)
-
-
-def histogram_lines(
-    edges: Sequence[float],
-    counts: Sequence[int],
-    marks: Mapping[str, float | None],
-    width: int = 40,
-) -> list[str]:
-    """A text histogram: one line per bin, `lo–hi  bar  count  ◀ marks`.
-
-    `edges` has len(counts) + 1 values. The last bin is open-ended (it also holds the values
-    above its upper edge, as `planner.stats.rtf_histogram` counts them), so it reads `≥ lo`.
-    `marks` maps a label (`p50`) to a value; a mark is shown on the line of the bin holding it.
-    """
-    if len(edges) != len(counts) + 1:
-        raise ValueError(f"{len(edges)} edges for {len(counts)} bins")
-    peak = max(counts, default=0)
-    lines = []
-    for i, count in enumerate(counts):
-        lo, hi = edges[i], edges[i + 1]
-        last = i == len(counts) - 1
-        labels = [
-            label
-            for label, value in marks.items()
-            if value is not None and (lo <= value < hi or (last and value >= lo))
-        ]
-        fraction = count / peak if peak else 0.0
-        mark = (" ◀ " + " ".join(labels)) if labels else ""
-        span = f"≥{lo:.2f}" if last else f"{lo:.2f}–{hi:.2f}"
-        lines.append(f"{span:>11} {bar(fraction, width)} {count:>6,}{mark}")
-    return lines
-
-
-def bins_of(rows: Sequence[Mapping[str, Any]], bins: int) -> tuple[list[float], list[int]]:
-    """Full edges and counts from `rtf_histogram` rows of one group (empty bins left out there).
-
-    Bins are equal-width from 0, so the width of any row gives every edge.
-    """
-    if not rows:
-        return [], []
-    width = float(rows[0]["bin_high"]) - float(rows[0]["bin_low"])
-    counts = [0] * bins
-    for r in rows:
-        counts[int(r["bin"])] += int(r["count"])
-    return [i * width for i in range(bins + 1)], counts
-
-
-def merge_bins(
-    edges: Sequence[float], counts: Sequence[int], bins: int
-) -> tuple[list[float], list[int]]:
-    """Equal-width bins merged into `bins` (a divisor of their number): every k-th edge, the
-    counts of each k neighbours summed. The last keeps its open upper end."""
-    if not counts or len(counts) % bins:
-        raise ValueError(f"{len(counts)} bins do not merge into {bins}")
-    k = len(counts) // bins
-    return list(edges[::k]), [sum(counts[i:i + k]) for i in range(0, len(counts), k)]
-
-
-def group_stats_text(row: Mapping[str, Any] | None) -> str:
-    """The figures beside a histogram, from one `planner.stats.rtf_summary` row (plain text).
-
-    Media job types: the aggregate RTF (sum of input seconds / sum of wall seconds) with its
-    95 % interval, then the per-attempt percentiles. Thumbnails: jobs per hour per slot and
-    seconds per job.
-    """
-    if row is None:
-        return "No attempts in this group."
-    ok = row.get("success_rate")
-    lines = [
-        f"attempts   {row['attempts']:,}",
-        f"succeeded  {row['succeeded']:,}" + (f" ({ok:.0%})" if ok is not None else ""),
-        "",
-    ]
-    if row.get("throughput_unit") == "jobs":
-        lines += [
-            "Jobs/hour per slot",
-            f"  {_num(row.get('jobs_per_hour'), '.0f')}",
-            f"  95% CI {_num(row.get('jobs_per_hour_ci_low'), '.0f')}"
-            f"–{_num(row.get('jobs_per_hour_ci_high'), '.0f')}",
-            "",
-            f"s/job p50  {_num(row.get('seconds_per_job_p50'), '.2f')}",
-            f"s/job p90  {_num(row.get('seconds_per_job_p90'), '.2f')}",
-            f"s/job mean {_num(row.get('seconds_per_job_mean'), '.2f')}",
-        ]
-    else:
-        lines += [
-            "Aggregate RTF",
-            f"  {format_rtf(row.get('rtf'))}",
-            f"  95% CI {format_rtf(row.get('rtf_ci_low'))}–{format_rtf(row.get('rtf_ci_high'))}",
-            f"mean of RTFs {format_rtf(row.get('rtf_mean'))}",
-            "",
-            f"p10  {format_rtf(row.get('rtf_p10'))}",
-            f"p50  {format_rtf(row.get('rtf_p50'))}",
-            f"p90  {format_rtf(row.get('rtf_p90'))}",
-            f"p99  {format_rtf(row.get('rtf_p99'))}",
-        ]
-    if row.get("low_sample"):
-        lines += ["", "⚠ low sample"]
-    return "\n".join(lines)
-
-
-def _num(value: float | None, spec: str) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return format(value, spec)
-
-
-def group_marks(row: Mapping[str, Any] | None) -> dict[str, float | None]:
-    """Percentile marks for the histogram of a group: RTF p50/p90/p99, or s/job p50/p90."""
-    if row is None:
-        return {}
-    if row.get("throughput_unit") == "jobs":
-        return {"p50": row.get("seconds_per_job_p50"), "p90": row.get("seconds_per_job_p90")}
-    return {"p50": row.get("rtf_p50"), "p90": row.get("rtf_p90"), "p99": row.get("rtf_p99")}
 
 
 def cycle(options: Sequence[Any], current: Any) -> Any:
@@ -373,112 +251,6 @@ def commands_text(commands: Sequence[str] | None) -> str:
     return "\n\n".join(f"{i}. {cmd}" for i, cmd in enumerate(commands, 1))
 
 
-#: Labels of the sizing table's columns, by key (the wider forms' as `mjplan size` writes them).
-SIZING_LABELS: dict[str, str] = {
-    "rank": "#", "type": "Instance", "from": "Est. from", "vcpus": "vCPU", "slots": "Slots",
-    "service": "Service s", "load": "Load", "util_n": "Util n", "wait_n": "Wait n",
-    "instances": "Inst", "fleet": "Fleet", "bound": "Bound", "wait_p": "Wait p", "util": "Util",
-    "usd_h": "$/h", "usd_media_h": "$/media h",
-    "od_instances": "OD inst", "od_usd_h": "OD $/h", "od_usd_media_h": "OD $/media h",
-    "band": "Spot band", "spot_instances": "Spot inst", "spot_usd_h": "Spot $/h",
-    "spot_usd_media_h": "Spot $/media h",
-}
-#: The sizing table's forms, narrowest first; `sizing_columns` picks the widest that fits.
-#: At 80 columns: `Fleet`, `$/h` and `$/media h` in the chosen capacity type (`Inst` is the
-#: on-demand count). Wider: on-demand and spot side by side, then (about 190 columns) every
-#: column of `mjplan size`: the two bounds' counts, the wait reached, where an estimate is from.
-SIZING_LAYOUTS: tuple[tuple[str, ...], ...] = (
-    ("rank", "type", "slots", "instances", "fleet", "bound", "util", "usd_h", "usd_media_h"),
-    ("rank", "type", "slots", "bound", "util", "od_instances", "od_usd_h", "spot_instances",
-     "spot_usd_h", "usd_media_h"),
-    ("rank", "type", "slots", "bound", "util", "od_instances", "od_usd_h", "od_usd_media_h",
-     "spot_instances", "spot_usd_h", "spot_usd_media_h"),
-    ("rank", "type", "from", "vcpus", "slots", "service", "load", "util_n", "wait_n", "bound",
-     "wait_p", "util", "od_instances", "od_usd_h", "od_usd_media_h", "band", "spot_instances",
-     "spot_usd_h", "spot_usd_media_h"),
-)
-#: (key, label) of the columns at 80 columns.
-SIZING_COLUMNS: tuple[tuple[str, str], ...] = tuple(
-    (key, SIZING_LABELS[key]) for key in SIZING_LAYOUTS[0]
-)
-
-
-def format_usd(value: float | None, digits: int = 2) -> str:
-    """`$1.23`; `-` for null."""
-    if value is None or math.isnan(value) or math.isinf(value):
-        return "-"
-    return f"${value:,.{digits}f}"
-
-
-def sizing_texts(rank: int, t: Any, capacity: str) -> dict[str, str]:
-    """Every cell of one row of the sizing table for a `planner.sizing.TypeSizing`, by
-    SIZING_LABELS key.
-
-    `Fleet`, `$/h` and `$/media h` are in the chosen capacity type (spot adds interruption
-    headroom to the count); `Inst` and `OD ...` are on-demand, `Spot ...` spot. An estimated
-    type is marked with `*`.
-    """
-    spot = capacity == "spot"
-    wait_s = t.wait_at_target_percentile_s
-    return {
-        "rank": str(rank),
-        "type": t.instance_type + ("*" if t.estimated else ""),
-        "from": t.estimated_from or "",
-        "vcpus": str(t.vcpus),
-        "slots": str(t.slots),
-        "service": f"{t.mean_service_s:.1f}",
-        "load": f"{t.load_erlangs:.2f}",
-        "util_n": str(t.instances_utilisation),
-        "wait_n": "-" if t.instances_wait is None else str(t.instances_wait),
-        "instances": str(t.instances),
-        "fleet": str(t.instances_spot if spot else t.instances),
-        "bound": t.bound,
-        "wait_p": "-" if wait_s is None else f"{wait_s:.1f}s",
-        "util": f"{t.utilisation:.0%}",
-        "usd_h": format_usd(t.spot_usd_h if spot else t.on_demand_usd_h),
-        "usd_media_h": format_usd(
-            t.spot_usd_per_media_h if spot else t.on_demand_usd_per_media_h, 3),
-        "od_instances": str(t.instances),
-        "od_usd_h": format_usd(t.on_demand_usd_h),
-        "od_usd_media_h": format_usd(t.on_demand_usd_per_media_h, 3),
-        "band": t.interruption_band,
-        "spot_instances": str(t.instances_spot),
-        "spot_usd_h": format_usd(t.spot_usd_h),
-        "spot_usd_media_h": format_usd(t.spot_usd_per_media_h, 3),
-    }
-
-
-def sizing_cells(
-    rank: int, t: Any, capacity: str, columns: Sequence[str] = SIZING_LAYOUTS[0]
-) -> list[str]:
-    """One row of the sizing table (`sizing_texts`), in the order of `columns`."""
-    texts = sizing_texts(rank, t, capacity)
-    return [texts[key] for key in columns]
-
-
-def sizing_label(key: str, columns: Sequence[str], capacity: str) -> str:
-    """The header of column `key` among `columns`: a figure in the chosen capacity type says
-    which (`Spot $/media h`) when on-demand and spot figures stand side by side."""
-    label = SIZING_LABELS[key]
-    if key in ("fleet", "usd_h", "usd_media_h") and "od_usd_h" in columns:
-        label = ("Spot " if capacity == "spot" else "OD ") + label
-    return label
-
-
-def sizing_columns(
-    width: int, rows: Sequence[Mapping[str, str]], capacity: str, padding: int = 1
-) -> tuple[str, ...]:
-    """The widest of SIZING_LAYOUTS whose columns fit in `width` cells: each column as wide as
-    its label (`sizing_label`) or its widest cell in `rows` (`sizing_texts`), with `padding`
-    cells each side (a DataTable's cell padding). The narrowest when none fits."""
-    def cells(key: str, columns: Sequence[str]) -> int:
-        widest = max((len(r[key]) for r in rows), default=0)
-        return max(len(sizing_label(key, columns, capacity)), widest) + 2 * padding
-
-    fitting = [c for c in SIZING_LAYOUTS if sum(cells(k, c) for k in c) <= width]
-    return fitting[-1] if fitting else SIZING_LAYOUTS[0]
-
-
 def recommendation_text(rec: Any, types: Sequence[Any] = ()) -> str:
     """The recommended fleet in two lines (plain text) for a `FleetRecommendation` or None.
 
@@ -534,242 +306,3 @@ def demand_text(demand: Mapping[str, Any], growth: float = 1.0) -> str:
     else:
         head = "Demand jobs/h" + (f" x{growth:g}" if growth != 1 else "")
     return f"{head}: " + (", ".join(parts) if parts else "none")
-
-
-# The jobs table ------------------------------------------------------------------------------
-
-#: Column keys of the jobs table, in order. Badges last: they are the widest.
-JOBS_COLUMNS: tuple[str, ...] = (
-    "started", "job", "type", "status", "duration", "rtf", "input", "host"
-)
-#: Column labels, full and compact (the status column is a ✓/✗ symbol, no room for a word).
-_JOBS_LABELS = {
-    "started": "Started", "job": "Job", "type": "Type", "status": "Status",
-    "duration": "Took", "rtf": "RTF", "input": "Input", "host": "Host",
-}
-#: Columns whose cells are right-aligned (numbers).
-_RIGHT = frozenset({"duration", "rtf"})
-#: Cells the table's vertical scrollbar takes (`scrollbar-size-vertical` in app.tcss).
-JOBS_SCROLLBAR = 1
-#: Content widths of the full form: the plan's badges as `planner.badges` writes them. The
-#: job id takes what is left over, up to 64 cells: a whole UUID (36), and most other ids
-#: (those of `mjcollect demo` are up to 62).
-_FULL_WIDTHS = {
-    "started": 11, "job": 12, "type": 6, "status": 6,
-    "duration": 5, "rtf": 7, "input": 28, "host": 26,
-}
-_FULL_JOB_MAX = 64
-#: Content widths of the compact form at 80 columns: `23:22`, 8 cells of the job id (the
-#: first group of a UUID; `short_job_id`), `export`, ✓, `4m56s`, `3.4x`,
-#: `1080x1920 H.264 AAC 2:30` (24) and `c7i.2xlarge 8c 16G` (18). Room beyond that goes to the
-#: date (`11-22 23:22`), then to the badges up to their longest common compact forms, then
-#: to the job id.
-_COMPACT_WIDTHS = {
-    "started": 5, "job": 8, "type": 6, "status": 1,
-    "duration": 5, "rtf": 4, "input": 24, "host": 18,
-}
-_COMPACT_GROW = {"input": 27, "host": 20}
-#: Narrowest the badge columns get (cut with `…`) before the table scrolls sideways instead.
-_COMPACT_MIN = {"input": 10, "host": 9}
-
-
-@dataclass(frozen=True)
-class JobsLayout:
-    """The form of the jobs table: `full` (the plan's badges as written) or compact, and the
-    content width of each column (JOBS_COLUMNS keys)."""
-
-    full: bool
-    widths: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        """Cells the columns take, the space before each included."""
-        return sum(self.widths.values()) + len(self.widths)
-
-    def label(self, key: str) -> str:
-        """The column's header cell: blank over the status symbols, `Time` over times only."""
-        text = _JOBS_LABELS[key]
-        if len(text) > self.widths[key]:
-            text = {"status": "", "started": "Time"}.get(key, text)
-        return self.cell(key, text)
-
-    def cell(self, key: str, text: str) -> str:
-        """`text` fitted to the column: a space, then the text cut with `…` and padded."""
-        width = self.widths[key]
-        return " " + pad_cells(fit_cells(text, width), width, right=key in _RIGHT)
-
-
-def jobs_layout(width: int) -> JobsLayout:
-    """Column widths of the jobs table for a table `width` cells wide (scrollbar included).
-
-    Each column takes one cell of space before its content. The full form when everything
-    fits at full width (109 columns and up); else the compact form, which fits in 80.
-    Below 80 the badge columns are cut shorter (with `…`); below 57 the table scrolls.
-    """
-    room = width - JOBS_SCROLLBAR - len(JOBS_COLUMNS)
-    full = dict(_FULL_WIDTHS)
-    spare = room - sum(full.values())
-    if spare >= 0:
-        full["job"] += min(spare, _FULL_JOB_MAX - full["job"])
-        return JobsLayout(True, full)
-    compact = dict(_COMPACT_WIDTHS)
-    spare = room - sum(compact.values())
-    if spare >= 6:
-        compact["started"] = 11
-        spare -= 6
-    for key, most in _COMPACT_GROW.items():
-        grow = max(0, min(spare, most - compact[key]))
-        compact[key] += grow
-        spare -= grow
-    compact["job"] += max(0, spare)
-    for key in ("host", "input"):  # too narrow: cut the badges, the host first
-        cut = max(0, min(-spare, compact[key] - _COMPACT_MIN[key]))
-        compact[key] -= cut
-        spare += cut
-    return JobsLayout(False, compact)
-
-
-def compact_rtf_badge(row: Mapping[str, Any]) -> str:
-    """`RTF 1.3x` as `1.3x`; `20x` from 10 up, `2kx` from 1000 up, `.05x` under 0.1."""
-    from planner.badges import rtf_badge
-
-    text = rtf_badge(row).removeprefix("RTF ")
-    if not text:
-        return ""
-    value = float(text.removesuffix("x"))
-    if value >= 999.5:
-        return f"{value / 1000:.0f}kx"
-    if value >= 10:
-        return f"{value:.0f}x"
-    return text.removeprefix("0") if value < 0.1 else text
-
-
-def compact_input_badge(row: Mapping[str, Any]) -> str:
-    """`1080x1920 H.264 AAC, 2:30` as `1080x1920 H.264 AAC 2:30`."""
-    from planner.badges import input_badge
-
-    return input_badge(row).replace(", ", " ")
-
-
-def compact_host_badge(row: Mapping[str, Any]) -> str:
-    """`c7i.large, 2 cores, 4GB` as `c7i.large 2c 4G`; unknown parts left out."""
-    from planner.badges import host_badge
-
-    parts = []
-    for part in host_badge(row).split(", "):
-        if m := re.fullmatch(r"(\d+) cores?", part):
-            part = f"{m[1]}c"
-        elif re.fullmatch(r"\d+(\.\d)?GB", part):
-            part = part.removesuffix("B")
-        parts.append(part)
-    return " ".join(parts)
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-#: Where an id's parts meet: `demo-87-h264_640x360-2`, `jobs/2026/11/0042`, `a.b:c`.
-_ID_SEPARATORS = "-_./:"
-
-
-def is_uuid(value: str) -> bool:
-    """Whether `value` is a UUID (`524d38ef-3a98-4692-a724-4aae6d3e7917`)."""
-    return _UUID.fullmatch(value) is not None
-
-
-def job_id_prefix(ids: Iterable[str | None]) -> str:
-    """The start shared by the non-UUID ids among `ids`, ending at a separator
-    (`demo-87-` for `demo-87-h264_…-1`, `demo-87-vp9_…-2`); `""` with fewer than two such ids.
-
-    Ids made by one system often share their first parts (a namespace, a run), so on a page
-    of them those parts tell nothing apart; `short_job_id` leaves them out when short of room.
-    """
-    named = sorted({v for v in ids if v is not None and not is_uuid(v)})
-    if len(named) < 2:
-        return ""
-    first, last = named[0], named[-1]  # the common prefix of all is that of these two
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    shared = first[:n]
-    cut = max(shared.rfind(c) for c in _ID_SEPARATORS)
-    return shared[: cut + 1]
-
-
-def short_job_id(value: str | None, width: int, prefix: str = "") -> str:
-    """A job id in `width` terminal cells that keeps what tells ids apart.
-
-    An id that fits is shown whole. A UUID keeps its start (`524d38ef`, its first group at
-    8 cells): UUIDs differ from the first character, and the start is what the search takes.
-    Other ids are made of parts, and those of one system share their start
-    (`demo-87-h264_640x360_180s-upload_thumb_v1-2`): cut at the end they all read
-    `demo-87…`. So the `prefix` shared by the page's ids (`job_id_prefix`) is left out,
-    marked by a leading `…`, and the rest keeps its start and its last part (a counter, a
-    run: `-2`, `-0042`) with `…` between: `…h264…-2`; without a prefix, `demo-…-0042`.
-    Control characters show as escapes (`visible_text`); wide characters count two cells.
-    """
-    if value is None:
-        return "-"
-    text = visible_text(value)
-    if cells(text) <= width:
-        return text
-    if is_uuid(value):
-        # Cut at the end of a group, no `…` needed (`524d38ef`); elsewhere with one.
-        return value[:width] if value[width] == "-" else fit_cells(value, width)
-    if width < 4:
-        return fit_cells(text, width)
-    lead = ""
-    if prefix and value.startswith(prefix) and len(value) > len(prefix):
-        text, lead = visible_text(value[len(prefix):]), "…"
-        if cells(text) + 1 <= width:
-            return lead + text
-    room = width - len(lead) - 1
-    last = max(text.rfind(c) for c in _ID_SEPARATORS)
-    tail = text[last:] if last > 0 else ""
-    # The tail gets at most half the room: the start matters as much (and is searched).
-    if not tail or cells(tail) > (room + 1) // 2:
-        tail = _tail_cells(text, (room + 1) // 2)
-    head = _head_cells(text, room - cells(tail))
-    return f"{lead}{head}…{tail}"
-
-
-def status_symbol(status: str | None) -> str:
-    """`✓` for succeeded, `✗` for failed, else the status's first letter (`-` for null)."""
-    if not status:
-        return "-"
-    return {"succeeded": "✓", "failed": "✗"}.get(status, status[:1])
-
-
-def jobs_cells(
-    row: Mapping[str, Any], layout: JobsLayout, id_prefix: str = ""
-) -> dict[str, str]:
-    """The texts of one attempt row (JOBS_COLUMNS keys), fitted to `layout` by `cell`; the job
-    id by `short_job_id` (`id_prefix` shared by the ids around it, `job_id_prefix`).
-
-    Full form: the badges as `planner.badges` writes them (RTF without its prefix, the column
-    says it); the `rtf_badge`... columns of the row are used when present.
-    """
-    status = row.get("status")
-    when = row.get("started_at") or row.get("finished_at")
-    if layout.full:
-        from planner.badges import host_badge, input_badge, rtf_badge
-
-        texts = {
-            "started": format_short_time(when),
-            "status": "ok" if status == "succeeded" else status or "-",
-            "rtf": (row.get("rtf_badge") or rtf_badge(row)).removeprefix("RTF "),
-            "input": row.get("input_badge") or input_badge(row),
-            "host": row.get("host_badge") or host_badge(row),
-        }
-    else:
-        texts = {
-            "started": format_short_time(when)[-layout.widths["started"]:],
-            "status": status_symbol(status),
-            "rtf": compact_rtf_badge(row),
-            "input": compact_input_badge(row),
-            "host": compact_host_badge(row),
-        }
-    texts |= {
-        "job": short_job_id(row.get("job_id"), layout.widths["job"], id_prefix),
-        "type": short_job_type(row.get("job_type")),
-        "duration": format_short_duration_ms(row.get("duration_ms")),
-    }
-    return {k: layout.cell(k, visible_text(texts[k] or "-")) for k in JOBS_COLUMNS}

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
+from planner.tui import distribution_texts as dist
 from planner.tui import formatting as f
+from planner.tui import jobs_columns as jc
 from planner.tui.query_state import JobsQuery
 
 
@@ -34,14 +36,14 @@ def test_short_names() -> None:
 
 
 def test_bar_uses_eighths() -> None:
-    assert f.bar(1.0, 4) == "████"
-    assert f.bar(0.5, 4) == "██  "
-    assert f.bar(1 / 32, 4) == "▏   "
-    assert f.bar(0.0, 3) == "   "
+    assert dist.bar(1.0, 4) == "████"
+    assert dist.bar(0.5, 4) == "██  "
+    assert dist.bar(1 / 32, 4) == "▏   "
+    assert dist.bar(0.0, 3) == "   "
 
 
 def test_histogram_lines_mark_the_bins_holding_the_percentiles() -> None:
-    lines = f.histogram_lines([0, 1, 2, 3], [5, 10, 2], {"p50": 1.2, "p90": 2.0, "p99": 7.5},
+    lines = dist.histogram_lines([0, 1, 2, 3], [5, 10, 2], {"p50": 1.2, "p90": 2.0, "p99": 7.5},
                               width=10)
     assert lines == [
         "  0.00–1.00 " + "█████     " + "      5",
@@ -49,22 +51,22 @@ def test_histogram_lines_mark_the_bins_holding_the_percentiles() -> None:
         "      ≥2.00 " + "██        " + "      2 ◀ p90 p99",  # the last bin is open-ended
     ]
     with pytest.raises(ValueError, match="3 edges for 3 bins"):
-        f.histogram_lines([0, 1, 2], [1, 2, 3], {})
+        dist.histogram_lines([0, 1, 2], [1, 2, 3], {})
 
 
 def test_bins_of_fills_empty_bins() -> None:
     rows = [{"bin": 0, "bin_low": 0.0, "bin_high": 0.5, "count": 3},
             {"bin": 3, "bin_low": 1.5, "bin_high": 2.0, "count": 1}]
-    assert f.bins_of(rows, 4) == ([0.0, 0.5, 1.0, 1.5, 2.0], [3, 0, 0, 1])
-    assert f.bins_of([], 4) == ([], [])
+    assert dist.bins_of(rows, 4) == ([0.0, 0.5, 1.0, 1.5, 2.0], [3, 0, 0, 1])
+    assert dist.bins_of([], 4) == ([], [])
 
 
 def test_merge_bins_sums_neighbours_and_keeps_every_kth_edge() -> None:
     edges = [i * 0.5 for i in range(7)]
-    assert f.merge_bins(edges, [1, 2, 3, 4, 5, 6], 3) == ([0.0, 1.0, 2.0, 3.0], [3, 7, 11])
-    assert f.merge_bins(edges, [1, 2, 3, 4, 5, 6], 6) == (edges, [1, 2, 3, 4, 5, 6])
+    assert dist.merge_bins(edges, [1, 2, 3, 4, 5, 6], 3) == ([0.0, 1.0, 2.0, 3.0], [3, 7, 11])
+    assert dist.merge_bins(edges, [1, 2, 3, 4, 5, 6], 6) == (edges, [1, 2, 3, 4, 5, 6])
     with pytest.raises(ValueError):
-        f.merge_bins(edges, [1, 2, 3, 4, 5, 6], 4)
+        dist.merge_bins(edges, [1, 2, 3, 4, 5, 6], 4)
 
 
 def test_histogram_shows_as_many_fine_bins_as_its_lines_hold() -> None:
@@ -76,7 +78,7 @@ def test_histogram_shows_as_many_fine_bins_as_its_lines_hold() -> None:
     h.show(*coarse, {}, "caption", fine=fine)
     assert h.binning(None) == coarse
     assert h.binning(5) == coarse  # 4 bins and the caption: no more fit
-    assert h.binning(7) == f.merge_bins(*fine, 6)  # 6 fit, 12 do not
+    assert h.binning(7) == dist.merge_bins(*fine, 6)  # 6 fit, 12 do not
     assert h.binning(40) == fine
     assert len(h.lines(60, 7)) == 7
     h.show(*coarse, {}, "caption")  # no fine bins
@@ -106,7 +108,8 @@ def test_commands_text_is_numbered() -> None:
 
 
 def test_the_tui_query_helper_imports_no_textual() -> None:
-    code = ("import sys, planner.tui_queries, planner.tui.formatting, planner.tui.query_state; "
+    code = ("import sys, planner.tui_queries, planner.tui.formatting, planner.tui.query_state, "
+            "planner.tui.jobs_columns, planner.tui.sizing_columns, planner.tui.distribution_texts; "
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -120,22 +123,22 @@ _ROW = {
 
 
 def test_compact_badges() -> None:
-    assert f.compact_rtf_badge(_ROW) == "1.3x"
-    assert f.compact_input_badge(_ROW) == "1080x1920 H.264 AAC 2:30"
-    assert f.compact_host_badge(_ROW) == "c7i.large 2c 4G"
-    assert [f.compact_rtf_badge({"rtf": v}) for v in (0.05, 9.94, 20.4, 974.4, 1234.5)] == [
+    assert jc.compact_rtf_badge(_ROW) == "1.3x"
+    assert jc.compact_input_badge(_ROW) == "1080x1920 H.264 AAC 2:30"
+    assert jc.compact_host_badge(_ROW) == "c7i.large 2c 4G"
+    assert [jc.compact_rtf_badge({"rtf": v}) for v in (0.05, 9.94, 20.4, 974.4, 1234.5)] == [
         ".05x", "9.9x", "20x", "974x", "1kx"
     ]
-    assert f.compact_rtf_badge({"status": "failed"}) == ""
-    assert f.compact_host_badge({"hostname": "vm", "cpu_cores": 1, "mem_gb": 7.5}) == "vm 1c 7.5G"
-    assert f.compact_host_badge({}) == f.compact_input_badge({}) == ""
-    assert [f.status_symbol(s) for s in ("succeeded", "failed", "running", None)] == [
+    assert jc.compact_rtf_badge({"status": "failed"}) == ""
+    assert jc.compact_host_badge({"hostname": "vm", "cpu_cores": 1, "mem_gb": 7.5}) == "vm 1c 7.5G"
+    assert jc.compact_host_badge({}) == jc.compact_input_badge({}) == ""
+    assert [jc.status_symbol(s) for s in ("succeeded", "failed", "running", None)] == [
         "✓", "✗", "r", "-"
     ]
 
 
 def test_jobs_layout_fits_the_width() -> None:
-    narrow = f.jobs_layout(80)
+    narrow = jc.jobs_layout(80)
     assert not narrow.full
     assert narrow.widths == {
         "started": 5, "job": 8, "type": 6, "status": 1,
@@ -143,42 +146,42 @@ def test_jobs_layout_fits_the_width() -> None:
     }
     # Every layout from 57 columns up fits beside the 1-cell scrollbar.
     for width in range(57, 200):
-        layout = f.jobs_layout(width)
-        assert layout.total <= width - f.JOBS_SCROLLBAR, width
-        assert list(layout.widths) == list(f.JOBS_COLUMNS)
-    assert f.jobs_layout(86).widths["started"] == 11  # room for the date
-    assert not f.jobs_layout(108).full
-    wide = f.jobs_layout(120)
+        layout = jc.jobs_layout(width)
+        assert layout.total <= width - jc.JOBS_SCROLLBAR, width
+        assert list(layout.widths) == list(jc.JOBS_COLUMNS)
+    assert jc.jobs_layout(86).widths["started"] == 11  # room for the date
+    assert not jc.jobs_layout(108).full
+    wide = jc.jobs_layout(120)
     assert wide.full and wide.widths["input"] == 28 and wide.widths["host"] == 26
     # Room to spare goes to the job id: up to 64 cells (a UUID, `mjcollect demo`'s ids).
-    assert f.jobs_layout(100).widths["job"] == 17
-    assert f.jobs_layout(160).widths["job"] == 62
-    assert f.jobs_layout(200).widths["job"] == 64
-    assert f.jobs_layout(200).total == 161
+    assert jc.jobs_layout(100).widths["job"] == 17
+    assert jc.jobs_layout(160).widths["job"] == 62
+    assert jc.jobs_layout(200).widths["job"] == 64
+    assert jc.jobs_layout(200).total == 161
     # Too narrow: the badges are cut, then the table scrolls sideways.
-    assert f.jobs_layout(60).widths["host"] == 9
-    assert f.jobs_layout(30).total > 30
+    assert jc.jobs_layout(60).widths["host"] == 9
+    assert jc.jobs_layout(30).total > 30
 
 
 def test_jobs_cells_compact_and_full() -> None:
     row = {**_ROW, "job_id": "524d38ef-3a98-4692-a724-4aae6d3e7917", "job_type":
            "upload_edit_proxy_v1", "duration_ms": 115_400,
            "started_at": dt.datetime(2026, 11, 22, 23, 22, 5)}
-    narrow = f.jobs_layout(80)
-    cells = f.jobs_cells(row, narrow)
-    assert "".join(cells[k] for k in f.JOBS_COLUMNS) == (
+    narrow = jc.jobs_layout(80)
+    cells = jc.jobs_cells(row, narrow)
+    assert "".join(cells[k] for k in jc.JOBS_COLUMNS) == (
         " 23:22 524d38ef proxy  ✓ 1m55s 1.3x 1080x1920 H.264 AAC 2:30 c7i.large 2c 4G   "
     )
-    assert "".join(narrow.label(k) for k in f.JOBS_COLUMNS).split() == [
+    assert "".join(narrow.label(k) for k in jc.JOBS_COLUMNS).split() == [
         "Time", "Job", "Type", "Took", "RTF", "Input", "Host"
     ]
-    wide = f.jobs_layout(120)
-    cells = f.jobs_cells(row, wide)
-    assert [cells[k].strip() for k in f.JOBS_COLUMNS] == [
+    wide = jc.jobs_layout(120)
+    cells = jc.jobs_cells(row, wide)
+    assert [cells[k].strip() for k in jc.JOBS_COLUMNS] == [
         "11-22 23:22", "524d38ef-3a98-4692-a7…", "proxy", "ok", "1m55s", "1.3x",
         "1080x1920 H.264 AAC, 2:30", "c7i.large, 2 cores, 4GB",
     ]
-    assert all(len(cells[k]) == wide.widths[k] + 1 for k in f.JOBS_COLUMNS)
+    assert all(len(cells[k]) == wide.widths[k] + 1 for k in jc.JOBS_COLUMNS)
 
 
 def test_with_note_keeps_the_note_whole() -> None:
@@ -202,57 +205,57 @@ _DEMO = [
 
 
 def test_short_job_id_keeps_a_uuid_s_first_group() -> None:
-    assert f.short_job_id(_UUID, 8) == "524d38ef"
-    assert f.short_job_id(_UUID, 13) == "524d38ef-3a98"
-    assert f.short_job_id(_UUID, 12) == "524d38ef-3a…"
-    assert f.short_job_id(_UUID, 36, "demo-87-") == _UUID
-    assert f.short_job_id(None, 8) == "-"
+    assert jc.short_job_id(_UUID, 8) == "524d38ef"
+    assert jc.short_job_id(_UUID, 13) == "524d38ef-3a98"
+    assert jc.short_job_id(_UUID, 12) == "524d38ef-3a…"
+    assert jc.short_job_id(_UUID, 36, "demo-87-") == _UUID
+    assert jc.short_job_id(None, 8) == "-"
 
 
 def test_short_job_id_leaves_out_the_start_the_page_shares() -> None:
-    prefix = f.job_id_prefix([*_DEMO, _UUID, None])
+    prefix = jc.job_id_prefix([*_DEMO, _UUID, None])
     assert prefix == "demo-87-"  # UUIDs and nulls do not count
-    shown = [f.short_job_id(i, 8, prefix) for i in _DEMO]
+    shown = [jc.short_job_id(i, 8, prefix) for i in _DEMO]
     assert shown == ["…h264…-2", "…vp9_…-1", "…hevc…-2"]
     assert len(set(shown)) == len(shown)
-    assert [f.short_job_id(i, 17, prefix) for i in _DEMO] == [
+    assert [jc.short_job_id(i, 17, prefix) for i in _DEMO] == [
         "…h264_1280x720…-2", "…vp9_854x480_3…-1", "…hevc_1280x720…-2"]
     # An id that fits is whole, prefix or not; one that does not start with it is cut alone.
-    assert f.short_job_id(_DEMO[1], 64, prefix) == _DEMO[1]
-    assert f.short_job_id("other-0001-xyz-0042", 12, prefix) == "other-…-0042"
+    assert jc.short_job_id(_DEMO[1], 64, prefix) == _DEMO[1]
+    assert jc.short_job_id("other-0001-xyz-0042", 12, prefix) == "other-…-0042"
     # One id alone, or ids sharing nothing, have no prefix.
-    assert f.job_id_prefix([_DEMO[0], _DEMO[0]]) == ""
-    assert f.job_id_prefix(["a-1", "b-1"]) == ""
-    assert f.job_id_prefix(["demo-870-x", "demo-871-y"]) == "demo-"
+    assert jc.job_id_prefix([_DEMO[0], _DEMO[0]]) == ""
+    assert jc.job_id_prefix(["a-1", "b-1"]) == ""
+    assert jc.job_id_prefix(["demo-870-x", "demo-871-y"]) == "demo-"
 
 
 def test_short_job_id_keeps_head_and_tail_without_a_prefix() -> None:
-    assert f.short_job_id("demo-abcdefgh-0042", 11) == "demo-…-0042"
-    assert f.short_job_id("demo-abcdefgh-0042", 8) == "dem…0042"
-    assert f.short_job_id("demo-87-h264_1280x720", 8) == "dem…x720"
-    assert f.short_job_id("abcdefghijklmnop", 8) == "abc…mnop"
+    assert jc.short_job_id("demo-abcdefgh-0042", 11) == "demo-…-0042"
+    assert jc.short_job_id("demo-abcdefgh-0042", 8) == "dem…0042"
+    assert jc.short_job_id("demo-87-h264_1280x720", 8) == "dem…x720"
+    assert jc.short_job_id("abcdefghijklmnop", 8) == "abc…mnop"
 
 
 def test_short_ids_are_unchanged() -> None:
     for value in ("job-1", "j", "12345678"):
-        assert f.short_job_id(value, 8) == value
-        assert f.short_job_id(value, 8, "job-") == value
+        assert jc.short_job_id(value, 8) == value
+        assert jc.short_job_id(value, 8, "job-") == value
 
 
 def test_hostile_ids_are_shown_literally_in_their_cells() -> None:
     # Markup is text here (the table gets Text, not markup); controls become escapes.
-    assert f.short_job_id("[red]x[/]", 12) == "[red]x[/]"
-    assert f.short_job_id("a\x1b[2Jb", 12) == "a\\x1b[2Jb"
-    assert f.short_job_id("bell\x07\nnext", 16) == "bell\\x07\\nnext"
-    assert f.short_job_id("ab\u202edc", 12) == "ab\\u202edc"  # no bidi reordering
+    assert jc.short_job_id("[red]x[/]", 12) == "[red]x[/]"
+    assert jc.short_job_id("a\x1b[2Jb", 12) == "a\\x1b[2Jb"
+    assert jc.short_job_id("bell\x07\nnext", 16) == "bell\\x07\\nnext"
+    assert jc.short_job_id("ab\u202edc", 12) == "ab\\u202edc"  # no bidi reordering
     assert f.visible_text("plain id") == "plain id"
     # Wide characters take two cells: the cut counts cells, not characters.
     wide = "日本語のジョブ-0001"
     assert f.cells(wide) == 19
-    assert f.short_job_id(wide, 8) == "日…0001"  # 7 cells: 日 takes two
-    assert f.cells(f.short_job_id(wide, 7)) <= 7
-    layout = f.jobs_layout(80)
+    assert jc.short_job_id(wide, 8) == "日…0001"  # 7 cells: 日 takes two
+    assert f.cells(jc.short_job_id(wide, 7)) <= 7
+    layout = jc.jobs_layout(80)
     for job_id in ("[red]x[/]", wide, "a\x1b[2Jb", "😀" * 20, _UUID, *_DEMO):
-        cells = f.jobs_cells({"job_id": job_id, "input_type": "[bold]"}, layout, "demo-87-")
-        assert all(f.cells(cells[k]) == layout.widths[k] + 1 for k in f.JOBS_COLUMNS), job_id
+        cells = jc.jobs_cells({"job_id": job_id, "input_type": "[bold]"}, layout, "demo-87-")
+        assert all(f.cells(cells[k]) == layout.widths[k] + 1 for k in jc.JOBS_COLUMNS), job_id
         assert "\x1b" not in cells["job"]

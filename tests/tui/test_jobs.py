@@ -8,15 +8,8 @@ from typing import Any
 from collectors.schema import metrics_of_row
 from planner import badges, queries
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import (
-    compact_host_badge,
-    compact_input_badge,
-    compact_rtf_badge,
-    format_short_time,
-    pretty_json,
-    short_id,
-    short_job_type,
-)
+from planner.tui.formatting import format_short_time, pretty_json, short_id, short_job_type
+from planner.tui.jobs_columns import compact_host_badge, compact_input_badge, compact_rtf_badge
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable

@@ -23,21 +23,14 @@ from planner.fleet import fleet_request
 from planner.prices import DEFAULT_PRICES_PATH, load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import (
-    SIZING_COLUMNS,
-    SIZING_LAYOUTS,
-    bins_of,
-    format_rtf,
-    format_usd,
-    merge_bins,
-    short_job_type,
-    sizing_cells,
-)
+from planner.tui.distribution_texts import bins_of, merge_bins
+from planner.tui.formatting import format_rtf, short_job_type
 from planner.tui.messages import QueryFailed
 from planner.tui.screens.distributions import BINS, FINE_BINS, DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
+from planner.tui.sizing_columns import SIZING_COLUMNS, SIZING_LAYOUTS, format_usd, sizing_cells
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for

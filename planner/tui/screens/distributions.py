@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from planner.tui import data, formatting
+from planner.tui.distribution_texts import bins_of, group_marks, group_stats_text
 from planner.tui.messages import DistributionLoaded, QueryFailed, post_result
 from planner.tui.widgets.histogram import Histogram
 
@@ -139,12 +140,12 @@ class DistributionsScreen(Screen[None]):
             f"({self.instance_index % len(options) + 1}/{len(options)})"
         )
         summary, hist, fine = self.current()
-        edges, counts = formatting.bins_of(hist, BINS)
+        edges, counts = bins_of(hist, BINS)
         measure = hist[0]["measure"] if hist else "rtf"
         # The bins' unit and what the counts are: each bar is succeeded attempts.
         caption = ("s/job (thumbnails: no RTF) │ succeeded attempts"
                    if measure == "seconds_per_job"
                    else "per-attempt RTF, x realtime │ succeeded attempts")
-        self.query_one(Histogram).show(edges, counts, formatting.group_marks(summary), caption,
-                                       fine=formatting.bins_of(fine, FINE_BINS))
-        self.query_one("#dist-stats", Static).update(Text(formatting.group_stats_text(summary)))
+        self.query_one(Histogram).show(edges, counts, group_marks(summary), caption,
+                                       fine=bins_of(fine, FINE_BINS))
+        self.query_one("#dist-stats", Static).update(Text(group_stats_text(summary)))

@@ -1,6 +1,6 @@
 """The jobs list: a DataTable that is filled page by page (it never holds the whole selection).
 
-Its columns follow the table's width (`formatting.jobs_layout`): the plan's badges in full
+Its columns follow the table's width (`jobs_columns.jobs_layout`): the plan's badges in full
 when the terminal is wide, in compact form at 80 columns. A resize that changes the layout
 redraws the loaded rows from the attempt rows kept beside the table.
 """
@@ -14,8 +14,8 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
-from planner.tui import formatting
-from planner.tui.formatting import JOBS_COLUMNS, JobsLayout
+from planner.tui import jobs_columns
+from planner.tui.jobs_columns import JOBS_COLUMNS, JobsLayout
 
 
 def row_cells(row: Mapping[str, Any], layout: JobsLayout, id_prefix: str = "") -> list[Text]:
@@ -24,7 +24,7 @@ def row_cells(row: Mapping[str, Any], layout: JobsLayout, id_prefix: str = "") -
     Text, never a str: a DataTable reads a str cell as markup, and a job id or a badge is
     data (`[red]` in an id is shown as written).
     """
-    texts = formatting.jobs_cells(row, layout, id_prefix)
+    texts = jobs_columns.jobs_cells(row, layout, id_prefix)
     status = row.get("status")
     style = "green" if status == "succeeded" else "red" if status == "failed" else ""
     return [Text(texts[k], style=style if k == "status" else "") for k in JOBS_COLUMNS]
@@ -36,11 +36,11 @@ class AttemptsTable(DataTable[Any]):
     def __init__(self, **kwargs: Any) -> None:
         # The space between columns is part of each cell (`JobsLayout.cell`): one, not two.
         super().__init__(cell_padding=0, **kwargs)
-        self.layout_form = formatting.jobs_layout(80)
+        self.layout_form = jobs_columns.jobs_layout(80)
         #: The attempt rows shown, by attempt_id, to redraw them when the layout changes.
         self.attempts: dict[str, Mapping[str, Any]] = {}
         #: The start the job ids of the selection share, left out of ids short of room
-        #: (`formatting.job_id_prefix`). Taken from its first page and kept while it is shown,
+        #: (`jobs_columns.job_id_prefix`). Taken from its first page and kept while it is shown,
         #: so rows already drawn need no redraw when more pages come.
         self.id_prefix: str | None = None
 
@@ -55,7 +55,7 @@ class AttemptsTable(DataTable[Any]):
                             width=self.layout_form.widths[key] + 1)
 
     def on_resize(self, event: events.Resize) -> None:
-        layout = formatting.jobs_layout(event.size.width)
+        layout = jobs_columns.jobs_layout(event.size.width)
         if layout == self.layout_form:
             return
         self.layout_form = layout
@@ -79,7 +79,7 @@ class AttemptsTable(DataTable[Any]):
         """Add attempt rows (dicts of dataset columns) after the loaded ones."""
         rows = list(rows)
         if self.id_prefix is None:
-            self.id_prefix = formatting.job_id_prefix(r.get("job_id") for r in rows)
+            self.id_prefix = jobs_columns.job_id_prefix(r.get("job_id") for r in rows)
         for row in rows:
             attempt_id = str(row["attempt_id"])
             if attempt_id in self.attempts:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from planner.tui.formatting import histogram_lines, merge_bins
+from planner.tui.distribution_texts import histogram_lines, merge_bins
 
 #: Cells beside the bar: the bin label (11), spaces, the count (6), marks (" ◀ p50 p90 p99").
 _FIXED_CELLS = 11 + 1 + 1 + 6 + 16

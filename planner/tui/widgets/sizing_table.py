@@ -2,7 +2,7 @@
 
 At 80 columns it shows the counts and costs in the chosen capacity type; a wider table shows
 on-demand and spot side by side, and the widest every column of `mjplan size`
-(`formatting.SIZING_LAYOUTS`). A resize that changes the form redraws the rows.
+(`sizing_columns.SIZING_LAYOUTS`). A resize that changes the form redraws the rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from textual import events
 from textual.widgets import DataTable
 
-from planner.tui import formatting
+from planner.tui.sizing_columns import SIZING_LAYOUTS, sizing_columns, sizing_label, sizing_texts
 
 
 class SizingTable(DataTable[str]):
@@ -22,7 +22,7 @@ class SizingTable(DataTable[str]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         #: The columns shown (SIZING_LABELS keys).
         self.layout_columns: tuple[str, ...] = ()
-        #: Every cell of every row (`formatting.sizing_texts`), to redraw in another form.
+        #: Every cell of every row (`sizing_columns.sizing_texts`), to redraw in another form.
         self.texts: list[dict[str, str]] = []
         self.row_keys: list[str] = []
         self.capacity = "spot"
@@ -32,7 +32,7 @@ class SizingTable(DataTable[str]):
 
     def show(self, types: list[Any], capacity: str) -> None:
         """The sized types, ranked as given, in `capacity` ("spot" or "on-demand")."""
-        self.texts = [formatting.sizing_texts(rank, t, capacity)
+        self.texts = [sizing_texts(rank, t, capacity)
                       for rank, t in enumerate(types, 1)]
         self.row_keys = [t.instance_type for t in types]
         relabel = capacity != self.capacity
@@ -46,8 +46,8 @@ class SizingTable(DataTable[str]):
 
     def _draw(self, force: bool = False, relabel: bool = False) -> None:
         width = self._room()
-        columns = (formatting.sizing_columns(width, self.texts, self.capacity, self.cell_padding)
-                   if width > 0 else formatting.SIZING_LAYOUTS[0])
+        columns = (sizing_columns(width, self.texts, self.capacity, self.cell_padding)
+                   if width > 0 else SIZING_LAYOUTS[0])
         if columns == self.layout_columns and not force:
             return
         cursor = self.cursor_row
@@ -56,7 +56,7 @@ class SizingTable(DataTable[str]):
         if new_columns:
             self.layout_columns = columns
             for key in columns:
-                self.add_column(formatting.sizing_label(key, columns, self.capacity), key=key)
+                self.add_column(sizing_label(key, columns, self.capacity), key=key)
         for key, texts in zip(self.row_keys, self.texts, strict=True):
             self.add_row(*(texts[c] for c in columns), key=key)
         if self.row_count:
