@@ -69,6 +69,11 @@ class JobsLayout:
         """Cells the columns take, the space before each included."""
         return sum(self.widths.values()) + len(self.widths)
 
+    @property
+    def shows_date(self) -> bool:
+        """Whether the Time column has room for `MM-DD HH:MM` (else it shows `HH:MM` only)."""
+        return self.widths["started"] >= len("MM-DD HH:MM")
+
     def label(self, key: str) -> str:
         """The column's header cell: blank over the status symbols, `Time` over times only."""
         text = _JOBS_LABELS[key]

@@ -224,3 +224,44 @@ async def test_while_typing_the_footer_says_escape_not_search(fixed_data_url: st
             await wait_for(pilot, lambda: "/ Search" in footer())
             assert "esc" not in footer()
             assert isinstance(screen.focused, AttemptsTable)
+
+
+async def test_at_80_columns_the_status_line_gives_the_cursor_rows_day(
+    fixed_data_url: str,
+) -> None:
+    """The Time column shows HH:MM only at 80 columns: the status line names the day of the row
+    under the cursor, so 23:50 of one day and 00:10 of the next can be told apart."""
+    app = PlannerApp(fixed_data_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        screen = jobs_screen(app)
+        table = screen.query_one(AttemptsTable)
+        status = screen.query_one("#jobs-status")
+        assert not table.layout_form.shows_date
+        await type_range(pilot, "2026-11-21 22:00..2026-11-22 02:00")
+        await wait_for(pilot, lambda: settled(app) and screen.query_state.time_range is not None)
+        rows = list(table.attempts.values())
+        days = [r["started_at"].date().isoformat() for r in rows]
+        assert days[0] == "2026-11-22" and days[-1] == "2026-11-21"  # newest first
+        assert " · row of 2026-11-22 · " in static_text(status)
+        table.move_cursor(row=len(rows) - 1)
+        await wait_for(pilot, lambda: " · row of 2026-11-21 · " in static_text(status))
+
+        # A message on the status line stays while the cursor moves; escape brings the counts
+        # back, with the day of the row now under the cursor.
+        await type_range(pilot, "tomorrow")
+        await wait_for(pilot, lambda: "Range:" in static_text(status))
+        message = static_text(status)
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert static_text(status) == message
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: " · row of 2026-11-22 · " in static_text(status))
+
+    # With room for dates in the table, the status line does not repeat them.
+    app = PlannerApp(fixed_data_url)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        screen = jobs_screen(app)
+        assert screen.query_one(AttemptsTable).layout_form.shows_date
+        assert "row of" not in static_text(screen.query_one("#jobs-status"))

@@ -80,6 +80,8 @@ class JobsScreen(Screen[None]):
         self.job_types: list[str | None] = [None]
         self.instance_types: list[str | None] = [None]
         self.newest: dt.datetime | None = None
+        #: The status line shows the counts (not an error): moving the cursor may update it.
+        self.counts_shown = False
         #: The status line says why a typed range was refused (escape puts the counts back).
         self.range_message = False
 
@@ -185,11 +187,29 @@ class JobsScreen(Screen[None]):
             return
         total = "…" if self.total is None else formatting.format_count(self.total)
         self._status(f"{formatting.format_count(self.loaded)} of {total} attempts loaded"
-                     " · enter: detail")
+                     f"{self._cursor_day()} · enter: detail")
+        self.counts_shown = True
+
+    def _cursor_day(self) -> str:
+        """` · row of 2026-11-22`: the day of the row under the cursor, when the Time column is
+        too narrow for dates (80 columns), so rows either side of midnight can be told apart."""
+        table = self.query_one(AttemptsTable)
+        if table.layout_form.shows_date or not table.row_count:
+            return ""
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        row = table.attempts.get(str(key)) if key is not None else None
+        when = row and (row.get("started_at") or row.get("finished_at"))
+        return f" · row of {formatting.format_time(when, '%Y-%m-%d')}" if when else ""
 
     def _status(self, text: str) -> None:
         self.range_message = False
+        self.counts_shown = False
         self.query_one("#jobs-status", Static).update(text)
+
+    @on(DataTable.RowHighlighted, "#attempts")
+    def _cursor_moved(self, event: DataTable.RowHighlighted) -> None:
+        if self.counts_shown:  # not over an error or a message the user must read
+            self._show_counts()
 
     @on(DataTable.RowHighlighted, "#attempts")
     def _maybe_fetch_more(self, event: DataTable.RowHighlighted) -> None:
