@@ -7,7 +7,8 @@ it stands for, and against the rows' own started_at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -37,6 +38,17 @@ def settled(app: PlannerApp) -> bool:
     s = app.screen
     return (isinstance(s, JobsScreen) and s.total is not None and not s.fetching
             and (s.loaded > 0 or s.exhausted))
+
+
+@contextlib.asynccontextmanager
+async def jobs_view(
+    url: str, size: tuple[int, int] = (80, 24)
+) -> AsyncIterator[tuple[PlannerApp, Pilot[Any]]]:
+    """The app on `url` at `size`, once the jobs view has its first page and count."""
+    app = PlannerApp(url)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        yield app, pilot
 
 
 async def type_range(pilot: Pilot[Any], text: str) -> None:
@@ -74,9 +86,7 @@ async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
     fixed_data_url: str, fixed_dataset: Any,
 ) -> None:
     everything = queries.count_attempts(fixed_dataset)
-    app = PlannerApp(fixed_data_url)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: settled(app))
+    async with jobs_view(fixed_data_url) as (app, pilot):
         screen = jobs_screen(app)
         table = screen.query_one(AttemptsTable)
         bar = screen.query_one("#filter-bar")
@@ -126,9 +136,7 @@ async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
 async def test_bad_range_keeps_the_filter_and_escape_cancels(
     fixed_data_url: str, fixed_dataset: Any,
 ) -> None:
-    app = PlannerApp(fixed_data_url)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: settled(app))
+    async with jobs_view(fixed_data_url) as (app, pilot):
         screen = jobs_screen(app)
         table = screen.query_one(AttemptsTable)
         status = screen.query_one("#jobs-status")
@@ -188,9 +196,7 @@ async def test_bad_range_keeps_the_filter_and_escape_cancels(
 
 
 async def test_range_key_is_in_the_footer_and_help(fixed_data_url: str) -> None:
-    app = PlannerApp(fixed_data_url)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: settled(app))
+    async with jobs_view(fixed_data_url) as (app, pilot):
         # In the footer, whole, at 80 columns.
         keys = {k.key: k for k in app.screen.query(FooterKey)}
         assert keys["R"].description == "Range"
@@ -205,9 +211,7 @@ async def test_range_key_is_in_the_footer_and_help(fixed_data_url: str) -> None:
 async def test_while_typing_the_footer_says_escape_not_search(fixed_data_url: str) -> None:
     """In the search or range line the letter keys and `/` type: the footer offers the way
     back instead, and the view's keys again once it is closed."""
-    app = PlannerApp(fixed_data_url)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: settled(app))
+    async with jobs_view(fixed_data_url) as (app, pilot):
         screen = jobs_screen(app)
 
         def footer() -> str:
@@ -231,9 +235,7 @@ async def test_at_80_columns_the_status_line_gives_the_cursor_rows_day(
 ) -> None:
     """The Time column shows HH:MM only at 80 columns: the status line names the day of the row
     under the cursor, so 23:50 of one day and 00:10 of the next can be told apart."""
-    app = PlannerApp(fixed_data_url)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: settled(app))
+    async with jobs_view(fixed_data_url) as (app, pilot):
         screen = jobs_screen(app)
         table = screen.query_one(AttemptsTable)
         status = screen.query_one("#jobs-status")
@@ -259,9 +261,7 @@ async def test_at_80_columns_the_status_line_gives_the_cursor_rows_day(
         await wait_for(pilot, lambda: " · row of 2026-11-22 · " in static_text(status))
 
     # With room for dates in the table, the status line does not repeat them.
-    app = PlannerApp(fixed_data_url)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, lambda: settled(app))
+    async with jobs_view(fixed_data_url, size=(120, 30)) as (app, pilot):
         screen = jobs_screen(app)
         assert screen.query_one(AttemptsTable).layout_form.shows_date
         assert "row of" not in static_text(screen.query_one("#jobs-status"))
