@@ -28,7 +28,7 @@ mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_
 2. **Instances for a utilisation target** U (0 < U <= 1): n_util = ceil(a_i / (c_i * U)).
 
 3. **Instances for a wait target** "p-th percentile of queue wait <= t": M/M/c over all job
-   slots of the fleet, N = n * c_i servers, service rate mu = 1 / S_i:
+   slots of the fleet, N = n * c_i servers, service rate mu = 1 / S_i (`planner.queueing`):
 
        P(wait > t) = C(N, a) * exp(-(N * mu - lambda) * t)
 
@@ -77,6 +77,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from planner.demand import Demand, DemandHistory, Forecast, resolve_demand
 from planner.errors import PlannerError
 from planner.prices import InstancePrice, PriceTable
+from planner.queueing import (
+    erlang_c_from_b,
+    response_percentile,
+    response_tail,
+    wait_percentile,
+    wait_tail,
+)
 from planner.throughput import (
     NO_WASTE,
     Concurrency,
@@ -106,75 +113,7 @@ class ResponseTargetError(SizingError):
 
 
 # --------------------------------------------------------------------------------------------
-# Queueing maths (pure)
-
-
-def erlang_b(servers: int, load: float) -> float:
-    """Erlang B blocking probability for `servers` servers, `load` Erlangs (stable recurrence)."""
-    if servers < 0 or load < 0:
-        raise ValueError("servers and load must be non-negative")
-    b = 1.0
-    for k in range(1, servers + 1):
-        b = load * b / (k + load * b)
-    return b
-
-
-def erlang_c_from_b(servers: int, load: float, b: float) -> float:
-    """Erlang C from Erlang B of the same (servers, load); 1.0 when load >= servers."""
-    if load >= servers:
-        return 1.0
-    return servers * b / (servers - load * (1.0 - b))
-
-
-def erlang_c(servers: int, load: float) -> float:
-    """Probability an arrival waits in M/M/c with `servers` servers and `load` Erlangs (a = l/mu).
-
-    1.0 when load >= servers (the queue grows without bound).
-    """
-    if servers <= 0:
-        return 1.0
-    return erlang_c_from_b(servers, load, erlang_b(servers, load))
-
-
-def _wait_tail(c_prob: float, servers: int, lam: float, mu: float, t: float) -> float:
-    """P(queue wait > t) in M/M/c given the Erlang C probability."""
-    return c_prob * math.exp(-(servers * mu - lam) * t)
-
-
-def _response_tail(c_prob: float, servers: int, lam: float, mu: float, t: float) -> float:
-    """P(wait + service > t) in M/M/c given the Erlang C probability."""
-    theta = servers * mu - lam
-    if abs(theta - mu) < 1e-12 * mu:  # wait ~ Exp(mu) and service ~ Exp(mu): Erlang-2 tail
-        queued = math.exp(-mu * t) * (1.0 + mu * t)
-    else:
-        queued = (theta * math.exp(-mu * t) - mu * math.exp(-theta * t)) / (theta - mu)
-    return (1.0 - c_prob) * math.exp(-mu * t) + c_prob * queued
-
-
-def _stable_erlang_c(servers: int, lam: float, mu: float) -> float | None:
-    """Erlang C of M/M/c, or None when it is overloaded (lam / mu >= servers): the queue then
-    grows without bound and the tail formulas do not apply, so each caller says what it means."""
-    load = lam / mu
-    return None if load >= servers else erlang_c(servers, load)
-
-
-def wait_probability(servers: int, lam: float, mu: float, t: float) -> float:
-    """P(queue wait > t seconds) in M/M/c; lam arrivals/s, mu services/s per server."""
-    c_prob = _stable_erlang_c(servers, lam, mu)
-    if c_prob is None:
-        return 1.0
-    return _wait_tail(c_prob, servers, lam, mu, t)
-
-
-def wait_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
-    """The p-th percentile (0-100) of queue wait in M/M/c, seconds; inf when overloaded."""
-    c_prob = _stable_erlang_c(servers, lam, mu)
-    if c_prob is None:
-        return math.inf
-    tail = 1.0 - percentile / 100.0
-    if c_prob <= tail:
-        return 0.0
-    return math.log(c_prob / tail) / (servers * mu - lam)
+# Targets and instance counts (the queueing maths: planner.queueing)
 
 
 @dataclass(frozen=True)
@@ -270,7 +209,7 @@ def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) ->
                 "instances can meet it",
                 floor_t,
             )
-    tail_fn = _response_tail if target.includes_service else _wait_tail
+    tail_fn = response_tail if target.includes_service else wait_tail
     b = 1.0
     k = 0
     n = 0
@@ -611,7 +550,7 @@ def size_type(
         servers = n * slots
         mu = 1.0 / mean_service
         if options.wait.includes_service:
-            wait_at = _response_percentile(servers, lam, mu, options.wait.percentile)
+            wait_at = response_percentile(servers, lam, mu, options.wait.percentile)
         else:
             wait_at = wait_percentile(servers, lam, mu, options.wait.percentile)
     rate = options.interruption_overrides.get(m.instance_type, price.interruption_rate)
@@ -644,24 +583,6 @@ def size_type(
         capacity_jobs_per_hour=slots * 3600.0 / mean_service if mean_service > 0 else 0.0,
         concurrency_measured=m.concurrency.measured,
     )
-
-
-def _response_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
-    """The p-th percentile of wait + service in M/M/c, by bisection on the tail."""
-    c_prob = _stable_erlang_c(servers, lam, mu)
-    if c_prob is None:
-        return math.inf
-    tail = 1.0 - percentile / 100.0
-    lo, hi = 0.0, 1.0 / mu
-    while _response_tail(c_prob, servers, lam, mu, hi) > tail:
-        hi *= 2
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        if _response_tail(c_prob, servers, lam, mu, mid) > tail:
-            lo = mid
-        else:
-            hi = mid
-    return hi
 
 
 def recommend(

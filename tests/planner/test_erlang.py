@@ -6,16 +6,8 @@ import math
 
 import pytest
 
-from planner.sizing import (
-    SizingError,
-    WaitTarget,
-    erlang_b,
-    erlang_c,
-    instances_for_wait,
-    parse_wait,
-    wait_percentile,
-    wait_probability,
-)
+from planner.queueing import erlang_b, erlang_c, wait_percentile, wait_probability
+from planner.sizing import SizingError, WaitTarget, instances_for_wait, parse_wait
 
 # Call Centre Helper, "Erlang C Formula - Made Simple With an Easy Worked Example"
 # (callcentrehelper.com): 100 calls per 30 minutes, 180 s handling time -> A = 10 Erlangs.

@@ -13,6 +13,7 @@ CORE = (
     "planner.dataset",
     "planner.queries",
     "planner.stats",
+    "planner.queueing",
     "planner.sizing",
     "planner.badges",
     "planner.demand",
