@@ -9,21 +9,20 @@ MEDIAJOB_METRICS_EXIT_TIMEOUT). Failed uploads are retried with capped exponenti
 full jitter; the rows stay in the spool meanwhile, and a later process or `mjcollect flush`
 uploads whatever a crashed or stopped process left.
 
-No overwrite, ever: S3 objects are written with `If-None-Match: *`; a local file is written to a
-temp name and hard-linked to its final name (link fails when the name exists). A batch keeps its
-id across retries and processes, so a retry writes the same key; when that key exists already
-we compare the SHA-256 of our Parquet body with the `mj-sha256` user metadata stored with the
-object (for local files: with the file's bytes). Equal means "uploaded before the crash": done,
-no duplicate. Different means another writer's object: ours goes to `<batch>-<sha12>.parquet`.
-We compare our own hash rather than the ETag because an ETag is an MD5 only for plain
-single-part uploads (not with SSE-KMS); the ETag is the fallback when the metadata is absent.
-Our Parquet bytes are deterministic for the same rows (sorted by attempt_id, no write time in
-the file), which is what makes the comparison work after a crash.
+No overwrite, ever: objects go to a destination (`collectors.destinations`: S3 with
+`If-None-Match: *`, or a local folder by hard link), which never replaces an existing object. A
+batch keeps its id across retries and processes, so a retry writes the same key; when that key
+exists already the destination compares the SHA-256 of our Parquet body with the object's.
+Equal means "uploaded before the crash": done, no duplicate. Different means another writer's
+object: ours goes to `<batch>-<sha12>.parquet`. Our Parquet bytes are deterministic for the same
+rows (sorted by attempt_id, no write time in the file), which is what makes the comparison work
+after a crash.
 
 Delivery is at least once: a row can be uploaded twice (e.g. its batch was quarantined partly
 between two attempts); every reader keeps one row per attempt_id.
 
-boto3 and pyarrow are imported inside the uploader only, never at `import collectors`.
+pyarrow is imported inside the uploader only, boto3 only when an S3 destination is opened;
+neither at `import collectors`.
 """
 
 from __future__ import annotations
@@ -43,10 +42,11 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from collectors import config
-from collectors.layout import DatasetLocation, object_name, parse_url, partition_path, row_day
+from collectors.destinations import Destination, describe_error, open_destination
+from collectors.layout import object_name, parse_url, partition_path, row_day
 from collectors.layout import safe_name as _safe_name
 from collectors.redact import redact_urls
 from collectors.schema import validate_row
@@ -56,122 +56,6 @@ log = logging.getLogger("collectors.upload")
 
 #: Seconds between looks at the spool for rows of other processes and for aged rows.
 POLL_S = 2.0
-
-
-# --- where objects go ---------------------------------------------------------------------
-
-
-class Destination(Protocol):
-    def put(self, relative: str, body: bytes, sha256: str) -> str:
-        """Write `body` at `relative` under the root unless it exists. Returns "written",
-        "same" (already there with our content) or "other" (someone else's object)."""
-
-
-class LocalDestination:
-    """A local folder: temp file + fsync + hard link (never replaces an existing file)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def put(self, relative: str, body: bytes, sha256: str) -> str:
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            same = hashlib.sha256(path.read_bytes()).hexdigest() == sha256
-            return "same" if same else "other"
-        finally:
-            tmp.unlink()
-        return "written"
-
-
-class S3Destination:
-    """S3 through boto3 (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured)."""
-
-    def __init__(self, loc: DatasetLocation) -> None:
-        import boto3
-        from botocore.config import Config
-
-        self.loc = loc
-        # A session of our own: boto3's default session caches the credentials it resolved
-        # first, and ours must follow the environment of the moment it is opened.
-        # Our own backoff does the retrying; botocore's would multiply the waits.
-        self.client = boto3.session.Session().client(
-            "s3",
-            config=Config(
-                retries={"max_attempts": 2, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-            ),
-        )
-
-    def put(self, relative: str, body: bytes, sha256: str) -> str:
-        from botocore.exceptions import ClientError
-
-        key = self.loc.key(relative)
-        md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
-        try:
-            self.client.put_object(
-                Bucket=self.loc.bucket,
-                Key=key,
-                Body=body,
-                IfNoneMatch="*",
-                ContentType="application/vnd.apache.parquet",
-                Metadata={"mj-sha256": sha256},
-            )
-            return "written"
-        except ClientError as exc:
-            if _error_code(exc) not in ("PreconditionFailed", "412"):
-                raise
-        head = self.client.head_object(Bucket=self.loc.bucket, Key=key)
-        theirs = head.get("Metadata", {}).get("mj-sha256")
-        if theirs is not None:
-            return "same" if theirs == sha256 else "other"
-        return "same" if head.get("ETag", "").strip('"') == md5 else "other"
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for the log and the state file: the S3 error code and message, or the
-    exception. botocore messages name the operation, bucket and endpoint, never the keys; URLs
-    are redacted all the same (an endpoint URL may carry user:password)."""
-    code = _error_code(exc)
-    if code:
-        msg = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
-        hint = {
-            "NoSuchBucket": " (the bucket does not exist)",
-            "InvalidAccessKeyId": " (check AWS credentials)",
-            "SignatureDoesNotMatch": " (check AWS credentials)",
-            "AccessDenied": " (credentials lack s3:PutObject on this prefix)",
-        }.get(code, "")
-        return redact_urls(f"{code}: {msg}{hint}".strip())
-    return redact_urls(f"{type(exc).__name__}: {exc}")
-
-
-def backoff_s(failures: int, base: float, cap: float) -> float:
-    """Seconds to wait after `failures` failures in a row: "full jitter", uniform in
-    [0, min(cap, base * 2**(failures-1))] (spreads many workers' retries after an outage)."""
-    exponent = min(max(failures - 1, 0), 40)  # 2**40 * base exceeds any sane cap; no overflow
-    return random.uniform(0, min(cap, base * 2.0**exponent))
-
-
-def open_destination(loc: DatasetLocation) -> Destination:
-    if loc.is_s3:
-        return S3Destination(loc)
-    assert loc.path is not None
-    return LocalDestination(loc.path)
 
 
 # --- rows -> Parquet objects --------------------------------------------------------------
@@ -214,6 +98,13 @@ def batch_objects(batch_id: str, rows: list[dict[str, Any]]) -> list[ParquetObje
 
 
 # --- the uploader (no thread of its own; the sink's thread or `mjcollect flush` drives it) -
+
+
+def backoff_s(failures: int, base: float, cap: float) -> float:
+    """Seconds to wait after `failures` failures in a row: "full jitter", uniform in
+    [0, min(cap, base * 2**(failures-1))] (spreads many workers' retries after an outage)."""
+    exponent = min(max(failures - 1, 0), 40)  # 2**40 * base exceeds any sane cap; no overflow
+    return random.uniform(0, min(cap, base * 2.0**exponent))
 
 
 def new_writer_id() -> str:

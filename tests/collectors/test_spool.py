@@ -16,14 +16,13 @@ import pytest
 
 from collectors import schema
 from collectors.commands import status as status_cmd
+from collectors.destinations import LocalDestination, describe_error
 from collectors.spool import Spool, SpoolFullError, decode_row
 from collectors.upload import (
-    LocalDestination,
     SpoolingSink,
     Uploader,
     batch_objects,
     default_sink,
-    describe_error,
     spool_status,
 )
 
@@ -334,7 +333,7 @@ def test_sink_modules_import_nothing_heavy() -> None:
     # nothing for them.
     code = (
         "import sys\n"
-        "import collectors.layout, collectors.spool, collectors.upload\n"
+        "import collectors.layout, collectors.spool, collectors.destinations, collectors.upload\n"
         "import collectors.commands.flush, collectors.commands.status\n"
         "heavy = {'boto3', 'botocore', 'pyarrow', 'pandas', 'polars', 'duckdb'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"

@@ -142,7 +142,7 @@ def test_outage_while_500_are_appended(own_server: SeaweedS3, tmp_path: Path,
 
 KILLED_UPLOADER = """
 import os, signal, sys
-from collectors import spool as spool_mod, upload
+from collectors import destinations, spool as spool_mod
 from collectors.upload import SpoolingSink
 from tests.collectors.test_spool import make_row
 url, spool, where = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -153,7 +153,7 @@ print("acked", flush=True)
 def die(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)
 if where == "before-put":
-    upload.S3Destination.put = die
+    destinations.S3Destination.put = die
 elif where == "after-put":
     spool_mod.Spool.finish = die
 sink.flush(timeout=30)
@@ -268,7 +268,7 @@ def test_bad_credentials_or_missing_bucket_keep_rows(
 
 
 def test_no_upload_overwrites_another_writers_object(s3_prefix: str, tmp_path: Path) -> None:
-    from collectors.upload import S3Destination
+    from collectors.destinations import S3Destination
 
     dest = S3Destination(parse_url(s3_prefix))
     assert dest.put("p/x.parquet", b"theirs", "sha-theirs") == "written"

@@ -1,0 +1,133 @@
+"""Where the uploader's objects go, and how their errors are described.
+
+    open_destination(loc) -> LocalDestination (a folder) | S3Destination (s3://bucket/prefix)
+    dest.put(relative, body, sha256) -> "written" | "same" | "other"
+
+No overwrite, ever: S3 objects are written with `If-None-Match: *`; a local file is written to a
+temp name and hard-linked to its final name (link fails when the name exists). When the key
+exists already, `put` compares the SHA-256 of our body with the `mj-sha256` user metadata stored
+with the object (for local files: with the file's bytes): equal is "same" (our object, uploaded
+before a crash or a lost reply), different is "other" (someone else's; the uploader then writes
+ours under another name). We compare our own hash rather than the ETag because an ETag is an MD5
+only for plain single-part uploads (not with SSE-KMS); the ETag is the fallback when the
+metadata is absent.
+
+boto3 is imported when an S3 destination is opened, never at `import collectors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from collectors.layout import DatasetLocation
+from collectors.redact import redact_urls
+
+
+class Destination(Protocol):
+    def put(self, relative: str, body: bytes, sha256: str) -> str:
+        """Write `body` at `relative` under the root unless it exists. Returns "written",
+        "same" (already there with our content) or "other" (someone else's object)."""
+
+
+class LocalDestination:
+    """A local folder: temp file + fsync + hard link (never replaces an existing file)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, relative: str, body: bytes, sha256: str) -> str:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            same = hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+            return "same" if same else "other"
+        finally:
+            tmp.unlink()
+        return "written"
+
+
+class S3Destination:
+    """S3 through boto3 (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured)."""
+
+    def __init__(self, loc: DatasetLocation) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.loc = loc
+        # A session of our own: boto3's default session caches the credentials it resolved
+        # first, and ours must follow the environment of the moment it is opened.
+        # Our own backoff does the retrying; botocore's would multiply the waits.
+        self.client = boto3.session.Session().client(
+            "s3",
+            config=Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+
+    def put(self, relative: str, body: bytes, sha256: str) -> str:
+        from botocore.exceptions import ClientError
+
+        key = self.loc.key(relative)
+        md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket,
+                Key=key,
+                Body=body,
+                IfNoneMatch="*",
+                ContentType="application/vnd.apache.parquet",
+                Metadata={"mj-sha256": sha256},
+            )
+            return "written"
+        except ClientError as exc:
+            if _error_code(exc) not in ("PreconditionFailed", "412"):
+                raise
+        head = self.client.head_object(Bucket=self.loc.bucket, Key=key)
+        theirs = head.get("Metadata", {}).get("mj-sha256")
+        if theirs is not None:
+            return "same" if theirs == sha256 else "other"
+        return "same" if head.get("ETag", "").strip('"') == md5 else "other"
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the log and the state file: the S3 error code and message, or the
+    exception. botocore messages name the operation, bucket and endpoint, never the keys; URLs
+    are redacted all the same (an endpoint URL may carry user:password)."""
+    code = _error_code(exc)
+    if code:
+        msg = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
+        hint = {
+            "NoSuchBucket": " (the bucket does not exist)",
+            "InvalidAccessKeyId": " (check AWS credentials)",
+            "SignatureDoesNotMatch": " (check AWS credentials)",
+            "AccessDenied": " (credentials lack s3:PutObject on this prefix)",
+        }.get(code, "")
+        return redact_urls(f"{code}: {msg}{hint}".strip())
+    return redact_urls(f"{type(exc).__name__}: {exc}")
+
+
+def open_destination(loc: DatasetLocation) -> Destination:
+    if loc.is_s3:
+        return S3Destination(loc)
+    assert loc.path is not None
+    return LocalDestination(loc.path)
