@@ -10,7 +10,13 @@ import pytest
 
 from planner.demand import DemandHistory, Forecast, parse_forecast, percentile_of, resolve_demand
 from planner.errors import PlannerError
-from planner.prices import PriceFileError, load_prices, parse_prices, with_interruption_rates
+from planner.prices import (
+    PriceFileError,
+    PriceTable,
+    load_prices,
+    parse_prices,
+    with_interruption_rates,
+)
 from planner.sizing import (
     SizingError,
     SizingInputs,
@@ -277,13 +283,17 @@ def test_interruption_override() -> None:
         with_interruption_rates(table, {"nope.large": 0.1})
 
 
+def family_prices(*rows: str) -> PriceTable:
+    """A price table of the given CSV rows (instance_type,vcpus,memory_gib,on_demand_usd_h,
+    spot_usd_h,interruption_band), for estimates within one family."""
+    header = "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band"
+    return parse_prices("\n".join((header, *rows)) + "\n")
+
+
 def test_estimate_keeps_throughput_proportional_to_vcpus() -> None:
     from planner.sizing import estimate_by_vcpus
 
-    table = parse_prices(
-        "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band\n"
-        "f.2xlarge,8,16,0.4,0.2,<5%\nf.large,2,4,0.1,0.05,<5%\n"
-    )
+    table = family_prices("f.2xlarge,8,16,0.4,0.2,<5%", "f.large,2,4,0.1,0.05,<5%")
     base = measured("f.2xlarge", 2.0, export_rtf=2.0, thumb_s=4.0)
     est = estimate_by_vcpus(base, table["f.2xlarge"], table["f.large"])
     # r = 1/4: 2 slots * 1/4 rounds to 1 slot, so each job takes 1 / (2 * 1/4) = 2x as long.
@@ -302,10 +312,7 @@ def test_estimate_keeps_throughput_proportional_to_vcpus() -> None:
 def test_estimated_slots_round_halves_up() -> None:
     from planner.sizing import estimate_by_vcpus
 
-    table = parse_prices(
-        "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band\n"
-        "f.4xlarge,16,32,0.8,0.4,<5%\nf.2xlarge,8,16,0.4,0.2,<5%\n"
-    )
+    table = family_prices("f.4xlarge,16,32,0.8,0.4,<5%", "f.2xlarge,8,16,0.4,0.2,<5%")
     base = measured("f.4xlarge", 5.0, export_rtf=2.0, thumb_s=4.0)
     est = estimate_by_vcpus(base, table["f.4xlarge"], table["f.2xlarge"])
     # 5 slots * 1/2 = 2.5 -> 3 slots (as a measured mean of 2.5 would give), each job 3 / 2.5
