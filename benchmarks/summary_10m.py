@@ -183,6 +183,20 @@ def run(
     return doc
 
 
+def ensure_dataset(rows: int) -> Path:
+    """The generated dataset of `rows` attempts in SCRATCH, made again only when its row count
+    differs (other benchmarks, e.g. time_filter.py, reuse it)."""
+    marker = SCRATCH / "_rows"
+    if not (marker.exists() and marker.read_text() == str(rows)):
+        import shutil
+
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+        t = time.perf_counter()
+        generate(rows, SCRATCH)
+        print(f"generated {rows} rows in {time.perf_counter() - t:.1f} s", flush=True)
+    return SCRATCH
+
+
 def best_of(
     n: int, code: str, url: str, env: dict[str, str] | None = None, mode: str = "lazy"
 ) -> dict[str, Any]:
@@ -220,14 +234,7 @@ def main() -> None:
     ap.add_argument("--no-s3", action="store_true")
     args = ap.parse_args()
 
-    marker = SCRATCH / "_rows"
-    if not (marker.exists() and marker.read_text() == str(args.rows)):
-        import shutil
-
-        shutil.rmtree(SCRATCH, ignore_errors=True)
-        t = time.perf_counter()
-        generate(args.rows, SCRATCH)
-        print(f"generated {args.rows} rows in {time.perf_counter() - t:.1f} s", flush=True)
+    ensure_dataset(args.rows)
     size_mb = sum(p.stat().st_size for p in SCRATCH.rglob("*.parquet")) / 1e6
 
     planner = best_of(args.repeat, PLANNER, str(SCRATCH))

@@ -56,13 +56,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    scratch = summary_10m.SCRATCH
-    marker = scratch / "_rows"
-    if not (marker.exists() and marker.read_text() == str(args.rows)):
-        import shutil
-
-        shutil.rmtree(scratch, ignore_errors=True)
-        summary_10m.generate(args.rows, scratch)
+    scratch = summary_10m.ensure_dataset(args.rows)
 
     t = time.perf_counter()
     ds = open_dataset(str(scratch), materialize=False)
