@@ -21,7 +21,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from collectors.layout import DatasetLocation
 from collectors.redact import redact_urls
@@ -61,21 +61,9 @@ class S3Destination:
     """S3 through boto3 (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured)."""
 
     def __init__(self, loc: DatasetLocation) -> None:
-        import boto3
-        from botocore.config import Config
-
         self.loc = loc
-        # A session of our own: boto3's default session caches the credentials it resolved
-        # first, and ours must follow the environment of the moment it is opened.
         # Our own backoff does the retrying; botocore's would multiply the waits.
-        self.client = boto3.session.Session().client(
-            "s3",
-            config=Config(
-                retries={"max_attempts": 2, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-            ),
-        )
+        self.client = s3_client(total_attempts=3)
 
     def put(self, relative: str, body: bytes, sha256: str) -> str:
         from botocore.exceptions import ClientError
@@ -93,7 +81,7 @@ class S3Destination:
             )
             return "written"
         except ClientError as exc:
-            if _error_code(exc) not in ("PreconditionFailed", "412"):
+            if s3_error_code(exc) not in ("PreconditionFailed", "412"):
                 raise
         head = self.client.head_object(Bucket=self.loc.bucket, Key=key)
         theirs = head.get("Metadata", {}).get("mj-sha256")
@@ -102,7 +90,23 @@ class S3Destination:
         return "same" if head.get("ETag", "").strip('"') == md5 else "other"
 
 
-def _error_code(exc: BaseException) -> str:
+def s3_client(*, total_attempts: int, connect_timeout: float = 5.0,
+              read_timeout: float = 30.0) -> Any:
+    """A boto3 S3 client (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured) of a session
+    of our own: boto3's default session caches the credentials it resolved first and belongs to
+    the worker; ours follows the environment of the moment it is made. `total_attempts` counts
+    the first try (1: no retry). boto3 is imported here, never at `import collectors`."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client("s3", config=Config(
+        retries={"total_max_attempts": total_attempts, "mode": "standard"},
+        connect_timeout=connect_timeout, read_timeout=read_timeout,
+    ))
+
+
+def s3_error_code(exc: BaseException) -> str:
+    """The S3 error code of a botocore ClientError ("NoSuchKey", "412"...), "" for others."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
@@ -113,7 +117,7 @@ def describe_error(exc: BaseException) -> str:
     """One line for the log and the state file: the S3 error code and message, or the
     exception. botocore messages name the operation, bucket and endpoint, never the keys; URLs
     are redacted all the same (an endpoint URL may carry user:password)."""
-    code = _error_code(exc)
+    code = s3_error_code(exc)
     if code:
         msg = exc.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
         hint = {

@@ -33,14 +33,12 @@ def split_s3_url(url: str) -> tuple[str, str]:
 def _s3() -> Any:
     global _client
     if _client is None:
-        import boto3  # lazy: only workers whose outputs live in S3 pay for it
-        from botocore.config import Config
+        # boto3 lazily: only workers whose outputs live in S3 pay for it. The first try, no
+        # retry, short timeouts (see the module doc).
+        from collectors.destinations import s3_client
 
-        # A session of our own, as the uploader's: boto3's default one belongs to the worker.
-        _client = boto3.session.Session().client("s3", config=Config(
-            connect_timeout=HEAD_CONNECT_TIMEOUT_S, read_timeout=HEAD_READ_TIMEOUT_S,
-            retries={"total_max_attempts": 1, "mode": "standard"},  # the first try, no retry
-        ))
+        _client = s3_client(total_attempts=1, connect_timeout=HEAD_CONNECT_TIMEOUT_S,
+                            read_timeout=HEAD_READ_TIMEOUT_S)
     return _client
 
 

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from collectors.destinations import s3_client, s3_error_code
 from collectors.layout import parse_url
 from planner.compact import resolve
 from planner.errors import PlannerError
@@ -154,16 +155,10 @@ class _S3Lock:
     does AWS S3 (conditional deletes since 2025)."""
 
     def __init__(self, url: str) -> None:
-        import boto3
-        from botocore.config import Config
-
         loc = parse_url(url)
         self.bucket, self.key = loc.bucket, loc.key(LOCK_NAME)
         self.where = f"s3://{self.bucket}/{self.key}"
-        # Endpoint and credentials from the standard chain (AWS_ENDPOINT_URL_S3 honoured).
-        self.client = boto3.session.Session().client(
-            "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                connect_timeout=5, read_timeout=30))
+        self.client = s3_client(total_attempts=4)
 
     def create(self, body: bytes) -> bool:
         from botocore.exceptions import ClientError
@@ -172,7 +167,7 @@ class _S3Lock:
             self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body,
                                    IfNoneMatch="*", ContentType="application/json")
         except ClientError as exc:
-            if _s3_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if s3_error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 return False
             raise
         return True
@@ -183,7 +178,7 @@ class _S3Lock:
         try:
             got = self.client.get_object(Bucket=self.bucket, Key=self.key)
         except ClientError as exc:
-            if _s3_code(exc) in ("NoSuchKey", "404"):
+            if s3_error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
         body: bytes = got["Body"].read()
@@ -196,7 +191,7 @@ class _S3Lock:
             self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body,
                                    IfMatch=version, ContentType="application/json")
         except ClientError as exc:
-            if _s3_code(exc) in _LOST:
+            if s3_error_code(exc) in _LOST:
                 return False
             raise
         return True
@@ -207,15 +202,10 @@ class _S3Lock:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=version)
         except ClientError as exc:
-            if _s3_code(exc) in _LOST:
+            if s3_error_code(exc) in _LOST:
                 return False
             raise
         return True
-
-
-def _s3_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
 def _lock_store(url: str) -> _LockStore:
