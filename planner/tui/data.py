@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +70,7 @@ def filter_options(ds: Dataset) -> tuple[list[str], list[str]]:
         return distinct_values(cur, "job_type"), distinct_values(cur, "instance_type")
 
 
-def row_time(row: dict[str, Any]) -> dt.datetime | None:
+def row_time(row: Mapping[str, Any]) -> dt.datetime | None:
     """When an attempt happened: its start, else its finish (the jobs list's order)."""
     value: dt.datetime | None = row.get("started_at") or row.get("finished_at")
     return value

@@ -198,7 +198,7 @@ class JobsScreen(Screen[None]):
             return ""
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         row = table.attempts.get(str(key)) if key is not None else None
-        when = row and (row.get("started_at") or row.get("finished_at"))
+        when = data.row_time(row) if row is not None else None
         return f" · row of {formatting.format_time(when, '%Y-%m-%d')}" if when else ""
 
     def _status(self, text: str) -> None:
