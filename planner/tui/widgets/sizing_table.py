@@ -12,7 +12,7 @@ from typing import Any
 from textual import events
 from textual.widgets import DataTable
 
-from planner.tui.sizing_columns import SIZING_LAYOUTS, sizing_columns, sizing_label, sizing_texts
+from planner.tui.sizing_columns import sizing_columns, sizing_label, sizing_texts
 
 
 class SizingTable(DataTable[str]):
@@ -20,8 +20,6 @@ class SizingTable(DataTable[str]):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        #: The columns shown (SIZING_LABELS keys).
-        self.layout_columns: tuple[str, ...] = ()
         #: Every cell of every row (`sizing_columns.sizing_texts`), to redraw in another form.
         self.texts: list[dict[str, str]] = []
         self.row_keys: list[str] = []
@@ -35,28 +33,24 @@ class SizingTable(DataTable[str]):
         self.texts = [sizing_texts(rank, t, capacity)
                       for rank, t in enumerate(types, 1)]
         self.row_keys = [t.instance_type for t in types]
-        relabel = capacity != self.capacity
         self.capacity = capacity
-        self._draw(force=True, relabel=relabel)
+        self._draw(force=True)
 
     def _room(self) -> int:
         """Cells the columns may take: the width less a vertical scrollbar (always counted,
         so a table that fills up does not switch to a narrower form)."""
         return self.outer_size.width - self.styles.scrollbar_size_vertical
 
-    def _draw(self, force: bool = False, relabel: bool = False) -> None:
-        width = self._room()
-        columns = (sizing_columns(width, self.texts, self.capacity, self.cell_padding)
-                   if width > 0 else SIZING_LAYOUTS[0])
-        if columns == self.layout_columns and not force:
+    def _draw(self, force: bool = False) -> None:
+        """Redraw in the widest form that fits when the form changes, or when `force`d (new
+        rows). The columns are made anew, so their widths are those of the rows shown."""
+        columns = sizing_columns(self._room(), self.texts, self.capacity, self.cell_padding)
+        if not force and list(columns) == [c.key.value for c in self.ordered_columns]:
             return
         cursor = self.cursor_row
-        new_columns = relabel or columns != self.layout_columns or not self.columns
-        self.clear(columns=new_columns)
-        if new_columns:
-            self.layout_columns = columns
-            for key in columns:
-                self.add_column(sizing_label(key, columns, self.capacity), key=key)
+        self.clear(columns=True)
+        for key in columns:
+            self.add_column(sizing_label(key, columns, self.capacity), key=key)
         for key, texts in zip(self.row_keys, self.texts, strict=True):
             self.add_row(*(texts[c] for c in columns), key=key)
         if self.row_count:
