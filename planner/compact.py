@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collectors.layout import parse_day, parse_partition_dir
-from planner.errors import PlannerError
+from planner.errors import PlannerError, one_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -130,7 +130,7 @@ def list_files(fs: pafs.FileSystem, root: str) -> list[DataFile]:
     try:
         infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
     except OSError as exc:
-        raise PlannerError(f"cannot list {root}: {str(exc).splitlines()[0]}") from exc
+        raise PlannerError(f"cannot list {root}: {one_line(exc)}") from exc
     out = []
     for info in infos:
         if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
@@ -292,7 +292,7 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
             with fs.open_input_file(f.path) as fh:
                 return pq.ParquetFile(fh).read()
         except Exception as exc:  # noqa: BLE001 - an unreadable file is left alone, reported
-            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            return f"{type(exc).__name__}: {one_line(exc)}"
 
     # Reads overlap: on S3 each file is a round trip or two.
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from collectors import schema
-from planner.errors import DatasetError
+from planner.errors import DatasetError, one_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -209,7 +209,7 @@ def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
             # A folder (prefix) whose name ends in .parquet: read what is under it.
         infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
     except OSError as exc:
-        raise DatasetError(f"cannot list {url}: {_one_line(exc)}") from exc
+        raise DatasetError(f"cannot list {url}: {one_line(exc)}") from exc
     # Hidden and temporary files (".part-x.parquet.tmp", "_SUCCESS") are writers' business.
     return sorted(
         i.path
@@ -218,11 +218,6 @@ def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
         and i.path.endswith(".parquet")
         and not any(p.startswith((".", "_")) for p in i.path[len(base) :].split("/"))
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | SkippedFile:
@@ -234,7 +229,7 @@ def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | Skip
             pf = pq.ParquetFile(f)
             return pf.schema_arrow, pf.metadata.num_rows
     except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and reported
-        return SkippedFile(path, f"{type(exc).__name__}: {_one_line(exc)}")
+        return SkippedFile(path, f"{type(exc).__name__}: {one_line(exc)}")
 
 
 def _same_family(have: pa.DataType, want: pa.DataType) -> bool:

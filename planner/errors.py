@@ -11,3 +11,9 @@ class DatasetError(PlannerError):
 
 class EmptySelectionError(PlannerError):
     """The filters select no attempts."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -45,7 +45,7 @@ from typing import Any, Protocol
 from collectors.destinations import s3_client, s3_error_code
 from collectors.layout import parse_url
 from planner.compact import resolve
-from planner.errors import PlannerError
+from planner.errors import PlannerError, one_line
 
 log = logging.getLogger("planner.lease")
 
@@ -295,7 +295,7 @@ class Lease:
                 self.store.delete(ours[1])
         except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more
             log.warning("could not remove the lease %s: %s (it expires by itself)",
-                        self.store.where, str(exc).splitlines()[0] if str(exc) else exc)
+                        self.store.where, one_line(exc))
 
     def __enter__(self) -> Lease:
         return self
@@ -347,8 +347,7 @@ def acquire_lease(url: str, command: str, *, duration_s: int = DEFAULT_LEASE_S,
     except PlannerError:
         raise
     except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PlannerError(f"cannot take the lease {store.where}: {first}") from exc
+        raise PlannerError(f"cannot take the lease {store.where}: {one_line(exc)}") from exc
     raise LeaseHeldError(f"{url}: the lease {store.where} keeps changing hands; try again")
 
 
@@ -359,8 +358,7 @@ def describe_lease(url: str, now: dt.datetime | None = None) -> str | None:
         store = _lock_store(url)
         current = store.read()
     except Exception as exc:  # noqa: BLE001 - a dry run still shows its plan
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"lease: cannot read the lock ({first})"
+        return f"lease: cannot read the lock ({one_line(exc)})"
     if current is None:
         return None
     info = _parse_lock(current[0])
