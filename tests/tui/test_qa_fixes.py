@@ -8,10 +8,9 @@ from textual.widgets import Input
 
 from planner.tui.app import PlannerApp
 from planner.tui.screens.help import HelpScreen
-from planner.tui.screens.sizing import SizingScreen
-from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
+from tests.tui.conftest import TEST_DATA_URL, wait_for
 from tests.tui.helpers import screen_lines, static_text
-from tests.tui.test_views import _jobs_shown
+from tests.tui.test_views import _jobs_shown, sizing_view
 
 
 async def test_help_lines_are_not_broken_at_80_columns() -> None:
@@ -29,10 +28,7 @@ async def test_help_lines_are_not_broken_at_80_columns() -> None:
 
 
 async def test_w_with_a_bad_input_says_what_to_correct(tmp_path: Path) -> None:
-    app = PlannerApp(TEST_DATA_URL, output_dir=str(tmp_path))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "result")
+    async with sizing_view(str(tmp_path)) as (pilot, screen, _):
         await pilot.press("tab")
         assert screen.focused is screen.query_one("#in-demand", Input)
         await pilot.press(*"abc")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,18 @@ from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys
 def _jobs_shown(app: PlannerApp) -> bool:
     """the jobs view is up"""
     return isinstance(app.screen, JobsScreen) and app.screen.loaded > 0
+
+
+@contextlib.asynccontextmanager
+async def sizing_view(
+    output_dir: str = ".",
+) -> AsyncIterator[tuple[Pilot[Any], SizingScreen, DataTable[Any]]]:
+    """The app at 80x24 with the fleet sizing view open on its first result; its table."""
+    app = PlannerApp(TEST_DATA_URL, output_dir=output_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _jobs_shown(app))
+        screen = await open_view(pilot, "f", SizingScreen, "result")
+        yield pilot, screen, screen.query_one("#sizing-table", DataTable)
 
 
 async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
@@ -110,11 +124,7 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
 ) -> None:
     inputs = load_sizing_inputs(dataset)
     default = size_fleet(inputs, SizingOptions())
-    app = PlannerApp(TEST_DATA_URL, output_dir=str(tmp_path))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "result")
-        table = screen.query_one("#sizing-table", DataTable)
+    async with sizing_view(str(tmp_path)) as (pilot, screen, table):
         assert table_rows(table) == [
             sizing_cells(i, t, "spot") for i, t in enumerate(default.types, 1)
         ]
@@ -202,11 +212,7 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
     """80 columns: counts and costs in the chosen capacity type; wider: on-demand and spot side
     by side; 200: every column of `mjplan size`. Each form fits without scrolling sideways."""
     result = size_fleet(load_sizing_inputs(dataset), SizingOptions())
-    app = PlannerApp(TEST_DATA_URL)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "result")
-        table = screen.query_one("#sizing-table", DataTable)
+    async with sizing_view() as (pilot, screen, table):
 
         def fits() -> bool:
             return table.virtual_size.width <= table.scrollable_content_region.width
@@ -266,14 +272,10 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
 async def test_fleet_inputs_say_how_to_leave_them() -> None:
     """Typing in an input hides the letter keys from the footer (they type); it shows escape,
     which goes back to the table, from the capacity Select too."""
-    app = PlannerApp(TEST_DATA_URL)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "result")
-        table = screen.query_one("#sizing-table", DataTable)
+    async with sizing_view() as (pilot, screen, table):
 
         def footer() -> str:
-            return screen_lines(app)[-1]
+            return screen_lines(pilot.app)[-1]
 
         assert table.has_focus and "w Write fleet JSON" in footer() and "esc" not in footer()
         await pilot.press("tab")
@@ -308,11 +310,7 @@ async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: 
     assert (options.growth, options.percentile, window) == (2.0, 50.0, dt.timedelta(days=14))
     inputs = load_sizing_inputs(dataset, window=window)
     expected = size_fleet(inputs, options)
-    app = PlannerApp(TEST_DATA_URL)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "result")
-        table = screen.query_one("#sizing-table", DataTable)
+    async with sizing_view() as (pilot, screen, table):
         assert screen.result.options == size_fleet(inputs, _cli_options()[0]).options
 
         await _type_into(pilot, screen.query_one("#in-growth", Input), "2")
