@@ -232,8 +232,10 @@ def _parse_lock(body: bytes) -> dict[str, Any]:
     """The lock's fields; an unreadable lock counts as expired (nothing can renew it)."""
     try:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
         expires = dt.datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00"))
-        if not isinstance(data, dict) or expires.tzinfo is None:
+        if expires.tzinfo is None:
             raise ValueError("no timezone")
     except (ValueError, KeyError, TypeError):
         return {"holder": "unreadable lock", "expires": dt.datetime.min.replace(tzinfo=dt.UTC)}
