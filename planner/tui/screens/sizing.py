@@ -150,8 +150,7 @@ class SizingScreen(Screen[None]):
         table = self.query_one(SizingTable)
         table.loading = False
         table.show(result.types, result.options.capacity)
-        table.remove_class("stale")
-        self.query_one("#sizing-fleet").remove_class("stale")
+        self._mark_stale(False)
         self.query_one("#sizing-fleet", Static).update(
             Text(formatting.recommendation_text(result.recommendation, result.types))
         )
@@ -177,8 +176,7 @@ class SizingScreen(Screen[None]):
         if self.result is not None:
             # The table and fleet below are of the last inputs that could be sized: say so, and
             # dim them, so nobody reads them as the answer to what the form now says.
-            table.add_class("stale")
-            self.query_one("#sizing-fleet").add_class("stale")
+            self._mark_stale(True)
             stale = "\n[dim]Below: the last inputs that could be sized.[/]"
         self._status(f"[b red]Error:[/] {formatting.escape_markup(message.message)}{stale}")
 
@@ -190,6 +188,10 @@ class SizingScreen(Screen[None]):
 
     def _status(self, text: str) -> None:
         self.query_one("#sizing-status", Static).update(text)
+
+    def _mark_stale(self, stale: bool) -> None:
+        """Dim (app.tcss) the table and fleet while they are of inputs older than the form's."""
+        self.query("#sizing-table, #sizing-fleet").set_class(stale, "stale")
 
     # Inputs ---------------------------------------------------------------------------------
 
