@@ -2,8 +2,14 @@
 
 Pre-signed S3 URLs carry the signature (and sometimes a session token) in the query string,
 and `scheme://user:password@host/` carries a password; neither may reach a log or the dataset.
+Every URL counts, not only the first of an argument: ffmpeg takes several in one argument
+(`concat:URL|URL`, tee outputs `[f=flv]URL|[f=mp4]URL`), so a URL is taken to run to the next
+`scheme://` (and, in free text, to whitespace or a quote); its query string and fragment run to
+the next `|` (the concat and tee separator). Over-redacting an odd path is the price of never
+keeping a secret: user info is cut up to the last `@` before the first `/`.
+
 The values of ffmpeg options that carry secrets (SECRET_OPTIONS: `-headers`, `-cookies`,
-keys, passwords) are dropped whole.
+keys, passwords) are dropped whole, also with a stream specifier (`-key:v`).
 """
 
 from __future__ import annotations
@@ -17,22 +23,43 @@ from collections.abc import Iterable
 #: encrypted media (crypto protocol, CENC, Audible), as `ffmpeg -h full` lists them.
 SECRET_OPTIONS = frozenset({
     "-headers", "-cookies", "-password", "-passphrase", "-key", "-decryption_key",
-    "-encryption_key", "-activation_bytes", "-audible_key",
+    "-encryption_key", "-activation_bytes", "-audible_key", "-auth_key",
 })
 REDACTED = "<redacted>"
 
-# scheme://[userinfo@]host[/path][?query][#fragment]. Within one argument a URL runs to the end
-# of the argument (a path may hold spaces); in free text it stops at whitespace or a quote.
-_URL_IN_ARG = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>.*)", re.DOTALL)
-_URL_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s'\"]*)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_TEXT_END = re.compile(r"[\s'\"]")
+_QUERY = re.compile(r"[?#]")
+_AUTHORITY_END = re.compile(r"[/|]")
 
 
-def _clean(match: re.Match[str]) -> str:
-    rest = re.split(r"[?#]", match.group("rest"), maxsplit=1)[0]
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = authority.rsplit("@", 1)[1]
-    return match.group("scheme") + authority + slash + path
+def _redact(text: str, *, free_text: bool) -> str:
+    """Every URL of `text` without user info, query string and fragment. A URL runs to the next
+    `scheme://` (in free text also to whitespace or a quote); its query or fragment runs on to
+    the next `|` (what follows the `?` is dropped whole, a URL nested in it too)."""
+    out: list[str] = []
+    pos = 0
+    while (m := _SCHEME.search(text, pos)) is not None:
+        out.append(text[pos : m.start()])
+        limit = len(text)
+        if free_text:
+            edge = _TEXT_END.search(text, m.end())
+            limit = edge.start() if edge else limit
+        nxt = _SCHEME.search(text, m.end(), limit)
+        stop = nxt.start() if nxt else limit
+        slash = _AUTHORITY_END.search(text, m.end(), stop)
+        authority_end = slash.start() if slash else stop
+        host = text.rfind("@", m.end(), authority_end) + 1 or m.end()
+        query = _QUERY.search(text, host, stop)
+        if query is None:
+            out.append(m.group() + text[host:stop])
+            pos = stop
+        else:
+            bar = text.find("|", query.start(), limit)
+            out.append(m.group() + text[host : query.start()])
+            pos = bar if bar >= 0 else limit
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def redact_urls(text: str) -> str:
@@ -40,8 +67,21 @@ def redact_urls(text: str) -> str:
 
     >>> redact_urls("s3://b/k.mp4 https://u:pw@h/x?X-Amz-Signature=abc")
     's3://b/k.mp4 https://h/x'
+    >>> redact_urls("concat:http://a:pw@h/a.ts|http://bob:SECRET@h/b.ts?token=t")
+    'concat:http://h/a.ts|http://h/b.ts'
     """
-    return _URL_IN_TEXT.sub(_clean, text)
+    return _redact(text, free_text=True)
+
+
+def redact_arg(arg: str) -> str:
+    """One argument with every URL in it cleaned (a URL may hold spaces here: it runs to the
+    next URL or the end of the argument)."""
+    return _redact(arg, free_text=False)
+
+
+def is_secret_option(arg: str) -> bool:
+    """Whether `arg` is an option whose value is a secret (`-headers`, `-key:v`...)."""
+    return arg.split(":", 1)[0] in SECRET_OPTIONS
 
 
 def redact_argv(argv: Iterable[str]) -> list[str]:
@@ -54,8 +94,8 @@ def redact_argv(argv: Iterable[str]) -> list[str]:
             out.append(REDACTED)
             hide_next = False
             continue
-        out.append(_URL_IN_ARG.sub(_clean, arg))
-        hide_next = arg in SECRET_OPTIONS
+        out.append(redact_arg(arg))
+        hide_next = is_secret_option(arg)
     return out
 
 

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as pads
     import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
 
 log = logging.getLogger("planner.dataset")
 
@@ -221,15 +222,46 @@ def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
 
 
 def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | SkippedFile:
-    """(Arrow schema, row count) of a Parquet file, or why it cannot be read."""
+    """(Arrow schema, row count) of a Parquet file, or why it cannot be read or is not ours."""
     import pyarrow.parquet as pq
 
     try:
         with fs.open_input_file(path) as f:
             pf = pq.ParquetFile(f)
+            why = _foreign(path, pf)
+            if why:
+                return SkippedFile(path, why)
             return pf.schema_arrow, pf.metadata.num_rows
     except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and reported
         return SkippedFile(path, f"{type(exc).__name__}: {one_line(exc)}")
+
+
+#: Columns without which a file holds no attempts (a partition column may be in the path alone).
+REQUIRED_COLUMNS = ("attempt_id", "job_type", "status", "started_at")
+
+
+def _foreign(path: str, pf: pq.ParquetFile) -> str | None:
+    """Why a readable Parquet file is not one of attempt rows (a required column missing, or
+    null attempt ids, which would collapse into one phantom attempt), or None."""
+    names = set(pf.schema_arrow.names)
+    in_path = {seg.split("=", 1)[0] for seg in path.split("/") if "=" in seg}
+    missing = [c for c in REQUIRED_COLUMNS
+               if c not in names and not (c in schema.PARTITION_COLUMNS and c in in_path)]
+    if missing:
+        return f"not an attempts file: no column {', '.join(missing)}"
+    meta = pf.metadata
+    idx = next(i for i in range(meta.num_columns) if meta.schema.column(i).path == "attempt_id")
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(idx).statistics
+        if stats is not None and stats.has_null_count:
+            if stats.null_count:
+                return f"not an attempts file: {stats.null_count} rows without attempt_id"
+            continue
+        # No statistics (another writer): read that one column.
+        nulls = pf.read_row_group(g, columns=["attempt_id"]).column(0).null_count
+        if nulls:
+            return f"not an attempts file: {nulls} rows without attempt_id"
+    return None
 
 
 def _same_family(have: pa.DataType, want: pa.DataType) -> bool:

@@ -95,8 +95,9 @@ def test_a_corrupt_file_among_good_ones_is_skipped_and_named(
 
 def test_a_file_whose_column_cannot_be_cast_is_skipped(tmp_path: Path) -> None:
     write(tmp_path, [row()])
-    bad = pa.table({"attempt_id": ["x"], "duration_ms": [[1, 2]]})  # list where int64 belongs
-    text = pa.table({"attempt_id": ["y"], "rtf": ["fast"]})  # text where a number belongs
+    ours = {"status": ["succeeded"], "started_at": [T0]}
+    bad = pa.table({"attempt_id": ["x"], **ours, "duration_ms": [[1, 2]]})  # list, not int64
+    text = pa.table({"attempt_id": ["y"], **ours, "rtf": ["fast"]})  # text, not a number
     folder = tmp_path / "job_type=create_video_export_v1" / "dt=2026-11-02"
     pq.write_table(bad, folder / "b.parquet")
     pq.write_table(text, folder / "c.parquet")
@@ -104,6 +105,35 @@ def test_a_file_whose_column_cannot_be_cast_is_skipped(tmp_path: Path) -> None:
     assert [Path(s.path).name for s in ds.skipped] == ["b.parquet", "c.parquet"]
     assert "duration_ms" in ds.skipped[0].reason and "rtf" in ds.skipped[1].reason
     assert queries.count_attempts(ds) == 1
+
+
+def test_foreign_parquet_files_are_skipped_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = [row() for _ in range(2)]
+    write(tmp_path, good)
+    folder = tmp_path / "job_type=create_video_export_v1" / "dt=2026-11-02"
+    # Another tool's file dropped into the dataset: none of our columns.
+    pq.write_table(pa.table({"user": ["a", "b"], "clicks": [1, 2]}), folder / "other.parquet")
+    # Our columns, but rows without an attempt id (they would collapse into one phantom row),
+    # once with statistics and once without (another writer).
+    loose = schema.arrow_schema()
+    loose = loose.set(0, loose.field("attempt_id").with_nullable(True))
+    rows_without_id = [{**row(), "attempt_id": None} for _ in range(2)]
+    pq.write_table(pa.Table.from_pylist(rows_without_id, schema=loose), folder / "noid.parquet")
+    pq.write_table(pa.Table.from_pylist(rows_without_id, schema=loose),
+                   folder / "noid-nostats.parquet", write_statistics=False)
+
+    with caplog.at_level(logging.WARNING, logger="planner.dataset"):
+        ds = open_dataset(str(tmp_path))
+    assert queries.count_attempts(ds) == 2
+    skipped = {Path(s.path).name: s.reason for s in ds.skipped}
+    assert sorted(skipped) == ["noid-nostats.parquet", "noid.parquet", "other.parquet"]
+    assert "attempt_id" in skipped["other.parquet"] and "status" in skipped["other.parquet"]
+    assert "2 rows without attempt_id" in skipped["noid.parquet"]
+    assert "2 rows without attempt_id" in skipped["noid-nostats.parquet"]
+    for name in skipped:
+        assert name in caplog.text
 
 
 def test_hidden_and_temporary_files_are_not_read(tmp_path: Path) -> None:
