@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from planner.formats import fmt_usd
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
     import polars as pl
@@ -287,11 +289,6 @@ def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
     if low is None or high is None:
         return "-"
     return f"{fmt_number(low, digits)}-{fmt_number(high, digits)}"
-
-
-def fmt_usd(value: Any, digits: int = 2) -> str:
-    """`$1,234.50`; "-" for null."""
-    return "-" if value is None else f"${value:,.{digits}f}"
 
 
 def summary_tables(summary: pl.DataFrame) -> list[Table]:

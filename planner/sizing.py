@@ -71,11 +71,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from planner.demand import Demand, DemandHistory, Forecast, resolve_demand
-from planner.errors import PlannerError
+from planner.demand import Demand, DemandHistory, resolve_demand
 from planner.prices import InstancePrice, PriceTable
 from planner.queueing import (
     erlang_c_from_b,
@@ -84,6 +83,14 @@ from planner.queueing import (
     wait_percentile,
     wait_tail,
 )
+
+# Re-exported (`as`): the options live in planner.sizing_options, built there from plain values.
+from planner.sizing_options import CapacityType as CapacityType
+from planner.sizing_options import SizingError as SizingError
+from planner.sizing_options import SizingOptions as SizingOptions
+from planner.sizing_options import WaitTarget as WaitTarget
+from planner.sizing_options import check_utilisation as check_utilisation
+from planner.sizing_options import parse_wait as parse_wait
 from planner.throughput import (
     NO_WASTE,
     Concurrency,
@@ -96,14 +103,12 @@ from planner.throughput import (
 if TYPE_CHECKING:
     import polars as pl
 
-CapacityType = Literal["spot", "on-demand"]
+class CannotSize(SizingError):
+    """One instance type cannot carry the demand (no measurement of a job type on it, every
+    attempt failed...): the caller leaves the type out, with this message as the reason."""
 
 
-class SizingError(PlannerError):
-    """Inputs no fleet can satisfy, or out of range (utilisation, wait target, percentile)."""
-
-
-class ResponseTargetError(SizingError):
+class ResponseTargetError(CannotSize):
     """A response-time target below the service time's own percentile on one instance type."""
 
     def __init__(self, message: str, floor_s: float) -> None:
@@ -113,62 +118,7 @@ class ResponseTargetError(SizingError):
 
 
 # --------------------------------------------------------------------------------------------
-# Targets and instance counts (the queueing maths: planner.queueing)
-
-
-@dataclass(frozen=True)
-class WaitTarget:
-    """`percentile` of the queue wait (or of wait + service) at most `seconds`."""
-
-    percentile: float = 95.0
-    seconds: float = 60.0
-    includes_service: bool = False
-
-    def __post_init__(self) -> None:
-        if not 0 < self.percentile < 100:
-            raise SizingError(f"wait percentile must be in (0, 100), got {self.percentile:g}")
-        if not self.seconds >= 0 or math.isinf(self.seconds):
-            raise SizingError(f"wait target must be >= 0 seconds, got {self.seconds:g}")
-
-    @property
-    def tail(self) -> float:
-        """The allowed probability of exceeding the target."""
-        return 1.0 - self.percentile / 100.0
-
-    def label(self) -> str:
-        what = "response" if self.includes_service else "wait"
-        return f"p{self.percentile:g} {what} <= {self.seconds:g}s"
-
-
-def parse_wait(text: str) -> WaitTarget:
-    """`p95=60s` (also `60`, `2m`, `p99=1.5m`); a trailing `+service` targets wait + service."""
-    raw = text.strip().replace(" ", "")
-    includes_service = raw.endswith("+service")
-    if includes_service:
-        raw = raw[: -len("+service")]
-    pct = 95.0
-    if "=" in raw:
-        head, raw = raw.split("=", 1)
-        if not head.lower().startswith("p"):
-            raise SizingError(f"wait target {text!r}: expected pNN=SECONDS, e.g. p95=60s")
-        try:
-            pct = float(head[1:])
-        except ValueError:
-            raise SizingError(f"wait target {text!r}: {head!r} is not a percentile") from None
-    scale = 1.0
-    if raw.endswith("ms"):
-        raw, scale = raw[:-2], 0.001
-    elif raw.endswith("s"):
-        raw = raw[:-1]
-    elif raw.endswith("m"):
-        raw, scale = raw[:-1], 60.0
-    elif raw.endswith("h"):
-        raw, scale = raw[:-1], 3600.0
-    try:
-        seconds = float(raw) * scale
-    except ValueError:
-        raise SizingError(f"wait target {text!r}: {raw!r} is not a duration") from None
-    return WaitTarget(pct, seconds, includes_service)
+# Instance counts (the queueing maths: planner.queueing)
 
 
 def instances_for_utilisation(load: float, slots: int, utilisation: float) -> int:
@@ -181,11 +131,6 @@ def instances_for_utilisation(load: float, slots: int, utilisation: float) -> in
         return 0
     # The epsilon keeps 2.0000000001 (float noise on an exact fit) from costing an instance.
     return max(1, math.ceil(load / (slots * utilisation) - 1e-9))
-
-
-def check_utilisation(utilisation: float) -> None:
-    if not 0 < utilisation <= 1:
-        raise SizingError(f"utilisation must be in (0, 1], got {utilisation:g}")
 
 
 def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) -> int:
@@ -331,27 +276,6 @@ class SizingInputs:
     window: dt.timedelta
     #: Where the data came from (for reports).
     source: str = ""
-
-
-@dataclass(frozen=True)
-class SizingOptions:
-    """What the user asks (all fast to change)."""
-
-    percentile: float = 95.0
-    forecasts: tuple[Forecast, ...] = ()
-    growth: float = 1.0
-    utilisation: float = 0.7
-    wait: WaitTarget | None = field(default_factory=WaitTarget)
-    capacity: CapacityType = "spot"
-    #: Interruption rates (fractions) overriding the price table's, by instance type.
-    interruption_overrides: Mapping[str, float] = field(default_factory=dict)
-    include_estimated: bool = True
-    #: How many instance types the recommended fleet diversifies over.
-    fleet_types: int = 3
-    #: Apply the measured waste of failed attempts (retries) to the load.
-    count_waste: bool = True
-    #: Job slots per instance: "mean" (measured mean concurrency), "max" (most seen at once), N.
-    slots: SlotsRule = "mean"
 
 
 @dataclass(frozen=True)
@@ -503,14 +427,16 @@ def _load_of(
     demand: Mapping[str, Demand],
     waste: Mapping[str, Waste],
     count_waste: bool,
-) -> tuple[float, float] | str:
-    """(arrivals incl. retries per s, offered load in Erlangs) on type `m`, or why not."""
+) -> tuple[float, float]:
+    """(arrivals incl. retries per s, offered load in Erlangs) on type `m`.
+
+    Raises CannotSize when a job type of the demand was not measured on `m`."""
     lam = 0.0
     load = 0.0
     for jt, d in demand.items():
         svc = m.services.get(jt)
         if svc is None:
-            return f"no measurement of {jt} on it"
+            raise CannotSize(f"no measurement of {jt} on it")
         w = waste.get(jt, NO_WASTE) if count_waste else NO_WASTE
         jobs_s = d.jobs_per_hour / 3600.0
         rtf = svc.rtf
@@ -529,14 +455,13 @@ def size_type(
     demand: Mapping[str, Demand],
     waste: Mapping[str, Waste],
     options: SizingOptions,
-) -> TypeSizing | str:
-    """Size a fleet of type `m` alone for the whole demand; a string says why it cannot."""
-    got = _load_of(m, demand, waste, options.count_waste)
-    if isinstance(got, str):
-        return got
-    lam, load = got
+) -> TypeSizing:
+    """Size a fleet of type `m` alone for the whole demand.
+
+    Raises CannotSize (the reason) when this type cannot carry it."""
+    lam, load = _load_of(m, demand, waste, options.count_waste)
     if not math.isfinite(lam):
-        return "every attempt failed"
+        raise CannotSize("every attempt failed")
     slots = m.slots_for(options.slots)
     mean_service = load / lam if lam > 0 else 0.0
     n_util = instances_for_utilisation(load, slots, options.utilisation)
@@ -641,16 +566,13 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
             skipped[name] = f"not in the price table {inputs.prices.source}"
             continue
         try:
-            got = size_type(m, inputs.prices[name], demand, inputs.waste, options)
-        except ResponseTargetError as exc:
-            # Under this type's own service time: faster types may still meet the target, so
-            # this one is left out rather than the whole sizing refused.
-            refused[name] = exc
-            got = str(exc)
-        if isinstance(got, str):
-            skipped[name] = got
-        else:
-            sized.append(got)
+            sized.append(size_type(m, inputs.prices[name], demand, inputs.waste, options))
+        except CannotSize as exc:
+            # Under this type's own service time, say: faster types may still meet the
+            # target, so this one is left out rather than the whole sizing refused.
+            if isinstance(exc, ResponseTargetError):
+                refused[name] = exc
+            skipped[name] = str(exc)
     if not sized:
         if refused and options.wait is not None:
             name, fastest = min(refused.items(), key=lambda kv: kv[1].floor_s)

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.size import build_options, load_checked_prices, parse_duration
+    from planner.commands.size import build_options, load_checked_prices, parse_window
     from planner.dataset import open_dataset
     from planner.errors import PlannerError
     from planner.fleet import write_fleet_json
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Cheap checks first: a typo should not cost a dataset scan (S3 may take seconds).
     options = build_options(args)
-    window = parse_duration(args.window)
+    window = parse_window(args)
     if args.points is not None and args.points < 1:
         raise PlannerError("--points must be at least 1")
     out = Path(args.html)

@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
@@ -140,67 +139,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_duration(text: str, what: str = "--window") -> dt.timedelta:
-    """`14d`, `36h`, `2w`, `90m` -> timedelta. Raises PlannerError."""
-    from planner.errors import PlannerError
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*", text)
-    if not m:
-        raise PlannerError(f"{what} {text!r}: expected a number and m, h, d or w (e.g. 14d)")
-    value = float(m.group(1))
-    unit = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}[m.group(2)]
-    if value <= 0:
-        raise PlannerError(f"{what} {text!r}: must be above zero")
-    return dt.timedelta(seconds=value * unit)
-
-
 def build_options(args: argparse.Namespace) -> SizingOptions:
-    """SizingOptions from the arguments (checked before any data is read)."""
-    from planner.demand import parse_forecast
+    """SizingOptions from the arguments (`planner.sizing_options`, checked before any data is
+    read); also checks the options only this command has."""
     from planner.errors import PlannerError
-    from planner.sizing import SizingOptions, check_utilisation, parse_wait
+    from planner.sizing_options import build_sizing_options
 
-    check_utilisation(args.utilisation)
-    if not 0 < args.percentile <= 100:
-        raise PlannerError(f"--percentile must be in (0, 100], got {args.percentile:g}")
-    if not args.growth > 0:
-        raise PlannerError(f"--growth must be above 0, got {args.growth:g}")
-    if args.fleet_types < 1:
-        raise PlannerError("--fleet-types must be at least 1")
     # A slice bound: --top -1 would silently drop the last (dearest) row.
-    if args.top < 1:
+    if getattr(args, "top", 1) < 1:
         raise PlannerError("--top must be at least 1")
-    slots: Any = args.slots
-    if slots not in ("mean", "max"):
-        try:
-            slots = int(slots)
-        except ValueError:
-            raise PlannerError(f"--slots {slots!r}: expected mean, max or a number") from None
-        if slots < 1:
-            raise PlannerError("--slots must be at least 1")
-    wait = None if args.wait.strip().lower() in ("none", "off", "") else parse_wait(args.wait)
-    overrides: dict[str, float] = {}
-    for item in args.interruption:
-        name, _, raw = item.partition("=")
-        try:
-            rate = float(raw)
-        except ValueError:
-            raise PlannerError(f"--interruption {item!r}: expected TYPE=RATE (0.1)") from None
-        if not 0 <= rate < 1:
-            raise PlannerError(f"--interruption {item!r}: the rate is a fraction in [0, 1)")
-        overrides[name.strip()] = rate
-    return SizingOptions(
+    return build_sizing_options(
         percentile=args.percentile,
-        forecasts=tuple(parse_forecast(f) for f in args.forecast),
+        forecasts=args.forecast,
         growth=args.growth,
         utilisation=args.utilisation,
-        wait=wait,
+        wait=args.wait,
         capacity=args.capacity,
-        interruption_overrides=overrides,
+        interruption=args.interruption,
         include_estimated=not args.no_estimated,
         fleet_types=args.fleet_types,
-        slots=slots,
+        slots=args.slots,
     )
+
+
+def parse_window(args: argparse.Namespace) -> dt.timedelta:
+    """`--window` as a timedelta (SizingError naming it)."""
+    from planner.sizing_options import parse_window as _parse
+
+    return _parse(args.window, "--window")
 
 
 def load_checked_prices(path: str | None, options: SizingOptions) -> PriceTable:
@@ -226,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     options = build_options(args)
     if not args.launch_template.strip():
         raise PlannerError("--launch-template: the name is empty")
-    window = parse_duration(args.window)
+    window = parse_window(args)
     prices = load_checked_prices(args.prices, options)
     ds = open_dataset(args.data)
     try:
@@ -270,8 +236,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     from rich.console import Console
     from rich.table import Table
 
-    # The report's dollar format, so the terminal and the HTML report agree digit for digit.
-    from planner.report import fmt_usd as _usd
+    from planner.formats import fmt_usd as _usd
 
     width = max(180, shutil.get_terminal_size((180, 24)).columns)
     console = Console(width=width, highlight=False)

@@ -8,7 +8,6 @@ worker threads, each on its own DuckDB cursor (`Dataset.cursor()`), never on the
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -220,46 +219,28 @@ def sizing_window(form: SizingForm) -> dt.timedelta:
 
     Raises PlannerError (one line) for anything else.
     """
-    from planner.commands.size import parse_duration
+    from planner.sizing_options import parse_window
 
-    return parse_duration(form.window, "window")
-
-
-def _number(text: str, what: str, example: str) -> float:
-    """A typed number, as `mjplan size`'s `type=float` arguments read it but finite."""
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise PlannerError(f"{what} {text.strip()!r} is not a number (e.g. {example})") from None
-    if not math.isfinite(value):
-        raise PlannerError(f"{what} {text.strip()!r} is not a finite number (e.g. {example})")
-    return value
+    return parse_window(form.window, "window")
 
 
 def sizing_options(form: SizingForm) -> SizingOptions:
-    """The `planner.sizing.SizingOptions` of the form: `mjplan size`'s own
-    `planner.commands.size.build_options` over the form's values, its other options at the
-    command's defaults.
+    """The `planner.sizing.SizingOptions` of the form, built by the core's
+    `build_sizing_options` as `mjplan size` builds its own (its other options at their
+    defaults).
 
     Raises PlannerError (one line) naming the field that is wrong.
     """
-    import argparse
+    from planner.sizing_options import build_sizing_options
 
-    from planner.commands import size as size_command
-
-    parser = argparse.ArgumentParser()
-    size_command.add_arguments(parser)
-    if form.capacity not in ("spot", "on-demand"):
-        raise PlannerError(f"capacity {form.capacity!r}: choose spot or on-demand")
-    args = parser.parse_args([])
-    args.forecast = form.demand.replace(",", " ").split()
-    args.growth = _number(form.growth, "growth", "1.2")
-    args.percentile = _number(form.percentile.strip().removeprefix("p").removeprefix("P"),
-                              "percentile", "95")
-    args.utilisation = _number(form.utilisation, "target utilisation", "0.7")
-    args.wait = form.wait
-    args.capacity = form.capacity
-    return size_command.build_options(args)
+    return build_sizing_options(
+        percentile=form.percentile,
+        forecasts=form.demand.replace(",", " ").split(),
+        growth=form.growth,
+        utilisation=form.utilisation,
+        wait=form.wait,
+        capacity=form.capacity,
+    )
 
 
 def size(

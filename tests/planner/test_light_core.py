@@ -15,6 +15,8 @@ CORE = (
     "planner.stats",
     "planner.queueing",
     "planner.sizing",
+    "planner.sizing_options",
+    "planner.formats",
     "planner.badges",
     "planner.demand",
     "planner.throughput",

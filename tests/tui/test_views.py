@@ -302,7 +302,7 @@ def _cli_options(*argv: str) -> tuple[SizingOptions, dt.timedelta]:
     parser = argparse.ArgumentParser()
     size_command.add_arguments(parser)
     args = parser.parse_args(list(argv))
-    return size_command.build_options(args), size_command.parse_duration(args.window)
+    return size_command.build_options(args), size_command.parse_window(args)
 
 
 async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: Any) -> None:
