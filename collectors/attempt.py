@@ -16,12 +16,15 @@ or, where a `with` block does not fit: `a = start_attempt(...)`, then `a.finish(
 What happens, in order:
 1. start: the primary input is chosen (an explicit `primary_input`, else the job type's rule in
    PRIMARY_INPUT_RULES) and probed with ffprobe (probe_ms, apart from the job's time); the host
-   is measured (once per process); the sampler, if any, starts; the clock starts.
+   is measured (once per process); the sampler, if any, starts; the attempt enters the
+   host-local registry (collectors.registry: host_running_at_start); the clock starts.
 2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache
    (a context variable; threads the job starts, which begin without it, use it too while it is
    the only attempt open in the process; with several open, pass `cache=a.probe_cache`).
-3. finish: the clock stops, the sampler stops, the output is sized, rtf = input seconds / job
-   seconds is computed, the row is validated against collectors.schema and handed to the sink.
+3. finish: the clock stops, the sampler stops, the ffmpeg version is looked up (once per
+   process, and only after a successful job: collectors.ffmpeg_version), the output is sized,
+   rtf = input seconds / job seconds is computed, the row is validated against
+   collectors.schema and handed to the sink.
 
 Nothing here fails the job. Every metrics step is guarded: a failure is logged (once per step
 and process at WARNING, then at DEBUG), its values stay null and a note goes to
@@ -52,6 +55,7 @@ from pathlib import PurePath
 from typing import Any, Final, Protocol, TypedDict, Unpack
 
 from collectors import config, schema
+from collectors.ffmpeg_version import ffmpeg_version
 from collectors.probe import (
     MediaInfo,
     ProbeCache,
@@ -61,6 +65,7 @@ from collectors.probe import (
     probe_media_info,
 )
 from collectors.redact import command_line, redact_urls
+from collectors.registry import Entry, register
 from collectors.sink import Sink
 
 log = logging.getLogger("collectors.attempt")
@@ -247,6 +252,8 @@ class AttemptOptions(TypedDict, total=False):
     sampler: Sampler | _Default | None
     allow_protocols: bool
     probe_timeout: float | None
+    worker_slots: int | None
+    source: str
 
 
 def _note_failure(step: str, message: str, error: BaseException | None = None) -> None:
@@ -304,6 +311,8 @@ class Attempt:
         sampler: Sampler | _Default | None = DEFAULT_SAMPLER,
         allow_protocols: bool = False,
         probe_timeout: float | None = None,
+        worker_slots: int | None = None,
+        source: str = schema.SOURCE_PRODUCTION,
     ) -> None:
         self.enabled = config.metrics_enabled()
         try:  # "2" from a job's JSON is 2; a TypeError here would have failed the job
@@ -315,6 +324,10 @@ class Attempt:
             raise ValueError("job_type and job_id are required")
         if self.enabled and number < 1:
             raise ValueError(f"attempt_number must be an integer >= 1, got {attempt_number!r}")
+        if self.enabled and source not in schema.SOURCES:
+            raise ValueError(f"source must be one of {', '.join(schema.SOURCES)}, got {source!r}")
+        self.worker_slots = config.worker_slots(worker_slots) if self.enabled else None
+        self.source = source
         self.job_type = job_type
         self.job_id = str(job_id)
         self.attempt_number = number
@@ -339,6 +352,7 @@ class Attempt:
         self._t0: float | None = None
         self._started_at: dt.datetime | None = None
         self._cache_token: Token[ProbeCache | None] | None = None
+        self._entry: Entry | None = None
         self._finished = False
 
     # -- during the job --
@@ -367,6 +381,7 @@ class Attempt:
             self._guard("host", self._host)
             self._guard("sampler", self._start_sampler)
             self._cache_token = enter_cache_scope(self.probe_cache)
+            self._register()
         self._started_at = _now()
         self._t0 = time.perf_counter()
         return self
@@ -384,9 +399,15 @@ class Attempt:
         finished_at = _now()
         if not self.enabled:
             return None
+        if self._entry is not None:
+            self._entry.release()
+            self._entry = None
         self._reset_cache_scope()
         duration_ms = round((t1 - self._t0) * 1000) if self._t0 is not None else None
         self._guard("sampler", self._stop_sampler)
+        # After the sampler (a child it would count), and only once the job succeeded: a
+        # failed job is never held up by the look-up (it takes the version if already known).
+        self._values["ffmpeg_version"] = ffmpeg_version(run=error is None)
         if self.output is not None:
             self._guard("output", self._output_size)
         try:
@@ -425,6 +446,17 @@ class Attempt:
         from collectors.host import get_host_metrics
 
         self._values.update(get_host_metrics().as_row())
+
+    def _register(self) -> None:
+        # Last before the clock: the registry counts attempts whose job is under way. A failure
+        # is a gap in host_running_at_start only, logged once, not a metrics_error per row.
+        try:
+            self._entry = register(self.attempt_id)
+        except Exception as exc:  # read-only or full disk, no flock, a busy registry
+            _note_failure("registry", f"host_running_at_start unknown: {type(exc).__name__}: "
+                          f"{exc}")
+            return
+        self._values["host_running_at_start"] = self._entry.running_at_start
 
     def _start_sampler(self) -> None:
         arg = self._sampler_arg
@@ -515,8 +547,10 @@ class Attempt:
                 self.job_type, schema.THROUGHPUT_MEDIA_SECONDS),
             **input_columns(info),
             **self._values,
+            "worker_slots": self.worker_slots,
             "ffmpeg_commands": list(self._commands),
             "synthetic": False,
+            "source": self.source,
             "collector_version": _version(),
             "schema_version": schema.SCHEMA_VERSION,
         }
@@ -546,10 +580,13 @@ def start_attempt(job_type: str, job_id: str, **options: Unpack[AttemptOptions])
     sink: where the row goes (DEFAULT_SINK: MEDIAJOB_METRICS_URL's; None: nowhere).
     sampler: CPU/memory sampler (DEFAULT_SAMPLER: the process's new children; None: none).
     allow_protocols / probe_timeout (seconds): passed to probe_media_info.
+    worker_slots: attempts this worker runs at once (else MEDIAJOB_WORKER_SLOTS, else null).
+    source: the row's `source`, one of schema.SOURCES ('production'; `mjcollect bench` says
+    'bench').
     options (AttemptOptions) default as in `Attempt.__init__`: attempt_number 1, the default sink
     and sampler, the rest None/False/empty.
-    Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number not an
-    integer >= 1), and not at all when metrics are off.
+    Raises ValueError only for bad arguments (empty job_type/job_id, attempt_number or
+    worker_slots not an integer >= 1, an unknown source), and not at all when metrics are off.
     """
     return Attempt(job_type, job_id, **options).start()
 

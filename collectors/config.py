@@ -50,6 +50,14 @@ MEDIAJOB_PROBE_TIMEOUT = "MEDIAJOB_PROBE_TIMEOUT"
 #: Seconds between CPU/memory samples of the job's process tree. Default 2.
 MEDIAJOB_SAMPLE_INTERVAL = "MEDIAJOB_SAMPLE_INTERVAL"
 
+#: How many attempts this worker runs at once (recorded as `worker_slots`). Unset: null.
+MEDIAJOB_WORKER_SLOTS = "MEDIAJOB_WORKER_SLOTS"
+
+#: Folder of the host-local registry of running attempts (collectors.registry), shared by every
+#: worker process of the host (containers mount one host folder here). Default
+#: ~/.cache/mediajobs/running.
+MEDIAJOB_HOST_REGISTRY = "MEDIAJOB_HOST_REGISTRY"
+
 #: The instance type, when the deployment knows it (saves the IMDS round trip).
 AWS_INSTANCE_TYPE = "AWS_INSTANCE_TYPE"
 
@@ -172,3 +180,24 @@ def spool_base() -> str:
     """MEDIAJOB_METRICS_SPOOL, or ~/.cache/mediajobs/spool (each dataset URL gets a subfolder)."""
     raw = os.environ.get(MEDIAJOB_METRICS_SPOOL, "").strip()
     return os.path.expanduser(raw or "~/.cache/mediajobs/spool")
+
+
+def worker_slots(value: int | None = None) -> int | None:
+    """Explicit argument, else MEDIAJOB_WORKER_SLOTS, else None (unknown): the attempts this
+    worker runs at once. A bad explicit value (not an integer >= 1) raises ValueError; a bad
+    environment value is logged once and read as unknown."""
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"worker_slots must be an integer >= 1, got {value!r}")
+        return value
+    raw = os.environ.get(MEDIAJOB_WORKER_SLOTS, "").strip()
+    if not raw:
+        return None
+    try:
+        slots = int(raw)
+    except ValueError:
+        slots = 0
+    if slots < 1:
+        _warn_once(MEDIAJOB_WORKER_SLOTS, raw, None)
+        return None
+    return slots

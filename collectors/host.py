@@ -7,6 +7,9 @@
   is 1.5 CPUs. Every file is read defensively: missing or odd means "no limit known".
 - mem_gb: total RAM in GB (1e9 bytes), rounded to 0.1.
 - hostname.
+- arch: the CPU architecture, "x86_64" or "aarch64" (other names as `platform.machine()` says).
+- cpu_model: the CPU's model name from /proc/cpuinfo ("model name"; on ARM, where the kernel
+  has none, the "CPU implementer"/"CPU part" codes), else None.
 - instance_type: AWS_INSTANCE_TYPE, else IMDSv2 (PUT a token, GET
   /latest/meta-data/instance-type) within a total budget of about one second, else None.
   As botocore does, AWS_EC2_METADATA_DISABLED=true skips IMDS,
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import re
 import socket
 import threading
@@ -50,6 +54,8 @@ class HostMetrics:
     mem_gb: float | None  #: total RAM, GB (1e9 bytes), 0.1 precision
     hostname: str | None
     instance_type: str | None  #: "c7i.large"; None off EC2 or when IMDS does not answer
+    arch: str | None = None  #: "x86_64" or "aarch64"
+    cpu_model: str | None = None  #: "Intel(R) Xeon(R) Platinum 8488C"
 
     def as_row(self) -> dict[str, Any]:
         """The row columns of the host."""
@@ -59,6 +65,8 @@ class HostMetrics:
             "mem_gb": self.mem_gb,
             "hostname": self.hostname,
             "instance_type": self.instance_type,
+            "arch": self.arch,
+            "cpu_model": self.cpu_model,
         }
 
 
@@ -185,6 +193,40 @@ def _hostname() -> str | None:
         return None
 
 
+_ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8": "aarch64"}
+
+
+def normalise_arch(machine: str | None) -> str | None:
+    """"x86_64" / "aarch64" for the names platforms give them (macOS says arm64, Windows AMD64)."""
+    if not machine:
+        return None
+    name = machine.strip().lower()
+    return _ARCH_ALIASES.get(name, name) or None
+
+
+def parse_cpu_model(cpuinfo: str | None) -> str | None:
+    """The CPU model from /proc/cpuinfo text: the first "model name" (x86, and newer ARM
+    kernels), else "CPU implementer 0x41 part 0xd40" (Graviton and other ARM: the kernel
+    names no model), else None. Blanks are collapsed."""
+    if not cpuinfo:
+        return None
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        key, value = key.strip().lower(), " ".join(value.split())
+        if sep and value and key not in fields:
+            fields[key] = value
+    if "model name" in fields:
+        return fields["model name"]
+    if "cpu implementer" in fields and "cpu part" in fields:
+        return f"CPU implementer {fields['cpu implementer']} part {fields['cpu part']}"
+    return None
+
+
+def _cpu_model() -> str | None:
+    return parse_cpu_model(_read(Path("/proc/cpuinfo"))) or platform.processor() or None
+
+
 # --- instance type --------------------------------------------------------------------------
 
 def imds_endpoint() -> str:
@@ -289,6 +331,8 @@ def collect_host_metrics() -> HostMetrics:
         mem_gb=_mem_gb(),
         hostname=_hostname(),
         instance_type=instance_type(),
+        arch=normalise_arch(platform.machine()),
+        cpu_model=_cpu_model(),
     )
 
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 #: Bumped whenever a column is added, renamed or changes meaning. Readers accept every version
 #: up to their own; columns a file lacks read as null.
-SCHEMA_VERSION = 1
+#: 2: worker_slots, host_running_at_start, arch, cpu_model, ffmpeg_version, source.
+SCHEMA_VERSION = 2
 
 JOB_TYPES = (
     "create_video_export_v1",
@@ -39,6 +40,13 @@ JOB_TYPES = (
 STATUS_SUCCEEDED = "succeeded"
 STATUS_FAILED = "failed"
 STATUSES = (STATUS_SUCCEEDED, STATUS_FAILED)
+
+#: Where a row comes from (the `source` column). Version-1 files have no `source`: readers take
+#: `synthetic` rows as 'synthetic' and the others as 'production' (`source_of`).
+SOURCE_PRODUCTION = "production"
+SOURCE_BENCH = "bench"
+SOURCE_SYNTHETIC = "synthetic"
+SOURCES = (SOURCE_PRODUCTION, SOURCE_BENCH, SOURCE_SYNTHETIC)
 
 #: How the planner counts a job type's work. Media seconds for jobs whose cost grows with the
 #: input's length; whole jobs for thumbnails, where one frame is decoded whatever the length.
@@ -111,6 +119,17 @@ COLUMNS: tuple[Column, ...] = (
            "CPUs this worker may use: affinity and cgroup quota (containers)."),
     Column("mem_gb", "float64", (_M, "host", "memGb"), "Total RAM, GB (1e9), 0.1 precision."),
     Column("hostname", "string", (_M, "host", "hostname"), "The worker's host name."),
+    Column("arch", "string", (_M, "host", "arch"), "CPU architecture: 'x86_64' or 'aarch64'."),
+    Column("cpu_model", "string", (_M, "host", "cpuModel"),
+           "CPU model name as the kernel reports it (/proc/cpuinfo)."),
+    Column("ffmpeg_version", "string", (_M, "host", "ffmpegVersion"),
+           "First line of `ffmpeg -version` on the worker's PATH, once per process."),
+    # How busy the worker and its host were (schema version 2).
+    Column("worker_slots", "int32", (_M, "workerSlots"),
+           "Attempts this worker is configured to run at once (MEDIAJOB_WORKER_SLOTS)."),
+    Column("host_running_at_start", "int32", (_M, "hostRunningAtStart"),
+           "Attempts of this host in progress when this one started, itself included, counted "
+           "across processes through the host-local registry; null when it could not count."),
     # The job's process tree (sampled while it runs) and its output.
     Column("cpu_pct_avg", "float64", (_M, "cpuPctAvg"),
            "Mean CPU of the job's process tree, % of one core (200 = two cores busy)."),
@@ -124,6 +143,8 @@ COLUMNS: tuple[Column, ...] = (
     # Provenance.
     Column("synthetic", "bool", None, "True for rows of the seeded generator, not measured.",
            nullable=False),
+    Column("source", "string", (_M, "source"),
+           "'production', 'bench' (mjcollect bench) or 'synthetic'; null in version-1 files."),
     Column("collector_version", "string", (_M, "collectorVersion"), "Version that wrote it."),
     Column("schema_version", "int32", (_M, "schemaVersion"), "SCHEMA_VERSION of the writer.",
            nullable=False),
@@ -166,8 +187,21 @@ def empty_row() -> dict[str, Any]:
     """A row with every column present and null, but the non-null defaults."""
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     row["synthetic"] = False
+    row["source"] = SOURCE_PRODUCTION
     row["schema_version"] = SCHEMA_VERSION
     return row
+
+
+def source_of(source: str | None, synthetic: bool | None) -> str:
+    """The row's source, also for version-1 rows (no `source`): synthetic, else production."""
+    if source:
+        return source
+    return SOURCE_SYNTHETIC if synthetic else SOURCE_PRODUCTION
+
+
+#: `source_of` as SQL over the dataset's columns (DuckDB), for readers of mixed versions.
+SOURCE_SQL = (f"coalesce(source, CASE WHEN synthetic THEN '{SOURCE_SYNTHETIC}' "
+              f"ELSE '{SOURCE_PRODUCTION}' END)")
 
 
 def _json_value(value: Any) -> Any:

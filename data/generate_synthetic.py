@@ -3,8 +3,8 @@
     .venv/bin/python data/generate_synthetic.py            # writes data/attempts/
     .venv/bin/python data/generate_synthetic.py --out DIR --days 28 --seed 87 --scale 0.75
 
-Every row has synthetic=True and collector_version "synthetic-<seed>"; files are named
-`synthetic-<seed>.parquet` inside `job_type=<t>/dt=<YYYY-MM-DD>/`, and a run first removes the
+Every row has synthetic=True, source "synthetic" and collector_version "synthetic-<seed>";
+files are named `synthetic-<seed>.parquet` inside `job_type=<t>/dt=<YYYY-MM-DD>/`, and a run first removes the
 previous `synthetic-*.parquet` files only, so measured files (from `mjcollect demo`) beside them
 are left alone.
 
@@ -12,8 +12,13 @@ The model (all times UTC; the numbers are assumptions chosen to look like a medi
 measurements):
 
 * Fleet. Seven EC2 instance types, a fixed pool of hosts per type (INSTANCE_TYPES below: vCPUs,
-  RAM, a CPU-generation speed factor, pool size). Each worker runs `slots = max(2, vCPUs // 2)`
-  jobs at once, so attempts overlap on a host; a job waits for a free slot (FIFO per host).
+  RAM, a CPU-generation speed factor, pool size, architecture, CPU model). Each worker runs
+  `slots = max(2, vCPUs // 2)` jobs at once (recorded as `worker_slots`: 2 on 2- and 4-vCPU
+  types, 4 on 8-vCPU ones), so attempts overlap on a host; a job waits for a free slot (FIFO
+  per host). `host_running_at_start` is the host's busy slots when an attempt starts, itself
+  included (1..slots), as the host-local registry counts it. The speed below depends on the
+  configured slots, not on how many run at a moment, so a density curve of this data is flat
+  per level by construction: a model of a fleet, not of contention.
 * Arrivals. Batches of jobs (one upload of several files, an export campaign) arrive as a
   Poisson process whose rate follows a daily cycle, rate(h) ~ 1 + 0.8 sin(2 pi (h - 9) / 24)
   (peak about 15:00, trough about 03:00), 0.6 times that at weekends. Batch size is geometric
@@ -70,16 +75,22 @@ class InstanceType:
     mem_gb: float
     gen: float  # speed per vCPU relative to Ice Lake (c6i/m6i)
     hosts: int
+    arch: str = "x86_64"
+    cpu_model: str | None = None
 
 
 INSTANCE_TYPES = (
-    InstanceType("c5.large", 2, 4.0, 0.82, 4),
-    InstanceType("c6i.xlarge", 4, 8.0, 1.0, 3),
-    InstanceType("c7i.large", 2, 4.0, 1.15, 4),
-    InstanceType("c7i.2xlarge", 8, 16.0, 1.15, 2),
-    InstanceType("m6i.large", 2, 8.0, 1.0, 3),
-    InstanceType("c7g.xlarge", 4, 8.0, 0.92, 3),
-    InstanceType("c6a.2xlarge", 8, 16.0, 0.97, 2),
+    InstanceType("c5.large", 2, 4.0, 0.82, 4, cpu_model="Intel(R) Xeon(R) Platinum 8275CL CPU"
+                 " @ 3.00GHz"),
+    InstanceType("c6i.xlarge", 4, 8.0, 1.0, 3, cpu_model="Intel(R) Xeon(R) Platinum 8375C CPU"
+                 " @ 2.90GHz"),
+    InstanceType("c7i.large", 2, 4.0, 1.15, 4, cpu_model="Intel(R) Xeon(R) Platinum 8488C"),
+    InstanceType("c7i.2xlarge", 8, 16.0, 1.15, 2, cpu_model="Intel(R) Xeon(R) Platinum 8488C"),
+    InstanceType("m6i.large", 2, 8.0, 1.0, 3, cpu_model="Intel(R) Xeon(R) Platinum 8375C CPU"
+                 " @ 2.90GHz"),
+    InstanceType("c7g.xlarge", 4, 8.0, 0.92, 3, arch="aarch64",
+                 cpu_model="CPU implementer 0x41 part 0xd40"),
+    InstanceType("c6a.2xlarge", 8, 16.0, 0.97, 2, cpu_model="AMD EPYC 7R13 Processor"),
 )
 
 JOB_MIX = (
@@ -270,13 +281,15 @@ def generate(seed: int, days: int, scale: float, end: dt.date) -> list[dict[str,
         host = hosts[job["host"]]
         slot_free = heapq.heappop(host.free_at)
         begin = max(arrival, slot_free)
+        # What the host-local registry would count: the other slots still busy, and this one.
+        running = 1 + sum(1 for free in host.free_at if free > begin)
         inp = job["input"]
         planned = _planned_wall_s(rng, job["job_type"], inp, host)
         failed = rng.random() < _fail_probability(inp) * (0.5 if job["attempt_number"] > 1 else 1)
         wall = planned * float(rng.uniform(0.05, 0.9)) if failed else planned
         wall = max(wall, 0.05)
         heapq.heappush(host.free_at, begin + wall)
-        rows.append(_row(rng, seed, start, job, host, begin, wall, failed))
+        rows.append(_row(rng, seed, start, job, host, begin, wall, failed, running))
         if failed and rng.random() < 0.75 and job["attempt_number"] < 3:
             same_type = [i for i, h in enumerate(hosts) if h.itype == host.itype]
             retry = dict(job, attempt_number=job["attempt_number"] + 1,
@@ -288,7 +301,7 @@ def generate(seed: int, days: int, scale: float, end: dt.date) -> list[dict[str,
 
 def _row(
     rng: np.random.Generator, seed: int, start: dt.datetime, job: dict[str, Any], host: Host,
-    begin: float, wall: float, failed: bool,
+    begin: float, wall: float, failed: bool, running: int,
 ) -> dict[str, Any]:
     it = host.itype
     job_type = job["job_type"]
@@ -315,7 +328,12 @@ def _row(
         cpu_cores_usable=float(it.vcpus),
         mem_gb=it.mem_gb,
         hostname=host.hostname,
+        arch=it.arch,
+        cpu_model=it.cpu_model,
+        worker_slots=host.slots,
+        host_running_at_start=running,
         synthetic=True,
+        source=schema.SOURCE_SYNTHETIC,
         collector_version=f"synthetic-{seed}",
         schema_version=schema.SCHEMA_VERSION,
     )

@@ -10,6 +10,16 @@ import pytest
 from tests.s3server import SeaweedS3
 
 
+@pytest.fixture(scope="session", autouse=True)
+def host_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The host-local registry of running attempts in the session's own folder: the suites of
+    other checkouts on this machine would otherwise share ~/.cache/mediajobs/running."""
+    folder = tmp_path_factory.mktemp("running")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDIAJOB_HOST_REGISTRY", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     """One SeaweedFS for the whole session; tests use their own prefixes in its bucket."""

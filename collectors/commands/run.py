@@ -3,6 +3,7 @@
     mjcollect run --job-type T --job-id J --attempt N --input PATH [--input PATH ...]
                   [--output PATH|s3://bucket/key] [--manifest FILE] [--sample-interval S]
                   [--data URL] [--commands-file FILE.json] [--detach-upload]
+                  [--worker-slots N]
                   -- ffmpeg -i in.mov ... pass1 [--then -- ffmpeg ... pass2 ...]
 
 Several commands per attempt (a two-pass export, a decode then an upload): after the first
@@ -80,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: MEDIAJOB_SAMPLE_INTERVAL or 2)")
     parser.add_argument("--data", metavar="URL",
                         help="dataset URL (default: MEDIAJOB_METRICS_URL)")
+    parser.add_argument("--worker-slots", type=int, metavar="N",
+                        help="attempts this worker runs at once, recorded as worker_slots "
+                        "(default: MEDIAJOB_WORKER_SLOTS)")
     parser.add_argument("--commands-file", type=Path, metavar="FILE",
                         help="JSON list of argument lists, run in order before the `--` command")
     parser.add_argument("--upload-timeout", type=float, default=30.0, metavar="S",
@@ -309,11 +313,15 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
         print("mjcollect run: --job-type and --job-id must not be empty, --attempt >= 1",
               file=sys.stderr)
         return 2
+    if args.worker_slots is not None and args.worker_slots < 1:
+        print("mjcollect run: --worker-slots must be >= 1", file=sys.stderr)
+        return 2
     sink: Sink | SpoolOnlySink | None = (
         _spool_only_sink(args.data) if args.detach_upload else open_sink(args.data))
     attempt = start_attempt(
         args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,
         inputs=args.input, output=args.output, sink=sink, sampler=sampler,
+        worker_slots=args.worker_slots,
     )
     error: BaseException | str | None = None
     code = 0

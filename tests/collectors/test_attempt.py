@@ -84,7 +84,8 @@ def test_successful_thumbnail_job_row_and_manifest(
     assert row["duration_ms"] > 0 and row["probe_ms"] >= 0
     assert before <= row["started_at"] <= row["finished_at"] <= dt.datetime.now(dt.UTC)
     assert row["instance_type"] == "c7i.large" and row["cpu_cores"] == os.cpu_count()
-    assert row["collector_version"] == "0.1.0" and row["schema_version"] == 1
+    assert row["collector_version"] == "0.1.0"
+    assert row["schema_version"] == schema.SCHEMA_VERSION == 2
     assert row["synthetic"] is False
     assert row["cpu_pct_avg"] is None and row["cpu_sample_count"] is None  # sampler=None
 

@@ -243,7 +243,8 @@ def test_cores_memory_and_name_of_this_machine(monkeypatch: pytest.MonkeyPatch) 
     assert m.cpu_cores_usable is not None and 0 < m.cpu_cores_usable <= affinity
     assert m.as_row() == {"cpu_cores": m.cpu_cores, "cpu_cores_usable": m.cpu_cores_usable,
                           "mem_gb": m.mem_gb, "hostname": m.hostname,
-                          "instance_type": "c7i.large"}
+                          "instance_type": "c7i.large", "arch": m.arch,
+                          "cpu_model": m.cpu_model}
 
 
 @pytest.mark.parametrize(("text", "cpus"), [
