@@ -55,7 +55,7 @@ MEDIAJOB_WORKER_SLOTS = "MEDIAJOB_WORKER_SLOTS"
 
 #: Folder of the host-local registry of running attempts (collectors.registry), shared by every
 #: worker process of the host (containers mount one host folder here). Default
-#: ~/.cache/mediajobs/running.
+#: /dev/shm/mediajobs-running-<uid> (else ~/.cache/mediajobs/running).
 MEDIAJOB_HOST_REGISTRY = "MEDIAJOB_HOST_REGISTRY"
 
 #: The instance type, when the deployment knows it (saves the IMDS round trip).

@@ -2,9 +2,10 @@
 
 `host_running_at_start` counts the attempts of the host running when one starts, itself
 included, across processes and across containers that share the registry folder
-(MEDIAJOB_HOST_REGISTRY, default ~/.cache/mediajobs/running; containers mount one host path
-there). Each live attempt holds one entry file, `<attempt id>.lock`, with an exclusive `flock`
-on it for as long as it runs, and its pid inside for people reading the folder.
+(MEDIAJOB_HOST_REGISTRY, default /dev/shm/mediajobs-running-<uid>; containers, whose /dev/shm
+is their own, mount one host folder and point the variable at it). Each live attempt holds
+one entry file, `<attempt id>-<pid>.lock`, with an exclusive `flock` on it for as long as it
+runs, and its pid inside for people reading the folder.
 
 Why flock and not the pid: pids of other containers mean nothing here (another pid namespace)
 and a pid is reused after its process dies, but the kernel drops a process's locks when it
@@ -76,9 +77,16 @@ class Entry:
 
 
 def registry_dir() -> Path:
-    """MEDIAJOB_HOST_REGISTRY, else ~/.cache/mediajobs/running."""
+    """MEDIAJOB_HOST_REGISTRY, else /dev/shm/mediajobs-running-<uid> (memory: creating a file
+    there costs microseconds where a busy disk took milliseconds, benchmarks/registry.py, and a
+    reboot, which ends every attempt, empties it), else ~/.cache/mediajobs/running."""
     raw = os.environ.get(config.MEDIAJOB_HOST_REGISTRY, "").strip()
-    return Path(os.path.expanduser(raw or "~/.cache/mediajobs/running"))
+    if raw:
+        return Path(os.path.expanduser(raw))
+    shm = Path("/dev/shm")
+    if shm.is_dir() and hasattr(os, "getuid"):
+        return shm / f"mediajobs-running-{os.getuid()}"
+    return Path(os.path.expanduser("~/.cache/mediajobs/running"))
 
 
 def _is_held(path: Path) -> bool:
@@ -124,7 +132,7 @@ def register(attempt_id: str, folder: Path | None = None) -> Entry:
     if fcntl is None:
         raise RegistryUnavailable("no flock on this platform")
     folder = registry_dir() if folder is None else folder
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = _SAFE.sub("_", attempt_id)[:120] or "attempt"
     final = folder / f"{name}-{os.getpid()}{_SUFFIX}"
     tmp = folder / f".{final.name}.tmp"

@@ -4,9 +4,9 @@
     .venv/bin/python data/generate_synthetic.py --out DIR --days 28 --seed 87 --scale 0.75
 
 Every row has synthetic=True, source "synthetic" and collector_version "synthetic-<seed>";
-files are named `synthetic-<seed>.parquet` inside `job_type=<t>/dt=<YYYY-MM-DD>/`, and a run first removes the
-previous `synthetic-*.parquet` files only, so measured files (from `mjcollect demo`) beside them
-are left alone.
+files are named `synthetic-<seed>.parquet` inside `job_type=<t>/dt=<YYYY-MM-DD>/`, and a run
+first removes the previous `synthetic-*.parquet` files only, so measured files (from
+`mjcollect demo`) beside them are left alone.
 
 The model (all times UTC; the numbers are assumptions chosen to look like a media fleet, not
 measurements):
