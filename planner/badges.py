@@ -10,9 +10,10 @@ say is the empty string.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
+
+from planner import formats
 
 #: ffprobe codec_name -> the name people write. Unknown names are shown upper-cased.
 CODEC_NAMES: dict[str, str] = {
@@ -45,17 +46,6 @@ CODEC_NAMES: dict[str, str] = {
 }
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None for null, NaN, infinities and non-numbers."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -76,35 +66,9 @@ def codec_name(codec: Any) -> str | None:
     return name.upper()
 
 
-def format_duration(seconds: Any) -> str | None:
-    """ "2:30" for 150 s, "1:02:03" over an hour, "0:07" for 7.4 s; None when unknown.
-
-    Rounded to the nearest second (a 0.4 s clip reads "0:00").
-    """
-    x = _num(seconds)
-    if x is None or x < 0:
-        return None
-    total = int(round(x))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
-
-
-def format_rtf(rtf: Any) -> str | None:
-    """ "1.3x" (one decimal; two under 0.1, so a slow job does not read 0.0x); None if unknown."""
-    x = _num(rtf)
-    if x is None or x <= 0:
-        return None
-    if x < 0.1:
-        return f"{x:.2f}x"
-    return f"{x:.1f}x"
-
-
 def format_mem_gb(mem_gb: Any) -> str | None:
     """ "4GB" when integral to 0.1 GB, "7.5GB" otherwise; None when unknown."""
-    x = _num(mem_gb)
+    x = formats.finite(mem_gb)
     if x is None or x <= 0:
         return None
     rounded = round(x, 1)
@@ -115,14 +79,14 @@ def format_mem_gb(mem_gb: Any) -> str | None:
 
 def rtf_badge(row: Mapping[str, Any]) -> str:
     """ "RTF 1.3x" from the row's `rtf` (else input seconds / wall seconds); "" when unknown."""
-    rtf = _num(row.get("rtf"))
+    rtf = formats.finite(row.get("rtf"))
     # A failed attempt stopped part-way: input seconds over its wall time is no speed.
     if rtf is None and row.get("status") != "failed":
-        secs = _num(row.get("input_duration_seconds"))
-        ms = _num(row.get("duration_ms"))
+        secs = formats.finite(row.get("input_duration_seconds"))
+        ms = formats.finite(row.get("duration_ms"))
         if secs is not None and ms is not None and ms > 0:
             rtf = secs / (ms / 1000.0)
-    text = format_rtf(rtf)
+    text = formats.rtf(rtf, missing="")
     return f"RTF {text}" if text else ""
 
 
@@ -133,7 +97,7 @@ def input_badge(row: Mapping[str, Any]) -> str:
     phone video reads 1080x1920. An audio-only input reads "AAC, 2:30".
     """
     parts: list[str] = []
-    w, h = _num(row.get("input_width")), _num(row.get("input_height"))
+    w, h = formats.finite(row.get("input_width")), formats.finite(row.get("input_height"))
     if w is not None and h is not None and w > 0 and h > 0:
         parts.append(f"{int(w)}x{int(h)}")
     for key in ("input_video_codec", "input_audio_codec"):
@@ -141,7 +105,7 @@ def input_badge(row: Mapping[str, Any]) -> str:
         if name:
             parts.append(name)
     head = " ".join(parts)
-    duration = format_duration(row.get("input_duration_seconds"))
+    duration = formats.clock(row.get("input_duration_seconds"))
     if head and duration:
         return f"{head}, {duration}"
     return head or duration or ""
@@ -156,7 +120,7 @@ def host_badge(row: Mapping[str, Any]) -> str:
     name = _text(row.get("instance_type")) or _text(row.get("hostname"))
     if name:
         parts.append(name)
-    cores = _num(row.get("cpu_cores"))
+    cores = formats.finite(row.get("cpu_cores"))
     if cores is not None and cores > 0:
         n = int(cores)
         parts.append(f"{n} core" if n == 1 else f"{n} cores")

@@ -17,8 +17,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from collectors import schema
-from collectors.schema import JOB_TYPES
-from planner.stats import UNKNOWN
+from planner import formats
+from planner.formats import UNKNOWN, ordered_job_types
 
 if TYPE_CHECKING:
     import polars as pl
@@ -43,16 +43,7 @@ PALETTE = (
 )  # fmt: skip
 
 _AGGREGATE_MARKER = {"symbol": "diamond", "size": 11, "color": "black", "line": {"width": 1}}
-#: The label of a null instance type (or codec): the one planner.stats gives.
-_NO_INSTANCE = UNKNOWN
 _GREY = "#9E9E9E"
-
-
-def ordered_job_types(values: Iterable[str | None]) -> list[str]:
-    """Job types in plan order (JOB_TYPES), then any other type alphabetically."""
-    present = {v for v in values if v is not None}
-    known = [t for t in JOB_TYPES if t in present]
-    return known + sorted(present - set(JOB_TYPES))
 
 
 def color_map(keys: Iterable[str | None], more: Iterable[str | None] = ()) -> dict[str, str]:
@@ -67,7 +58,7 @@ def color_map(keys: Iterable[str | None], more: Iterable[str | None] = ()) -> di
     first = sorted({k for k in keys if k is not None})
     names = first + sorted({k for k in more if k is not None} - set(first))
     out = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(names)}
-    out[_NO_INSTANCE] = _GREY
+    out[UNKNOWN] = _GREY
     return out
 
 
@@ -81,7 +72,7 @@ def _colors(given: Mapping[str, str] | None, keys: Iterable[str | None]) -> dict
 
 
 def _label(value: str | None) -> str:
-    return _NO_INSTANCE if value is None else str(value)
+    return UNKNOWN if value is None else str(value)
 
 
 def _named(fig: go.Figure, name: str, title: str) -> go.Figure:
@@ -357,12 +348,9 @@ def throughput_cost(
 
 
 def _fmt(value: float | None, *, money: bool = False) -> str:
-    if value is None:
-        return ""
     if money:
-        # Three significant digits: a media hour of audio costs a tenth of a cent.
-        return f"${value:.3g}" if value < 100 else f"${value:,.0f}"
-    return f"{value:.3g}"
+        return formats.usd_brief(value)
+    return "" if value is None else f"{value:.3g}"
 
 
 def fleet_vs_demand(

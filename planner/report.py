@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from planner.formats import fmt_usd
+from planner import formats
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -273,24 +272,6 @@ def figures(data: ReportData) -> list[go.Figure]:
     ]
 
 
-# Number formats, also used by `mjplan summary` and `mjplan size`, so the report and the
-# terminal agree digit for digit.
-
-
-def fmt_number(value: Any, digits: int = 2) -> str:
-    """`1.32` (two decimals by default); "-" for null or NaN."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
-    """`1.27-1.36`; "-" when a bound is null."""
-    if low is None or high is None:
-        return "-"
-    return f"{fmt_number(low, digits)}-{fmt_number(high, digits)}"
-
-
 def summary_tables(summary: pl.DataFrame) -> list[Table]:
     """One table per job type, the columns of `mjplan summary` (RTF, or jobs/h for thumbnails)."""
     import polars as pl
@@ -305,23 +286,24 @@ def summary_tables(summary: pl.DataFrame) -> list[Table]:
         for r in part.iter_rows(named=True):
             cells["instance"].append(str(r["instance_type"]))
             cells["attempts"].append(str(r["attempts"]))
-            cells["ok %"].append(fmt_number(100 * r["success_rate"], 1))
+            cells["ok %"].append(formats.number(100 * r["success_rate"], 1))
             if jobs:
                 extra = {
-                    "jobs/h": fmt_number(r["jobs_per_hour"], 0),
-                    "95% CI": fmt_ci(r["jobs_per_hour_ci_low"], r["jobs_per_hour_ci_high"], 0),
-                    "s/job p50": fmt_number(r["seconds_per_job_p50"]),
-                    "s/job p90": fmt_number(r["seconds_per_job_p90"]),
+                    "jobs/h": formats.number(r["jobs_per_hour"], 0),
+                    "95% CI": formats.interval(
+                        r["jobs_per_hour_ci_low"], r["jobs_per_hour_ci_high"], 0),
+                    "s/job p50": formats.number(r["seconds_per_job_p50"]),
+                    "s/job p90": formats.number(r["seconds_per_job_p90"]),
                 }
             else:
                 extra = {
-                    "RTF": fmt_number(r["rtf"]),
-                    "95% CI": fmt_ci(r["rtf_ci_low"], r["rtf_ci_high"]),
-                    "mean RTF": fmt_number(r["rtf_mean"]),
-                    **{f"p{p}": fmt_number(r[f"rtf_p{p}"]) for p in (10, 50, 90, 99)},
+                    "RTF": formats.number(r["rtf"]),
+                    "95% CI": formats.interval(r["rtf_ci_low"], r["rtf_ci_high"]),
+                    "mean RTF": formats.number(r["rtf_mean"]),
+                    **{f"p{p}": formats.number(r[f"rtf_p{p}"]) for p in (10, 50, 90, 99)},
                 }
-            extra["CPU %"] = fmt_number(r["cpu_pct_avg"], 0)
-            extra["RSS MB p90"] = fmt_number(r["mem_rss_mb_p90"], 0)
+            extra["CPU %"] = formats.number(r["cpu_pct_avg"], 0)
+            extra["RSS MB p90"] = formats.number(r["mem_rss_mb_p90"], 0)
             extra[""] = "few" if r["low_sample"] else ""
             for k, v in extra.items():
                 cells.setdefault(k, []).append(v)
@@ -370,9 +352,9 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
                 str(t.instances_utilisation),
                 "-" if t.instances_wait is None else str(t.instances_wait),
                 str(t.instances), t.bound, "-" if wait_s is None else f"{wait_s:.1f}s",
-                fmt_usd(t.on_demand_usd_h), fmt_usd(t.on_demand_usd_per_media_h, 3),
-                t.interruption_band, str(t.instances_spot), fmt_usd(t.spot_usd_h),
-                fmt_usd(t.spot_usd_per_media_h, 3),
+                formats.usd(t.on_demand_usd_h), formats.usd(t.on_demand_usd_per_media_h, 3),
+                t.interruption_band, str(t.instances_spot), formats.usd(t.spot_usd_h),
+                formats.usd(t.spot_usd_per_media_h, 3),
             ),
             strict=True,
         ):  # fmt: skip
@@ -396,7 +378,7 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
                                   for m in rec.members],
                 "weighted capacity": [f"{m.weighted_capacity:g}" for m in rec.members],
                 "instances alone": [str(m.instances_alone) for m in rec.members],
-                "USD/h alone": [fmt_usd(m.usd_h_alone) for m in rec.members],
+                "USD/h alone": [formats.usd(m.usd_h_alone) for m in rec.members],
             }
         )  # fmt: skip
         tables.append(

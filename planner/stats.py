@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from collectors import schema
 from planner.badges import codec_name
 from planner.errors import EmptySelectionError, PlannerError
+from planner.formats import UNKNOWN
 from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of, where_clause
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ RESOLUTION_BANDS: tuple[tuple[int, str], ...] = (
 )
 TOP_BAND = "2160p+"
 AUDIO_ONLY = "audio only"
-UNKNOWN = "unknown"
 
 
 def resolution_band(

@@ -107,7 +107,7 @@ def _print_tables(url: str, curve: pl.DataFrame, args: argparse.Namespace) -> No
     from rich.table import Table
 
     from collectors import schema
-    from planner.report import fmt_number as _fmt
+    from planner import formats
 
     width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((120, 24)).columns, 120)
     console = Console(width=width, highlight=False)
@@ -129,9 +129,10 @@ def _print_tables(url: str, curve: pl.DataFrame, args: argparse.Namespace) -> No
                                             ("few", not row["eligible"])) if on)
             table.add_row(
                 row["instance_type"], str(row["running"]), str(row["attempts"]),
-                _fmt(row["rtf"]), _fmt(row["service_s"]),
-                _fmt(row["throughput"], 0 if jobs else 2), _fmt(row["slowdown"]),
-                _fmt(row["per_usd"], 0), row["source"], mark,
+                formats.number(row["rtf"]), formats.number(row["service_s"]),
+                formats.number(row["throughput"], 0 if jobs else 2),
+                formats.number(row["slowdown"]),
+                formats.number(row["per_usd"], 0), row["source"], mark,
             )
         console.print(table)
     console.print(

@@ -236,7 +236,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     from rich.console import Console
     from rich.table import Table
 
-    from planner.formats import fmt_usd as _usd
+    from planner import formats
 
     width = max(180, shutil.get_terminal_size((180, 24)).columns)
     console = Console(width=width, highlight=False)
@@ -292,12 +292,12 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
             str(t.instances),
             t.bound,
             "-" if wait_s is None else f"{wait_s:.1f}s",
-            _usd(t.on_demand_usd_h),
-            _usd(t.on_demand_usd_per_media_h, 3),
+            formats.usd(t.on_demand_usd_h),
+            formats.usd(t.on_demand_usd_per_media_h, 3),
             t.interruption_band,
             str(t.instances_spot),
-            _usd(t.spot_usd_h),
-            _usd(t.spot_usd_per_media_h, 3),
+            formats.usd(t.spot_usd_h),
+            formats.usd(t.spot_usd_per_media_h, 3),
         )
     console.print(table)
     if len(result.types) > args.top:

@@ -120,10 +120,7 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
     from rich.table import Table
 
     from collectors import schema
-
-    # The report's number formats, so the terminal and the HTML report agree digit for digit.
-    from planner.report import fmt_ci as _fmt_ci
-    from planner.report import fmt_number as _fmt
+    from planner import formats
     from planner.stats import LOW_SAMPLE
 
     width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
@@ -159,24 +156,24 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
                 cells.append(str(row["instance_type"]))
             if has_class:
                 cells.append(str(row["input_class"]))
-            cells += [str(row["attempts"]), _fmt(100 * row["success_rate"], 1)]
+            cells += [str(row["attempts"]), formats.number(100 * row["success_rate"], 1)]
             if jobs:
                 cells += [
-                    _fmt(row["jobs_per_hour"], 0),
-                    _fmt_ci(row["jobs_per_hour_ci_low"], row["jobs_per_hour_ci_high"], 0),
-                    _fmt(row["seconds_per_job_p50"]),
-                    _fmt(row["seconds_per_job_p90"]),
+                    formats.number(row["jobs_per_hour"], 0),
+                    formats.interval(row["jobs_per_hour_ci_low"], row["jobs_per_hour_ci_high"], 0),
+                    formats.number(row["seconds_per_job_p50"]),
+                    formats.number(row["seconds_per_job_p90"]),
                 ]
             else:
                 cells += [
-                    _fmt(row["rtf"]),
-                    _fmt_ci(row["rtf_ci_low"], row["rtf_ci_high"]),
-                    _fmt(row["rtf_mean"]),
-                    *(_fmt(row[f"rtf_p{p}"]) for p in (10, 50, 90, 99)),
+                    formats.number(row["rtf"]),
+                    formats.interval(row["rtf_ci_low"], row["rtf_ci_high"]),
+                    formats.number(row["rtf_mean"]),
+                    *(formats.number(row[f"rtf_p{p}"]) for p in (10, 50, 90, 99)),
                 ]
             cells += [
-                _fmt(row["cpu_pct_avg"], 0),
-                _fmt(row["mem_rss_mb_p90"], 0),
+                formats.number(row["cpu_pct_avg"], 0),
+                formats.number(row["mem_rss_mb_p90"], 0),
                 "few" if row["low_sample"] else "",
             ]
             table.add_row(*cells)

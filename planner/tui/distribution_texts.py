@@ -4,11 +4,10 @@ no I/O."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from planner.tui.formatting import format_rtf
+from planner import formats
 
 #: Eighths of a cell, for bars with sub-cell resolution.
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -97,35 +96,29 @@ def group_stats_text(row: Mapping[str, Any] | None) -> str:
     if row.get("throughput_unit") == "jobs":
         lines += [
             "Jobs/hour per slot",
-            f"  {_num(row.get('jobs_per_hour'), '.0f')}",
-            f"  95% CI {_num(row.get('jobs_per_hour_ci_low'), '.0f')}"
-            f"–{_num(row.get('jobs_per_hour_ci_high'), '.0f')}",
+            f"  {formats.number(row.get('jobs_per_hour'), 0)}",
+            f"  95% CI {formats.number(row.get('jobs_per_hour_ci_low'), 0)}"
+            f"–{formats.number(row.get('jobs_per_hour_ci_high'), 0)}",
             "",
-            f"s/job p50  {_num(row.get('seconds_per_job_p50'), '.2f')}",
-            f"s/job p90  {_num(row.get('seconds_per_job_p90'), '.2f')}",
-            f"s/job mean {_num(row.get('seconds_per_job_mean'), '.2f')}",
+            f"s/job p50  {formats.number(row.get('seconds_per_job_p50'), 2)}",
+            f"s/job p90  {formats.number(row.get('seconds_per_job_p90'), 2)}",
+            f"s/job mean {formats.number(row.get('seconds_per_job_mean'), 2)}",
         ]
     else:
         lines += [
             "Aggregate RTF",
-            f"  {format_rtf(row.get('rtf'))}",
-            f"  95% CI {format_rtf(row.get('rtf_ci_low'))}–{format_rtf(row.get('rtf_ci_high'))}",
-            f"mean of RTFs {format_rtf(row.get('rtf_mean'))}",
+            f"  {formats.rtf(row.get('rtf'))}",
+            f"  95% CI {formats.rtf(row.get('rtf_ci_low'))}–{formats.rtf(row.get('rtf_ci_high'))}",
+            f"mean of RTFs {formats.rtf(row.get('rtf_mean'))}",
             "",
-            f"p10  {format_rtf(row.get('rtf_p10'))}",
-            f"p50  {format_rtf(row.get('rtf_p50'))}",
-            f"p90  {format_rtf(row.get('rtf_p90'))}",
-            f"p99  {format_rtf(row.get('rtf_p99'))}",
+            f"p10  {formats.rtf(row.get('rtf_p10'))}",
+            f"p50  {formats.rtf(row.get('rtf_p50'))}",
+            f"p90  {formats.rtf(row.get('rtf_p90'))}",
+            f"p99  {formats.rtf(row.get('rtf_p99'))}",
         ]
     if row.get("low_sample"):
         lines += ["", "⚠ low sample"]
     return "\n".join(lines)
-
-
-def _num(value: float | None, spec: str) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return format(value, spec)
 
 
 def group_marks(row: Mapping[str, Any] | None) -> dict[str, float | None]:

@@ -5,44 +5,20 @@ the views' short texts: the jobs query line, the attempt's title and commands, t
 view's recommendation and demand lines. The tables' columns and the distributions view's
 histogram are in their own modules (`jobs_columns`, `sizing_columns`, `distribution_texts`).
 
-Times are shown in UTC, durations from milliseconds, RTF as a multiple ("1.30x").
+Times are shown in UTC. Money, durations, RTF and job type names are `planner.formats`'.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from planner import formats
 
 if TYPE_CHECKING:
     from planner.tui.query_state import JobsQuery
-
-#: Short names for the job types of plan 87, so the jobs table fits 80 columns.
-_SHORT_JOB_TYPES = {
-    "create_video_export_v1": "export",
-    "upload_edit_proxy_v1": "proxy",
-    "upload_thumb_v1": "thumb",
-    "upload_audio_envelope_v1": "audio",
-}
-
-
-def short_job_type(job_type: str | None) -> str:
-    """`create_video_export_v1` -> `export`; unknown types pass through unchanged."""
-    if job_type is None:
-        return "-"
-    return _SHORT_JOB_TYPES.get(job_type, job_type)
-
-
-def ordered_job_types(values: Iterable[str | None]) -> list[str]:
-    """Job types in the plan's order (JOB_TYPES), then any others sorted; nulls dropped."""
-    from collectors.schema import JOB_TYPES
-
-    present = {v for v in values if v is not None}
-    return [t for t in JOB_TYPES if t in present] + sorted(present - set(JOB_TYPES))
-
 
 def short_id(value: str | None, width: int = 10) -> str:
     """An id cut to `width` cells with a trailing `…` (UUIDs in a narrow table), its control
@@ -130,39 +106,6 @@ def format_short_time(value: dt.datetime | None) -> str:
     return format_time(value, "%m-%d %H:%M")
 
 
-def format_duration_ms(ms: float | None) -> str:
-    """Milliseconds as `850ms`, `12.3s`, `4m05s` or `1h02m`; `-` for null."""
-    if ms is None or (isinstance(ms, float) and math.isnan(ms)):
-        return "-"
-    if ms < 1000:
-        return f"{ms:.0f}ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, sec = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def format_short_duration_ms(ms: float | None) -> str:
-    """`format_duration_ms` in at most 5 cells (the jobs table's column): from 10 minutes the
-    seconds are dropped (`12m`), from 10 hours the minutes (`10h`); rounded down, as a
-    clock reads."""
-    text = format_duration_ms(ms)
-    if len(text) <= 5:
-        return text
-    return re.sub(r"(\d+[mh]).*", r"\1", text)
-
-
-def format_rtf(rtf: float | None) -> str:
-    """A real-time factor as `1.30x`; `-` for null."""
-    if rtf is None or math.isnan(rtf):
-        return "-"
-    return f"{rtf:.2f}x"
-
-
 def format_count(n: int) -> str:
     """`1234567` -> `1,234,567`."""
     return f"{n:,}"
@@ -209,7 +152,7 @@ def jobs_query_parts(query: JobsQuery, *, short: bool = False) -> list[str]:
     else:
         time_range = format_range(query.range_hours)
     parts = [
-        f"[b]t[/]ype {short_job_type(query.job_type) if query.job_type else 'all'}",
+        f"[b]t[/]ype {formats.short_job_type(query.job_type) if query.job_type else 'all'}",
         f"[b]i[/]nstance {query.instance_type or 'all'}",
         f"[b]s[/]tatus {query.status or 'all'}",
         f"[b]r[/]ange {time_range}",
@@ -233,7 +176,7 @@ def attempt_title(row: Mapping[str, Any]) -> str:
     head = f"Attempt {number}" if number is not None else "Attempt"
     return (
         f"[b]{head}[/] of job [b]{escape_markup(visible_text(str(row.get('job_id'))))}[/] · "
-        f"{escape_markup(short_job_type(row.get('job_type')))} · [{colour}]{status}[/] · "
+        f"{escape_markup(formats.short_job_type(row.get('job_type')))} · [{colour}]{status}[/] · "
         f"{format_time(row.get('started_at'))}"
     )
 
@@ -300,7 +243,7 @@ def demand_text(demand: Mapping[str, Any], growth: float = 1.0) -> str:
     parts = []
     for job_type, d in demand.items():
         origin = "" if common else (" forecast" if d.source.startswith("forecast") else " data")
-        parts.append(f"{short_job_type(job_type)} {d.jobs_per_hour:.1f}{origin}")
+        parts.append(f"{formats.short_job_type(job_type)} {d.jobs_per_hour:.1f}{origin}")
     if common:
         head = f"Demand jobs/h ({common})"
     else:

@@ -9,14 +9,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from planner import formats
 from planner.tui.formatting import (
     cells,
     fit_cells,
-    format_short_duration_ms,
     format_short_time,
     head_cells,
     pad_cells,
-    short_job_type,
     tail_cells,
     visible_text,
 )
@@ -257,7 +256,7 @@ def jobs_cells(
         }
     texts |= {
         "job": short_job_id(row.get("job_id"), layout.widths["job"], id_prefix),
-        "type": short_job_type(row.get("job_type")),
-        "duration": format_short_duration_ms(row.get("duration_ms")),
+        "type": formats.short_job_type(row.get("job_type")),
+        "duration": formats.short_duration_ms(row.get("duration_ms")),
     }
     return {k: layout.cell(k, visible_text(texts[k] or "-")) for k in JOBS_COLUMNS}

@@ -4,9 +4,10 @@ of `mjplan size` (the widest that fits is shown), and each row's cells from a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from planner import formats
 
 #: Labels of the sizing table's columns, by key (the wider forms' as `mjplan size` writes them).
 SIZING_LABELS: dict[str, str] = {
@@ -38,13 +39,6 @@ SIZING_COLUMNS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
-def format_usd(value: float | None, digits: int = 2) -> str:
-    """`$1.23`; `-` for null."""
-    if value is None or math.isnan(value) or math.isinf(value):
-        return "-"
-    return f"${value:,.{digits}f}"
-
-
 def sizing_texts(rank: int, t: Any, capacity: str) -> dict[str, str]:
     """Every cell of one row of the sizing table for a `planner.sizing.TypeSizing`, by
     SIZING_LABELS key.
@@ -70,16 +64,16 @@ def sizing_texts(rank: int, t: Any, capacity: str) -> dict[str, str]:
         "bound": t.bound,
         "wait_p": "-" if wait_s is None else f"{wait_s:.1f}s",
         "util": f"{t.utilisation:.0%}",
-        "usd_h": format_usd(t.spot_usd_h if spot else t.on_demand_usd_h),
-        "usd_media_h": format_usd(
+        "usd_h": formats.usd(t.spot_usd_h if spot else t.on_demand_usd_h),
+        "usd_media_h": formats.usd(
             t.spot_usd_per_media_h if spot else t.on_demand_usd_per_media_h, 3),
         "od_instances": str(t.instances),
-        "od_usd_h": format_usd(t.on_demand_usd_h),
-        "od_usd_media_h": format_usd(t.on_demand_usd_per_media_h, 3),
+        "od_usd_h": formats.usd(t.on_demand_usd_h),
+        "od_usd_media_h": formats.usd(t.on_demand_usd_per_media_h, 3),
         "band": t.interruption_band,
         "spot_instances": str(t.instances_spot),
-        "spot_usd_h": format_usd(t.spot_usd_h),
-        "spot_usd_media_h": format_usd(t.spot_usd_per_media_h, 3),
+        "spot_usd_h": formats.usd(t.spot_usd_h),
+        "spot_usd_media_h": formats.usd(t.spot_usd_per_media_h, 3),
     }
 
 

@@ -11,7 +11,6 @@ import pytest
 from planner.badges import (
     badges,
     codec_name,
-    format_duration,
     host_badge,
     input_badge,
     rtf_badge,
@@ -96,23 +95,6 @@ def test_input_badge_leaves_out_what_is_unknown_never_none() -> None:
 )
 def test_codec_names_as_people_write_them(raw: str | None, shown: str | None) -> None:
     assert codec_name(raw) == shown
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0.4, "0:00"),
-        (59.6, "1:00"),
-        (150, "2:30"),
-        (3599, "59:59"),
-        (3600, "1:00:00"),
-        (3723, "1:02:03"),
-        (None, None),
-        (-1, None),
-    ],
-)
-def test_durations(seconds: float | None, text: str | None) -> None:
-    assert format_duration(seconds) == text
 
 
 def test_host_badge_as_the_plan_shows_it() -> None:

@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from collectors.schema import metrics_of_row
-from planner import badges, queries
+from planner import badges, formats, queries
 from planner.tui.app import PlannerApp
-from planner.tui.formatting import format_short_time, pretty_json, short_id, short_job_type
+from planner.tui.formatting import format_short_time, pretty_json, short_id
 from planner.tui.jobs_columns import compact_host_badge, compact_input_badge, compact_rtf_badge
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
@@ -46,7 +46,7 @@ async def test_first_page_is_newest_first_with_badges(dataset: Any) -> None:
         # 120 columns: the full form, the badges as the plan writes them.
         assert table.layout_form.full
         assert cells[1] == short_id(first["job_id"], table.layout_form.widths["job"])
-        assert cells[2] == short_job_type(first["job_type"])
+        assert cells[2] == formats.short_job_type(first["job_type"])
         assert cells[5] == badges.rtf_badge(first).removeprefix("RTF ")
         assert cells[6] == badges.input_badge(first)
         assert cells[7] == badges.host_badge(first)
@@ -94,7 +94,7 @@ async def test_filter_keys_requery(dataset: Any) -> None:
         assert screen.query_state.job_type == job_types[0]
         assert screen.query_state.status == "failed"
         bar = static_text(screen.query_one("#filter-bar"))
-        assert f"type {short_job_type(job_types[0])}" in bar and "status failed" in bar
+        assert f"type {formats.short_job_type(job_types[0])}" in bar and "status failed" in bar
         expected = queries.list_attempts(
             dataset, job_type=job_types[0], status="failed", limit=PAGE_SIZE
         )

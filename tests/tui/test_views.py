@@ -17,7 +17,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
-from planner import queries, stats
+from planner import formats, queries, stats
 from planner.commands import size as size_command
 from planner.dataset import default_data_url, open_dataset, s3_filesystem
 from planner.demand import parse_forecast, percentile_of
@@ -26,13 +26,12 @@ from planner.prices import DEFAULT_PRICES_PATH, load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.tui.app import PlannerApp
 from planner.tui.distribution_texts import bins_of, merge_bins
-from planner.tui.formatting import format_rtf, short_job_type
 from planner.tui.messages import QueryFailed
 from planner.tui.screens.distributions import BINS, FINE_BINS, DistributionsScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
-from planner.tui.sizing_columns import SIZING_COLUMNS, SIZING_LAYOUTS, format_usd, sizing_cells
+from planner.tui.sizing_columns import SIZING_COLUMNS, SIZING_LAYOUTS, sizing_cells
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
@@ -70,9 +69,9 @@ async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
         assert f"job type {jt} (1/4)" in selector and "instance all" in selector
         figures = static_text(screen.query_one("#dist-stats"))
         row = by_type[jt]
-        assert f"  {format_rtf(row['rtf'])}\n" in figures  # the aggregate RTF
+        assert f"  {formats.rtf(row['rtf'])}\n" in figures  # the aggregate RTF
         for p in ("p50", "p90", "p99"):
-            assert f"{p}  {format_rtf(row[f'rtf_{p}'])}" in figures
+            assert f"{p}  {formats.rtf(row[f'rtf_{p}'])}" in figures
         histogram = screen.query_one(Histogram)
         expected = [0] * BINS
         for h in hist:
@@ -92,7 +91,7 @@ async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
         row = next(r for r in by_inst if r["job_type"] == jt and r["instance_type"] == inst)
         figures = static_text(screen.query_one("#dist-stats"))
         assert f"attempts   {row['attempts']:,}" in figures
-        assert f"  {format_rtf(row['rtf'])}\n" in figures
+        assert f"  {formats.rtf(row['rtf'])}\n" in figures
 
         await pilot.press("t", "t")  # thumbnails: seconds per job, no RTF
         assert screen.job_type == "upload_thumb_v1"
@@ -234,8 +233,8 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
         ]
         first = dict(zip(_headers(table), table_rows(table)[0], strict=True))
         top = result.types[0]
-        assert first["OD $/h"] == format_usd(top.on_demand_usd_h)
-        assert first["Spot $/h"] == format_usd(top.spot_usd_h)
+        assert first["OD $/h"] == formats.usd(top.on_demand_usd_h)
+        assert first["Spot $/h"] == formats.usd(top.spot_usd_h)
         assert first["Bound"] == top.bound
         assert fits()
 
@@ -259,7 +258,7 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
         await wait_for(pilot, lambda: screen.result.options.capacity == "on-demand")
         assert _headers(table)[-1] == "OD $/media h"
         od = size_fleet(load_sizing_inputs(dataset), SizingOptions(capacity="on-demand"))
-        assert table_rows(table)[0][-1] == format_usd(od.types[0].on_demand_usd_per_media_h, 3)
+        assert table_rows(table)[0][-1] == formats.usd(od.types[0].on_demand_usd_per_media_h, 3)
 
         await pilot.resize_terminal(80, 24)
         await wait_for(pilot, lambda: _headers(table) == [label for _, label in SIZING_COLUMNS])
@@ -328,7 +327,7 @@ async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: 
         for job_type, d in expected.demand.items():
             base = inputs.histories[job_type]
             assert d.jobs_per_hour == percentile_of(base.jobs, 50) * 2
-            assert f"{short_job_type(job_type)} {d.jobs_per_hour:.1f}" in status
+            assert f"{formats.short_job_type(job_type)} {d.jobs_per_hour:.1f}" in status
         fleet = static_text(screen.query_one("#sizing-fleet"))
         assert expected.recommendation is not None
         assert f"target capacity {expected.recommendation.total_target_capacity} " in fleet

@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from planner import formats
 from planner.tui import data, formatting
 from planner.tui.distribution_texts import bins_of, group_marks, group_stats_text
 from planner.tui.messages import DistributionLoaded, QueryFailed, post_result
@@ -69,7 +70,7 @@ class DistributionsScreen(Screen[None]):
     @on(DistributionLoaded)
     def _loaded(self, message: DistributionLoaded) -> None:
         self.data = message
-        self.job_types = formatting.ordered_job_types(r["job_type"] for r in message.by_job_type)
+        self.job_types = formats.ordered_job_types(r["job_type"] for r in message.by_job_type)
         self.query_one("#dist-body").loading = False
         self.redraw()
 
