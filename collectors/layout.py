@@ -4,8 +4,8 @@ The dataset is `<root>/job_type=<t>/dt=<YYYY-MM-DD>/<name>.parquet`, where `<roo
 folder or `s3://bucket/prefix`. Partition values are escaped the way Hive escapes them (`%XX`
 for each byte outside `[A-Za-z0-9_.-]`), so readers that take values from paths (pyarrow's
 "hive" partitioning decodes `%XX`) still see the original value, and a job type such as `../x`
-or `a/b` cannot name a folder outside its own partition. Readers should take values from the
-files anyway: every file holds every column.
+or `a/b` cannot name a folder outside its own partition. Files hold every column but the
+partition columns the path gives back whole (the Hive convention: collectors.hive).
 
 Plain Python, no third-party import: this runs on the worker. URLs in error messages are
 redacted (collectors.redact): a mistyped setting may hold credentials.

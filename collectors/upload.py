@@ -72,13 +72,15 @@ class ParquetObject:
 
 
 def batch_objects(batch_id: str, rows: list[dict[str, Any]]) -> list[ParquetObject]:
-    """One Parquet object per (job_type, dt) partition of `rows`, rows sorted by attempt_id.
+    """One Parquet object per (job_type, dt) partition of `rows`, rows sorted by attempt_id;
+    `job_type` is in the object's path, not in its columns, when the path holds it whole.
 
     Deterministic: the same rows and batch id give the same bytes and keys.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from collectors.hive import partition_values, without_path_columns
     from collectors.schema import arrow_schema
 
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -88,7 +90,9 @@ def batch_objects(batch_id: str, rows: list[dict[str, Any]]) -> list[ParquetObje
     out = []
     for part, group in sorted(groups.items()):
         group.sort(key=lambda r: (str(r["attempt_id"]), str(r.get("finished_at"))))
-        table = pa.Table.from_pylist(group, schema=arrow_schema())
+        # The Hive layout: job_type in the path only (collectors.hive).
+        table = without_path_columns(pa.Table.from_pylist(group, schema=arrow_schema()),
+                                     partition_values(part))
         buf = io.BytesIO()
         pq.write_table(table, buf, compression="snappy")
         body = buf.getvalue()

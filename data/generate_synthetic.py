@@ -362,9 +362,12 @@ def _row(
 
 
 def write(rows: list[dict[str, Any]], out: Path, seed: int) -> int:
-    """Write rows as hive partitions job_type=/dt=/synthetic-<seed>.parquet; returns file count."""
+    """Write rows as hive partitions job_type=/dt=/synthetic-<seed>.parquet (job_type in the
+    path only); returns file count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from collectors.hive import without_path_columns
 
     # The column docs (field metadata) would be repeated in every footer: ~6 KB per file.
     full = schema.arrow_schema()
@@ -378,10 +381,13 @@ def write(rows: list[dict[str, Any]], out: Path, seed: int) -> int:
         items.sort(key=lambda r: (r["started_at"], r["attempt_id"]))
         folder = out / f"job_type={job_type}" / f"dt={day}"
         folder.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pylist(items, schema=lean)
+        # The Hive layout: job_type in the path only (collectors.hive).
+        table = without_path_columns(pa.Table.from_pylist(items, schema=lean),
+                                     {"job_type": job_type})
         # Statistics only where readers filter (time, type), to keep the small files small.
         pq.write_table(table, folder / f"synthetic-{seed}.parquet", compression="zstd",
-                       compression_level=9, write_statistics=STATS_COLUMNS)
+                       compression_level=9,
+                       write_statistics=[c for c in STATS_COLUMNS if c in table.column_names])
     for folder in out.glob("job_type=*/dt=*"):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

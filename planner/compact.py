@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from collectors.hive import partition_values, without_path_columns
 from collectors.layout import parse_day, parse_partition_dir
 from planner.errors import PlannerError, one_line
 
@@ -55,6 +56,8 @@ DEFAULT_TARGET_BYTES = 128 * 1024 * 1024
 SMALL_FRACTION = 0.5
 #: Files of a group read at once.
 READ_THREADS = 8
+#: Footers read at once when planning (S3 round trips dominate).
+FOOTER_THREADS = 16
 
 
 # --- argument parsing (pure) --------------------------------------------------------------
@@ -168,19 +171,24 @@ class CompactionPlan:
     partitions: int
     bytes: int
     groups: tuple[Group, ...]
+    #: Files that still hold a partition column (rewritten to the Hive layout).
+    legacy: int = 0
 
     @property
     def files_in(self) -> int:
         return sum(len(g.inputs) for g in self.groups)
 
 
-def group_small_files(files: list[DataFile], root: str, target_bytes: int) -> list[Group]:
+def group_small_files(files: list[DataFile], root: str, target_bytes: int,
+                      legacy: frozenset[str] = frozenset()) -> list[Group]:
     """Pack each partition's small files, in name order, into groups of at most about
     `target_bytes` (a group closes once it reaches the target). Single-file groups are
-    dropped: rewriting one file gains nothing."""
+    dropped, rewriting one file gains nothing, unless the file is in `legacy` (paths of files
+    that still hold a partition column, whatever their size: the rewrite moves them to the
+    Hive layout, collectors.hive)."""
     by_part: dict[str, list[DataFile]] = {}
     for f in files:
-        if f.size < target_bytes * SMALL_FRACTION:
+        if f.size < target_bytes * SMALL_FRACTION or f.path in legacy:
             by_part.setdefault(f.partition, []).append(f)
     groups: list[Group] = []
     for part, small in sorted(by_part.items()):
@@ -196,7 +204,7 @@ def group_small_files(files: list[DataFile], root: str, target_bytes: int) -> li
         if current:
             packs.append(current)
         for pack in packs:
-            if len(pack) < 2:
+            if len(pack) < 2 and pack[0].path not in legacy:
                 continue
             digest = hashlib.sha256("\n".join(f.path for f in pack).encode()).hexdigest()[:16]
             output = f"{root}/{part}/compact-{digest}.parquet" if part else (
@@ -205,16 +213,39 @@ def group_small_files(files: list[DataFile], root: str, target_bytes: int) -> li
     return groups
 
 
+def legacy_files(fs: pafs.FileSystem, files: list[DataFile]) -> frozenset[str]:
+    """Paths of the files that hold a partition column their path gives (the layout written
+    before the Hive convention), judged from each footer (collectors.hive.path_columns_of).
+    An unreadable footer is not listed (compaction reports such files when it reads them)."""
+    import pyarrow.parquet as pq
+
+    from collectors.hive import partition_values, path_columns_of
+
+    def holds(f: DataFile) -> bool:
+        try:
+            with fs.open_input_file(f.path) as fh:
+                meta = pq.ParquetFile(fh).metadata
+        except Exception:  # noqa: BLE001 - left to the group read, which reports it
+            return False
+        return bool(path_columns_of(meta, partition_values(f.partition)))
+
+    with ThreadPoolExecutor(max_workers=FOOTER_THREADS) as pool:
+        flags = list(pool.map(holds, files))
+    return frozenset(f.path for f, old in zip(files, flags, strict=True) if old)
+
+
 def plan_compaction(url: str, target_bytes: int = DEFAULT_TARGET_BYTES) -> CompactionPlan:
-    """What `run_compaction` would do; reads only the listing."""
+    """What `run_compaction` would do; reads the listing and the footers (to find files of the
+    layout before the Hive convention, which are rewritten whatever their size)."""
     if target_bytes < 1:
         raise PlannerError("target size must be positive")
     fs, root = resolve(url)
     files = list_files(fs, root)
+    legacy = legacy_files(fs, files)
     return CompactionPlan(
         url=url, root=root, target_bytes=target_bytes, files=len(files),
         partitions=len({f.partition for f in files}), bytes=sum(f.size for f in files),
-        groups=tuple(group_small_files(files, root, target_bytes)),
+        groups=tuple(group_small_files(files, root, target_bytes, legacy)), legacy=len(legacy),
     )
 
 
@@ -305,8 +336,10 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
             continue
         tables.append(t)
         used.append(f)
-    if len(used) < 2:
-        return result  # nothing (or one file) left to merge
+    if not used or (len(used) < 2 and len(group.inputs) > 1):
+        # Nothing, or one file of a group meant to merge several, is left to rewrite (a
+        # one-file group is a file moved to the Hive layout: group_small_files).
+        return result
     try:
         merged = unify(tables)
     except (ValueError, TypeError, NotImplementedError) as exc:  # pa.ArrowInvalid is ValueError
@@ -314,7 +347,8 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
         result.skipped.extend((f.path, f"type conflict: {exc}") for f in used)
         return result
     result.rows_in = merged.num_rows
-    out = dedupe(merged)
+    # The Hive layout: partition columns in the path only (collectors.hive).
+    out = without_path_columns(dedupe(merged), partition_values(group.partition))
     _write(fs, group.output, out)
     written = pq.read_metadata(group.output, filesystem=fs).num_rows
     if written != out.num_rows:

@@ -22,7 +22,11 @@ warning naming it, and files of older and newer schema versions are unified per 
 Schema unification: the dataset schema is `collectors.schema.arrow_schema()` with every field
 nullable (an older file lacking a column reads as null there), followed by columns found in
 newer files that this reader does not know (kept, so nothing a newer writer added is lost).
-Column values come from the files; the hive partition names (job_type=, dt=) are not read.
+Column values come from the files, but for `job_type` in files of the Hive layout, which
+keep it in the path only (`job_type=<t>/`; collectors.hive): a file's own job_type column wins
+when it has one (files written before, or a value too long for a path), else the path's
+value. The files are grouped by that path value, one scan per group (a handful: one per job
+type), so the value is a constant of its scan, not a per-row lookup. `dt=` is not read.
 
 Dedupe: writers deliver at least once, so an attempt_id may occur in several files. The view
 `attempts` keeps one row per attempt_id: the one with the latest finished_at (nulls last), then
@@ -106,7 +110,8 @@ class Dataset:
     rows: int = 0
     #: True when `attempts` is an in-memory table (see open_dataset), False for a lazy view.
     materialized: bool = False
-    arrow_dataset: pads.Dataset | None = None
+    #: S3 route: the pyarrow dataset of each group of files (registered under its name).
+    arrow_datasets: dict[str, pads.Dataset] = field(default_factory=dict)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the same database, for use in another thread.
@@ -115,8 +120,8 @@ class Dataset:
         again on the cursor; the views and tables are shared.
         """
         cur = self.connection.cursor()
-        if self.arrow_dataset is not None:
-            cur.register(RAW_VIEW, self.arrow_dataset)
+        for name, arrow_ds in self.arrow_datasets.items():
+            cur.register(name, arrow_ds)
         return cur
 
     @property
@@ -373,14 +378,16 @@ def open_dataset(
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    arrow_ds: pads.Dataset | None = None
+    groups = group_by_path_job_type(files)
+    arrow_dss: dict[str, pads.Dataset] = {}
     if prefix:
-        arrow_ds = pads.dataset(files, schema=target, format="parquet", filesystem=fs)
-        con.register(RAW_VIEW, arrow_ds)
-    else:
-        _create_native_raw_view(con, files, target)
+        for i, group in enumerate(groups.values()):
+            arrow_dss[f"_raw_{i}"] = pads.dataset(group, schema=target, format="parquet",
+                                                  filesystem=fs)
+            con.register(f"_raw_{i}", arrow_dss[f"_raw_{i}"])
+    _create_raw_view(con, groups, target, arrow_dss)
     files = [prefix + f for f in files]
-    dup_count = _create_views(con, list(target.names), arrow_ds)
+    dup_count = _create_views(con, list(target.names), groups, arrow_dss)
     if materialize is None:
         materialize = rows <= MATERIALIZE_MAX_ROWS
     if materialize:
@@ -395,7 +402,7 @@ def open_dataset(
         schema_versions=sorted(versions),
         extra_columns=list(extra),
         duplicate_ids=dup_count,
-        arrow_dataset=arrow_ds,
+        arrow_datasets=arrow_dss,
         rows=rows,
         materialized=materialize,
     )
@@ -421,28 +428,71 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _create_native_raw_view(
-    con: duckdb.DuckDBPyConnection, files: Sequence[str], target: pa.Schema
-) -> None:
-    """The raw view of local files through DuckDB's own Parquet reader (about 3x faster than
-    scanning a pyarrow dataset: benchmarks/summary_10m.py), with every schema column present
-    and typed as the schema says (NULL where no file has it)."""
-    source = f"read_parquet([{', '.join(_sql_string(f) for f in files)}], union_by_name = true)"
-    present = {str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+def group_by_path_job_type(files: Sequence[str]) -> dict[str | None, list[str]]:
+    """The files grouped by the job_type their path gives (`job_type=<t>` segment, innermost;
+    None for files outside such a folder), in first-seen order."""
+    from collectors.hive import partition_values
+
+    groups: dict[str | None, list[str]] = {}
+    for f in files:
+        groups.setdefault(partition_values(f.rsplit("/", 1)[0]).get("job_type"), []).append(f)
+    return groups
+
+
+def _group_select(source: str, present: set[str], target: pa.Schema,
+                  path_job_type: str | None) -> str:
+    """SELECT of every reading-schema column from one group's scan: schema columns typed as
+    the schema says (NULL where the group's files lack them), job_type from the file, else
+    from the path (collectors.hive)."""
     select = []
     for name in target.names:
         col = schema.COLUMNS_BY_NAME.get(name)
         if col is None:  # an extra column of a newer writer: as read
-            select.append(_quote(name))
+            select.append(_quote(name) if name in present else f"NULL AS {_quote(name)}")
             continue
         duck = _DUCK_TYPES[col.type]
         expr = f"CAST({_quote(name)} AS {duck})" if name in present else f"CAST(NULL AS {duck})"
+        if name == "job_type" and path_job_type is not None:
+            expr = f"COALESCE({expr}, {_sql_string(path_job_type)})"
         select.append(f"{expr} AS {_quote(name)}")
-    con.execute(f"CREATE VIEW {RAW_VIEW} AS SELECT {', '.join(select)} FROM {source}")
+    return f"SELECT {', '.join(select)} FROM {source}"
+
+
+def _group_sources(
+    con: duckdb.DuckDBPyConnection, groups: dict[str | None, list[str]], target: pa.Schema,
+    arrow_dss: dict[str, pads.Dataset],
+) -> list[str]:
+    """One SELECT per group of files: DuckDB's own Parquet reader on local files (about 3x
+    faster than scanning a pyarrow dataset: benchmarks/summary_10m.py), the registered pyarrow
+    datasets (`arrow_dss`, same order as `groups`) on S3."""
+    selects = []
+    names = list(arrow_dss)
+    for i, (path_job_type, group) in enumerate(groups.items()):
+        if names:
+            source, present = names[i], set(target.names)
+        else:
+            # hive_partitioning off: DuckDB would otherwise put the path's job_type over the
+            # file's (the path's value comes in through _group_select instead).
+            source = (f"read_parquet([{', '.join(_sql_string(f) for f in group)}], "
+                      "union_by_name = true, hive_partitioning = false)")
+            present = {str(r[0]) for r in
+                       con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        selects.append(_group_select(source, present, target, path_job_type))
+    return selects
+
+
+def _create_raw_view(
+    con: duckdb.DuckDBPyConnection, groups: dict[str | None, list[str]], target: pa.Schema,
+    arrow_dss: dict[str, pads.Dataset],
+) -> None:
+    """The raw view: every row of every file, every schema column present and typed."""
+    union = " UNION ALL ".join(_group_sources(con, groups, target, arrow_dss))
+    con.execute(f"CREATE VIEW {RAW_VIEW} AS {union}")
 
 
 def _create_views(
-    con: duckdb.DuckDBPyConnection, columns: Sequence[str], arrow_ds: pads.Dataset | None = None
+    con: duckdb.DuckDBPyConnection, columns: Sequence[str],
+    groups: dict[str | None, list[str]], arrow_dss: dict[str, pads.Dataset],
 ) -> int:
     """Create the deduplicated view; returns how many attempt_ids occur more than once.
 
@@ -452,7 +502,7 @@ def _create_views(
     window, partitioned by the id itself, so a hash collision merely costs a few extra rows
     in the window, never a wrong answer.
 
-    With `arrow_ds` (the S3 route) the candidate rows are read by pyarrow with an `isin` filter
+    With `arrow_dss` (the S3 route) the candidate rows are read by pyarrow with an `isin` filter
     on their ids: DuckDB cannot push a filter on hash(attempt_id) into a pyarrow scan and would
     pull every column of every row through it (4.9 GB peak for 10M rows).
 
@@ -474,13 +524,18 @@ def _create_views(
     con.execute("CREATE TABLE _dup_hashes AS SELECT h FROM _dup_hashes_arrow")
     con.unregister("_dup_hashes_arrow")
     source = f"{RAW_VIEW} WHERE hash(attempt_id) IN (SELECT h FROM _dup_hashes)"
-    if arrow_ds is not None:
+    picked: dict[str, pa.Table] = {}
+    if arrow_dss:
         ids = con.sql(f"SELECT DISTINCT attempt_id FROM {source}").to_arrow_table()
         ids_array = ids.column(0).combine_chunks() if ids.num_rows else pa.array([], pa.string())
-        con.register(
-            "_dup_source", arrow_ds.to_table(filter=pc.field("attempt_id").isin(ids_array))
-        )
-        source = "_dup_source"
+        picked = {f"_dup_{name}": arrow_ds.to_table(filter=pc.field("attempt_id").isin(ids_array))
+                  for name, arrow_ds in arrow_dss.items()}
+        for name, table in picked.items():
+            con.register(name, table)
+        target = pa.schema([f for f in next(iter(arrow_dss.values())).schema])
+        source = "(" + " UNION ALL ".join(
+            _group_select(name, set(target.names), target, path_job_type)
+            for name, path_job_type in zip(picked, groups, strict=True)) + ")"
     # One pass over the candidate rows: the row to keep per id, and how often each id occurs
     # (a hash shared by two different ids is a collision, not a duplicate).
     con.execute(
@@ -493,8 +548,8 @@ def _create_views(
     dups = con.execute("SELECT count(*) FROM _dup_candidates WHERE _rn = 1 AND _n > 1").fetchall()
     con.execute(f"CREATE TABLE _dup_rows AS SELECT {cols} FROM _dup_candidates WHERE _rn = 1")
     con.execute("DROP TABLE _dup_candidates")
-    if arrow_ds is not None:
-        con.unregister("_dup_source")
+    for name in picked:
+        con.unregister(name)
     con.execute(
         f"CREATE VIEW {VIEW} AS "
         f"SELECT {cols} FROM {RAW_VIEW} "
