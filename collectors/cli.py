@@ -16,6 +16,7 @@ from collectors import dispatch
 SUBCOMMANDS = {
     "run": "collectors.commands.run",
     "demo": "collectors.commands.demo",
+    "bench": "collectors.commands.bench",
     "ingest": "collectors.commands.ingest",
     "flush": "collectors.commands.flush",
     "status": "collectors.commands.status",
