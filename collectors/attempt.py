@@ -13,6 +13,25 @@
 or, where a `with` block does not fit: `a = start_attempt(...)`, then `a.finish()` or
 `a.finish(error=exc)`.
 
+Phases and network bytes (I/O hints): name the parts of the attempt, and say what went over
+the network where the worker knows it:
+
+    with attempt("create_video_export_v1", job.id, inputs=[local_src]) as a:
+        with a.phase("download", files=[local_src]):   # the file's growth: net_bytes_in
+            s3.download_file(bucket, key, local_src)
+        with a.phase("transcode"):
+            run_ffmpeg(argv)
+        with a.phase("upload", files=[dst]):           # the file's size: net_bytes_out
+            s3.upload_file(dst, bucket, out_key)
+        # or a.phase_start("upload") ... a.phase_end("upload"); a.add_bytes_uploaded(n)
+
+Each well-known phase (schema.PHASES) gets a phase_<name>_ms column; see collectors.phases for
+unknown names, time under no phase and overlapping phases. transcode_rtf is the input's seconds
+over the transcode phase's; rtf stays whole-attempt. When the primary input is a local file not
+there yet at start (a download phase fetches it), it is probed when the first download phase
+ends (else at finish); that probe's time is left out of the job's time and its phases, and its
+I/O and CPU out of the figures.
+
 What happens, in order:
 1. start: the primary input is chosen (an explicit `primary_input`, else the job type's rule in
    PRIMARY_INPUT_RULES) and probed with ffprobe (probe_ms, apart from the job's time); the host
@@ -21,10 +40,10 @@ What happens, in order:
 2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache
    (a context variable; threads the job starts, which begin without it, use it too while it is
    the only attempt open in the process; with several open, pass `cache=a.probe_cache`).
-3. finish: the clock stops, the sampler stops, the ffmpeg version is looked up (once per
-   process, and only after a successful job: collectors.ffmpeg_version), the output is sized,
-   rtf = input seconds / job seconds is computed, the row is validated against
-   collectors.schema and handed to the sink.
+3. finish: the clock stops, the sampler stops (CPU, memory, bytes read and written), the
+   ffmpeg version is looked up (once per process, and only after a successful job:
+   collectors.ffmpeg_version), the output is sized, rtf = input seconds / job seconds is
+   computed, the row is validated against collectors.schema and handed to the sink.
 
 Nothing here fails the job. Every metrics step is guarded: a failure is logged (once per step
 and process at WARNING, then at DEBUG), its values stay null and a note goes to
@@ -49,13 +68,14 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import Token
 from pathlib import PurePath
 from typing import Any, Final, Protocol, TypedDict, Unpack
 
 from collectors import config, schema
 from collectors.ffmpeg_version import ffmpeg_version
+from collectors.phases import PhaseClock
 from collectors.probe import (
     MediaInfo,
     ProbeCache,
@@ -92,6 +112,16 @@ def _suffix(path: PathLike) -> str:
     # Query strings of URLs are not part of the name.
     text = os.fspath(path).split("?", 1)[0]
     return PurePath(text).suffix.lower()
+
+
+def _local_size(path: PathLike) -> int | None:
+    """Bytes of a local file; None when it is not there (or is an s3:// URL)."""
+    if os.fspath(path).startswith("s3://"):
+        return None
+    try:
+        return os.stat(path).st_size
+    except (OSError, ValueError):
+        return None
 
 
 def _size_or_minus_one(path: PathLike) -> int:
@@ -158,6 +188,14 @@ def real_time_factor(input_seconds: float | None, job_ms: int | None) -> float |
     return round(input_seconds / (job_ms / 1000.0), 4)
 
 
+def rate_mb_per_s(n_bytes: int | None, ms: int | None) -> float | None:
+    """MB (1e6 bytes) per second of `n_bytes` moved in `ms`; None when either is unknown or
+    not positive."""
+    if n_bytes is None or ms is None or n_bytes <= 0 or ms <= 0:
+        return None
+    return round(n_bytes / 1e6 / (ms / 1000.0), 4)
+
+
 def error_text(error: BaseException | str | None) -> str | None:
     """The `error` column: "Type: message" for an exception, URLs redacted, bounded length."""
     if error is None:
@@ -216,6 +254,7 @@ class SamplerSummary(Protocol):
     def mem_rss_mb_max(self) -> float | None: ...
     @property
     def sample_count(self) -> int: ...
+    # Optional (read with getattr, None when absent): bytes_read, bytes_written.
 
 
 class Sampler(Protocol):
@@ -336,6 +375,7 @@ class Attempt:
         self.inputs: tuple[PathLike, ...] = (
             (inputs,) if isinstance(inputs, str | os.PathLike) else tuple(inputs))
         self.primary_input = primary_input
+        self._explicit_primary = primary_input
         self.output = output
         self.input_info: MediaInfo | None = None
         self.row: dict[str, Any] | None = None
@@ -354,6 +394,12 @@ class Attempt:
         self._cache_token: Token[ProbeCache | None] | None = None
         self._entry: Entry | None = None
         self._finished = False
+        self._phases: PhaseClock | None = None
+        self._phase_used = False
+        #: Per phase name, a stack of the files given to its open spans and their sizes then.
+        self._phase_files: dict[str, list[list[tuple[PathLike, int | None]]]] = {}
+        self._net: dict[str, int | None] = {"in": None, "out": None}
+        self._probe_deferred = False
 
     # -- during the job --
 
@@ -370,6 +416,69 @@ class Attempt:
         """The job's output (local path or s3:// URL); its size is read at finish."""
         self.output = path
 
+    def phase(self, name: str, *, files: Sequence[PathLike] = ()) -> AbstractContextManager[None]:
+        """A block timed as phase `name` (schema.PHASES; other names count as "other").
+
+        `files`: for a download phase, the local files it fetches (their growth during the
+        phase adds to net_bytes_in; an s3:// URL counts its size); for an upload phase, what
+        it stores (their size at its end adds to net_bytes_out). The block's exception passes
+        through; the phase ends either way.
+        """
+        return self._phase_block(name, files)
+
+    @contextmanager
+    def _phase_block(self, name: str, files: Sequence[PathLike]) -> Iterator[None]:
+        self.phase_start(name, files=files)
+        try:
+            yield
+        finally:
+            self.phase_end(name)
+
+    def phase_start(self, name: str, *, files: Sequence[PathLike] = ()) -> None:
+        """Open phase `name` (see `phase`); close it with `phase_end(name)`."""
+        if not self.enabled or self._finished:
+            return
+        try:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"a phase needs a name, got {name!r}")
+            if self._phases is None:
+                raise ValueError(f"phase {name!r} started before the attempt")
+            paths = (files,) if isinstance(files, str | os.PathLike) else tuple(files)
+            sized = [(f, _local_size(f)) for f in paths]  # S3 objects: at the end
+            self._phase_files.setdefault(name, []).append(sized)
+            self._phases.start(name, time.perf_counter())
+            self._phase_used = True
+        except Exception as exc:  # a bad phase is a metrics gap, not a job failure
+            self._fail("phases", str(exc))
+
+    def phase_end(self, name: str) -> None:
+        """Close the latest open span of phase `name`."""
+        if not self.enabled or self._finished or self._phases is None:
+            return
+        try:
+            self._phases.end(name, time.perf_counter())
+        except Exception as exc:
+            self._fail("phases", str(exc))
+            return
+        stack = self._phase_files.get(name)
+        sized = stack.pop() if stack else []
+        if sized or (name == schema.PHASE_DOWNLOAD and self._probe_deferred):
+            # The collector's own work (sizes, a deferred probe) is not the job's time.
+            t0 = time.perf_counter()
+            if sized:
+                self._guard("phases", lambda: self._count_phase_files(name, sized))
+            if name == schema.PHASE_DOWNLOAD and self._probe_deferred:
+                self._deferred_probe()
+            self._phases.skip(t0, time.perf_counter())
+
+    def add_bytes_downloaded(self, n: int) -> None:
+        """Add `n` bytes the attempt fetched over the network (net_bytes_in)."""
+        self._add_net("in", n)
+
+    def add_bytes_uploaded(self, n: int) -> None:
+        """Add `n` bytes the attempt stored over the network (net_bytes_out)."""
+        self._add_net("out", n)
+
     # -- lifecycle --
 
     def start(self) -> Attempt:
@@ -384,6 +493,7 @@ class Attempt:
             self._register()
         self._started_at = _now()
         self._t0 = time.perf_counter()
+        self._phases = PhaseClock(self._t0)
         return self
 
     def finish(self, error: BaseException | str | None = None) -> dict[str, Any] | None:
@@ -403,11 +513,18 @@ class Attempt:
             self._entry.release()
             self._entry = None
         self._reset_cache_scope()
-        duration_ms = round((t1 - self._t0) * 1000) if self._t0 is not None else None
+        skipped = self._phases.skipped_s if self._phases is not None else 0.0
+        duration_ms = (round((t1 - self._t0 - skipped) * 1000) if self._t0 is not None
+                       else None)
+        if self._phases is not None and self._phase_used:
+            self._values.update(self._phase_columns(self._phases.totals(t1)))
         self._guard("sampler", self._stop_sampler)
         # After the sampler (a child it would count), and only once the job succeeded: a
         # failed job is never held up by the look-up (it takes the version if already known).
         self._values["ffmpeg_version"] = ffmpeg_version(run=error is None)
+        if self._probe_deferred:  # the clock has stopped: this probe costs the job nothing
+            self._probe_deferred = False
+            self._guard("probe", self._probe)
         if self.output is not None:
             self._guard("output", self._output_size)
         try:
@@ -438,9 +555,26 @@ class Attempt:
                 cache=self.probe_cache,
             )
         except ProbeError as exc:
-            self._fail("probe", f"probe {exc.kind}: {exc}")
+            if exc.kind == "missing" and not self._finished:
+                # Not there yet: a download phase may fetch it (probed then, or at finish).
+                self._probe_deferred = True
+                if self._explicit_primary is None:
+                    self.primary_input = None  # chosen again among the files then present
+            else:
+                self._fail("probe", f"probe {exc.kind}: {exc}")
         finally:
-            self._values["probe_ms"] = round((time.perf_counter() - t0) * 1000)
+            self._values["probe_ms"] = (self._values.get("probe_ms") or 0) + round(
+                (time.perf_counter() - t0) * 1000)
+
+    def _deferred_probe(self) -> None:
+        """The probe put off at start, once a download phase has ended (kept off the figures:
+        its time by the caller, its I/O and CPU here)."""
+        sampler = self._sampler
+        excluding = getattr(sampler, "excluding", None)
+        block = excluding() if callable(excluding) else nullcontext()
+        self._probe_deferred = False
+        with block:
+            self._guard("probe", self._probe)
 
     def _host(self) -> None:
         from collectors.host import get_host_metrics
@@ -470,6 +604,9 @@ class Attempt:
             return
         summary = self._sampler.stop()
         self._values["cpu_sample_count"] = summary.sample_count
+        # Optional in the hook: a sampler without io figures leaves them null.
+        self._values["bytes_read"] = getattr(summary, "bytes_read", None)
+        self._values["bytes_written"] = getattr(summary, "bytes_written", None)
         if not summary.mem_rss_mb_max and not summary.cpu_pct_max:
             # No process was seen (e.g. a job shorter than the sampling interval, its children
             # reaped before the last sample): 0 % CPU would be a false figure, null is honest.
@@ -499,6 +636,58 @@ class Attempt:
         sink = _default_sink() if isinstance(self._sink_arg, _Default) else self._sink_arg
         if sink is not None and self.row is not None:
             sink.append(self.row)
+
+    def _count_phase_files(self, name: str,
+                           sized: list[tuple[PathLike, int | None]]) -> None:
+        if name == schema.PHASE_DOWNLOAD:
+            grown = [(self._size_at_end(f) or 0) - (before or 0) for f, before in sized]
+            self._add_net("in", sum(max(g, 0) for g in grown))
+        elif name == schema.PHASE_UPLOAD:
+            sizes = [self._size_at_end(f) for f, _ in sized]
+            self._add_net("out", sum(s for s in sizes if s is not None))
+        else:
+            self._fail("phases", f"files given to phase {name!r} (only download and upload "
+                       "phases count bytes)")
+
+    @staticmethod
+    def _size_at_end(path: PathLike) -> int | None:
+        """Bytes of a local file (None when not there) or of an s3:// object (HEAD)."""
+        text = os.fspath(path)
+        if text.startswith("s3://"):
+            from collectors.outputs import output_size
+
+            return output_size(text)
+        return _local_size(text)
+
+    def _add_net(self, direction: str, n: int) -> None:
+        if not self.enabled:
+            return
+        try:
+            value = int(n)
+            if isinstance(n, bool) or value < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            self._fail("network bytes", f"expected a count of bytes >= 0, got {n!r}")
+            return
+        self._net[direction] = (self._net[direction] or 0) + value
+
+    def _io_columns(self, failed: bool, info: MediaInfo | None) -> dict[str, Any]:
+        """transcode_rtf, network bytes and rates (phases and sampler figures are in _values)."""
+        values = self._values
+        net_in, net_out = self._net["in"], self._net["out"]
+        return {
+            # As rtf: a failed job did not transcode its whole input.
+            "transcode_rtf": None if failed else real_time_factor(
+                info.duration_seconds if info else None, values.get("phase_transcode_ms")),
+            "net_bytes_in": net_in,
+            "net_bytes_out": net_out,
+            "download_mb_per_s": rate_mb_per_s(net_in, values.get("phase_download_ms")),
+            "upload_mb_per_s": rate_mb_per_s(net_out, values.get("phase_upload_ms")),
+        }
+
+    @staticmethod
+    def _phase_columns(seconds: Mapping[str, float]) -> dict[str, Any]:
+        return {f"phase_{name}_ms": round(seconds[name] * 1000) for name in schema.PHASES}
 
     # -- helpers --
 
@@ -548,6 +737,7 @@ class Attempt:
             **input_columns(info),
             **self._values,
             "worker_slots": self.worker_slots,
+            **self._io_columns(failed, info),
             "ffmpeg_commands": list(self._commands),
             "synthetic": False,
             "source": self.source,

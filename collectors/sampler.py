@@ -27,18 +27,36 @@ Two uses:
   from samples taken while they ran. That account is process-wide: a process running several
   attempts at once in threads should pass its own samplers (or none).
 
+Bytes read and written (psutil `io_counters`), taken at `start()` and `stop()` only, so they
+cost nothing per sample. What counts is what passed through read and write system calls: on
+Linux psutil's read_chars/write_chars (/proc/PID/io rchar/wchar), files, pipes and sockets alike,
+page-cache hits included (a download counts as read from its socket and written to its file);
+elsewhere read_bytes/write_bytes. Without io counters (macOS) the figures are None. When Linux
+reaps a child it adds the child's counters to its parent's, so:
+- `TreeSampler()`: the current process's own delta over the attempt (which holds every child the
+  job started and reaped, and the job's own Python I/O), plus the live descendants' counters at
+  `stop()`, minus the sampler's own reads of /proc (its threads' counters, /proc/thread-self/io).
+  Process-wide, like the CPU account: a process running several attempts at once in threads
+  should pass its own samplers (or none).
+- `TreeSampler(pid)`: the root's counters (which hold its reaped descendants) plus its live
+  descendants', at `stop()` (the root's last seen if it is gone), minus theirs at `start()`.
+A process that cannot be read (AccessDenied) makes the figures None: a partial sum would
+under-state them.
+
 The sampler measures its own cost (`sampler_cpu_s`): CPU seconds of its thread, plus those of
 `start()` and `sample_now()` in the caller's thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import psutil
 
@@ -77,6 +95,10 @@ class SampleSummary:
     wall_s: float = 0.0
     #: CPU seconds of the tree seen over the sampled intervals (= mean % x sampled wall / 100).
     cpu_s: float = 0.0
+    #: Bytes the tree read / wrote through system calls between start() and stop() (see the
+    #: module docstring); None where io counters are not available.
+    bytes_read: int | None = None
+    bytes_written: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,57 @@ def summarize(samples: list[Sample], *, sampler_cpu_s: float = 0.0, wall_s: floa
                          sampler_cpu_s, wall_s, round(total_cpu, 3))
 
 
+@dataclass(frozen=True)
+class IoCounts:
+    """Bytes read and written (cumulative counters, or a difference of two)."""
+
+    read: int = 0
+    written: int = 0
+
+    def __add__(self, other: IoCounts) -> IoCounts:
+        return IoCounts(self.read + other.read, self.written + other.written)
+
+    def __sub__(self, other: IoCounts) -> IoCounts:
+        return IoCounts(self.read - other.read, self.written - other.written)
+
+
+class IoUnavailable(Exception):
+    """The platform or the process does not let us read io counters."""
+
+
+def process_io(proc: psutil.Process) -> IoCounts:
+    """The process's cumulative bytes through read/write calls (Linux rchar/wchar, which hold
+    its reaped children's too), else storage bytes. IoUnavailable without io counters or
+    access; psutil.NoSuchProcess when it is gone."""
+    counters = getattr(proc, "io_counters", None)
+    if counters is None:  # macOS: psutil has no io_counters there
+        raise IoUnavailable("no io counters on this platform")
+    try:
+        io = counters()
+    except psutil.AccessDenied as exc:
+        raise IoUnavailable(f"io counters of process {proc.pid}: access denied") from exc
+    read = getattr(io, "read_chars", None)
+    written = getattr(io, "write_chars", None)
+    if read is None or written is None:
+        return IoCounts(int(io.read_bytes), int(io.write_bytes))
+    return IoCounts(int(read), int(written))
+
+
+def thread_io() -> IoCounts:
+    """The calling thread's own bytes through read/write calls (Linux /proc/thread-self/io);
+    zero where it cannot be read (then the sampler's own reads stay in the figures)."""
+    try:
+        with open("/proc/thread-self/io", "rb") as f:
+            text = f.read()
+    except OSError:
+        return IoCounts()
+    fields = dict(line.split(b": ", 1) for line in text.splitlines() if b": " in line)
+    try:
+        return IoCounts(int(fields[b"rchar"]), int(fields[b"wchar"]))
+    except (KeyError, ValueError):
+        return IoCounts()
+
+
 def _cpu_total(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     # user + system only: children_* are reaped children, whom we track (or lose) directly.
@@ -166,6 +239,13 @@ class TreeSampler:
     _summary: SampleSummary | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _rusage0: resource.struct_rusage | None = field(init=False, default=None)
+    #: io counters: the tree's at start(), the root's last seen (root mode), the sampler's own
+    #: reads (subtracted), and why they cannot be had (None: they can).
+    _io0: IoCounts = field(init=False, default_factory=IoCounts)
+    _root_io: IoCounts | None = field(init=False, default=None)
+    _own_io: IoCounts = field(init=False, default_factory=IoCounts)
+    _io_unavailable: str | None = field(init=False, default=None)
+    _excluded_cpu_s: float = field(init=False, default=0.0)  # reaped in `excluding()` blocks
 
     def __post_init__(self) -> None:
         self._interval_s = config.positive_arg(
@@ -199,6 +279,9 @@ class TreeSampler:
         except psutil.Error as exc:
             log.warning("sampler: cannot watch process %s: %s", self.root_pid, exc)
             self._root = None
+        io0 = thread_io()
+        self._io0 = self._tree_io_or_zero()  # last, so the priming's own reads are not in it
+        self._own_io += thread_io() - io0  # but the listing after our own counters' read is
         self._started = self._last = time.monotonic()
         self._caller_cpu_s += time.thread_time() - t0
         self._thread = threading.Thread(target=self._loop, name="mediajobs-sampler", daemon=True)
@@ -222,11 +305,87 @@ class TreeSampler:
             # Children reaped during the block (subprocess.run reaps before we can look):
             # the kernel kept their CPU.
             r0, r1 = self._rusage0, resource.getrusage(resource.RUSAGE_CHILDREN)
-            reaped_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-        self._summary = summarize(list(self._samples),
-                                  sampler_cpu_s=self._thread_cpu_s + self._caller_cpu_s,
-                                  wall_s=wall, reaped_cpu_s=reaped_cpu)
+            reaped_cpu = ((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+                          - self._excluded_cpu_s)
+        io = self._io_since_start()
+        self._summary = replace(
+            summarize(list(self._samples),
+                      sampler_cpu_s=self._thread_cpu_s + self._caller_cpu_s,
+                      wall_s=wall, reaped_cpu_s=reaped_cpu),
+            bytes_read=io.read if io else None, bytes_written=io.written if io else None)
         return self._summary
+
+    @contextlib.contextmanager
+    def excluding(self) -> Iterator[None]:
+        """Leave out of the figures the children this block starts and reaps, and its own
+        I/O: the collector's own work inside an attempt (a deferred probe). Only for
+        `TreeSampler()`, whose figures hold the current process's; a no-op otherwise."""
+        if self.root_pid is not None or self._root is None:
+            yield
+            return
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            io0: IoCounts | None = process_io(self._root)
+        except (IoUnavailable, psutil.Error):
+            io0 = None
+        try:
+            yield
+        finally:
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if self._rusage0 is not None:
+                # Moving the baseline forward leaves the block's reaped children out.
+                cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+                self._excluded_cpu_s += cpu
+            if io0 is not None:
+                with contextlib.suppress(IoUnavailable, psutil.Error):
+                    self._own_io += process_io(self._root) - io0
+
+    @property
+    def io_unavailable(self) -> str | None:
+        """Why the io figures are None (after stop()), else None."""
+        return self._io_unavailable
+
+    def _tree_io(self) -> IoCounts:
+        """The tree's cumulative io now (see the module docstring). IoUnavailable when a
+        counter cannot be read."""
+        if self._root is None:
+            raise IoUnavailable("no process to watch")
+        if self.root_pid is None:
+            # Our own counters first: a child reaped after this read and before the listing
+            # below is lost rather than counted twice.
+            total = process_io(self._root)
+        else:
+            try:
+                total = self._root_io = process_io(self._root)
+            except psutil.NoSuchProcess:
+                total = self._root_io or IoCounts()  # gone: its last seen counters
+        for proc in _descendants(self._root):
+            try:
+                if self.root_pid is None and _key(proc) in self._excluded:
+                    continue
+                total += process_io(proc)
+            except psutil.NoSuchProcess:
+                continue  # reaped meanwhile: its counters went to its parent
+        return total
+
+    def _tree_io_or_zero(self) -> IoCounts:
+        try:
+            return self._tree_io()
+        except (IoUnavailable, psutil.Error) as exc:
+            self._io_unavailable = str(exc)
+            return IoCounts()
+
+    def _io_since_start(self) -> IoCounts | None:
+        if self._io_unavailable is not None:
+            return None
+        try:
+            io = self._tree_io() - self._io0
+        except (IoUnavailable, psutil.Error) as exc:
+            self._io_unavailable = str(exc)
+            return None
+        if self.root_pid is None:
+            io -= self._own_io  # our own process's counters hold the sampler's /proc reads
+        return IoCounts(max(io.read, 0), max(io.written, 0))
 
     def sample_now(self) -> None:
         """Take a sample from the caller's thread (its CPU counts as the sampler's cost).
@@ -257,6 +416,7 @@ class TreeSampler:
 
     def _sample(self) -> None:
         with self._lock:  # the thread and sample_now() may meet
+            io0 = thread_io()  # our reads of /proc count in our own process's io counters
             now = time.monotonic()
             wall = now - self._last
             if wall <= 0:
@@ -264,6 +424,7 @@ class TreeSampler:
             cpu_s, rss, n = self._look()
             self._last = now
             self._samples.append(Sample(cpu_s=cpu_s, wall_s=wall, rss_bytes=rss, processes=n))
+            self._own_io += thread_io() - io0
 
     def _look(self, *, prime: bool = False) -> tuple[float, int, int]:
         """One pass over the tree: CPU seconds since the last look, RSS sum, process count.
@@ -298,6 +459,10 @@ class TreeSampler:
             rss += mem
             seen += 1
         self._tracked = alive
+        if self.root_pid is not None and self._io_unavailable is None:
+            # The root's counters hold its reaped descendants': kept in case it is gone at stop.
+            with contextlib.suppress(IoUnavailable, psutil.Error):
+                self._root_io = process_io(self._root)
         if prime:
             return 0.0, rss, seen
         return max(cpu_delta, 0.0), rss, seen

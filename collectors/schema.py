@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 #: Bumped whenever a column is added, renamed or changes meaning. Readers accept every version
 #: up to their own; columns a file lacks read as null.
-#: 2: worker_slots, host_running_at_start, arch, cpu_model, ffmpeg_version, source.
+#: 2: worker_slots, host_running_at_start, arch, cpu_model, ffmpeg_version, source; the I/O
+#:    hints: phase_<phase>_ms, transcode_rtf, bytes_read/written, net_bytes_in/out and rates.
 SCHEMA_VERSION = 2
 
 JOB_TYPES = (
@@ -58,6 +59,16 @@ THROUGHPUT_UNIT_BY_JOB_TYPE = {
     "upload_thumb_v1": THROUGHPUT_JOBS,
     "upload_audio_envelope_v1": THROUGHPUT_MEDIA_SECONDS,
 }
+
+#: The well-known phases of an attempt, one `phase_<name>_ms` column each (collectors.phases):
+#: fetching the inputs, the job's own probing, the ffmpeg work, storing the outputs, and the
+#: rest (time under no phase or a phase of another name).
+PHASE_DOWNLOAD = "download"
+PHASE_PROBE = "probe"
+PHASE_TRANSCODE = "transcode"
+PHASE_UPLOAD = "upload"
+PHASE_OTHER = "other"
+PHASES = (PHASE_DOWNLOAD, PHASE_PROBE, PHASE_TRANSCODE, PHASE_UPLOAD, PHASE_OTHER)
 
 ColumnType = Literal["string", "int32", "int64", "float64", "bool", "timestamp", "list<string>"]
 
@@ -95,7 +106,8 @@ COLUMNS: tuple[Column, ...] = (
            "What the collector could not measure (probe failure...); the job is unaffected."),
     Column("started_at", "timestamp", (_M, "startedAt"), "Job start, UTC (after the probe)."),
     Column("finished_at", "timestamp", (_M, "finishedAt"), "Job end, UTC."),
-    Column("duration_ms", "int64", (_M, "durationMs"), "Wall time of the job itself, ms."),
+    Column("duration_ms", "int64", (_M, "durationMs"),
+           "Wall time of the job itself, ms (the collector's own probe left out)."),
     Column("probe_ms", "int64", (_M, "probeMs"), "Wall time of the ffprobe call, ms (apart)."),
     Column("rtf", "float64", (_M, "rtf"),
            "Input media seconds / job wall seconds; null when either is unknown or zero."),
@@ -137,6 +149,28 @@ COLUMNS: tuple[Column, ...] = (
     Column("mem_rss_mb_max", "float64", (_M, "memRssMbMax"), "Max RSS of the tree, MB (1e6)."),
     Column("cpu_sample_count", "int32", (_M, "cpuSampleCount"), "Samples behind the figures."),
     Column("output_size_bytes", "int64", (_M, "outputSizeBytes"), "Size of the produced file."),
+    # Where the wall time went (collectors.phases): null for attempts that named no phase.
+    *(Column(f"phase_{name}_ms", "int64", (_M, "phasesMs", name),
+             f"Wall time under the {name} phase, ms" + (
+                 " (time under no phase or an unknown one included)." if name == PHASE_OTHER
+                 else "."))
+      for name in PHASES),
+    Column("transcode_rtf", "float64", (_M, "transcodeRtf"),
+           "Input media seconds / transcode phase seconds; null without that phase."),
+    # I/O of the job's process tree (collectors.sampler) and over the network (the worker's).
+    Column("bytes_read", "int64", (_M, "io", "bytesRead"),
+           "Bytes the process tree read through system calls (Linux rchar: files, pipes, "
+           "sockets, page-cache hits included); null where the platform has no io counters."),
+    Column("bytes_written", "int64", (_M, "io", "bytesWritten"),
+           "Bytes the process tree wrote through system calls (Linux wchar)."),
+    Column("net_bytes_in", "int64", (_M, "io", "netBytesIn"),
+           "Bytes downloaded, as the worker says or a download phase's files grew."),
+    Column("net_bytes_out", "int64", (_M, "io", "netBytesOut"),
+           "Bytes uploaded, as the worker says or an upload phase's files measure."),
+    Column("download_mb_per_s", "float64", (_M, "io", "downloadMBps"),
+           "net_bytes_in / download phase seconds, MB/s (1e6)."),
+    Column("upload_mb_per_s", "float64", (_M, "io", "uploadMBps"),
+           "net_bytes_out / upload phase seconds, MB/s (1e6)."),
     # The commands run (credentials in URLs are stripped before they get here).
     Column("ffmpeg_commands", "list<string>", ("ffmpegCommands",),
            "Each ffmpeg command of the attempt, as one shell-quoted line."),

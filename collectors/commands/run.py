@@ -4,11 +4,19 @@
                   [--output PATH|s3://bucket/key] [--manifest FILE] [--sample-interval S]
                   [--data URL] [--commands-file FILE.json] [--detach-upload]
                   [--worker-slots N]
-                  -- ffmpeg -i in.mov ... pass1 [--then -- ffmpeg ... pass2 ...]
+                  [--phase NAME] -- ffmpeg -i in.mov ... pass1 [--then [--phase NAME] --
+                  ffmpeg ... pass2 ...]
 
 Several commands per attempt (a two-pass export, a decode then an upload): after the first
 `--`, the token `--then` starts the next command (an optional `--` may follow it), or
 `--commands-file` names a JSON list of argument lists, run before any command given after `--`.
+Phases: `--phase NAME` before the first `--`, and after any `--then`, times that command as
+phase NAME of the attempt (download, probe, transcode, upload; other names count as other;
+see collectors.phases), e.g. `--phase download -- aws s3 cp s3://b/in.mov in.mov --then
+--phase transcode -- ffmpeg ... --then --phase upload -- aws s3 cp out.mp4 s3://b/out.mp4`.
+A download phase's bytes (net_bytes_in) are how much the `--input` files grew during it; an
+upload phase's (net_bytes_out) the size of `--output` at its end (a local file, or the object
+by HEAD). The commands file may give `{"phase": NAME, "argv": [...]}` objects for its commands.
 Commands run in order, each as an argument list (no shell), with stdin, stdout and stderr
 inherited, so their output passes through untouched. The first failing command ends the
 attempt: the attempt is recorded as failed and mjcollect exits with that command's exit code
@@ -54,6 +62,7 @@ LOG_LEVEL = logging.WARNING
 log = logging.getLogger("collectors.run")
 
 THEN = "--then"
+PHASE = "--phase"
 #: Exit code when a command cannot be started (as a shell says "command not found").
 NOT_STARTED = 127
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -86,6 +95,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: MEDIAJOB_WORKER_SLOTS)")
     parser.add_argument("--commands-file", type=Path, metavar="FILE",
                         help="JSON list of argument lists, run in order before the `--` command")
+    parser.add_argument(PHASE, dest="phase", metavar="NAME",
+                        help="time the first command as this phase of the attempt (download, "
+                        "probe, transcode, upload; others count as other); after --then, "
+                        "--phase NAME names the next command's")
     parser.add_argument("--upload-timeout", type=float, default=30.0, metavar="S",
                         help="seconds to wait for the row's upload at exit (default 30; "
                         "what is not uploaded stays in the spool)")
@@ -100,31 +113,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # --- commands (pure) ------------------------------------------------------------------------
 
-def split_commands(remainder: Sequence[str]) -> list[list[str]]:
-    """The commands after `--`: split on `--then` (an optional `--` may follow it).
+#: A command and the phase it is timed as (None: no phase of its own).
+Phased = tuple[str | None, list[str]]
 
-    ValueError for an empty command.
+
+def split_phased_commands(remainder: Sequence[str], first_phase: str | None = None,
+                          ) -> list[Phased]:
+    """The commands after `--`, split on `--then`, each with its phase: `first_phase` for the
+    first, and for the others `--phase NAME` right after `--then` (an optional `--` may follow
+    either). ValueError for an empty command or a `--phase` without a name.
     """
     parts = list(remainder)
     if parts and parts[0] == "--":
         parts = parts[1:]
     if not parts:
         return []
-    commands: list[list[str]] = [[]]
-    for token in parts:
+    commands: list[Phased] = [(first_phase, [])]
+    tokens = iter(parts)
+    for token in tokens:
+        argv = commands[-1][1]
+        fresh = not argv and len(commands) > 1  # right after --then
         if token == THEN:
-            commands.append([])
-        elif token == "--" and not commands[-1] and len(commands) > 1:
+            commands.append((None, []))
+        elif fresh and token == PHASE and commands[-1][0] is None:
+            name = next(tokens, "")
+            if not name or name in (THEN, "--"):
+                raise ValueError(f"{PHASE} needs a name after {THEN}")
+            commands[-1] = (name, argv)
+        elif fresh and token == "--":
             continue
         else:
-            commands[-1].append(token)
-    if any(not c for c in commands):
+            argv.append(token)
+    if any(not argv for _, argv in commands):
         raise ValueError(f"empty command around {THEN}")
     return commands
 
 
-def parse_commands_file(text: str) -> list[list[str]]:
-    """A JSON list of non-empty lists of strings; ValueError otherwise."""
+def split_commands(remainder: Sequence[str]) -> list[list[str]]:
+    """The commands after `--` without their phases (see `split_phased_commands`)."""
+    return [argv for _, argv in split_phased_commands(remainder)]
+
+
+def parse_phased_commands_file(text: str) -> list[Phased]:
+    """A JSON list whose items are non-empty lists of strings or {"phase": NAME, "argv":
+    [...]} objects; ValueError otherwise."""
     import json
 
     try:
@@ -133,10 +165,23 @@ def parse_commands_file(text: str) -> list[list[str]]:
         raise ValueError(f"not valid JSON: {exc}") from exc
     if not isinstance(doc, list) or not doc:
         raise ValueError("expected a non-empty JSON list of argument lists")
+    out: list[Phased] = []
     for i, cmd in enumerate(doc):
+        phase = None
+        if isinstance(cmd, dict):
+            phase = cmd.get("phase")
+            if not isinstance(phase, str) or not phase or set(cmd) - {"phase", "argv"}:
+                raise ValueError(f'command {i}: expected {{"phase": NAME, "argv": [...]}}')
+            cmd = cmd.get("argv")
         if not isinstance(cmd, list) or not cmd or not all(isinstance(a, str) for a in cmd):
             raise ValueError(f"command {i}: expected a non-empty list of strings")
-    return [list(c) for c in doc]
+        out.append((phase, list(cmd)))
+    return out
+
+
+def parse_commands_file(text: str) -> list[list[str]]:
+    """The commands of a commands file without their phases (`parse_phased_commands_file`)."""
+    return [argv for _, argv in parse_phased_commands_file(text)]
 
 
 def exit_code_of(returncode: int) -> int:
@@ -287,9 +332,9 @@ def close_sink(sink: Sink, timeout: float) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        commands = parse_commands_file(args.commands_file.read_text(encoding="utf-8")) \
+        commands = parse_phased_commands_file(args.commands_file.read_text(encoding="utf-8")) \
             if args.commands_file else []
-        commands += split_commands(args.argv)
+        commands += split_phased_commands(args.argv, getattr(args, "phase", None))
     except (ValueError, OSError) as exc:
         print(f"mjcollect run: {exc}", file=sys.stderr)
         return 2
@@ -299,8 +344,21 @@ def run(args: argparse.Namespace) -> int:
     return run_attempt(args, commands)
 
 
-def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
-    """Run `commands` as one attempt of the attempt API; return the exit code to pass on."""
+def phase_files(phase: str, inputs: Sequence[str], output: str | None) -> list[str]:
+    """What a phase of `mjcollect run` moves over the network: a download phase the
+    `--input`s (their growth), an upload phase the `--output` (its size)."""
+    from collectors.schema import PHASE_DOWNLOAD, PHASE_UPLOAD
+
+    if phase == PHASE_DOWNLOAD:
+        return list(inputs)
+    if phase == PHASE_UPLOAD and output:
+        return [output]
+    return []
+
+
+def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]) -> int:
+    """Run `commands` (each an argv, or a (phase, argv) pair) as one attempt of the attempt
+    API; return the exit code to pass on."""
     from collectors.attempt import start_attempt
     from collectors.sampler import children_sampler
 
@@ -325,8 +383,11 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
     )
     error: BaseException | str | None = None
     code = 0
-    for argv in commands:
+    for command in commands:
+        phase, argv = command if isinstance(command, tuple) else (None, command)
         attempt.add_ffmpeg_command(argv)
+        if phase is not None:
+            attempt.phase_start(phase, files=phase_files(phase, args.input, args.output))
         try:
             returncode = run_command(argv, sampler)
         except OSError as exc:
@@ -336,6 +397,9 @@ def run_attempt(args: argparse.Namespace, commands: list[list[str]]) -> int:
             print(f"mjcollect run: cannot run {argv[0]!r}: {exc.strerror or exc}",
                   file=sys.stderr)
             break
+        finally:
+            if phase is not None:
+                attempt.phase_end(phase)
         if returncode != 0:
             code = exit_code_of(returncode)
             error = describe_failure(argv, returncode)
