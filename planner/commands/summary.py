@@ -1,4 +1,6 @@
-"""`mjplan summary`: RTF statistics per job type x instance type or input class (tables, JSON).
+"""`mjplan summary`: RTF statistics per job type x instance type or input class (tables, JSON),
+and, where attempts named phases or io was counted, where their wall time goes and which job
+types are I/O-bound (planner.io_hints; JSON key "phases").
 
     mjplan summary                                   # the embedded data, all job types
     mjplan summary --data s3://metrics/attempts --job-type create_video_export_v1 --by class
@@ -66,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from planner.dataset import open_dataset
     from planner.queries import to_timestamp
+    from planner.io_hints import phase_summary
     from planner.stats import rtf_summary
 
     # Check the cheap arguments before opening anything (S3 may take seconds).
@@ -83,10 +86,24 @@ def run(args: argparse.Namespace) -> int:
             until=until,
             synthetic=synthetic,
         )
+        phases = phase_summary(
+            ds,
+            by="job_type" if args.by == "job_type" else "instance",
+            job_type=args.job_type,
+            instance_type=args.instance_type,
+            since=since,
+            until=until,
+            synthetic=synthetic,
+        ) if int(df["succeeded"].sum()) else None
         if args.json:
-            print(json.dumps(_json_doc(ds, df, args), indent=2, default=str))
+            doc = _json_doc(ds, df, args)
+            doc["phases"] = [] if phases is None else [
+                {k: _clean(v) for k, v in row.items()} for row in phases.to_dicts()]
+            print(json.dumps(doc, indent=2, default=str))
         else:
             _print_tables(ds, df, args)
+            if phases is not None:
+                _print_phases(phases)
     finally:
         ds.close()
     return 0
@@ -182,4 +199,48 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
         "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
         "method); mean RTF = mean of per-attempt ratios, for contrast; few = under "
         f"{LOW_SAMPLE} attempts."
+    )
+
+
+def _print_phases(phases: pl.DataFrame) -> None:
+    """Where the wall time goes per group, and the I/O-bound ones (nothing when no attempt
+    named phases nor counted io)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from planner.io_hints import IO_SHARE_LIMIT, has_io_hints, io_bound_sentences
+    from planner.report import fmt_number as _fmt
+
+    if not has_io_hints(phases):
+        return
+    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
+    console = Console(width=width, highlight=False)
+    table = Table(title="Where the wall time goes (succeeded attempts; % of wall time)",
+                  title_justify="left")
+    keys = [k for k in ("job_type", "instance_type") if k in phases.columns]
+    for key in keys:
+        table.add_column(key.replace("_type", ""))
+    for name in ("phased", "download", "probe", "transcode", "upload", "other",
+                 "transcode RTF", "down MB/s", "up MB/s", "I/O MB/s", "CPU %", "I/O-bound"):
+        table.add_column(name, justify="right")
+    for row in phases.iter_rows(named=True):
+        shares = [row[f"share_{p}"] for p in ("download", "probe", "transcode", "upload", "other")]
+        table.add_row(
+            *(str(row[k]) for k in keys),
+            f"{row['phased']}/{row['attempts']}",
+            *(_fmt(100 * v, 0) if v is not None else "-" for v in shares),
+            _fmt(row["transcode_rtf"]),
+            _fmt(row["download_mb_per_s"], 1),
+            _fmt(row["upload_mb_per_s"], 1),
+            _fmt(row["io_mb_per_s"], 1),
+            _fmt(row["cpu_pct_avg"], 0),
+            "yes" if row["io_bound"] else "",
+        )
+    console.print(table)
+    for sentence in io_bound_sentences(phases):
+        console.print(sentence)
+    console.print(
+        f"I/O-bound: over {100 * IO_SHARE_LIMIT:.0f}% of wall time in download/upload phases, "
+        "or CPU under half a core while 1 MB/s or more is read or written "
+        "(planner/io_hints.py); sizing still uses whole-attempt times."
     )
