@@ -239,3 +239,52 @@ def attempt_phases(row: Mapping[str, Any]) -> list[tuple[str, int, float | None]
     return out
 
 
+
+
+# ---------------------------------------------------------------------------- plain text
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def attempt_io_text(row: Mapping[str, Any]) -> str:
+    """One attempt's phases, bytes and network rates in a line or two of plain text (the
+    TUI's attempt detail); "" when the row has none of them."""
+    parts: list[str] = []
+    phases = attempt_phases(row)
+    if phases:
+        parts.append("Phases: " + " · ".join(
+            f"{p} {ms / 1000:.1f} s" + (f" ({100 * share:.0f}%)" if share is not None else "")
+            for p, ms, share in phases))
+    io = [f"{label} {_mb(row[col])}" for label, col in
+          (("read", "bytes_read"), ("written", "bytes_written")) if row.get(col) is not None]
+    for label, col, rate in (("downloaded", "net_bytes_in", "download_mb_per_s"),
+                             ("uploaded", "net_bytes_out", "upload_mb_per_s")):
+        if row.get(col) is not None:
+            at = f" at {row[rate]:.1f} MB/s" if row.get(rate) is not None else ""
+            io.append(f"{label} {_mb(row[col])}{at}")
+    if io:
+        parts.append("I/O: " + " · ".join(io))
+    if row.get("transcode_rtf") is not None:
+        parts.append(f"transcode RTF {row['transcode_rtf']:.2f}")
+    return "\n".join(parts)
+
+
+def group_phases_text(row: Mapping[str, Any] | None) -> str:
+    """A phase_summary row as short lines of plain text, one figure a line (the narrow column
+    beside the TUI's histogram); "" when the group has no phases nor io figures."""
+    if row is None or not (row.get("phased") or row.get("io_sampled")):
+        return ""
+    lines = []
+    if row.get("phased"):
+        lines.append(f"Wall time ({row['phased']:,} phased)")
+        lines += [f"  {p:<10} {100 * row[f'share_{p}']:3.0f}%" for p in PHASES
+                  if row.get(f"share_{p}")]
+    lines += [f"{label} {row[col]:.{digits}f}{unit}" for label, col, digits, unit in (
+        ("transcode RTF", "transcode_rtf", 2, ""), ("down", "download_mb_per_s", 1, " MB/s"),
+        ("up", "upload_mb_per_s", 1, " MB/s"), ("I/O", "io_mb_per_s", 1, " MB/s"))
+        if row.get(col) is not None]
+    lines.append(f"I/O-bound: {row['io_bound_reason']}" if row.get("io_bound")
+                 else "Not I/O-bound")
+    return "\n".join(lines)

@@ -67,8 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from planner.dataset import open_dataset
-    from planner.queries import to_timestamp
     from planner.io_hints import phase_summary
+    from planner.queries import to_timestamp
     from planner.stats import rtf_summary
 
     # Check the cheap arguments before opening anything (S3 may take seconds).

@@ -177,14 +177,29 @@ def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
     return _metrics(row)
 
 
+def attempt_io_text(row: Mapping[str, Any]) -> str:
+    """The attempt's phases and I/O in plain text (`planner.io_hints.attempt_io_text`)."""
+    from planner.io_hints import attempt_io_text as _text
+
+    return _text(row)
+
+
 def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> DistributionLoaded:
     """RTF summaries and histograms of every group (`planner.stats`), in four queries; two more
     for the histograms in `fine_bins` bins (for a taller screen) when asked for."""
+    from planner.errors import EmptySelectionError
+    from planner.io_hints import phase_summary
     from planner.stats import rtf_histogram, rtf_summary
     from planner.tui.messages import DistributionLoaded
 
     with cursor(ds) as cur:
         fine: dict[str, list[dict[str, Any]]] = {}
+        phases: dict[str, list[dict[str, Any]]] = {}
+        try:  # where the wall time goes, beside each histogram (none without succeeded ones)
+            phases["phases_by_instance"] = phase_summary(cur, by="instance").to_dicts()
+            phases["phases_by_job_type"] = phase_summary(cur, by="job_type").to_dicts()
+        except EmptySelectionError:
+            pass
         if fine_bins is not None:
             fine = {
                 "fine_by_instance": rtf_histogram(cur, by="instance", bins=fine_bins).to_dicts(),
@@ -196,6 +211,7 @@ def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> Distr
             hist_by_instance=rtf_histogram(cur, by="instance", bins=bins).to_dicts(),
             hist_by_job_type=rtf_histogram(cur, by="job_type", bins=bins).to_dicts(),
             **fine,
+            **phases,
         )
 
 

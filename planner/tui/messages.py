@@ -90,6 +90,9 @@ class DistributionLoaded(Message):
     hist_by_job_type: list[dict[str, Any]]
     fine_by_instance: list[dict[str, Any]] = field(default_factory=list)
     fine_by_job_type: list[dict[str, Any]] = field(default_factory=list)
+    #: `planner.io_hints.phase_summary` rows per job type x instance type / per job type.
+    phases_by_instance: list[dict[str, Any]] = field(default_factory=list)
+    phases_by_job_type: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -115,10 +115,10 @@ def test_phased_commands() -> None:
         '[{"phase": "download", "argv": ["curl", "URL"]}, ["ffmpeg", "-i", "a"]]') == [
         ("download", ["curl", "URL"]), (None, ["ffmpeg", "-i", "a"])]
     assert parse_commands_file('[{"phase": "upload", "argv": ["true"]}]') == [["true"]]
-    for bad in ('[{"phase": "", "argv": ["a"]}]', '[{"argv": ["a"]}]',
-                '[{"phase": "x", "argv": []}]', '[{"phase": "x", "argv": ["a"], "y": 1}]'):
+    for text in ('[{"phase": "", "argv": ["a"]}]', '[{"argv": ["a"]}]',
+                 '[{"phase": "x", "argv": []}]', '[{"phase": "x", "argv": ["a"], "y": 1}]'):
         with pytest.raises(ValueError):
-            parse_phased_commands_file(bad)
+            parse_phased_commands_file(text)
 
 
 # --- real media, a real HTTP server, real ffmpeg --------------------------------------------------
@@ -216,9 +216,9 @@ def test_download_transcode_upload_attempt(big_source: Path, http_base: str, tmp
 def test_ffmpeg_bytes_read_and_written_match_the_files(big_source: Path, tmp_path: Path) -> None:
     dst = tmp_path / "small.mp4"
     sink = InMemorySink()
-    with attempt("upload_edit_proxy_v1", "job-bytes", inputs=[big_source], sink=sink) as a:
-        with a.phase("transcode"):
-            subprocess.run(transcode_argv(big_source, dst), check=True)
+    with attempt("upload_edit_proxy_v1", "job-bytes", inputs=[big_source], sink=sink) as a, \
+            a.phase("transcode"):
+        subprocess.run(transcode_argv(big_source, dst), check=True)
     [row] = sink.rows
     # rchar/wchar of the ffmpeg child, which the kernel added to ours when it was reaped.
     assert row["bytes_read"] == pytest.approx(big_source.stat().st_size, rel=0.10)

@@ -1,5 +1,6 @@
-"""Attempt detail: the badges, the manifest's `metrics` as JSON, the ffmpeg commands, and the
-other attempts of the same job (enter opens one)."""
+"""Attempt detail: the badges, where its time went and what it read and wrote (when it named
+phases or counted io: planner.io_hints), the manifest's `metrics` as JSON, the ffmpeg
+commands, and the other attempts of the same job (enter opens one)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class AttemptScreen(Screen[None]):
         yield Header()
         yield Static(f"Attempt {formatting.escape_markup(self.attempt_id)}", id="attempt-title")
         yield Static("", id="attempt-badges")
+        yield Static("", id="attempt-io")
         with TabbedContent(id="attempt-tabs"):
             with TabPane("[u]M[/]etrics", id="tab-metrics"), VerticalScroll(id="metrics-scroll"):
                 yield Static("", id="metrics-json")
@@ -69,6 +71,10 @@ class AttemptScreen(Screen[None]):
         self.query_one("#attempt-tabs").loading = False
         self.query_one("#attempt-title", Static).update(formatting.attempt_title(row))
         self.query_one("#attempt-badges", Static).update(formatting.badge_line(data.badges(row)))
+        io_text = data.attempt_io_text(row)
+        io = self.query_one("#attempt-io", Static)
+        io.update(Text(io_text))
+        io.display = bool(io_text)
         metrics_json = formatting.pretty_json(data.metrics_of_row(row))
         self.query_one("#metrics-json", Static).update(
             Syntax(metrics_json, "json", theme="ansi_dark", background_color="default")

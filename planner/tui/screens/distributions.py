@@ -1,5 +1,6 @@
 """Distributions: the per-attempt RTF histogram of one job type x instance type, with its
-p50/p90/p99 marked, and the aggregate RTF beside it. t/T and i/I switch the group.
+p50/p90/p99 marked, and the aggregate RTF beside it (and, where attempts named phases, where
+their wall time goes: planner.io_hints). t/T and i/I switch the group.
 
 One worker runs `planner.stats.rtf_summary` and `rtf_histogram` for every group at once (by
 instance type, and per job type over all instances; the histograms also in finer bins, which a
@@ -149,4 +150,17 @@ class DistributionsScreen(Screen[None]):
                    else "per-attempt RTF, x realtime │ succeeded attempts")
         self.query_one(Histogram).show(edges, counts, group_marks(summary), caption,
                                        fine=bins_of(fine, FINE_BINS))
-        self.query_one("#dist-stats", Static).update(Text(group_stats_text(summary)))
+        phases = self.current_phases()
+        self.query_one("#dist-stats", Static).update(Text(
+            group_stats_text(summary) + (f"\n\n{phases}" if phases else "")))
+
+    def current_phases(self) -> str:
+        """Where the selected group's wall time goes (planner.io_hints), or ""."""
+        from planner.io_hints import group_phases_text
+
+        assert self.data is not None
+        jt, inst = self.job_type, self.instance_type
+        rows = self.data.phases_by_job_type if inst is None else self.data.phases_by_instance
+        match = [r for r in rows
+                 if r["job_type"] == jt and (inst is None or r["instance_type"] == inst)]
+        return group_phases_text(match[0] if match else None)
