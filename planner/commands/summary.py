@@ -208,8 +208,8 @@ def _print_phases(phases: pl.DataFrame) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from planner.formats import number as _fmt
     from planner.io_hints import IO_SHARE_LIMIT, has_io_hints, io_bound_sentences
-    from planner.report import fmt_number as _fmt
 
     if not has_io_hints(phases):
         return
