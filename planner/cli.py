@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "report": "planner.commands.report",
     "compact": "planner.commands.compact",
     "purge": "planner.commands.purge",
+    "cache": "planner.commands.cache",
 }
 
 #: The top-level packages of the `planner` extra (pyproject.toml) that commands import.

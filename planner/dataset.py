@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from collectors import schema
@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("planner.dataset")
 
+#: How open_dataset uses the local cache (planner.cache): "off", "on" or "refresh".
+CacheMode = Literal["off", "on", "refresh"]
+
 #: Seconds to wait for a TCP connection to S3; an unreachable endpoint fails fast, not hang.
 S3_CONNECT_TIMEOUT_S = 3.0
 #: Seconds a single S3 request may take.
@@ -75,6 +78,10 @@ FOOTER_THREADS = 16
 #: row while copying: 3.8 GB for 10M rows, benchmarks/summary_10m.py); larger ones are scanned
 #: from the files by each query.
 MATERIALIZE_MAX_ROWS = 1_000_000
+
+#: Which row of an attempt_id delivered more than once is kept (module docstring).
+KEEP_ORDER = ("finished_at DESC NULLS LAST, schema_version DESC NULLS LAST, "
+              "started_at DESC NULLS LAST")
 
 #: Name of the deduplicated view every analysis uses.
 VIEW = "attempts"
@@ -112,6 +119,8 @@ class Dataset:
     materialized: bool = False
     #: S3 route: the pyarrow dataset of each group of files (registered under its name).
     arrow_datasets: dict[str, pads.Dataset] = field(default_factory=dict)
+    #: The cache file the rows come from (planner.cache), None when read from the files.
+    cache: Path | None = None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the same database, for use in another thread.
@@ -175,6 +184,13 @@ def dataset_schema(extra: Iterable[pa.Field] = ()) -> pa.Schema:
     return pa.schema(fields, metadata=base.metadata)
 
 
+def cache_key(url: str | None) -> str:
+    """The dataset's URL as its cache (planner.cache) is keyed: `s3://bucket/prefix`, or the
+    folder's (or file's) absolute path; None is the embedded data."""
+    _, base, display = _resolve(url or default_data_url())
+    return display if display.startswith("s3://") else base
+
+
 def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
     """(filesystem, base path for that filesystem, display url). The base is a folder (a
     prefix on S3) or one `.parquet` file."""
@@ -200,16 +216,16 @@ def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
     return pafs.LocalFileSystem(), str(path.resolve()), str(path)
 
 
-def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
-    """The dataset's Parquet files: `base` itself when it is one `.parquet` file (local or an
-    S3 key), else every visible `.parquet` file under it."""
+def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[pafs.FileInfo]:
+    """The dataset's Parquet files (path, size, mtime): `base` itself when it is one `.parquet`
+    file (local or an S3 key), else every visible `.parquet` file under it, sorted by path."""
     import pyarrow.fs as pafs
 
     try:
         if base.endswith(".parquet"):
             info = fs.get_file_info(base)
             if info.type == pafs.FileType.File:
-                return [base]
+                return [info]
             if info.type == pafs.FileType.NotFound:
                 raise DatasetError(f"no Parquet file at {url}")
             # A folder (prefix) whose name ends in .parquet: read what is under it.
@@ -218,11 +234,11 @@ def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[str]:
         raise DatasetError(f"cannot list {url}: {one_line(exc)}") from exc
     # Hidden and temporary files (".part-x.parquet.tmp", "_SUCCESS") are writers' business.
     return sorted(
-        i.path
-        for i in infos
-        if i.type == pafs.FileType.File
-        and i.path.endswith(".parquet")
-        and not any(p.startswith((".", "_")) for p in i.path[len(base) :].split("/"))
+        (i for i in infos
+         if i.type == pafs.FileType.File
+         and i.path.endswith(".parquet")
+         and not any(p.startswith((".", "_")) for p in i.path[len(base) :].split("/"))),
+        key=lambda i: i.path,
     )
 
 
@@ -300,8 +316,63 @@ def _incompatible(file_schema: pa.Schema, target: pa.Schema) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What a file's footer says: rows and schema version, or why it is left out (`reason`)."""
+
+    path: str
+    rows: int = 0
+    schema_version: int | None = None
+    reason: str | None = None
+
+
+def check_files(fs: pafs.FileSystem, paths: Sequence[str]) -> tuple[list[FileFacts], pa.Schema]:
+    """Read the footers (in parallel): the facts of each file, in order, and the reading schema
+    (dataset_schema plus the unknown columns of the readable files). Files that cannot be read,
+    are not attempt files or whose column types conflict have a `reason`."""
+    if not paths:
+        return [], dataset_schema()
+    with ThreadPoolExecutor(max_workers=min(FOOTER_THREADS, len(paths))) as pool:
+        footers = list(pool.map(lambda p: _read_footer(fs, p), paths))
+    known = set(schema.COLUMN_NAMES)
+    extra: dict[str, pa.Field] = {}
+    for footer in footers:
+        if isinstance(footer, SkippedFile):
+            continue
+        for f in footer[0]:
+            if f.name not in known and f.name not in extra:
+                extra[f.name] = f.with_nullable(True)
+    target = dataset_schema(extra.values())
+    facts = []
+    for path, footer in zip(paths, footers, strict=True):
+        if isinstance(footer, SkippedFile):
+            facts.append(FileFacts(path, reason=footer.reason))
+            continue
+        file_schema, n_rows = footer
+        why = _incompatible(file_schema, target)
+        if why:
+            facts.append(FileFacts(path, reason=why))
+            continue
+        raw_version = (file_schema.metadata or {}).get(b"mediajobs.schema_version")
+        version = int(raw_version) if raw_version and raw_version.isdigit() else None
+        facts.append(FileFacts(path, n_rows, version))
+    return facts, target
+
+
+def report_skipped(facts: Iterable[FileFacts], prefix: str = "") -> list[SkippedFile]:
+    """The files left out, sorted, each logged once as a warning naming it."""
+    skipped = sorted((SkippedFile(prefix + f.path, f.reason) for f in facts if f.reason),
+                     key=lambda s: s.path)
+    for s in skipped:
+        # logging, not warnings.warn: the CLI and the TUI show log lines as one readable line
+        # each, and warnings.warn would show the same file once only per call site.
+        log.warning("skipped %s: %s", s.path, s.reason)
+    return skipped
+
+
 def open_dataset(
-    url: str | None = None, *, threads: int | None = None, materialize: bool | None = None
+    url: str | None = None, *, threads: int | None = None, materialize: bool | None = None,
+    cache: CacheMode = "off",
 ) -> Dataset:
     """Open the dataset at `url` (a folder, `file://...` or `s3://bucket/prefix`), or the one
     Parquet file at a path or S3 key ending in `.parquet` as a dataset of that file.
@@ -316,6 +387,10 @@ def open_dataset(
     MATERIALIZE_MAX_ROWS rows (counted from the footers, free) and scans larger ones lazily,
     which keeps memory bounded whatever the dataset's size.
 
+    `cache`: "on" keeps the deduplicated rows in a DuckDB file of the user's cache folder and
+    loads only the files added since (planner.cache; `materialize` does not apply), "refresh"
+    builds that file anew, "off" (default) reads the files.
+
     Raises DatasetError for a missing folder or file, a file that is not `.parquet`, an
     unreachable or refused S3 endpoint, or a dataset without a single readable Parquet file.
     """
@@ -328,50 +403,25 @@ def open_dataset(
             raise DatasetError(f"no embedded data at {url} (it comes with a checkout of the "
                                "repository, not with an installed package): pass --data URL")
     fs, base, display = _resolve(url)
-    paths = _list_parquet(fs, base, display)
-    if not paths:
+    listed = _list_parquet(fs, base, display)
+    if not listed:
         raise DatasetError(f"no Parquet files under {display}")
+    paths = [i.path for i in listed]
 
-    with ThreadPoolExecutor(max_workers=min(FOOTER_THREADS, len(paths))) as pool:
-        footers = list(pool.map(lambda p: _read_footer(fs, p), paths))
-
-    known = set(schema.COLUMN_NAMES)
-    extra: dict[str, pa.Field] = {}
-    good: list[tuple[str, pa.Schema, int]] = []
-    skipped: list[SkippedFile] = []
-    for path, footer in zip(paths, footers, strict=True):
-        if isinstance(footer, SkippedFile):
-            skipped.append(footer)
-            continue
-        good.append((path, *footer))
-        for f in footer[0]:
-            if f.name not in known and f.name not in extra:
-                extra[f.name] = f.with_nullable(True)
-    target = dataset_schema(extra.values())
-    files: list[str] = []
-    versions: set[int] = set()
-    rows = 0
-    for path, footer, n_rows in good:
-        why = _incompatible(footer, target)
-        if why:
-            skipped.append(SkippedFile(path, why))
-            continue
-        files.append(path)
-        rows += n_rows
-        meta = footer.metadata or {}
-        raw_version = meta.get(b"mediajobs.schema_version")
-        if raw_version and raw_version.isdigit():
-            versions.add(int(raw_version))
     prefix = "s3://" if display.startswith("s3://") else ""
-    skipped = sorted(
-        (SkippedFile(prefix + s.path, s.reason) for s in skipped), key=lambda s: s.path
-    )
-    for s in skipped:
-        # logging, not warnings.warn: the CLI and the TUI show log lines as one readable line
-        # each, and warnings.warn would show the same file once only per call site.
-        log.warning("skipped %s: %s", s.path, s.reason)
+    if cache != "off":
+        from planner.cache import open_cached
+
+        return open_cached(display, display if prefix else base, fs, listed,
+                           refresh=cache == "refresh", threads=threads)
+    facts, target = check_files(fs, paths)
+    files = [f.path for f in facts if f.reason is None]
+    rows = sum(f.rows for f in facts if f.reason is None)
+    versions = {f.schema_version for f in facts if f.reason is None and f.schema_version}
+    skipped = report_skipped(facts, prefix)
     if not files:
         raise DatasetError(f"no readable Parquet files under {display} ({len(skipped)} skipped)")
+    extra = [n for n in target.names if n not in schema.COLUMNS_BY_NAME]
 
     con = duckdb.connect()
     # Timestamps without a zone (older writers) are UTC; results come back in UTC.
@@ -400,7 +450,7 @@ def open_dataset(
         files=files,
         skipped=skipped,
         schema_versions=sorted(versions),
-        extra_columns=list(extra),
+        extra_columns=extra,
         duplicate_ids=dup_count,
         arrow_datasets=arrow_dss,
         rows=rows,
@@ -408,7 +458,8 @@ def open_dataset(
     )
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
+    """A SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -424,7 +475,8 @@ _DUCK_TYPES = {
 }
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
+    """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -439,22 +491,24 @@ def group_by_path_job_type(files: Sequence[str]) -> dict[str | None, list[str]]:
     return groups
 
 
-def _group_select(source: str, present: set[str], target: pa.Schema,
-                  path_job_type: str | None) -> str:
+def group_select(source: str, present: set[str], target: pa.Schema,
+                 path_job_type: str | None, extra: str = "") -> str:
     """SELECT of every reading-schema column from one group's scan: schema columns typed as
     the schema says (NULL where the group's files lack them), job_type from the file, else
-    from the path (collectors.hive)."""
+    from the path (collectors.hive); `extra`: one more select item."""
     select = []
     for name in target.names:
         col = schema.COLUMNS_BY_NAME.get(name)
         if col is None:  # an extra column of a newer writer: as read
-            select.append(_quote(name) if name in present else f"NULL AS {_quote(name)}")
+            select.append(quote(name) if name in present else f"NULL AS {quote(name)}")
             continue
         duck = _DUCK_TYPES[col.type]
-        expr = f"CAST({_quote(name)} AS {duck})" if name in present else f"CAST(NULL AS {duck})"
+        expr = f"CAST({quote(name)} AS {duck})" if name in present else f"CAST(NULL AS {duck})"
         if name == "job_type" and path_job_type is not None:
-            expr = f"COALESCE({expr}, {_sql_string(path_job_type)})"
-        select.append(f"{expr} AS {_quote(name)}")
+            expr = f"COALESCE({expr}, {sql_string(path_job_type)})"
+        select.append(f"{expr} AS {quote(name)}")
+    if extra:
+        select.append(extra)
     return f"SELECT {', '.join(select)} FROM {source}"
 
 
@@ -473,11 +527,11 @@ def _group_sources(
         else:
             # hive_partitioning off: DuckDB would otherwise put the path's job_type over the
             # file's (the path's value comes in through _group_select instead).
-            source = (f"read_parquet([{', '.join(_sql_string(f) for f in group)}], "
+            source = (f"read_parquet([{', '.join(sql_string(f) for f in group)}], "
                       "union_by_name = true, hive_partitioning = false)")
             present = {str(r[0]) for r in
                        con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        selects.append(_group_select(source, present, target, path_job_type))
+        selects.append(group_select(source, present, target, path_job_type))
     return selects
 
 
@@ -516,7 +570,7 @@ def _create_views(
     hashes = np.sort(np.asarray(hashes))
     dup_hashes = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
     del hashes
-    cols = ", ".join(_quote(c) for c in columns)
+    cols = ", ".join(quote(c) for c in columns)
     if dup_hashes.size == 0:
         con.execute(f"CREATE VIEW {VIEW} AS SELECT {cols} FROM {RAW_VIEW}")
         return 0
@@ -534,7 +588,7 @@ def _create_views(
             con.register(name, table)
         target = pa.schema([f for f in next(iter(arrow_dss.values())).schema])
         source = "(" + " UNION ALL ".join(
-            _group_select(name, set(target.names), target, path_job_type)
+            group_select(name, set(target.names), target, path_job_type)
             for name, path_job_type in zip(picked, groups, strict=True)) + ")"
     # One pass over the candidate rows: the row to keep per id, and how often each id occurs
     # (a hash shared by two different ids is a collision, not a duplicate).
@@ -542,8 +596,7 @@ def _create_views(
         f"CREATE TEMP TABLE _dup_candidates AS SELECT {cols},"
         "  row_number() OVER w AS _rn, count(*) OVER (PARTITION BY attempt_id) AS _n"
         f"  FROM {source}"
-        "  WINDOW w AS (PARTITION BY attempt_id ORDER BY finished_at DESC NULLS LAST,"
-        "    schema_version DESC NULLS LAST, started_at DESC NULLS LAST)"
+        f"  WINDOW w AS (PARTITION BY attempt_id ORDER BY {KEEP_ORDER})"
     )
     dups = con.execute("SELECT count(*) FROM _dup_candidates WHERE _rn = 1 AND _n > 1").fetchall()
     con.execute(f"CREATE TABLE _dup_rows AS SELECT {cols} FROM _dup_candidates WHERE _rn = 1")

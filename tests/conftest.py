@@ -21,6 +21,20 @@ def host_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def _planner_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("planner-cache")
+
+
+@pytest.fixture(autouse=True)
+def planner_cache(_planner_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The planner's local cache (planner.cache) in a folder of the test session, never the
+    user's: `mjplan` commands use it by default. Shared by the session (caches are per dataset
+    URL, and test datasets are in folders of their own)."""
+    monkeypatch.setenv("MJPLAN_CACHE_DIR", str(_planner_cache_dir))
+    return _planner_cache_dir
+
+
+@pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     """One SeaweedFS for the whole session; tests use their own prefixes in its bucket."""
     server = SeaweedS3(data_dir=tmp_path_factory.mktemp("seaweed") / "data")

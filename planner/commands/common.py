@@ -10,7 +10,8 @@ import argparse
 
 
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
-    """`--data URL`: the dataset to read, None for the embedded data."""
+    """`--data URL`: the dataset to read, None for the embedded data; `--refresh` and
+    `--no-cache` set `args.cache` ("on" by default: planner.cache)."""
     parser.add_argument(
         "--data",
         metavar="URL",
@@ -18,3 +19,8 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
         help="dataset: a folder, a .parquet file or s3://bucket/prefix (default: the "
         "embedded data)",
     )
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--refresh", dest="cache", action="store_const", const="refresh",
+                       default="on", help="build the local cache of the dataset anew")
+    cache.add_argument("--no-cache", dest="cache", action="store_const", const="off",
+                       help="read the dataset's files, without the local cache")

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     check_options(args.max_slowdown, args.min_attempts)
     since = to_timestamp(args.since, "--since")
     prices = load_prices(args.prices)
-    ds = open_dataset(args.data)
+    ds = open_dataset(args.data, cache=args.cache)
     try:
         curve = density_curve(
             ds, prices, on_demand=args.on_demand, max_slowdown=args.max_slowdown,

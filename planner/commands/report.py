@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise PlannerError(f"--html {args.html}: no folder {out.parent}")
     prices = load_checked_prices(args.prices, options)
-    ds = open_dataset(args.data)
+    ds = open_dataset(args.data, cache=args.cache)
     try:
         data = gather(ds, options=options, window=window, prices=prices, per_group=args.points)
     finally:

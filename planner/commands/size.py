@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         raise PlannerError("--launch-template: the name is empty")
     window = parse_window(args)
     prices = load_checked_prices(args.prices, options)
-    ds = open_dataset(args.data)
+    ds = open_dataset(args.data, cache=args.cache)
     try:
         inputs = load_sizing_inputs(ds, window=window, prices=prices)
     finally:

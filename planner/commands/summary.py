@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     since = to_timestamp(args.since, "--since")
     until = to_timestamp(args.until, "--until")
     synthetic = None if args.only is None else args.only == "synthetic"
-    ds = open_dataset(args.data)
+    ds = open_dataset(args.data, cache=args.cache)
     try:
         df = rtf_summary(
             ds,

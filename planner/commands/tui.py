@@ -16,5 +16,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from planner.tui.app import PlannerApp
 
-    PlannerApp(url=args.data).run()
+    PlannerApp(url=args.data, cache=args.cache).run()
     return 0

@@ -6,7 +6,7 @@ sizing (f); Attempt detail is pushed over Jobs with Enter. `?` shows the keys.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
@@ -19,6 +19,9 @@ from planner.tui.screens.help import HelpScreen
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
+
+if TYPE_CHECKING:
+    from planner.dataset import CacheMode
 
 
 class PlannerApp(App[None]):
@@ -41,9 +44,12 @@ class PlannerApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, url: str | None = None, output_dir: str = ".") -> None:
+    def __init__(self, url: str | None = None, output_dir: str = ".",
+                 cache: CacheMode = "off") -> None:
         super().__init__()
         self.url = url
+        #: How the dataset is opened: through the local cache ("on"), anew, or without it.
+        self.cache_mode: CacheMode = cache
         #: Where `w` in Fleet sizing writes the fleet request JSON.
         self.output_dir = output_dir
         self.dataset: Any = None
@@ -55,7 +61,7 @@ class PlannerApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dataset")
     def open_dataset(self) -> None:
         try:
-            ds = data.open_dataset(self.url)
+            ds = data.open_dataset(self.url, self.cache_mode)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the app
             self.post_message(QueryFailed("dataset", data.describe_error(exc)))
             return

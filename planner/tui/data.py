@@ -18,7 +18,7 @@ from planner.tui.query_state import JobsQuery, SizingForm
 if TYPE_CHECKING:
     import duckdb
 
-    from planner.dataset import Dataset
+    from planner.dataset import CacheMode, Dataset
     from planner.sizing import SizingInputs, SizingOptions, SizingResult
     from planner.tui.messages import DistributionLoaded
 
@@ -44,11 +44,11 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
 
 
-def open_dataset(url: str | None) -> Dataset:
+def open_dataset(url: str | None, cache: CacheMode = "off") -> Dataset:
     """`planner.dataset.open_dataset`; the TUI opens it in a worker thread."""
     from planner.dataset import open_dataset as _open
 
-    return _open(url)
+    return _open(url, cache=cache)
 
 
 @contextmanager

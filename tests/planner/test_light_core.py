@@ -11,6 +11,7 @@ import sys
 
 CORE = (
     "planner.dataset",
+    "planner.cache",
     "planner.queries",
     "planner.stats",
     "planner.queueing",
