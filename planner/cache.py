@@ -253,7 +253,8 @@ def _dataset(con: duckdb.DuckDBPyConnection, display: str, path: Path,
     dups = con.execute("SELECT count(*) FROM _dups").fetchall()[0][0]
     return dsmod.Dataset(
         url=display, connection=con, files=files, skipped=skipped,
-        schema_versions=sorted({int(v) for _, _, v, r in files_rows if v and r is None}),
+        schema_versions=sorted({int(v) for _, _, v, r in files_rows
+                                if v is not None and r is None}),
         extra_columns=[c for c in columns if c not in schema.COLUMNS_BY_NAME],
         duplicate_ids=int(dups), rows=sum(int(n) for _, n, _, r in files_rows if r is None),
         materialized=False, cache=path,

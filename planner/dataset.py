@@ -417,7 +417,8 @@ def open_dataset(
     facts, target = check_files(fs, paths)
     files = [f.path for f in facts if f.reason is None]
     rows = sum(f.rows for f in facts if f.reason is None)
-    versions = {f.schema_version for f in facts if f.reason is None and f.schema_version}
+    versions = {f.schema_version for f in facts
+                if f.reason is None and f.schema_version is not None}
     skipped = report_skipped(facts, prefix)
     if not files:
         raise DatasetError(f"no readable Parquet files under {display} ({len(skipped)} skipped)")
