@@ -10,6 +10,7 @@ from the planner (stats, sizing) and the charts from `planner.charts`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -182,6 +183,9 @@ class ReportData:
     points: pl.DataFrame
     window: dt.timedelta
     prices_source: str
+    #: planner.io_hints.phase_summary(by="instance"): where the wall time goes; None when no
+    #: attempt succeeded.
+    phases: pl.DataFrame | None = None
 
 
 def gather(
@@ -204,6 +208,7 @@ def gather(
 
     from planner import chart_data
     from planner.errors import EmptySelectionError
+    from planner.io_hints import phase_summary
     from planner.prices import load_prices
     from planner.sizing import SizingError, SizingOptions, load_sizing_inputs, size_fleet
     from planner.stats import rtf_summary
@@ -230,6 +235,10 @@ def gather(
         "SELECT count(*), count(*) FILTER (WHERE synthetic) FROM attempts"
     ).fetchall()
     total, synthetic = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+    try:
+        phases: pl.DataFrame | None = phase_summary(ds, by="instance")
+    except EmptySelectionError:
+        phases = None
     return ReportData(
         url=ds.url,
         attempts=total,
@@ -245,6 +254,7 @@ def gather(
         points=chart_data.attempt_points(ds, per_group=per_group or chart_data.DEFAULT_PER_GROUP),
         window=window,
         prices_source=prices.source,
+        phases=phases,
     )
 
 
@@ -316,6 +326,45 @@ def summary_tables(summary: pl.DataFrame) -> list[Table]:
             )
         )
     return tables
+
+
+def phase_tables(phases: pl.DataFrame | None) -> list[Table]:
+    """Where the wall time goes per job type x instance type, with a sentence for each
+    I/O-bound group (planner.io_hints); no table when no attempt named phases or counted io."""
+    import polars as pl
+
+    from collectors.schema import PHASES
+    from planner import formats
+    from planner.io_hints import has_io_hints, io_bound_sentences
+
+    if phases is None or not has_io_hints(phases):
+        return []
+    pct = {f"share_{p}": p for p in PHASES}
+    frame = phases.select(
+        "job_type", "instance_type", "phased",
+        *(pl.col(c).alias(name) for c, name in pct.items()),
+        "transcode_rtf", "download_mb_per_s", "upload_mb_per_s", "io_mb_per_s", "cpu_pct_avg",
+        pl.when(pl.col("io_bound")).then(pl.lit("yes")).otherwise(pl.lit("")).alias("I/O-bound"),
+    )
+
+    def share(v: Any) -> str:
+        return formats.number(100 * v, 0)
+
+    one = functools.partial(formats.number, digits=1)
+    sentences = io_bound_sentences(phases)
+    return [Table(
+        "Where the wall time goes (% of wall time of succeeded attempts with phases)",
+        frame,
+        formats={**dict.fromkeys(pct.values(), share),
+                 "transcode_rtf": formats.number,
+                 **dict.fromkeys(("download_mb_per_s", "upload_mb_per_s", "io_mb_per_s"), one),
+                 "cpu_pct_avg": functools.partial(formats.number, digits=0)},
+        labels={"job_type": "job type", "instance_type": "instance", "transcode_rtf":
+                "transcode RTF", "download_mb_per_s": "down MB/s", "upload_mb_per_s":
+                "up MB/s", "io_mb_per_s": "I/O MB/s", "cpu_pct_avg": "CPU %"},
+        note=" ".join(sentences) if sentences else
+        "No job type is I/O-bound: a faster instance type shortens every attempt.",
+    )]
 
 
 def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
@@ -435,6 +484,7 @@ def build_report(
         subtitle=subtitle,
         tables=[
             *summary_tables(data.summary),
+            *phase_tables(data.phases),
             *(sizing_tables(data.result, top) if data.result else []),
         ],
         figures=figures(data),

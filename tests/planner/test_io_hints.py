@@ -159,3 +159,33 @@ def test_summary_without_phases_prints_no_phase_table(tmp_path: Path,
     write(tmp_path, [row() for _ in range(2)])
     assert main(["summary", "--data", str(tmp_path)]) == 0
     assert "Where the wall time goes" not in capsys.readouterr().out
+
+
+def test_report_says_when_a_faster_instance_type_would_not_help(
+        folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.planner.test_report import _Tables
+
+    out = tmp_path / "r.html"
+    assert main(["report", "--html", str(out), "--data", str(folder)]) == 0
+    capsys.readouterr()  # the sizing of six attempts may be left out; not what this checks
+    page = out.read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(page)
+    title = "Where the wall time goes (% of wall time of succeeded attempts with phases)"
+    rows = {r[1]: r for r in parser.tables[title][1:]}
+    assert rows["c7i.large"][2:8] == ["1", "50", "0", "25", "8", "17"]
+    assert rows["c7i.large"][-1] == "yes" and rows["c5.large"][-1] == ""
+    text = " ".join(page.split())
+    assert ("create_video_export_v1 on c7i.large: 58% of wall time in download/upload, so a "
+            "faster instance type would not help much") in text
+    assert "create_video_export_v1 on m7g.large: CPU 20% of a core while 10.0 MB/s" in text
+
+
+def test_report_without_phases_has_no_phase_table(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    write(data, [row() for _ in range(2)])
+    out = tmp_path / "r.html"
+    assert main(["report", "--html", str(out), "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert "Where the wall time goes" not in out.read_text(encoding="utf-8")
