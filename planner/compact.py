@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING
 
 from collectors.hive import partition_values, without_path_columns
 from collectors.layout import parse_day, parse_partition_dir
-from planner.errors import PlannerError, one_line
+from planner.dataset import resolve
+from planner.errors import PlannerError, describe, one_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -96,25 +97,6 @@ def parse_age_days(text: str) -> int:
 
 
 # --- the file system ----------------------------------------------------------------------
-
-
-def resolve(url: str) -> tuple[pafs.FileSystem, str]:
-    """(pyarrow filesystem, root path in it) for a folder or s3://bucket/prefix."""
-    import pyarrow.fs as pafs
-
-    from planner.dataset import s3_filesystem
-
-    if url.startswith("s3://"):
-        root = url[len("s3://") :].strip("/")
-        if not root:
-            raise PlannerError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
-        return s3_filesystem(), root
-    if "://" in url and not url.startswith("file://"):
-        raise PlannerError(f"unsupported URL {url!r}: use a folder or s3://bucket/prefix")
-    path = Path(url.removeprefix("file://")).expanduser()
-    if not path.is_dir():
-        raise PlannerError(f"no dataset folder at {path}")
-    return pafs.LocalFileSystem(), str(path.resolve())
 
 
 @dataclass(frozen=True)
@@ -239,7 +221,7 @@ def plan_compaction(url: str, target_bytes: int = DEFAULT_TARGET_BYTES) -> Compa
     layout before the Hive convention, which are rewritten whatever their size)."""
     if target_bytes < 1:
         raise PlannerError("target size must be positive")
-    fs, root = resolve(url)
+    fs, root, _ = resolve(url, folder=True)
     files = list_files(fs, root)
     legacy = legacy_files(fs, files)
     return CompactionPlan(
@@ -323,7 +305,7 @@ def compact_group(fs: pafs.FileSystem, group: Group) -> GroupResult:
             with fs.open_input_file(f.path) as fh:
                 return pq.ParquetFile(fh).read()
         except Exception as exc:  # noqa: BLE001 - an unreadable file is left alone, reported
-            return f"{type(exc).__name__}: {one_line(exc)}"
+            return describe(exc)
 
     # Reads overlap: on S3 each file is a round trip or two.
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
@@ -412,7 +394,7 @@ def run_compaction(
 ) -> CompactionResult:
     """Carry out a plan, group by group; `progress` is called after each group. With a
     `lease`, it is checked before each group (LeaseLostError when another run took over)."""
-    fs, _ = resolve(plan.url)
+    fs, _, _ = resolve(plan.url, folder=True)
     result = CompactionResult()
     for group in plan.groups:
         if lease is not None:
@@ -451,7 +433,7 @@ def plan_purge(url: str, older_than_days: int, today: dt.date | None = None) -> 
     """Partitions whose `dt` is more than `older_than_days` days before `today` (UTC)."""
     if older_than_days < 0:
         raise PlannerError("--older-than must not be negative")
-    fs, root = resolve(url)
+    fs, root, _ = resolve(url, folder=True)
     today = today or dt.datetime.now(dt.UTC).date()
     cutoff = today - dt.timedelta(days=older_than_days)
     parts: dict[str, list[DataFile]] = {}
@@ -484,7 +466,7 @@ def run_purge(plan: PurgePlan, progress: Callable[[Partition], None] | None = No
     it is checked before each partition."""
     import pyarrow.fs as pafs
 
-    fs, _ = resolve(plan.url)
+    fs, _, _ = resolve(plan.url, folder=True)
     deleted = 0
     for part in plan.delete:
         if lease is not None:

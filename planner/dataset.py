@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from collectors import schema
-from planner.errors import DatasetError, one_line
+from planner.errors import DatasetError, describe, one_line
 
 if TYPE_CHECKING:
     import duckdb
@@ -187,13 +187,17 @@ def dataset_schema(extra: Iterable[pa.Field] = ()) -> pa.Schema:
 def cache_key(url: str | None) -> str:
     """The dataset's URL as its cache (planner.cache) is keyed: `s3://bucket/prefix`, or the
     folder's (or file's) absolute path; None is the embedded data."""
-    _, base, display = _resolve(url or default_data_url())
+    _, base, display = resolve(url or default_data_url())
     return display if display.startswith("s3://") else base
 
 
-def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
-    """(filesystem, base path for that filesystem, display url). The base is a folder (a
-    prefix on S3) or one `.parquet` file."""
+def resolve(url: str, *, folder: bool = False) -> tuple[pafs.FileSystem, str, str]:
+    """(filesystem, base path for that filesystem, display url) of a dataset URL: a folder, a
+    `.parquet` file or s3://bucket/prefix. The base is a folder (a prefix on S3) or one
+    `.parquet` file; with `folder` (compaction, purge, the lease) a folder or a prefix only.
+
+    The one resolver of dataset URLs: DatasetError (a PlannerError) for a bad one.
+    """
     import pyarrow.fs as pafs
 
     if url.startswith("s3://"):
@@ -202,16 +206,15 @@ def _resolve(url: str) -> tuple[pafs.FileSystem, str, str]:
             raise DatasetError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
         return s3_filesystem(), base, url
     if "://" in url and not url.startswith("file://"):
-        raise DatasetError(
-            f"unsupported dataset URL {url!r}: use a folder, a .parquet file or s3://bucket/prefix"
-        )
+        what = "a folder" if folder else "a folder, a .parquet file"
+        raise DatasetError(f"unsupported dataset URL {url!r}: use {what} or s3://bucket/prefix")
     path = Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
-    if path.is_file() and path.name.endswith(".parquet"):
+    if not folder and path.is_file() and path.name.endswith(".parquet"):
         return pafs.LocalFileSystem(), str(path.resolve()), str(path)
-    if path.is_file():
+    if not folder and path.is_file():
         raise DatasetError(f"{path} is not a dataset: use a folder, a .parquet file or s3://...")
     if not path.is_dir():
-        what = "Parquet file" if path.name.endswith(".parquet") else "dataset folder"
+        what = "Parquet file" if path.name.endswith(".parquet") and not folder else "dataset folder"
         raise DatasetError(f"no {what} at {path}")
     return pafs.LocalFileSystem(), str(path.resolve()), str(path)
 
@@ -254,7 +257,7 @@ def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | Skip
                 return SkippedFile(path, why)
             return pf.schema_arrow, pf.metadata.num_rows
     except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and reported
-        return SkippedFile(path, f"{type(exc).__name__}: {one_line(exc)}")
+        return SkippedFile(path, describe(exc))
 
 
 #: Columns without which a file holds no attempts (a partition column may be in the path alone).
@@ -402,7 +405,7 @@ def open_dataset(
         if not Path(url).is_dir():  # an installed package: the data stays in the checkout
             raise DatasetError(f"no embedded data at {url} (it comes with a checkout of the "
                                "repository, not with an installed package): pass --data URL")
-    fs, base, display = _resolve(url)
+    fs, base, display = resolve(url)
     listed = _list_parquet(fs, base, display)
     if not listed:
         raise DatasetError(f"no Parquet files under {display}")

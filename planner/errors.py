@@ -17,3 +17,12 @@ def one_line(exc: BaseException) -> str:
     """The first line of an exception's message, or its type's name when it has none."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def describe(exc: BaseException) -> str:
+    """One line for people: a PlannerError's message (written for them), else the exception's
+    type and the first line of its message (`ArrowInvalid: Parquet magic bytes not found`)."""
+    if isinstance(exc, PlannerError):
+        return one_line(exc)
+    name = type(exc).__name__
+    return f"{name}: {one_line(exc)}" if str(exc).strip() else name

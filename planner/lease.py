@@ -44,7 +44,7 @@ from typing import Any, Protocol
 
 from collectors.destinations import s3_client, s3_error_code
 from collectors.layout import parse_url
-from planner.compact import resolve
+from planner.dataset import resolve
 from planner.errors import PlannerError, one_line
 
 log = logging.getLogger("planner.lease")
@@ -211,7 +211,7 @@ class _S3Lock:
 def _lock_store(url: str) -> _LockStore:
     if url.startswith("s3://"):
         return _S3Lock(url)
-    _, root = resolve(url)
+    _, root, _ = resolve(url, folder=True)
     return _LocalLock(root)
 
 

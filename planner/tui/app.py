@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from planner.errors import describe
 from planner.tui import data
 from planner.tui.messages import DatasetOpened, QueryFailed
 from planner.tui.screens.distributions import DistributionsScreen
@@ -63,7 +64,7 @@ class PlannerApp(App[None]):
         try:
             ds = data.open_dataset(self.url, self.cache_mode)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the app
-            self.post_message(QueryFailed("dataset", data.describe_error(exc)))
+            self.post_message(QueryFailed("dataset", describe(exc)))
             return
         self.post_message(DatasetOpened(ds, data.describe_source(self.url)))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from planner.errors import PlannerError
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
     from planner.dataset import CacheMode, Dataset
     from planner.sizing import SizingInputs, SizingOptions, SizingResult
-    from planner.tui.messages import DistributionLoaded
 
 #: JobsQuery.sort -> (queries.list_attempts order_by, descending).
 _ORDER = {
@@ -34,14 +34,6 @@ _ORDER = {
 def describe_source(url: str | None) -> str:
     """What the header says is open: the URL, or "embedded data"."""
     return url or "embedded data"
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for people: the message of a PlannerError, else the type and first line."""
-    if isinstance(exc, PlannerError):
-        return str(exc)
-    first = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {first[0]}" if first else type(exc).__name__
 
 
 def open_dataset(url: str | None, cache: CacheMode = "off") -> Dataset:
@@ -184,13 +176,33 @@ def attempt_io_text(row: Mapping[str, Any]) -> str:
     return _text(row)
 
 
-def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> DistributionLoaded:
+@dataclass(frozen=True)
+class Distributions:
+    """`planner.stats` figures of every group, as plain rows.
+
+    `by_instance` / `by_job_type`: rtf_summary rows per job type x instance type / per job type;
+    `hist_by_instance` / `hist_by_job_type`: the matching rtf_histogram rows.
+    `fine_by_instance` / `fine_by_job_type`: the same histograms in more, narrower bins (a
+    multiple of the others' number), for a taller screen; empty when not asked for.
+    """
+
+    by_instance: list[dict[str, Any]]
+    by_job_type: list[dict[str, Any]]
+    hist_by_instance: list[dict[str, Any]]
+    hist_by_job_type: list[dict[str, Any]]
+    fine_by_instance: list[dict[str, Any]] = field(default_factory=list)
+    fine_by_job_type: list[dict[str, Any]] = field(default_factory=list)
+    #: `planner.io_hints.phase_summary` rows per job type x instance type / per job type.
+    phases_by_instance: list[dict[str, Any]] = field(default_factory=list)
+    phases_by_job_type: list[dict[str, Any]] = field(default_factory=list)
+
+
+def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> Distributions:
     """RTF summaries and histograms of every group (`planner.stats`), in four queries; two more
     for the histograms in `fine_bins` bins (for a taller screen) when asked for."""
     from planner.errors import EmptySelectionError
     from planner.io_hints import phase_summary
     from planner.stats import rtf_histogram, rtf_summary
-    from planner.tui.messages import DistributionLoaded
 
     with cursor(ds) as cur:
         fine: dict[str, list[dict[str, Any]]] = {}
@@ -205,7 +217,7 @@ def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> Distr
                 "fine_by_instance": rtf_histogram(cur, by="instance", bins=fine_bins).to_dicts(),
                 "fine_by_job_type": rtf_histogram(cur, by="job_type", bins=fine_bins).to_dicts(),
             }
-        return DistributionLoaded(
+        return Distributions(
             by_instance=rtf_summary(cur, by="instance").to_dicts(),
             by_job_type=rtf_summary(cur, by="job_type").to_dicts(),
             hist_by_instance=rtf_histogram(cur, by="instance", bins=bins).to_dicts(),

@@ -7,11 +7,16 @@ Every query runs in a thread worker; the worker never touches a widget. It posts
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.message_pump import MessagePump
+
+from planner.errors import describe
+
+if TYPE_CHECKING:
+    from planner.tui.data import Distributions
 
 
 @dataclass
@@ -33,12 +38,10 @@ class QueryFailed(Message):
 def post_result(sender: MessagePump, view: str, query: Callable[[], Message]) -> bool:
     """Run `query` (in a worker thread) and post the message it returns, or a QueryFailed for
     `view` saying what went wrong (one line, no traceback). True when the query succeeded."""
-    from planner.tui.data import describe_error
-
     try:
         message = query()
     except Exception as exc:  # noqa: BLE001 - shown by the view
-        sender.post_message(QueryFailed(view, describe_error(exc)))
+        sender.post_message(QueryFailed(view, describe(exc)))
         return False
     sender.post_message(message)
     return True
@@ -76,23 +79,9 @@ class AttemptLoaded(Message):
 
 @dataclass
 class DistributionLoaded(Message):
-    """`planner.stats` figures of every group, as plain rows.
+    """The figures of the distributions view (`planner.tui.data.Distributions`)."""
 
-    `by_instance` / `by_job_type`: rtf_summary rows per job type x instance type / per job type;
-    `hist_by_instance` / `hist_by_job_type`: the matching rtf_histogram rows.
-    `fine_by_instance` / `fine_by_job_type`: the same histograms in more, narrower bins (a
-    multiple of the others' number), for a taller screen; empty when not asked for.
-    """
-
-    by_instance: list[dict[str, Any]]
-    by_job_type: list[dict[str, Any]]
-    hist_by_instance: list[dict[str, Any]]
-    hist_by_job_type: list[dict[str, Any]]
-    fine_by_instance: list[dict[str, Any]] = field(default_factory=list)
-    fine_by_job_type: list[dict[str, Any]] = field(default_factory=list)
-    #: `planner.io_hints.phase_summary` rows per job type x instance type / per job type.
-    phases_by_instance: list[dict[str, Any]] = field(default_factory=list)
-    phases_by_job_type: list[dict[str, Any]] = field(default_factory=list)
+    figures: Distributions
 
 
 @dataclass

@@ -46,7 +46,7 @@ class DistributionsScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.data: DistributionLoaded | None = None
+        self.data: data.Distributions | None = None
         self.job_types: list[str] = []
         self.job_type_index = 0
         self.instance_index = 0
@@ -66,12 +66,14 @@ class DistributionsScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="distributions")
     def load(self) -> None:
         ds = self.app.dataset  # type: ignore[attr-defined]
-        post_result(self, "distributions", lambda: data.distributions(ds, BINS, FINE_BINS))
+        post_result(self, "distributions",
+                    lambda: DistributionLoaded(data.distributions(ds, BINS, FINE_BINS)))
 
     @on(DistributionLoaded)
     def _loaded(self, message: DistributionLoaded) -> None:
-        self.data = message
-        self.job_types = formats.ordered_job_types(r["job_type"] for r in message.by_job_type)
+        self.data = message.figures
+        self.job_types = formats.ordered_job_types(
+            r["job_type"] for r in message.figures.by_job_type)
         self.query_one("#dist-body").loading = False
         self.redraw()
 
