@@ -347,22 +347,28 @@ class TreeSampler:
 
     def _tree_io(self) -> IoCounts:
         """The tree's cumulative io now (see the module docstring). IoUnavailable when a
-        counter cannot be read."""
+        counter cannot be read.
+
+        The live descendants are those of the last look (at stop(), the final sample just
+        taken; at start(), the priming), so no extra listing of every process is paid here.
+        """
         if self._root is None:
             raise IoUnavailable("no process to watch")
         if self.root_pid is None:
-            # Our own counters first: a child reaped after this read and before the listing
-            # below is lost rather than counted twice.
+            # Our own counters first: a child reaped after this read and before its own is
+            # lost rather than counted twice.
             total = process_io(self._root)
         else:
             try:
                 total = self._root_io = process_io(self._root)
             except psutil.NoSuchProcess:
                 total = self._root_io or IoCounts()  # gone: its last seen counters
-        for proc in _descendants(self._root):
+        with self._lock:
+            tracked = [t.proc for t in self._tracked.values()]
+        for proc in tracked:
+            if proc.pid == self._root.pid:
+                continue
             try:
-                if self.root_pid is None and _key(proc) in self._excluded:
-                    continue
                 total += process_io(proc)
             except psutil.NoSuchProcess:
                 continue  # reaped meanwhile: its counters went to its parent

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from collectors.commands.run import (
 )
 from collectors.host import reset_host_metrics
 from collectors.phases import PhaseClock
-from collectors.sampler import children_sampler
+from collectors.sampler import children_sampler, tree_sampler
 
 FFMPEG = ("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y")
 
@@ -298,3 +299,36 @@ def test_mjcollect_run_with_phases(big_source: Path, http_base: str, tmp_path: P
     doc = json.loads(manifest.read_text())
     assert doc["metrics"]["phasesMs"] == phases
     assert doc["metrics"]["io"]["netBytesOut"] == row["net_bytes_out"]
+
+
+# --- the sampler's io counters -------------------------------------------------------------------
+
+WRITE_5MB = ("import sys, time\nwith open(sys.argv[1], 'wb') as f: f.write(b'x' * 5_000_000)\n"
+             "time.sleep(float(sys.argv[2]))\n")
+
+
+def test_a_child_still_running_at_stop_counts(tmp_path: Path) -> None:
+    sampler = children_sampler(interval=0.1)
+    sampler.start()
+    child = subprocess.Popen([sys.executable, "-c", WRITE_5MB, str(tmp_path / "f"), "30"])
+    try:
+        while not (tmp_path / "f").exists() or (tmp_path / "f").stat().st_size < 5_000_000:
+            time.sleep(0.05)
+        summary = sampler.stop()
+    finally:
+        child.kill()
+        child.wait()
+    # Read from its own counters (it was never reaped): the 5 MB and the interpreter's few
+    # writes, but not our sampler's reads of /proc, which it subtracts.
+    assert summary.bytes_written is not None
+    assert 5_000_000 <= summary.bytes_written < 5_100_000
+
+
+def test_a_tree_sampler_keeps_the_counters_of_a_root_reaped_before_stop(tmp_path: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-c", WRITE_5MB, str(tmp_path / "f"), "0.5"])
+    sampler = tree_sampler(child.pid, interval=0.1)
+    sampler.start()
+    child.wait()
+    summary = sampler.stop()
+    assert summary.bytes_written is not None
+    assert 5_000_000 <= summary.bytes_written < 5_100_000
