@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "compact": "planner.commands.compact",
     "purge": "planner.commands.purge",
     "cache": "planner.commands.cache",
+    "ddl": "planner.commands.ddl",
 }
 
 #: The top-level packages of the `planner` extra (pyproject.toml) that commands import.

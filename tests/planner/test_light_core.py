@@ -12,6 +12,7 @@ import sys
 CORE = (
     "planner.dataset",
     "planner.cache",
+    "planner.ddl",
     "planner.queries",
     "planner.stats",
     "planner.queueing",
