@@ -1,28 +1,9 @@
 """Where attempts' wall time goes (download, probe, transcode, upload, other) and whether a job
 type is I/O-bound, per job type x instance type.
 
-The figures are over succeeded attempts, as the RTF statistics are (planner.stats), and each is
-a ratio of sums, so long attempts weigh what they last:
-
-* share_<phase> = sum of that phase's ms / sum of wall ms, over the attempts that named phases
-  (`phased`; rows without phases, as every row of schema version 1, are left out). Phases run
-  one after another add up to 1; overlapping ones (a download streamed into a transcode) to
-  more.
-* transcode_rtf = input media seconds / transcode phase seconds: what the CPU does while it
-  transcodes (rtf, over the whole attempt, stays what sizing uses).
-* download_mb_per_s / upload_mb_per_s = network bytes / phase seconds, MB/s (1e6).
-* io_mb_per_s = (bytes read + written by the process tree) / wall seconds, and cpu_pct_avg
-  the tree's CPU over the same attempts, wall-weighted (% of one core).
-
-The I/O-bound rule (`io_bound_reason`), stated once here:
-1. more than IO_SHARE_LIMIT (a third) of the wall time goes to the download and upload phases;
-   or
-2. the tree keeps CPU below CPU_BUSY_MIN_PCT (half of one core) while at least
-   IO_FLOW_MIN_MB_PER_S (1 MB/s) flows through its reads and writes: it mostly waits.
-Time under no phase ("other") is not counted as I/O: it is whatever the worker did not name.
-For such a job type a faster instance type buys little; a network-optimised one, or
-overlapping the download with the transcode, does. Sizing still uses whole-attempt service
-times: the time is spent either way.
+The formulas (shares and rates as ratios of sums over succeeded attempts) and the I/O-bound
+rule are in docs/io_hints.md; the rule's thresholds are the constants below. For an I/O-bound
+job type a faster instance type buys little; sizing still uses whole-attempt service times.
 """
 
 from __future__ import annotations
