@@ -195,13 +195,18 @@ class Distributions:
     #: `planner.io_hints.phase_summary` rows per job type x instance type / per job type.
     phases_by_instance: list[dict[str, Any]] = field(default_factory=list)
     phases_by_job_type: list[dict[str, Any]] = field(default_factory=list)
+    #: `planner.density.density_curve` rows (attempts running at once), empty without levels.
+    density: list[dict[str, Any]] = field(default_factory=list)
 
 
 def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> Distributions:
     """RTF summaries and histograms of every group (`planner.stats`), in four queries; two more
-    for the histograms in `fine_bins` bins (for a taller screen) when asked for."""
+    for the histograms in `fine_bins` bins (for a taller screen) when asked for; the density
+    curve (`planner.density`, one query) at the shipped spot prices."""
+    from planner.density import density_curve
     from planner.errors import EmptySelectionError
     from planner.io_hints import phase_summary
+    from planner.prices import load_prices
     from planner.stats import rtf_histogram, rtf_summary
 
     with cursor(ds) as cur:
@@ -222,6 +227,7 @@ def distributions(ds: Dataset, bins: int, fine_bins: int | None = None) -> Distr
             by_job_type=rtf_summary(cur, by="job_type").to_dicts(),
             hist_by_instance=rtf_histogram(cur, by="instance", bins=bins).to_dicts(),
             hist_by_job_type=rtf_histogram(cur, by="job_type", bins=bins).to_dicts(),
+            density=density_curve(cur, load_prices()).to_dicts(),
             **fine,
             **phases,
         )

@@ -128,3 +128,37 @@ def group_marks(row: Mapping[str, Any] | None) -> dict[str, float | None]:
     if row.get("throughput_unit") == "jobs":
         return {"p50": row.get("seconds_per_job_p50"), "p90": row.get("seconds_per_job_p90")}
     return {"p50": row.get("rtf_p50"), "p90": row.get("rtf_p90"), "p99": row.get("rtf_p99")}
+
+
+def density_text(curve: Sequence[Mapping[str, Any]], job_type: str | None,
+                 instance_type: str | None) -> str:
+    """The density panel under the figures (`planner.density.density_curve` rows), "" when
+    the group has no measured levels.
+
+    An instance type: one line per number of attempts running at once: RTF per attempt (s/job
+    for thumbnails), one instance's throughput, slowdown against one alone; ★ the most throughput per dollar, ✓ the
+    most within the slowdown bound. All instances: each type's bounded level.
+    """
+    rows = [r for r in curve if r["job_type"] == job_type]
+    if instance_type is None:
+        bounded = [r for r in rows if r["bounded"]]
+        if not bounded:
+            return ""
+        lines = ["", "Density within bound"]
+        lines += [f"  {str(r['instance_type'])[:14]:<14} x{r['running']}" for r in bounded]
+        return "\n".join(lines)
+    rows = [r for r in rows if r["instance_type"] == instance_type]
+    if not rows:
+        return ""
+    jobs = rows[0]["throughput_unit"] == "jobs"
+    # Thumbnails: seconds per job, not RTF (one frame whatever the length).
+    head = f" n {'s/job' if jobs else 'RTF':>5} {'job/h' if jobs else 'med/s':>6} slow"
+    lines = ["", "Density (at once)", head]
+    for r in rows:
+        mark = ("★" if r["best"] else "") + ("✓" if r["bounded"] else "")
+        speed = r["service_s"] if jobs else r["rtf"]
+        lines.append(f"{r['running']:>2} {formats.number(speed, 2):>5} "
+                     f"{formats.number(r['throughput'], 0 if jobs else 1):>6} "
+                     f"{formats.number(r['slowdown'], 2):>4}{mark}")
+    lines.append("★ best/$ ✓ in bound")
+    return "\n".join(lines)

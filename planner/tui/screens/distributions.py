@@ -1,6 +1,7 @@
 """Distributions: the per-attempt RTF histogram of one job type x instance type, with its
 p50/p90/p99 marked, and the aggregate RTF beside it (and, where attempts named phases, where
-their wall time goes: planner.io_hints). t/T and i/I switch the group.
+their wall time goes: planner.io_hints), with the packing density under it (RTF per attempt by
+attempts running at once, planner.density). t/T and i/I switch the group.
 
 One worker runs `planner.stats.rtf_summary` and `rtf_histogram` for every group at once (by
 instance type, and per job type over all instances; the histograms also in finer bins, which a
@@ -21,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 
 from planner import formats
 from planner.tui import data, formatting
-from planner.tui.distribution_texts import bins_of, group_marks, group_stats_text
+from planner.tui.distribution_texts import bins_of, density_text, group_marks, group_stats_text
 from planner.tui.messages import DistributionLoaded, QueryFailed, post_result
 from planner.tui.widgets.histogram import Histogram
 
@@ -154,7 +155,8 @@ class DistributionsScreen(Screen[None]):
                                        fine=bins_of(fine, FINE_BINS))
         phases = self.current_phases()
         self.query_one("#dist-stats", Static).update(Text(
-            group_stats_text(summary) + (f"\n\n{phases}" if phases else "")))
+            group_stats_text(summary) + (f"\n\n{phases}" if phases else "")
+            + density_text(self.data.density, self.job_type, inst)))
 
     def current_phases(self) -> str:
         """Where the selected group's wall time goes (planner.io_hints), or ""."""
