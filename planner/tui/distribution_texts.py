@@ -136,8 +136,9 @@ def density_text(curve: Sequence[Mapping[str, Any]], job_type: str | None,
     the group has no measured levels.
 
     An instance type: one line per number of attempts running at once: RTF per attempt (s/job
-    for thumbnails), one instance's throughput, slowdown against one alone; ★ the most throughput per dollar, ✓ the
-    most within the slowdown bound. All instances: each type's bounded level.
+    for thumbnails), one instance's throughput, slowdown against one alone; ★ the most
+    throughput per dollar, ✓ the most within the slowdown bound. All instances: each type's
+    bounded level.
     """
     rows = [r for r in curve if r["job_type"] == job_type]
     if instance_type is None:
