@@ -28,9 +28,11 @@ RTF_VS_INPUT = "rtf-vs-input"
 THROUGHPUT_COST = "throughput-cost"
 FLEET_VS_DEMAND = "fleet-vs-demand"
 RESOURCES = "resources"
+DENSITY = "density"
 
 #: Every chart, in the order the report shows them.
-CHART_NAMES = (RTF_DISTRIBUTION, RTF_VS_INPUT, THROUGHPUT_COST, FLEET_VS_DEMAND, RESOURCES)
+CHART_NAMES = (RTF_DISTRIBUTION, RTF_VS_INPUT, THROUGHPUT_COST, FLEET_VS_DEMAND, RESOURCES,
+               DENSITY)
 
 #: plotly's default ten, then plotly's Dark24 (minus its near-black): a fleet's measured types
 #: get the first ten, estimated or priced-only types the rest.
@@ -490,3 +492,43 @@ def resources(
         fig.update_yaxes(title_text=label, rangemode="tozero", row=1, col=col)
     fig.update_layout(boxmode="group", height=460)
     return _named(fig, RESOURCES, title)
+
+
+def density(curve: pl.DataFrame, *, colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Throughput of one instance by attempts running at once, one panel per job type, a line
+    per instance type; the level with the most throughput per dollar is a star, the best one
+    within the slowdown bound a ring. `curve`: planner.density.density_curve()."""
+    title = "Packing density: one instance's throughput by attempts running at once"
+    if curve.is_empty():
+        return _empty(DENSITY, title, "No attempt recorded how many ran at once "
+                      "(host_running_at_start, schema version 2; mjcollect bench measures it)")
+    job_types = ordered_job_types(_column(curve, "job_type"))
+    colors = _colors(colors, _column(curve, "instance_type"))
+    units = ["jobs/h" if measure_of(jt)[0] == "seconds_per_job" else "media s/s"
+             for jt in job_types]
+    fig = make_subplots(rows=1, cols=len(job_types), horizontal_spacing=0.06,
+                        subplot_titles=[f"{jt}: {u}" for jt, u in zip(job_types, units,
+                                                                      strict=True)])
+    shown: set[str] = set()
+    for col, jt in enumerate(job_types, start=1):
+        part = _subset(curve, "job_type", jt)
+        for inst in sorted({_label(v) for v in _column(part, "instance_type")}):
+            grp = _subset(part, "instance_type", inst).sort("running")
+            symbols = ["star" if b else ("circle-open" if w else "circle")
+                       for b, w in zip(_column(grp, "best"), _column(grp, "bounded"), strict=True)]
+            fig.add_trace(go.Scatter(
+                x=_column(grp, "running"), y=_column(grp, "throughput"), mode="lines+markers",
+                name=inst, legendgroup=inst, showlegend=inst not in shown,
+                marker={"color": colors[inst], "symbol": symbols, "size": 10},
+                line={"color": colors[inst]},
+                customdata=list(zip(_column(grp, "attempts"), _column(grp, "slowdown"),
+                                    _column(grp, "source"), strict=True)),
+                hovertemplate=(f"{inst}<br>%{{x}} at once: %{{y:.2f}}<br>"
+                               "attempts %{customdata[0]}, slowdown %{customdata[1]:.2f}<br>"
+                               "%{customdata[2]}<extra></extra>"),
+            ), row=1, col=col)
+            shown.add(inst)
+        fig.update_xaxes(title_text="attempts running at once", dtick=1, row=1, col=col)
+        fig.update_yaxes(rangemode="tozero", row=1, col=col)
+    fig.update_layout(height=420)
+    return _named(fig, DENSITY, title)

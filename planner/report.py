@@ -186,6 +186,8 @@ class ReportData:
     #: planner.io_hints.phase_summary(by="instance"): where the wall time goes; None when no
     #: attempt succeeded.
     phases: pl.DataFrame | None = None
+    #: planner.density.density_curve at the report's prices; None when not gathered.
+    density: pl.DataFrame | None = None
 
 
 def gather(
@@ -207,6 +209,7 @@ def gather(
     import polars as pl
 
     from planner import chart_data
+    from planner.density import density_curve
     from planner.errors import EmptySelectionError
     from planner.io_hints import phase_summary
     from planner.prices import load_prices
@@ -255,11 +258,14 @@ def gather(
         window=window,
         prices_source=prices.source,
         phases=phases,
+        density=density_curve(ds, prices, on_demand=options.capacity == "on-demand"),
     )
 
 
 def figures(data: ReportData) -> list[go.Figure]:
     """The charts of the report, in CHART_NAMES order, one colour per instance type."""
+    import polars as pl
+
     from planner import charts
 
     # Measured types (in the points) first: they get the most distinct colours.
@@ -279,6 +285,8 @@ def figures(data: ReportData) -> list[go.Figure]:
         charts.throughput_cost(data.throughput, colors=colors, capacity=data.capacity),
         charts.fleet_vs_demand(data.curve, colors=colors, empty_message=why),
         charts.resources(data.points, colors=colors),
+        charts.density(data.density if data.density is not None else pl.DataFrame(),
+                       colors=colors),
     ]
 
 

@@ -189,3 +189,20 @@ def test_mjplan_density_errors_exit_2(data: Path, tmp_path: Path,
     assert cli.main(["density", "--data", str(v1)]) == 2
     err = capsys.readouterr().err
     assert "host_running_at_start" in err and len(err.strip().splitlines()) == 1
+
+
+def test_density_chart_draws_the_curve(curve: Any) -> None:
+    import polars as pl
+
+    from planner import charts
+
+    fig = charts.density(curve)
+    assert fig.layout.meta["chart"] == charts.DENSITY
+    traces = {(t.name, t.xaxis): t for t in fig.data}
+    c7i_export = traces[("c7i.large", "x")]  # first panel: the export job type
+    assert list(c7i_export.x) == [1, 2, 3, 4, 6]
+    assert list(c7i_export.y) == pytest.approx([2.0, 3.0, 3.6, 2.4, 36.0])
+    assert list(c7i_export.marker.symbol) == ["circle", "circle-open", "star", "circle", "circle"]
+    assert len(fig.data) == 3  # c7i and m6i exports, c7i thumbnails
+    empty = charts.density(pl.DataFrame())
+    assert not empty.data and "host_running_at_start" in empty.layout.annotations[0].text
