@@ -203,8 +203,8 @@ def fleet_curve(
     options: SizingOptions,
     multipliers: Sequence[float] = DEFAULT_MULTIPLIERS,
 ) -> pl.DataFrame:
-    """The sizing at several demand levels: `planner.sizing.size_fleet` with the growth factor
-    of `options` multiplied by each of `multipliers`.
+    """The analytic sizing at several demand levels: `planner.sizing.size_fleet` (no replay)
+    with the growth factor of `options` multiplied by each of `multipliers`.
 
     One row per (demand_multiplier, instance type sized): rank (cheapest first), instances (in
     the chosen capacity type, spot headroom included), cost_per_hour (USD/h of that fleet),
@@ -218,8 +218,10 @@ def fleet_curve(
     if not multipliers or any(not m > 0 for m in multipliers):
         raise ValueError(f"multipliers must be above 0, got {list(multipliers)}")
     rows = []
+    # The analytic model alone: a replay per level would cost seconds, and its draws would make
+    # the curve wobble where demand grows (docs/sizing.md).
     for mult in sorted(set(multipliers)):
-        result = size_fleet(inputs, replace(options, growth=options.growth * mult))
+        result = size_fleet(inputs, replace(options, growth=options.growth * mult, replay=False))
         rec = result.recommendation
         members = {m.instance_type for m in rec.members} if rec else set()
         cap = result.options.capacity

@@ -13,6 +13,9 @@
       "TagSpecifications": [...]
     }
 
+One launch template config per CPU architecture (x86_64, arm64): a template has one AMI, so
+c7g (Graviton) and c7i overrides of one template would leave half the fleet unable to launch.
+
 `WeightedCapacity` is the measured throughput of the type on the job mix relative to the
 smallest chosen type, and `TotalTargetCapacity` is in the same units (planner.sizing). Types
 whose figures are estimated, not measured, are named in a `mjplan:estimated` tag on the fleet
@@ -22,11 +25,12 @@ whose figures are estimated, not measured, are named in a `mjplan:estimated` tag
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from planner.errors import PlannerError
-from planner.sizing import FleetRecommendation
+from planner.sizing import FleetMember, FleetRecommendation
 
 DEFAULT_LAUNCH_TEMPLATE = "mediajobs-worker"
 
@@ -36,8 +40,29 @@ def fleet_request(
     *,
     launch_template_name: str = DEFAULT_LAUNCH_TEMPLATE,
     launch_template_version: str = "$Latest",
+    launch_templates: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The CreateFleet request fragment for a recommendation (a dict, JSON-ready)."""
+    """The CreateFleet request fragment for a recommendation (a dict, JSON-ready).
+
+    One launch template config per CPU architecture of the members (a template has one AMI,
+    built for one architecture): `launch_templates` maps `x86_64`/`arm64` to a template name;
+    without it (or with `{"*": NAME}`) one template, `launch_template_name`, serves every
+    member, which must then be of one architecture. Raises PlannerError when an architecture
+    of the members has no template."""
+    templates = dict(launch_templates or {"*": launch_template_name})
+    by_arch: dict[str, list[FleetMember]] = {}
+    for m in rec.members:
+        by_arch.setdefault(m.arch, []).append(m)
+    if "*" in templates:
+        if len(by_arch) > 1:
+            raise PlannerError(
+                "the fleet mixes " + " and ".join(by_arch) + " types but one launch template "
+                "was given: pass one per architecture (--launch-template x86_64=NAME,arm64=NAME)")
+        templates = {arch: templates["*"] for arch in by_arch}
+    missing = sorted(set(by_arch) - set(templates))
+    if missing:
+        raise PlannerError(f"no launch template for {', '.join(missing)} "
+                           "(--launch-template x86_64=NAME,arm64=NAME)")
     spot = rec.capacity == "spot"
     target: dict[str, Any] = {
         "TotalTargetCapacity": rec.total_target_capacity,
@@ -54,14 +79,15 @@ def fleet_request(
         "LaunchTemplateConfigs": [
             {
                 "LaunchTemplateSpecification": {
-                    "LaunchTemplateName": launch_template_name,
+                    "LaunchTemplateName": templates[arch],
                     "Version": launch_template_version,
                 },
                 "Overrides": [
                     {"InstanceType": m.instance_type, "WeightedCapacity": m.weighted_capacity}
-                    for m in rec.members
+                    for m in members
                 ],
             }
+            for arch, members in by_arch.items()
         ],
         "TargetCapacitySpecification": target,
     }

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,18 @@ class InstancePrice:
     def family(self) -> str:
         """The part before the dot (`c7i` of `c7i.xlarge`): types that scale by size alike."""
         return self.instance_type.split(".", 1)[0]
+
+    @property
+    def arch(self) -> str:
+        """CPU architecture: `arch_of`."""
+        return arch_of(self.instance_type)
+
+
+def arch_of(instance_type: str) -> str:
+    """`arm64` for Graviton types (a `g` after the generation: c6g, c7gn, m7gd, t4g; and a1),
+    else `x86_64`. An AMI is built for one of them, so a launch template serves one."""
+    family = instance_type.split(".", 1)[0]
+    return "arm64" if family == "a1" or re.fullmatch(r"[a-z]+\d+g[a-z]*", family) else "x86_64"
 
 
 @dataclass(frozen=True)

@@ -63,14 +63,20 @@ def erlang_c(servers: int, load: float) -> float:
     return erlang_c_from_b(servers, load, erlang_b(servers, load))
 
 
-def wait_tail(c_prob: float, servers: int, lam: float, mu: float, t: float) -> float:
-    """P(queue wait > t) in M/M/c given the Erlang C probability."""
-    return c_prob * math.exp(-(servers * mu - lam) * t)
+def wait_tail(
+    c_prob: float, servers: int, lam: float, mu: float, t: float, factor: float = 1.0
+) -> float:
+    """P(queue wait > t) in M/M/c given the Erlang C probability; with `factor` (Allen-Cunneen,
+    `variability_factor`) a waiting job's wait is exponential of `factor` times the M/M/c mean."""
+    return c_prob * math.exp(-(servers * mu - lam) * t / factor)
 
 
-def response_tail(c_prob: float, servers: int, lam: float, mu: float, t: float) -> float:
-    """P(wait + service > t) in M/M/c given the Erlang C probability."""
-    theta = servers * mu - lam
+def response_tail(
+    c_prob: float, servers: int, lam: float, mu: float, t: float, factor: float = 1.0
+) -> float:
+    """P(wait + service > t) in M/M/c given the Erlang C probability; `factor` as in
+    `wait_tail` (the service stays exponential there: the rough part, which the replay checks)."""
+    theta = (servers * mu - lam) / factor
     if abs(theta - mu) < 1e-12 * mu:  # wait ~ Exp(mu) and service ~ Exp(mu): Erlang-2 tail
         queued = math.exp(-mu * t) * (1.0 + mu * t)
     else:
@@ -93,30 +99,61 @@ def wait_probability(servers: int, lam: float, mu: float, t: float) -> float:
     return wait_tail(c_prob, servers, lam, mu, t)
 
 
-def wait_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
-    """The p-th percentile (0-100) of queue wait in M/M/c, seconds; inf when overloaded."""
+def wait_percentile(
+    servers: int, lam: float, mu: float, percentile: float, factor: float = 1.0
+) -> float:
+    """The p-th percentile (0-100) of queue wait in M/M/c (x `factor`, Allen-Cunneen),
+    seconds; inf when overloaded."""
     c_prob = _stable_erlang_c(servers, lam, mu)
     if c_prob is None:
         return math.inf
     tail = 1.0 - percentile / 100.0
     if c_prob <= tail:
         return 0.0
-    return math.log(c_prob / tail) / (servers * mu - lam)
+    return math.log(c_prob / tail) / (servers * mu - lam) * factor
 
 
-def response_percentile(servers: int, lam: float, mu: float, percentile: float) -> float:
-    """The p-th percentile of wait + service in M/M/c, by bisection on the tail."""
+def response_percentile(
+    servers: int, lam: float, mu: float, percentile: float, factor: float = 1.0
+) -> float:
+    """The p-th percentile of wait + service in M/M/c (`factor` as in `wait_tail`), by
+    bisection on the tail."""
     c_prob = _stable_erlang_c(servers, lam, mu)
     if c_prob is None:
         return math.inf
     tail = 1.0 - percentile / 100.0
     lo, hi = 0.0, 1.0 / mu
-    while response_tail(c_prob, servers, lam, mu, hi) > tail:
+    while response_tail(c_prob, servers, lam, mu, hi, factor) > tail:
         hi *= 2
     for _ in range(100):
         mid = (lo + hi) / 2
-        if response_tail(c_prob, servers, lam, mu, mid) > tail:
+        if response_tail(c_prob, servers, lam, mu, mid, factor) > tail:
             lo = mid
         else:
             hi = mid
     return hi
+
+
+# --------------------------------------------------------------------------------------------
+# Variability: the Allen-Cunneen correction (G/G/c)
+
+
+def variability_factor(arrival_scv: float, service_scv: float) -> float:
+    """(ca^2 + cs^2) / 2: how much longer a G/G/c queue waits than M/M/c (Allen-Cunneen).
+
+    1 for Poisson arrivals and exponential service; (1 + cs^2) / 2 for Poisson arrivals (the
+    Lee-Longton M/G/c approximation, exact in mean for M/G/1: Pollaczek-Khinchine); Kingman's
+    G/G/1 formula at one server. SCVs are squared coefficients of variation (variance / mean^2).
+    """
+    if arrival_scv < 0 or service_scv < 0:
+        raise ValueError("squared coefficients of variation are >= 0")
+    # Never 0 (D/D/c does not wait at all): the tails divide by it.
+    return max((arrival_scv + service_scv) / 2.0, 1e-6)
+
+
+def mean_wait(servers: int, lam: float, mu: float, factor: float = 1.0) -> float:
+    """Mean queue wait, C / (servers mu - lam) x `factor` (Allen-Cunneen); inf if overloaded."""
+    c_prob = _stable_erlang_c(servers, lam, mu)
+    if c_prob is None:
+        return math.inf
+    return c_prob / (servers * mu - lam) * factor

@@ -71,18 +71,42 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from planner.demand import Demand, DemandHistory, resolve_demand
+import numpy as np
+
+from collectors.schema import THROUGHPUT_MEDIA_SECONDS
+from planner.arrivals import Arrivals
+from planner.demand import Demand, DemandHistory, resolve_demand, unit_of
+from planner.mix import (
+    HourLoad,
+    HourlyDemand,
+    MissingMeasurement,
+    erlang_c_hours,
+    hourly_demand,
+    hourly_load,
+    hours_start,
+)
 from planner.prices import InstancePrice, PriceTable
 from planner.queueing import (
     erlang_c_from_b,
     response_percentile,
     response_tail,
+    variability_factor,
     wait_percentile,
     wait_tail,
 )
+from planner.replay import (
+    ReplayOutcome,
+    fcfs_waits,
+    jobs_for,
+    judge,
+    lane_selects,
+    replay,
+    smallest_fleet,
+)
+from planner.service_times import ServiceSample
 
 # Re-exported (`as`): the options live in planner.sizing_options, built there from plain values.
 from planner.sizing_options import CapacityType as CapacityType
@@ -92,7 +116,6 @@ from planner.sizing_options import WaitTarget as WaitTarget
 from planner.sizing_options import check_utilisation as check_utilisation
 from planner.sizing_options import parse_wait as parse_wait
 from planner.throughput import (
-    NO_WASTE,
     Concurrency,
     InstanceMeasurements,
     Service,
@@ -133,8 +156,11 @@ def instances_for_utilisation(load: float, slots: int, utilisation: float) -> in
     return max(1, math.ceil(load / (slots * utilisation) - 1e-9))
 
 
-def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) -> int:
-    """Fewest instances of `slots` servers each meeting the wait target in M/M/c.
+def instances_for_wait(
+    lam: float, mu: float, slots: int, target: WaitTarget, factor: float = 1.0
+) -> int:
+    """Fewest instances of `slots` servers each meeting the wait target in M/M/c, the wait
+    stretched by the Allen-Cunneen `factor` (planner.queueing.variability_factor; 1: M/M/c).
 
     lam: arrivals per second, mu: services per second per slot. One pass of the Erlang B
     recurrence up to the answer, testing at each whole instance (O(answer * slots)).
@@ -159,7 +185,7 @@ def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) ->
     k = 0
     n = 0
     # A generous cap: past it the tail is numerically 0 for any sane input.
-    max_servers = int(load + 50 * math.sqrt(load + 1) + 100) + slots
+    max_servers = int(load + 50 * math.sqrt(load + 1) * max(1.0, factor) + 100) + slots
     while True:
         n += 1
         servers = n * slots
@@ -168,7 +194,8 @@ def instances_for_wait(lam: float, mu: float, slots: int, target: WaitTarget) ->
             b = load * b / (k + load * b)
         if load < servers:
             c_prob = erlang_c_from_b(servers, load, b)
-            if tail_fn(c_prob, servers, lam, mu, target.seconds) <= target.tail + 1e-12:
+            tail = tail_fn(c_prob, servers, lam, mu, target.seconds, factor)
+            if tail <= target.tail + 1e-12:
                 return n
         if servers > max_servers:
             return n
@@ -276,6 +303,14 @@ class SizingInputs:
     window: dt.timedelta
     #: Where the data came from (for reports).
     source: str = ""
+    #: The window's first attempts one by one (the replay's arrivals); None: not loaded.
+    arrivals: Arrivals | None = None
+    #: Measured service times per (instance type, job type), a sample (shape: SCV, draws).
+    samples: Mapping[tuple[str, str], ServiceSample] = field(default_factory=dict)
+    #: Burstiness of the arrivals (IDC, planner.arrivals): ca^2 of the wait model; 1 = Poisson.
+    burstiness: float = 1.0
+    #: Start of the window's first hour (for the design hour's time).
+    start: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -287,19 +322,20 @@ class TypeSizing:
     vcpus: int
     memory_gib: float
     slots: int
-    #: Arrivals incl. retries, per second.
+    #: Arrivals incl. retries, per second (in the design hour).
     arrivals_per_s: float
-    #: Offered load, busy slots (Erlangs).
+    #: Offered load, busy slots (Erlangs) (in the design hour).
     load_erlangs: float
-    #: Mean seconds a job of the mix holds a slot.
+    #: Mean seconds a job of the design hour's mix holds a slot.
     mean_service_s: float
     instances_utilisation: int
     instances_wait: int | None
     instances: int
     bound: str
-    #: The wait (or response) percentile at `instances`, seconds.
+    #: The wait (or response) percentile at `instances`, seconds (the replay's over the window
+    #: when it decided, else the analytic one in the design hour).
     wait_at_target_percentile_s: float | None
-    #: Busy share of the slots at `instances`.
+    #: Busy share of the slots at `instances` (design hour).
     utilisation: float
     interruption_band: str
     interruption_rate: float
@@ -313,6 +349,31 @@ class TypeSizing:
     capacity_jobs_per_hour: float
     #: False when the attempts had no host names: slots not measured, 1 assumed.
     concurrency_measured: bool = True
+    arch: str = "x86_64"
+    #: Where the slots came from (planner.slots).
+    slots_source: str = ""
+    #: Start (ISO) of the hour sized for: the p-th percentile hour of the load on this type.
+    design_hour: str | None = None
+    #: SCVs of the design hour: service times of the mix, arrivals (burstiness).
+    service_scv: float = 1.0
+    arrival_scv: float = 1.0
+    #: Allen-Cunneen factor (ca^2 + cs^2) / 2 applied to the M/M/c wait.
+    wait_factor: float = 1.0
+    #: The analytic answer (max of the utilisation and wait bounds).
+    instances_analytic: int = 0
+    #: What decided `instances`: "analytic", or "replay" (it ran and moved or confirmed it).
+    decided_by: str = "analytic"
+    #: Hours of the window meeting the wait target at `instances`, of `hours`.
+    hours_met: int | None = None
+    hours: int = 0
+    #: Share of the jobs waiting (with +service: taking) longer than the target.
+    share_over_target: float | None = None
+    #: Per job type (replay): jobs, the target's percentile of wait, share over target.
+    waits_by_job_type: Mapping[str, tuple[int, float, float]] = field(default_factory=dict)
+    #: What the replay ran ("the window's 13,209 arrivals", ...); "" without a replay.
+    replay_source: str = ""
+    #: With `--lanes thumbs`: slots of the fleet kept for thumbnails.
+    thumb_slots: int | None = None
 
     @property
     def estimated(self) -> bool:
@@ -333,6 +394,33 @@ class FleetMember:
     #: Instances of this type alone, in the chosen capacity type.
     instances_alone: int
     usd_h_alone: float
+    arch: str = "x86_64"
+
+
+HOURS_PER_MONTH = 730.0
+
+
+@dataclass(frozen=True)
+class FleetCost:
+    """The headline: what the recommended fleet costs, run as its cheapest type alone (the
+    price-capacity-optimized allocation may pick dearer pools: `max_*` is its dearest member
+    alone)."""
+
+    instance_type: str
+    instances_on_demand: int
+    instances_spot: int
+    on_demand_usd_h: float
+    spot_usd_h: float
+    max_on_demand_usd_h: float
+    max_spot_usd_h: float
+
+    @property
+    def on_demand_usd_month(self) -> float:
+        return self.on_demand_usd_h * HOURS_PER_MONTH
+
+    @property
+    def spot_usd_month(self) -> float:
+        return self.spot_usd_h * HOURS_PER_MONTH
 
 
 @dataclass(frozen=True)
@@ -342,11 +430,17 @@ class FleetRecommendation:
     total_target_capacity: int
     #: What one unit of capacity is.
     unit: str
+    cost: FleetCost | None = None
+
+    @property
+    def architectures(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.arch for m in self.members))
 
 
 @dataclass(frozen=True)
 class SizingResult:
     options: SizingOptions
+    #: The mix of the hour sized for on the cheapest type (its design hour), per job type.
     demand: Mapping[str, Demand]
     #: Ranked, cheapest first in the chosen capacity type.
     types: tuple[TypeSizing, ...]
@@ -355,12 +449,29 @@ class SizingResult:
     recommendation: FleetRecommendation | None
     waste: Mapping[str, Waste]
 
+    def headline(self) -> str:
+        """One line: the answer and what it costs (spot and on-demand, per hour and month)."""
+        rec = self.recommendation
+        if rec is None or rec.cost is None or not self.types:
+            return "No fleet: no instance type carries the demand."
+        c = rec.cost
+        top = self.types[0]
+        n = top.fleet_instances(rec.capacity)
+        return (
+            f"{n} {rec.capacity} x {top.instance_type} ({top.slots} slots, decided by the "
+            f"{top.decided_by}); fleet "
+            f"spot ${c.spot_usd_h:,.2f}/h = ${c.spot_usd_month:,.0f}/month, on-demand "
+            f"${c.on_demand_usd_h:,.2f}/h = ${c.on_demand_usd_month:,.0f}/month (730 h)"
+        )
+
     def to_frame(self) -> pl.DataFrame:
         """The ranked table: one row per instance type."""
         import polars as pl
 
         rows = [
-            {"rank": i + 1, "estimated": t.estimated, **asdict(t)} for i, t in enumerate(self.types)
+            {"rank": i + 1, "estimated": t.estimated,
+             **{k: v for k, v in asdict(t).items() if k != "waits_by_job_type"}}
+            for i, t in enumerate(self.types)
         ]
         if not rows:
             return pl.DataFrame()
@@ -374,8 +485,14 @@ class SizingResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (`mjplan size --json`)."""
         opts = asdict(self.options)
+        rec = self.recommendation
+        rec_doc = asdict(rec) if rec else None
+        if rec is not None and rec.cost is not None and rec_doc is not None:
+            rec_doc["cost"]["on_demand_usd_month"] = rec.cost.on_demand_usd_month
+            rec_doc["cost"]["spot_usd_month"] = rec.cost.spot_usd_month
         return {
             "options": opts,
+            "headline": self.headline(),
             "demand": [asdict(d) for d in self.demand.values()],
             "waste": [
                 {
@@ -389,7 +506,7 @@ class SizingResult:
             "types": [{"rank": i + 1, "estimated": t.estimated, **asdict(t)}
                       for i, t in enumerate(self.types)],
             "skipped": dict(self.skipped),
-            "recommendation": asdict(self.recommendation) if self.recommendation else None,
+            "recommendation": rec_doc,
         }
 
 
@@ -399,91 +516,100 @@ def load_sizing_inputs(
     window: dt.timedelta = dt.timedelta(days=14),
     prices: PriceTable | None = None,
 ) -> SizingInputs:
-    """Run the queries (demand history, concurrency, services, waste) over the window.
+    """Run the queries (demand history, concurrency, services, waste, arrivals, service
+    samples, worker slots) over the window.
 
     `source` is a planner Dataset or a duckdb connection with an `attempts` view.
     """
+    from planner.arrivals import burstiness, load_arrivals
     from planner.demand import load_hourly_arrivals
     from planner.prices import load_prices
-    from planner.throughput import measure_concurrency, measure_outcomes, measurements_from
+    from planner.service_times import measure_service_samples
+    from planner.throughput import (
+        measure_concurrency,
+        measure_outcomes,
+        measure_worker_slots,
+        measurements_from,
+    )
 
-    arrivals = load_hourly_arrivals(source)
-    bounds = arrivals.bounds(window)
-    histories = arrivals.histories(window)
-    since = bounds[0]
-    services, waste = measure_outcomes(source, since)
+    hourly = load_hourly_arrivals(source)
+    start, end = hourly.bounds(window)
+    histories = hourly.histories(window)
+    services, waste = measure_outcomes(source, start)
+    arrivals = load_arrivals(source, start, end)
     return SizingInputs(
-        measurements=measurements_from(measure_concurrency(source, since), services),
+        measurements=measurements_from(
+            measure_concurrency(source, start), services, measure_worker_slots(source, start)),
         histories=histories,
         waste=waste,
         prices=prices if prices is not None else load_prices(),
         window=window,
         source=str(getattr(source, "url", "")),
+        arrivals=arrivals,
+        samples=measure_service_samples(source, start),
+        burstiness=burstiness(arrivals.t_s, arrivals.hours),
+        start=start,
     )
 
 
-def _load_of(
-    m: InstanceMeasurements,
-    demand: Mapping[str, Demand],
-    waste: Mapping[str, Waste],
-    count_waste: bool,
-) -> tuple[float, float]:
-    """(arrivals incl. retries per s, offered load in Erlangs) on type `m`.
+def samples_on(inputs: SizingInputs, m: InstanceMeasurements) -> dict[str, ServiceSample]:
+    """The measured service samples of each job type on `m` (an estimated type: its base
+    type's, stretched as its mean service times are)."""
+    if m.estimated_from is None:
+        return {j: smp for (i, j), smp in inputs.samples.items() if i == m.instance_type}
+    base = inputs.measurements.get(m.estimated_from)
+    out = {}
+    for jt, svc in m.services.items():
+        smp = inputs.samples.get((m.estimated_from, jt))
+        if smp is not None and base is not None and jt in base.services:
+            out[jt] = smp.scaled(svc.service_s / base.services[jt].service_s)
+    return out
 
-    Raises CannotSize when a job type of the demand was not measured on `m`."""
-    lam = 0.0
-    load = 0.0
-    for jt, d in demand.items():
-        svc = m.services.get(jt)
-        if svc is None:
-            raise CannotSize(f"no measurement of {jt} on it")
-        w = waste.get(jt, NO_WASTE) if count_waste else NO_WASTE
-        jobs_s = d.jobs_per_hour / 3600.0
-        rtf = svc.rtf
-        if d.unit == "media_seconds" and rtf is not None and d.media_seconds_per_hour > 0:
-            busy = d.media_seconds_per_hour / 3600.0 / rtf
-        else:
-            busy = jobs_s * svc.service_s
-        load += busy * (1.0 + w.waste_ratio)
-        lam += jobs_s / (1.0 - w.retry_share) if w.retry_share < 1 else math.inf
-    return lam, load
+
+@dataclass(frozen=True)
+class _Context:
+    """What sizing one type needs besides its measurements and price."""
+
+    demand: HourlyDemand
+    waste: Mapping[str, Waste]
+    options: SizingOptions
+    burstiness: float
+    start: dt.datetime | None
 
 
 def size_type(
     m: InstanceMeasurements,
     price: InstancePrice,
-    demand: Mapping[str, Demand],
-    waste: Mapping[str, Waste],
-    options: SizingOptions,
+    ctx: _Context,
+    samples: Mapping[str, ServiceSample],
 ) -> TypeSizing:
-    """Size a fleet of type `m` alone for the whole demand.
+    """Size a fleet of type `m` alone for the whole demand, analytically: the p-th percentile
+    hour of its load (`planner.mix`), the utilisation bound and the Allen-Cunneen wait bound.
 
     Raises CannotSize (the reason) when this type cannot carry it."""
-    lam, load = _load_of(m, demand, waste, options.count_waste)
-    if not math.isfinite(lam):
+    options = ctx.options
+    scvs = {jt: smp.scv for jt, smp in samples.items()}
+    try:
+        hours = hourly_load(m, ctx.demand, ctx.waste, scvs, count_waste=options.count_waste)
+    except MissingMeasurement as exc:
+        raise CannotSize(str(exc)) from None
+    if not np.all(np.isfinite(hours.lam)):
         raise CannotSize("every attempt failed")
-    slots = m.slots_for(options.slots)
+    h = hours.design_hour(options.percentile)
+    lam = float(hours.lam[h])
+    load = float(hours.load[h])
+    scv = float(hours.scv[h])
+    choice = m.slots_choice(options.slots)
+    slots = choice.slots
     mean_service = load / lam if lam > 0 else 0.0
+    factor = variability_factor(ctx.burstiness, scv)
     n_util = instances_for_utilisation(load, slots, options.utilisation)
     n_wait: int | None = None
-    wait_at: float | None = None
     if options.wait is not None and lam > 0:
-        n_wait = instances_for_wait(lam, 1.0 / mean_service, slots, options.wait)
+        n_wait = instances_for_wait(lam, 1.0 / mean_service, slots, options.wait, factor)
     n = max(n_util, n_wait or 0)
     bound = "wait" if n_wait is not None and n_wait > n_util else "utilisation"
-    if options.wait is not None and lam > 0 and n > 0:
-        servers = n * slots
-        mu = 1.0 / mean_service
-        if options.wait.includes_service:
-            wait_at = response_percentile(servers, lam, mu, options.wait.percentile)
-        else:
-            wait_at = wait_percentile(servers, lam, mu, options.wait.percentile)
-    rate = options.interruption_overrides.get(m.instance_type, price.interruption_rate)
-    n_spot = spot_instances(n, rate)
-    od = n * price.on_demand_usd_h
-    spot = n_spot * price.spot_usd_h
-    media_h = sum(d.processed_media_hours_per_hour for d in demand.values())
-    return TypeSizing(
+    base = TypeSizing(
         instance_type=m.instance_type,
         estimated_from=m.estimated_from,
         vcpus=price.vcpus,
@@ -496,25 +622,151 @@ def size_type(
         instances_wait=n_wait,
         instances=n,
         bound=bound,
-        wait_at_target_percentile_s=wait_at,
-        utilisation=load / (n * slots) if n else 0.0,
+        wait_at_target_percentile_s=None,
+        utilisation=0.0,
         interruption_band=price.interruption_band,
-        interruption_rate=rate,
+        interruption_rate=options.interruption_overrides.get(
+            m.instance_type, price.interruption_rate),
+        instances_spot=0,
+        on_demand_usd_h=0.0,
+        spot_usd_h=0.0,
+        on_demand_usd_per_media_h=None,
+        spot_usd_per_media_h=None,
+        capacity_jobs_per_hour=slots * 3600.0 / mean_service if mean_service > 0 else 0.0,
+        concurrency_measured=m.concurrency.measured,
+        arch=price.arch,
+        slots_source=choice.source,
+        design_hour=hours_start(ctx.start, h) if ctx.demand.as_measured or ctx.start else None,
+        service_scv=scv,
+        arrival_scv=ctx.burstiness,
+        wait_factor=factor,
+        instances_analytic=n,
+        hours=ctx.demand.hours,
+    )
+    media_h = sum(float(np.asarray(ctx.demand.media[jt])[h]) for jt in ctx.demand.media
+                  if unit_of(jt) == THROUGHPUT_MEDIA_SECONDS) / 3600.0
+    return _at_instances(base, n, price, media_h, hours, options.wait)
+
+
+def _at_instances(
+    t: TypeSizing, n: int, price: InstancePrice, media_h: float, hours: HourLoad | None,
+    target: WaitTarget | None,
+) -> TypeSizing:
+    """`t` with `n` instances: costs, utilisation, and the analytic wait and hours meeting the
+    target (the replay overwrites those two when it ran)."""
+    slots = t.slots
+    n_spot = spot_instances(n, t.interruption_rate)
+    od = n * price.on_demand_usd_h
+    spot = n_spot * price.spot_usd_h
+    wait_at = None
+    hours_met = share = None
+    lam = t.arrivals_per_s
+    if target is not None and lam > 0 and n > 0:
+        mu = 1.0 / t.mean_service_s
+        pct = target.percentile
+        f = t.wait_factor
+        wait_at = (response_percentile(n * slots, lam, mu, pct, f) if target.includes_service
+                   else wait_percentile(n * slots, lam, mu, pct, f))
+    if target is not None and hours is not None and n > 0:
+        servers = n * slots
+        c = erlang_c_hours(servers, hours.load)
+        lam_h = np.asarray(hours.lam)
+        mean = np.divide(hours.load, lam_h, out=np.ones_like(lam_h), where=lam_h > 0)
+        factor = (t.arrival_scv + np.asarray(hours.scv)) / 2.0
+        theta = np.maximum(servers / mean - lam_h, 1e-12)
+        tail = np.where(c >= 1.0, 1.0, c * np.exp(-theta * target.seconds / factor))
+        if target.includes_service:
+            tail = np.maximum(tail, np.exp(-target.seconds / mean))
+        tail = np.where(lam_h > 0, tail, 0.0)
+        hours_met = int((tail <= target.tail + 1e-12).sum())
+        share = float((tail * lam_h).sum() / lam_h.sum()) if lam_h.sum() > 0 else 0.0
+    return replace(
+        t,
+        instances=n,
         instances_spot=n_spot,
         on_demand_usd_h=od,
         spot_usd_h=spot,
         on_demand_usd_per_media_h=od / media_h if media_h > 0 else None,
         spot_usd_per_media_h=spot / media_h if media_h > 0 else None,
-        capacity_jobs_per_hour=slots * 3600.0 / mean_service if mean_service > 0 else 0.0,
-        concurrency_measured=m.concurrency.measured,
+        utilisation=t.load_erlangs / (n * slots) if n else 0.0,
+        wait_at_target_percentile_s=wait_at,
+        hours_met=hours_met,
+        share_over_target=share,
     )
 
 
+def replay_type(
+    t: TypeSizing,
+    m: InstanceMeasurements,
+    price: InstancePrice,
+    inputs: SizingInputs,
+    ctx: _Context,
+) -> TypeSizing:
+    """Confirm `t`'s analytic instance count in a replay (planner.replay) and move to the
+    smallest count meeting the target there (never below the utilisation bound)."""
+    options = ctx.options
+    target = options.wait
+    if target is None or t.arrivals_per_s <= 0:
+        return t
+    jobs = jobs_for(m, samples_on(inputs, m), inputs.arrivals, ctx.demand, ctx.waste,
+                    idc=ctx.burstiness, seed=options.seed, count_waste=options.count_waste)
+    if jobs.t_s.size == 0:
+        return t
+    thumb_slots = None
+    lanes = lane_selects(jobs) if options.lanes == "thumbs" else None
+    if lanes is None:
+        n, got = smallest_fleet(jobs, target, options.percentile, t.instances, t.slots)
+    else:
+        thumbs, rest = lanes
+        k, _ = smallest_fleet(jobs, target, options.percentile, 1, 1, thumbs)
+        rest_start = max(1, t.instances * t.slots - k)
+        r, _ = smallest_fleet(jobs, target, options.percentile, rest_start, 1, rest)
+        n = math.ceil((k + r) / t.slots)
+        thumb_slots = k
+        got = _lanes_outcome(jobs, target, k, n * t.slots - k, thumbs, rest)
+    n = max(n, t.instances_utilisation)
+    if n != got.servers // t.slots and lanes is None:
+        got = replay(jobs, n * t.slots, target)
+    media_h = (t.on_demand_usd_h / t.on_demand_usd_per_media_h
+               if t.on_demand_usd_per_media_h else 0.0)
+    moved = _at_instances(t, n, price, media_h, None, None)
+    return replace(
+        moved,
+        decided_by="replay",
+        wait_at_target_percentile_s=got.wait_at_percentile_s,
+        hours_met=got.hours_met,
+        hours=got.hours,
+        share_over_target=got.share_over_target,
+        waits_by_job_type=dict(got.by_job_type),
+        replay_source=jobs.source,
+        thumb_slots=thumb_slots,
+    )
+
+
+def _lanes_outcome(jobs: Any, target: WaitTarget, k: int, r: int, thumbs: Any,
+                   rest: Any) -> ReplayOutcome:
+    """One outcome of the two lanes together (waits of both pools, judged as one window)."""
+    waits = np.zeros(jobs.t_s.size)
+    waits[thumbs] = fcfs_waits(jobs.t_s[thumbs], jobs.service_s[thumbs], k)
+    waits[rest] = fcfs_waits(jobs.t_s[rest], jobs.service_s[rest], max(1, r))
+    return judge(jobs, waits, target, k + r)
+
+
 def recommend(
-    sized: Sequence[TypeSizing], capacity: CapacityType, how_many: int
+    sized: Sequence[TypeSizing],
+    capacity: CapacityType,
+    how_many: int,
+    architectures: Sequence[str] = (),
 ) -> FleetRecommendation | None:
-    """The `how_many` cheapest types, weighted by their throughput of the mix (see module doc)."""
-    chosen = [t for t in sized if t.instances > 0][: max(1, how_many)]
+    """The `how_many` cheapest types, weighted by their throughput of the mix (see module doc),
+    of one architecture (that of the cheapest type) unless `architectures` lists those the
+    fleet request has a launch template for."""
+    usable = [t for t in sized if t.instances > 0]
+    if architectures:
+        usable = [t for t in usable if t.arch in architectures]
+    elif usable:
+        usable = [t for t in usable if t.arch == usable[0].arch]
+    chosen = usable[: max(1, how_many)]
     if not chosen:
         return None
     base = min(t.capacity_jobs_per_hour for t in chosen)
@@ -524,31 +776,62 @@ def recommend(
         weight = max(0.001, round(t.capacity_jobs_per_hour / base, 3))
         n = t.fleet_instances(capacity)
         total = max(total, math.ceil(n * weight - 1e-9))
-        members.append(FleetMember(t.instance_type, weight, t.estimated, n, t.usd_h(capacity)))
+        members.append(FleetMember(t.instance_type, weight, t.estimated, n, t.usd_h(capacity),
+                                   t.arch))
     smallest = min(chosen, key=lambda t: t.capacity_jobs_per_hour)
     unit = (
         f"the throughput of one {smallest.instance_type} on this job mix "
         f"({base:.1f} jobs/h at full use of its slots)"
     )
-    return FleetRecommendation(capacity, tuple(members), total, unit)
+    first = chosen[0]
+    cost = FleetCost(
+        instance_type=first.instance_type,
+        instances_on_demand=first.instances,
+        instances_spot=first.instances_spot,
+        on_demand_usd_h=first.on_demand_usd_h,
+        spot_usd_h=first.spot_usd_h,
+        max_on_demand_usd_h=max(t.on_demand_usd_h for t in chosen),
+        max_spot_usd_h=max(t.spot_usd_h for t in chosen),
+    )
+    return FleetRecommendation(capacity, tuple(members), total, unit, cost)
+
+
+def _design_demand(t: TypeSizing, demand: HourlyDemand, hours: HourLoad | None,
+                   labels: Mapping[str, Demand], percentile: float) -> dict[str, Demand]:
+    """The mix of `t`'s design hour, per job type, as Demand records (what the tables show)."""
+    if hours is None:
+        return dict(labels)
+    h = hours.design_hour(percentile)
+    when = t.design_hour[:13].replace("T", " ") + "h" if t.design_hour else f"hour {h}"
+    out = {}
+    for jt in sorted(demand.jobs):
+        src = labels[jt].source if jt in labels else ""
+        note = f"{when}, the p{percentile:g} hour of load on {t.instance_type}"
+        out[jt] = Demand(jt, float(np.asarray(demand.jobs[jt])[h]),
+                         float(np.asarray(demand.media[jt])[h]), unit_of(jt),
+                         f"{note}; {src}" if src.startswith("forecast") else note)
+    return out
 
 
 def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
-    """Size every priced and measured (or estimated) instance type; rank; recommend. Pure."""
+    """Size every priced and measured (or estimated) instance type; rank; confirm the cheapest
+    in a replay when asked (options.replay); recommend. Pure (the replay is seeded)."""
     check_utilisation(options.utilisation)
-    demand = resolve_demand(
+    labels = resolve_demand(
         inputs.histories,
         percentile=options.percentile,
         forecasts=options.forecasts,
         growth=options.growth,
     )
+    hd = hourly_demand(inputs.histories, forecasts=options.forecasts, growth=options.growth)
     measured_jobs = {jt for m in inputs.measurements.values() for jt in m.services}
-    missing = sorted(set(demand) - measured_jobs)
+    missing = sorted(set(labels) - measured_jobs)
     if missing:
         raise SizingError(
             f"no measurement of {', '.join(missing)} in the data (a succeeded attempt with an "
             "instance type and a wall time, in the window): cannot size for it"
         )
+    ctx = _Context(hd, inputs.waste, options, inputs.burstiness, inputs.start)
     estimable = with_estimates(inputs.measurements, inputs.prices, options.slots)
     pool = estimable if options.include_estimated else dict(inputs.measurements)
     sized: list[TypeSizing] = []
@@ -566,7 +849,7 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
             skipped[name] = f"not in the price table {inputs.prices.source}"
             continue
         try:
-            sized.append(size_type(m, inputs.prices[name], demand, inputs.waste, options))
+            sized.append(size_type(m, inputs.prices[name], ctx, samples_on(inputs, m)))
         except CannotSize as exc:
             # Under this type's own service time, say: faster types may still meet the
             # target, so this one is left out rather than the whole sizing refused.
@@ -586,15 +869,50 @@ def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
         more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
         raise SizingError(f"no instance type can be sized ({detail}{more})")
     cap = options.capacity
-    sized.sort(key=lambda t: (t.usd_h(cap), t.estimated, t.instance_type))
+
+    def rank(ts: Sequence[TypeSizing]) -> list[TypeSizing]:
+        return sorted(ts, key=lambda t: (t.usd_h(cap), t.estimated, t.instance_type))
+
+    sized = rank(sized)
+    if options.replay and options.wait is not None:
+        sized = _replay_cheapest(sized, pool, inputs, ctx, rank)
+    top = sized[0]
+    top_hours = hourly_load(pool[top.instance_type], hd, inputs.waste,
+                            {j: smp.scv for j, smp in
+                             samples_on(inputs, pool[top.instance_type]).items()},
+                            count_waste=options.count_waste)
     return SizingResult(
         options=options,
-        demand=demand,
+        demand=_design_demand(top, hd, top_hours, labels, options.percentile),
         types=tuple(sized),
         skipped=skipped,
-        recommendation=recommend(sized, cap, options.fleet_types),
+        recommendation=recommend(sized, cap, options.fleet_types, options.architectures),
         waste=dict(inputs.waste),
     )
+
+
+def _replay_cheapest(
+    sized: list[TypeSizing],
+    pool: Mapping[str, InstanceMeasurements],
+    inputs: SizingInputs,
+    ctx: _Context,
+    rank: Any,
+) -> list[TypeSizing]:
+    """Replay the cheapest types until the `fleet_types` cheapest (of the architectures the
+    recommendation may use) have all been replayed: a replay may move a type down the ranking."""
+    done: set[str] = set()
+    want = ctx.options.fleet_types
+    while True:
+        rec = recommend(sized, ctx.options.capacity, want, ctx.options.architectures)
+        names = [m.instance_type for m in rec.members] if rec else []
+        todo = [n for n in names if n not in done]
+        if not todo:
+            return sized
+        for name in todo:
+            i = next(k for k, t in enumerate(sized) if t.instance_type == name)
+            sized[i] = replay_type(sized[i], pool[name], inputs.prices[name], inputs, ctx)
+            done.add(name)
+        sized = rank(sized)
 
 
 def resize(result: SizingResult, inputs: SizingInputs, **changes: Any) -> SizingResult:

@@ -17,11 +17,16 @@ from typing import Literal
 
 from planner.demand import Forecast, parse_forecast
 from planner.errors import PlannerError
-from planner.throughput import SlotsRule
+from planner.slots import SlotsRule
 
 CapacityType = Literal["spot", "on-demand"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+#: Lanes of the replay: one FCFS line, or thumbnails in a pool of their own.
+Lanes = Literal["none", "thumbs"]
+ARCHITECTURES = ("x86_64", "arm64")
 
 
 class SizingError(PlannerError):
@@ -110,8 +115,17 @@ class SizingOptions:
     fleet_types: int = 3
     #: Apply the measured waste of failed attempts (retries) to the load.
     count_waste: bool = True
-    #: Job slots per instance: "mean" (measured mean concurrency), "max" (most seen at once), N.
-    slots: SlotsRule = "mean"
+    #: Job slots per instance (planner.slots: auto = worker_slots, else inferred).
+    slots: SlotsRule = "auto"
+    #: CPU architectures the recommended fleet may mix, one launch template each (x86_64,
+    #: arm64). Empty: one launch template, so one architecture (that of the cheapest type).
+    architectures: tuple[str, ...] = ()
+    #: Confirm the analytic instance counts with a replay of the window (planner.replay).
+    replay: bool = True
+    #: "thumbs": thumbnails get their own pool of slots in the replay.
+    lanes: Lanes = "none"
+    #: Seed of the replay's draws: the same inputs give the same answer.
+    seed: int = 12
 
 
 def check_utilisation(utilisation: float) -> None:
@@ -132,14 +146,14 @@ def _number(value: float | str, what: str, example: str) -> float:
 
 
 def parse_slots(value: str | int) -> SlotsRule:
-    """`mean`, `max` or a whole number >= 1."""
+    """`auto`, `mean`, `max` or a whole number >= 1."""
     text = str(value).strip().lower()
-    if text in ("mean", "max"):
+    if text in ("auto", "mean", "max"):
         return text  # type: ignore[return-value]
     try:
         slots = int(text)
     except ValueError:
-        raise SizingError(f"slots {value!r}: expected mean, max or a number") from None
+        raise SizingError(f"slots {value!r}: expected auto, mean, max or a number") from None
     if slots < 1:
         raise SizingError("slots must be at least 1")
     return slots
@@ -156,7 +170,10 @@ def build_sizing_options(
     interruption: Sequence[str] = (),
     include_estimated: bool = True,
     fleet_types: int = 3,
-    slots: str | int = "mean",
+    slots: str | int = "auto",
+    architectures: Sequence[str] = (),
+    replay: bool = True,
+    lanes: str = "none",
 ) -> SizingOptions:
     """SizingOptions from plain values as a person gives them (checked before any data is read).
 
@@ -178,6 +195,11 @@ def build_sizing_options(
         raise SizingError("fleet types must be at least 1")
     if capacity not in ("spot", "on-demand"):
         raise SizingError(f"capacity {capacity!r}: choose spot or on-demand")
+    if lanes not in ("none", "thumbs"):
+        raise SizingError(f"lanes {lanes!r}: choose none or thumbs")
+    for arch in architectures:
+        if arch not in ARCHITECTURES:
+            raise SizingError(f"architecture {arch!r}: choose x86_64 or arm64")
     target = None if wait.strip().lower() in ("none", "off", "") else parse_wait(wait)
     overrides: dict[str, float] = {}
     for item in interruption:
@@ -200,4 +222,7 @@ def build_sizing_options(
         include_estimated=include_estimated,
         fleet_types=fleet_types,
         slots=parse_slots(slots),
+        architectures=tuple(dict.fromkeys(architectures)),
+        replay=replay,
+        lanes=lanes,  # type: ignore[arg-type]
     )

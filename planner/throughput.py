@@ -44,9 +44,11 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of
+from planner.slots import MIN_OVERLAP_S, SlotsChoice, choose_slots
+from planner.slots import SlotsRule as _SlotsRule
 
 log = logging.getLogger("planner.throughput")
 
@@ -54,8 +56,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 
-#: How job slots per instance are taken from the measurements: see InstanceMeasurements.slots_for.
-SlotsRule = Literal["mean", "max"] | int
+#: How job slots per instance are taken from the measurements (planner.slots).
+SlotsRule = _SlotsRule
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Concurrency:
     busy_seconds: float
     #: The most attempts seen running at once on one host.
     max_concurrency: int
+    #: Busy seconds (all hosts) during which k attempts ran, index k, over stretches of at
+    #: least planner.slots.MIN_OVERLAP_S (for the slots inference).
+    level_seconds: tuple[float, ...] = ()
 
     @property
     def measured(self) -> bool:
@@ -156,6 +161,8 @@ class InstanceMeasurements:
     estimated_from: str | None = None
     #: Job slots fixed by an estimate (None: from the measured concurrency, see `slots_for`).
     fixed_slots: int | None = field(default=None, compare=False)
+    #: The workers' configured slots (the `worker_slots` column, schema v2), if recorded.
+    worker_slots: int | None = None
 
     @property
     def estimated(self) -> bool:
@@ -167,16 +174,22 @@ class InstanceMeasurements:
         return self.slots_for("mean")
 
     def slots_for(self, rule: SlotsRule) -> int:
-        """Job slots per instance: 'mean' = measured mean concurrency rounded (>= 1), 'max' =
-        the most attempts seen at once on one host (the workers' configured limit, when they
-        reached it), or a whole number the user gives."""
+        """Job slots per instance by `rule` (planner.slots.choose_slots)."""
+        return self.slots_choice(rule).slots
+
+    def slots_choice(self, rule: SlotsRule) -> SlotsChoice:
+        """Job slots per instance by `rule`, and where the number came from."""
         if self.fixed_slots is not None:
-            return self.fixed_slots
-        if rule == "mean":
-            return self.concurrency.slots
-        if rule == "max":
-            return max(1, self.concurrency.max_concurrency)
-        return int(rule)
+            return SlotsChoice(self.fixed_slots, f"scaled by vCPUs from {self.estimated_from}")
+        c = self.concurrency
+        return choose_slots(
+            rule,
+            worker_slots=self.worker_slots,
+            level_seconds=c.level_seconds,
+            mean_concurrency=c.mean_concurrency,
+            max_concurrency=c.max_concurrency,
+            measured=c.measured,
+        )
 
     def media_seconds_per_second(self, job_type: str) -> float | None:
         """Media seconds one instance processes per wall second at the measured concurrency."""
@@ -206,8 +219,11 @@ WHERE hostname IS NOT NULL AND instance_type IS NOT NULL
 """
 
 
-def host_concurrency(starts_us: Any, finishes_us: Any) -> tuple[float, float, int]:
-    """(attempt seconds, busy seconds, max concurrency) of one host's intervals [s, f).
+def host_concurrency(
+    starts_us: Any, finishes_us: Any
+) -> tuple[float, float, int, list[float]]:
+    """(attempt seconds, busy seconds, max concurrency, busy seconds at each level k over
+    stretches of at least planner.slots.MIN_OVERLAP_S) of one host's intervals [s, f).
 
     Inputs are int64 microsecond arrays sorted by start. Busy time is the length of the union
     of the intervals: each interval adds the part of it past the latest finish before it,
@@ -226,8 +242,13 @@ def host_concurrency(starts_us: Any, finishes_us: Any) -> tuple[float, float, in
     times = np.concatenate((s, f))
     deltas = np.concatenate((np.ones(len(s), np.int8), -np.ones(len(f), np.int8)))
     order = np.lexsort((deltas, times))
-    max_level = int(np.cumsum(deltas[order], dtype=np.int64).max())
-    return attempt_us / 1e6, busy_us / 1e6, max_level
+    level = np.cumsum(deltas[order], dtype=np.int64)
+    max_level = int(level.max())
+    stretch = np.diff(times[order])
+    keep = stretch >= MIN_OVERLAP_S * 1e6
+    by_level = np.bincount(level[:-1][keep], weights=stretch[keep] / 1e6,
+                           minlength=max_level + 1)
+    return attempt_us / 1e6, busy_us / 1e6, max_level, by_level.tolist()
 
 
 def measure_concurrency(
@@ -258,16 +279,21 @@ def measure_concurrency(
     hid, s, f = hid[order], s[order], f[order]
     edges = np.flatnonzero(np.diff(hid)) + 1
     sums: dict[str, list[float]] = {}
+    levels: dict[str, list[float]] = {}
     for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(hid)], strict=True):
         itype = host_names[int(hid[lo])].split("\x00", 1)[0]
-        att, busy, level = host_concurrency(s[lo:hi], f[lo:hi])
+        att, busy, level, by_level = host_concurrency(s[lo:hi], f[lo:hi])
         acc = sums.setdefault(itype, [0, 0.0, 0.0, 0])
         acc[0] += 1
         acc[1] += att
         acc[2] += busy
         acc[3] = max(acc[3], level)
+        total = levels.setdefault(itype, [])
+        total.extend([0.0] * (len(by_level) - len(total)))
+        for k, v in enumerate(by_level):
+            total[k] += v
     return {
-        itype: Concurrency(itype, int(a[0]), a[1], a[2], int(a[3]))
+        itype: Concurrency(itype, int(a[0]), a[1], a[2], int(a[3]), tuple(levels[itype]))
         for itype, a in sorted(sums.items())
     }
 
@@ -331,8 +357,24 @@ def measure_waste(source: Any, since: dt.datetime | None = None) -> dict[str, Wa
     return measure_outcomes(source, since)[1]
 
 
+def measure_worker_slots(source: Any, since: dt.datetime | None = None) -> dict[str, int]:
+    """The workers' configured slots per instance type (the most common `worker_slots` value),
+    where the data has the column (schema v2) and a value; {} otherwise."""
+    con = connection_of(source)
+    columns = {r[0] for r in con.execute("DESCRIBE attempts").fetchall()}
+    if "worker_slots" not in columns:
+        return {}
+    clause, params = _since_clause(since)
+    rows = con.execute(
+        "SELECT instance_type, mode(worker_slots) FROM attempts WHERE instance_type IS NOT NULL "
+        f"AND worker_slots >= 1 {clause} GROUP BY instance_type", params).fetchall()
+    return {str(t): int(n) for t, n in rows if n is not None}
+
+
 def measurements_from(
-    concurrency: Mapping[str, Concurrency], services: Mapping[tuple[str, str], Service]
+    concurrency: Mapping[str, Concurrency],
+    services: Mapping[tuple[str, str], Service],
+    worker_slots: Mapping[str, int] | None = None,
 ) -> dict[str, InstanceMeasurements]:
     """InstanceMeasurements for each type with both a concurrency and a service."""
     by_type: dict[str, dict[str, Service]] = {}
@@ -347,7 +389,8 @@ def measurements_from(
             # said so (Concurrency.measured is False, mjplan size prints it).
             log.warning("%s: no host names, concurrency not measured; 1 job slot assumed", itype)
             conc = Concurrency(itype, 0, 0.0, 0.0, 0)
-        out[itype] = InstanceMeasurements(itype, conc, svcs)
+        out[itype] = InstanceMeasurements(
+            itype, conc, svcs, worker_slots=(worker_slots or {}).get(itype))
     return out
 
 

@@ -101,10 +101,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(capacity="spot")
     parser.add_argument(
         "--slots",
-        default="mean",
-        metavar="mean|max|N",
-        help="job slots per instance: the measured mean concurrency (default), "
-        "the most attempts seen at once on a host, or a number",
+        default="auto",
+        metavar="auto|mean|max|N",
+        help="job slots per instance: auto (default) = the workers' worker_slots where the data "
+        "has them, else inferred from the measured concurrency (p99, overlaps under 1 s "
+        "ignored); mean = the mean concurrency; max = the most seen at once; or a number",
+    )
+    parser.add_argument(
+        "--lanes",
+        choices=("none", "thumbs"),
+        default="none",
+        help="thumbs: thumbnails get their own pool of slots, sized in the replay",
+    )
+    parser.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="analytic sizing only (no replay of the window to confirm it)",
     )
     parser.add_argument(
         "--no-estimated",
@@ -134,8 +146,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--launch-template",
         default="mediajobs-worker",
-        metavar="NAME",
-        help="launch template name in the fleet request",
+        metavar="NAME|x86_64=NAME,arm64=NAME",
+        help="launch template of the fleet request: one NAME (the fleet then keeps to one CPU "
+        "architecture, its AMI's), or one per architecture",
     )
 
 
@@ -148,7 +161,11 @@ def build_options(args: argparse.Namespace) -> SizingOptions:
     # A slice bound: --top -1 would silently drop the last (dearest) row.
     if getattr(args, "top", 1) < 1:
         raise PlannerError("--top must be at least 1")
+    templates = launch_templates(args.launch_template)
     return build_sizing_options(
+        architectures=tuple(a for a in templates if a != "*"),
+        replay=not getattr(args, "no_replay", False),
+        lanes=getattr(args, "lanes", "none"),
         percentile=args.percentile,
         forecasts=args.forecast,
         growth=args.growth,
@@ -160,6 +177,25 @@ def build_options(args: argparse.Namespace) -> SizingOptions:
         fleet_types=args.fleet_types,
         slots=args.slots,
     )
+
+
+def launch_templates(text: str) -> dict[str, str]:
+    """`NAME` -> {"*": NAME}; `x86_64=A,arm64=B` -> {"x86_64": "A", "arm64": "B"}."""
+    from planner.errors import PlannerError
+
+    if not text.strip():
+        raise PlannerError("--launch-template: the name is empty")
+    if "=" not in text:
+        return {"*": text.strip()}
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        arch, _, name = part.partition("=")
+        arch, name = arch.strip(), name.strip()
+        if arch not in ("x86_64", "arm64") or not name:
+            raise PlannerError(
+                f"--launch-template {text!r}: expected NAME or x86_64=NAME,arm64=NAME")
+        out[arch] = name
+    return out
 
 
 def parse_window(args: argparse.Namespace) -> dt.timedelta:
@@ -184,14 +220,11 @@ def load_checked_prices(path: str | None, options: SizingOptions) -> PriceTable:
 
 def run(args: argparse.Namespace) -> int:
     from planner.dataset import open_dataset
-    from planner.errors import PlannerError
     from planner.fleet import fleet_request, write_fleet_json
     from planner.sizing import load_sizing_inputs, size_fleet
     from planner.throughput import throughput_frame
 
     options = build_options(args)
-    if not args.launch_template.strip():
-        raise PlannerError("--launch-template: the name is empty")
     window = parse_window(args)
     prices = load_checked_prices(args.prices, options)
     ds = open_dataset(args.data, cache=args.cache)
@@ -200,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ds.close()
     result = size_fleet(inputs, options)
-    kwargs = {"launch_template_name": args.launch_template}
+    kwargs: dict[str, Any] = {"launch_templates": launch_templates(args.launch_template)}
     if args.fleet_json and result.recommendation is not None:
         write_fleet_json(args.fleet_json, result.recommendation, **kwargs)
     if args.json:
@@ -242,6 +275,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     console = Console(width=width, highlight=False)
     o = result.options
     wait = o.wait.label() if o.wait else "no wait target"
+    console.print(f"[bold]{result.headline()}[/]")
     console.print(f"[bold]Fleet sizing[/] — data {url}, window {args.window}, prices {prices}")
     console.print(f"Targets: utilisation <= {o.utilisation:g}, {wait}; capacity: {o.capacity}")
     for d in result.demand.values():
@@ -324,6 +358,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
             f"  left out: {len(result.skipped)} type(s) not measured, not priced or unable to "
             "meet the target (see --json 'skipped')"
         )
+    _print_check(console, result)
     rec = result.recommendation
     if rec is None:
         console.print("No fleet recommended: no instance type carries the demand.")
@@ -339,3 +374,28 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     console.print(f"  1 unit of capacity = {rec.unit}")
     if args.fleet_json:
         console.print(f"  EC2 Fleet request written to {args.fleet_json}")
+
+
+def _print_check(console: Any, result: SizingResult) -> None:
+    """How the cheapest type's count was decided, and how its fleet would have run the window."""
+    t = result.types[0]
+    o = result.options
+    if o.wait is None:
+        return
+    how = (f"analytic {t.instances_analytic} (Allen-Cunneen factor {t.wait_factor:.2f}: "
+           f"service SCV {t.service_scv:.2f}, arrival burstiness {t.arrival_scv:.2f})")
+    if t.decided_by == "replay" and t.instances == t.instances_analytic:
+        how += f", confirmed by a replay of {t.replay_source}"
+    elif t.decided_by == "replay":
+        how += f"; a replay of {t.replay_source} needs {t.instances}: the replay decided"
+    console.print(f"  {t.instance_type}: {how}; slots {t.slots} ({t.slots_source})")
+    if t.hours_met is not None and t.share_over_target is not None:
+        console.print(
+            f"  with {t.instances}: {o.wait.label()} met in {t.hours_met} of {t.hours} hours; "
+            f"{t.share_over_target:.1%} of jobs over the target"
+            + (f"; thumbnail lane {t.thumb_slots} slots" if t.thumb_slots else ""))
+    if t.waits_by_job_type:
+        pct = f"p{o.wait.percentile:g}"
+        per = ", ".join(f"{jt} {pct} {w:.1f}s ({over:.1%} over)"
+                        for jt, (_, w, over) in sorted(t.waits_by_job_type.items()))
+        console.print(f"  per job type: {per}")

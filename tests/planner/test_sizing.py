@@ -141,11 +141,17 @@ def test_recommendation_weights_follow_throughput() -> None:
 
 
 def test_wait_target_can_bind() -> None:
-    options = SizingOptions(utilisation=0.95, wait=WaitTarget(95, 1.0))
+    options = SizingOptions(utilisation=0.95, wait=WaitTarget(95, 1.0), replay=False)
     t = {t.instance_type: t for t in size_fleet(inputs(), options).types}["x1.large"]
     lam, mu = 1200 / 3600 + 1, 1 / 9.0
     assert t.instances_utilisation == 7  # ceil(12 / 1.9)
-    assert t.instances_wait == instances_for_wait(lam, mu, 2, WaitTarget(95, 1.0))
+    # The mix: 1/3 export/s of 30 s, 1 thumbnail/s of 2 s, each exponential (SCV 1, no sample):
+    # E[S] = 9, E[S^2] = (1/3 * 900 * 2 + 1 * 4 * 2) / (4/3) = 456, SCV = 456 / 81 - 1.
+    scv = 456 / 81 - 1
+    assert t.service_scv == pytest.approx(scv)
+    assert t.wait_factor == pytest.approx((1 + scv) / 2)  # Poisson arrivals (burstiness 1)
+    assert t.instances_wait == instances_for_wait(lam, mu, 2, WaitTarget(95, 1.0), (1 + scv) / 2)
+    assert t.instances_wait > instances_for_wait(lam, mu, 2, WaitTarget(95, 1.0))
     assert t.instances_wait > t.instances_utilisation
     assert (t.instances, t.bound) == (t.instances_wait, "wait")
     assert t.wait_at_target_percentile_s is not None and t.wait_at_target_percentile_s <= 1.0
@@ -196,7 +202,7 @@ def test_forecast_replaces_data_demand() -> None:
     assert d.jobs_per_hour == pytest.approx(54000.0 / 60)
     assert set(result.demand) == {EXPORT}
     frame = result.demand_frame()
-    assert frame["source"].to_list() == ["forecast 240 media h/day x peak 1.00 x1.5"]
+    assert frame["source"].to_list()[0].endswith("; forecast 240 media h/day x peak 1.00 x1.5")
 
 
 def test_percentile_hour_of_the_data() -> None:

@@ -129,11 +129,11 @@ def test_host_sweep_half_open_and_nested_intervals() -> None:
 
     second = 1_000_000
     # One attempt ends as the next starts: never two at once.
-    assert host_concurrency([0, 10 * second], [10 * second, 20 * second]) == (20.0, 20.0, 1)
+    assert host_concurrency([0, 10 * second], [10 * second, 20 * second])[:3] == (20.0, 20.0, 1)
     # Two short attempts inside a long one: 120 attempt-s in 100 s busy, at most 2 at once.
     starts = [0, 10 * second, 30 * second]
     finishes = [100 * second, 20 * second, 40 * second]
-    assert host_concurrency(starts, finishes) == (120.0, 100.0, 2)
+    assert host_concurrency(starts, finishes)[:3] == (120.0, 100.0, 2)
 
 
 def test_rtf_leaves_out_attempts_without_an_input_duration(tmp_path: Path) -> None:
