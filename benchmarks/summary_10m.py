@@ -215,7 +215,9 @@ def run(
                           env=env, cwd=ROOT, timeout=1800, check=False)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip()[-2000:])
-    doc: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    # DuckDB may draw a progress bar on stdout before the JSON line (long queries, loaded box).
+    last = proc.stdout.strip().splitlines()[-1]
+    doc: dict[str, Any] = json.loads(last[last.index("{"):])
     return doc
 
 

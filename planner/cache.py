@@ -166,7 +166,7 @@ def open_cached(display: str, key: str, fs: pafs.FileSystem,
                 log.warning("cache %s unusable (%s); building it again", path, one_line(exc))
                 _update(path, key, fs, listing, rebuild=True)
     except CacheBusyError as exc:
-        log.warning("cache %s is open in another process (%s): reading the files this time",
+        log.warning("cache %s is open elsewhere (%s): reading the files this time",
                     path, one_line(exc))
         return dsmod.open_dataset(display, threads=threads, cache="off")
     ds = _open_fresh(path, display, key, listing, threads)
@@ -267,23 +267,17 @@ def _dataset(con: duckdb.DuckDBPyConnection, display: str, path: Path,
 def _update(path: Path, display: str, fs: pafs.FileSystem,
             listing: dict[str, tuple[int, int]], *, rebuild: bool) -> None:
     """Bring the cache file up to date with `listing` (under the update lock)."""
-    import duckdb
-
     if rebuild:
         _remove(path)
+    con = _connect_rw(path)
     try:
-        con = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise CacheBusyError(str(exc)) from exc
-        raise
-    with contextlib.closing(con):
+        con.execute("SET enable_progress_bar = false")  # loading may be long; stdout is not ours
         has_tables = bool(con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_meta'").fetchall()[0][0])
         if has_tables and not _valid(con, display):
             con.close()
             _remove(path)
-            con = duckdb.connect(str(path))
+            con = _connect_rw(path)
             has_tables = False
         cached: dict[str, tuple[int, int]] = {}
         if has_tables:
@@ -298,7 +292,7 @@ def _update(path: Path, display: str, fs: pafs.FileSystem,
                 # A newer writer's column the cache has no place for: start again with it.
                 con.close()
                 _remove(path)
-                con = duckdb.connect(str(path))
+                con = _connect_rw(path)
                 has_tables, gone, new = False, [], list(listing)
                 facts, target = dsmod.check_files(fs, new)
             else:
@@ -310,8 +304,24 @@ def _update(path: Path, display: str, fs: pafs.FileSystem,
         _apply(con, fs, display, target, gone, facts, listing, cold=not has_tables)
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
+    finally:
+        con.close()
     dsmod.report_skipped([f for f in facts if f.reason],
                          "s3://" if display.startswith("s3://") else "")
+
+
+def _connect_rw(path: Path) -> duckdb.DuckDBPyConnection:
+    """The cache file opened for writing; CacheBusyError when another process has it open."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.ConnectionException as exc:  # open read-only in this very process
+        raise CacheBusyError(str(exc)) from exc
+    except duckdb.IOException as exc:  # open in another process
+        if "lock" in str(exc).lower():
+            raise CacheBusyError(str(exc)) from exc
+        raise
 
 
 def _remove(path: Path) -> None:

@@ -191,3 +191,35 @@ def test_new_and_deleted_objects_on_s3(s3_prefix: str) -> None:
     ds = open_dataset(s3_prefix, cache="on")
     assert set(ids(ds)) == {"s-1", "s-3"}
     assert all(f.startswith("s3://") for f in ds.files)
+
+
+HOLD_OPEN = r"""
+import sys, time
+from planner.dataset import open_dataset
+ds = open_dataset(sys.argv[1], cache="on")
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_a_cache_held_open_elsewhere_is_not_written(tmp_path: Path, planner_cache: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A TUI left running holds the cache open: a new file is then read from the files (with a
+    warning), not written into the cache under the other process."""
+    write(tmp_path, [row(attempt_id="h-1")], name="a")
+    env = {**os.environ, "MJPLAN_CACHE_DIR": str(planner_cache)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(tmp_path)], cwd=REPO,
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        write(tmp_path, [row(attempt_id="h-2")], name="b")
+        ds = open_dataset(str(tmp_path), cache="on")
+        assert ds.cache is None and set(ids(ds)) == {"h-1", "h-2"}
+        assert "open elsewhere" in caplog.text
+        ds.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    ds = open_dataset(str(tmp_path), cache="on")  # free again: brought up to date
+    assert ds.cache is not None and set(ids(ds)) == {"h-1", "h-2"}
