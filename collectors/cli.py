@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "ingest": "collectors.commands.ingest",
     "flush": "collectors.commands.flush",
     "status": "collectors.commands.status",
+    "agent": "collectors.commands.agent",
 }
 
 

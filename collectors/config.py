@@ -36,8 +36,10 @@ MEDIAJOB_METRICS_BATCH_ROWS = "MEDIAJOB_METRICS_BATCH_ROWS"
 #: Seconds a row may wait in the spool before a batch is cut anyway. Default 60.
 MEDIAJOB_METRICS_BATCH_AGE = "MEDIAJOB_METRICS_BATCH_AGE"
 
-#: Seconds the process may spend at exit uploading what is spooled (the rest stays in the spool
-#: for the next process or `mjcollect flush`). Default 5.
+#: The metrics budget: the most a process spends on metrics after its job, at exit (uploading
+#: what it spooled; the rest stays in the spool for the agent, the next process or `mjcollect
+#: flush`), seconds. Also the bound of each S3 request of the process's uploader (connect: half
+#: of it), so no request outlives it by much. Default 1.
 MEDIAJOB_METRICS_EXIT_TIMEOUT = "MEDIAJOB_METRICS_EXIT_TIMEOUT"
 
 #: Upper bound of the wait between upload retries, seconds (capped exponential backoff with
@@ -75,7 +77,7 @@ DEFAULT_SAMPLE_INTERVAL_S = 2.0
 DEFAULT_SPOOL_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 500
 DEFAULT_BATCH_AGE_S = 60.0
-DEFAULT_EXIT_TIMEOUT_S = 5.0
+DEFAULT_EXIT_TIMEOUT_S = 1.0
 DEFAULT_RETRY_MAX_S = 60.0
 #: First wait after a failed upload, seconds; doubled per failure up to the retry maximum.
 RETRY_BASE_S = 0.5

@@ -17,11 +17,12 @@ boto3 is imported when an S3 destination is opened, never at `import collectors`
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from collectors.layout import DatasetLocation
 from collectors.redact import redact_urls
@@ -58,12 +59,20 @@ class LocalDestination:
 
 
 class S3Destination:
-    """S3 through boto3 (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured)."""
+    """S3 through boto3 (standard credential chain, AWS_ENDPOINT_URL(_S3) honoured).
 
-    def __init__(self, loc: DatasetLocation) -> None:
+    `timeout`: seconds a request may wait to connect and for each read (None: 5 and 30 s). A
+    process that must be done within a budget passes it, so no request outlives the budget by
+    much (the uploader thread is abandoned at the deadline anyway)."""
+
+    def __init__(self, loc: DatasetLocation, timeout: float | None = None) -> None:
         self.loc = loc
-        # Our own backoff does the retrying; botocore's would multiply the waits.
-        self.client = s3_client(total_attempts=3)
+        if timeout is None:
+            # Our own backoff does the retrying; botocore's would multiply the waits.
+            self.client = s3_client(total_attempts=3)
+        else:
+            self.client = s3_client(total_attempts=1, connect_timeout=min(5.0, timeout / 2),
+                                    read_timeout=min(30.0, timeout))
 
     def put(self, relative: str, body: bytes, sha256: str) -> str:
         from botocore.exceptions import ClientError
@@ -130,8 +139,52 @@ def describe_error(exc: BaseException) -> str:
     return redact_urls(f"{type(exc).__name__}: {exc}")
 
 
-def open_destination(loc: DatasetLocation) -> Destination:
+#: S3 error codes no retry can fix, as far as the whole destination goes: the bucket, the
+#: credentials or the permissions are wrong. Rows stay in the spool until that is fixed.
+DESTINATION_ERRORS = frozenset({
+    "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
+    "InvalidBucketName", "AllAccessDisabled", "AccountProblem", "InvalidToken",
+    "ExpiredToken", "PermanentRedirect", "AuthorizationHeaderMalformed", "NotSignedUp",
+})
+#: S3 error codes of one object no retry can fix: its key or its body is refused. The rows
+#: behind it are looked for (the batch is split) and set aside in the dead-letter folder.
+OBJECT_ERRORS = frozenset({
+    "KeyTooLongError", "InvalidObjectName", "EntityTooLarge", "InvalidArgument", "InvalidDigest",
+    "BadDigest", "InvalidRequest",
+})
+#: Local errors of one object (a name too long for the file system, a file where a partition
+#: folder belongs) and of the whole folder (no permission, read-only).
+_OBJECT_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                            errno.EILSEQ, errno.EINVAL})
+_DESTINATION_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+ErrorKind = Literal["transient", "destination", "object"]
+
+
+def classify_error(exc: BaseException) -> ErrorKind:
+    """"transient" (retry later: network, throttling, disk full, server errors), "destination"
+    (no retry helps any object: bucket, credentials, permissions) or "object" (this object is
+    refused whatever the retry: its key or its rows)."""
+    code = s3_error_code(exc)
+    if code in DESTINATION_ERRORS:
+        return "destination"
+    if code in OBJECT_ERRORS:
+        return "object"
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError", "NoRegionError",
+                "InvalidRegionError", "ParamValidationError", "UnknownSignatureVersionError"):
+        return "destination"
+    if isinstance(exc, OSError) and not code:
+        if exc.errno in _OBJECT_ERRNOS:
+            return "object"
+        if exc.errno in _DESTINATION_ERRNOS:
+            return "destination"
+    return "transient"
+
+
+def open_destination(loc: DatasetLocation, timeout: float | None = None) -> Destination:
+    """The destination of `loc`; `timeout` bounds each S3 request (see S3Destination)."""
     if loc.is_s3:
-        return S3Destination(loc)
+        return S3Destination(loc, timeout)
     assert loc.path is not None
     return LocalDestination(loc.path)

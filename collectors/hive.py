@@ -9,7 +9,7 @@ partition columns whose value the path gives back exactly (`without_path_columns
 planner reads `job_type` from the file when a file has it (files written before, or a value
 the path could not hold whole) and from the path otherwise.
 
-Path values are escaped as Hive escapes them (collectors.layout.escape_partition_value);
+Path values are escaped as Hive escapes them, long ones shortened (collectors.layout.partition_value);
 `unescape_partition_value` decodes them as pyarrow, DuckDB and polars do.
 
 Plain Python but for `without_path_columns` and `path_columns_of` (pyarrow, imported there):
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from collectors.layout import NULL_PARTITION, escape_partition_value, parse_partition_dir
+from collectors.layout import NULL_PARTITION, parse_partition_dir, partition_value
 from collectors.schema import COLUMN_NAMES, PARTITION_COLUMNS
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def path_holds(key: str, value: object) -> bool:
     if value is None or value == "":
         return False
     try:
-        return unescape_partition_value(escape_partition_value(value)) == str(value)
+        return unescape_partition_value(partition_value(value)) == str(value)
     except UnicodeDecodeError:
         return False
 

@@ -5,7 +5,11 @@ folder or `s3://bucket/prefix`. Partition values are escaped the way Hive escape
 for each byte outside `[A-Za-z0-9_.-]`), so readers that take values from paths (pyarrow's
 "hive" partitioning decodes `%XX`) still see the original value, and a job type such as `../x`
 or `a/b` cannot name a folder outside its own partition. Files hold every column but the
-partition columns the path gives back whole (the Hive convention: collectors.hive).
+partition columns the path gives back whole (the Hive convention: collectors.hive). A value
+longer than MAX_PARTITION_VALUE_BYTES after escaping is shortened with a hash suffix
+(`partition_value`): a 300-character job type would exceed a file name's 255 bytes or S3's
+1,024-byte key and fail its upload on every try. The path does not give such a value back
+whole, so the file keeps its `job_type` column with the full value.
 
 Plain Python, no third-party import: this runs on the worker. URLs in error messages are
 redacted (collectors.redact): a mistyped setting may hold credentials.
@@ -14,6 +18,7 @@ redacted (collectors.redact): a mistyped setting may hold credentials.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -112,6 +117,33 @@ def escape_partition_value(value: object) -> str:
     return escaped
 
 
+#: Longest partition value in a path, bytes after escaping: a path segment `job_type=<value>`
+#: stays far under a file name's 255 bytes, and a whole key under S3's 1,024 bytes.
+MAX_PARTITION_VALUE_BYTES = 120
+_HASH_CHARS = 16
+
+
+def partition_value(value: object) -> str:
+    """`escape_partition_value(value)`, shortened when longer than MAX_PARTITION_VALUE_BYTES:
+    whole escaped characters up to the bound, then `-` and 16 hex of the value's SHA-256
+    (distinct long values stay in distinct partitions). The full value stays in the row."""
+    escaped = escape_partition_value(value)
+    if len(escaped) <= MAX_PARTITION_VALUE_BYTES:
+        return escaped
+    text = str(value)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    room = MAX_PARTITION_VALUE_BYTES - _HASH_CHARS - 1
+    # Cut between characters, never inside one's %XX bytes: a reader decodes the value.
+    n = room
+    head = escape_partition_value(text[:n])
+    while len(head) > room:  # a character takes 1 to 12 bytes escaped
+        n -= max(1, (len(head) - room) // 12)
+        head = escape_partition_value(text[:n])
+    if n == 0:
+        head = ""
+    return f"{head}-{digest}"
+
+
 def row_day(row: Mapping[str, Any], fallback: dt.datetime | None = None) -> dt.date:
     """The `dt` partition of a row: UTC date of started_at, else of finished_at, else of
     `fallback` (the time the row was spooled), else today (UTC)."""
@@ -128,8 +160,8 @@ def row_day(row: Mapping[str, Any], fallback: dt.datetime | None = None) -> dt.d
 
 
 def partition_path(job_type: object, day: dt.date) -> str:
-    """`job_type=<escaped>/dt=<YYYY-MM-DD>` (relative, '/'-separated)."""
-    return f"job_type={escape_partition_value(job_type)}/dt={day.isoformat()}"
+    """`job_type=<escaped, shortened>/dt=<YYYY-MM-DD>` (relative, '/'-separated)."""
+    return f"job_type={partition_value(job_type)}/dt={day.isoformat()}"
 
 
 def safe_name(text: str, max_len: int = 80) -> str:

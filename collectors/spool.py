@@ -6,7 +6,9 @@ Layout of a spool folder (one per dataset URL; several processes may share it):
     tmp/<pid>-<n>.tmp       a row being written; never read; removed when its writer is gone
     rows/<ns>-<pid>-<n>.json   one durable row (JSON), named by spool time in ns (oldest first)
     batches/<batch-id>/     rows claimed by one uploader; `.lock` is flock()ed while it works
-    quarantine/             files that could not be read back (moved aside with a warning)
+    dead-letter/            rows set aside with a warning: unreadable files, and rows the
+                            dataset refuses whatever the retry (`<name>.reason` says why); kept
+                            until `mjcollect flush --dead-letter` puts them back
     trash/<batch-id>/       uploaded batches, deleted when the uploader has nothing else to do
     state/<writer-id>.json  each writer's counters and last error (for `mjcollect status`)
 
@@ -17,7 +19,7 @@ one wins) into a batch folder whose lock is held by the claiming process; a batc
 free belongs to a dead process and is adopted, keeping its id, so the retried upload writes the
 same object key.
 
-Size bound (`max_bytes`, rows + batches, quarantine excluded): when reached, `write` raises
+Size bound (`max_bytes`, rows + batches, dead letters excluded): when reached, `write` raises
 `SpoolFullError` and the new row is refused; the sink counts it as `rows_dropped` and logs it.
 Rows already spooled are never evicted: the oldest data is the most likely to be complete.
 """
@@ -98,6 +100,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def spool_dirs(base: str | Path) -> list[Path]:
+    """The spool folders under a spool base (one per dataset URL)."""
+    root = Path(base)
+    if not root.is_dir():
+        return []
+    return [d for d in sorted(root.iterdir()) if (d / "rows").is_dir()]
+
+
 def spool_time_ns(name: str) -> int | None:
     """The spool time (ns since the epoch) encoded in a row file name, or None."""
     head = name.split("-", 1)[0]
@@ -135,14 +145,16 @@ class Spool:
         self.tmp = self.root / "tmp"
         self.rows = self.root / "rows"
         self.batches = self.root / "batches"
-        self.quarantine = self.root / "quarantine"
+        #: Rows set aside: unreadable files and rows the dataset refuses whatever the retry
+        #: (kept, counted by `mjcollect status`, put back by `mjcollect flush --dead-letter`).
+        self.dead_letter = self.root / "dead-letter"
         self.state = self.root / "state"
         self.trash = self.root / "trash"
         self.make_dirs()
         self._approx_bytes = self.scan_bytes()
 
     def make_dirs(self) -> None:
-        for d in (self.tmp, self.rows, self.batches, self.quarantine, self.state, self.trash):
+        for d in (self.tmp, self.rows, self.batches, self.dead_letter, self.state, self.trash):
             d.mkdir(parents=True, exist_ok=True)
 
     # --- the job's path -------------------------------------------------------------------
@@ -184,7 +196,7 @@ class Spool:
     # --- inspection -----------------------------------------------------------------------
 
     def scan_bytes(self) -> int:
-        """Bytes of rows waiting or claimed (quarantine excluded); refreshes the estimate."""
+        """Bytes of rows waiting or claimed (dead letters excluded); refreshes the estimate."""
         total = 0
         for d in self._row_dirs():
             with os.scandir(d) as it:
@@ -277,7 +289,7 @@ class Spool:
             yield Batch(name, path, fd)
 
     def load(self, batch: Batch) -> list[dict[str, Any]]:
-        """The batch's rows, validated. Unreadable files are quarantined with a warning."""
+        """The batch's rows, validated. Unreadable files are set aside as dead letters."""
         rows: list[dict[str, Any]] = []
         paths: list[Path] = []
         for path in batch.files():
@@ -285,18 +297,54 @@ class Spool:
                 rows.append(decode_row(path.read_bytes()))
                 paths.append(path)
             except (ValueError, OSError) as exc:
-                self.quarantine_file(path, f"{batch.id}-{path.name}", str(exc))
+                self.set_aside(path, f"{batch.id}-{path.name}", f"unreadable: {exc}")
         batch.rows, batch.paths = rows, paths
         return rows
 
-    def quarantine_file(self, path: Path, name: str, reason: str) -> None:
-        target = self.quarantine / name
+    def set_aside(self, path: Path, name: str, reason: str) -> None:
+        """Move a row file to the dead-letter folder, with its reason in `<name>.reason`."""
+        target = self.dead_letter / name
         try:
             os.rename(path, target)
-            log.warning("spool file %s is unreadable (%s); moved to %s", path.name, reason, target)
         except OSError as exc:
-            log.error("spool file %s is unreadable (%s) and could not be moved aside: %s",
+            log.error("spool row %s cannot be uploaded (%s) and could not be set aside: %s",
                       path, reason, exc)
+            return
+        log.warning("spool row %s cannot be uploaded (%s); set aside in %s", path.name, reason,
+                    target)
+        with contextlib.suppress(OSError):
+            (self.dead_letter / f"{name}.reason").write_text(reason + "\n", encoding="utf-8")
+
+    def dead_letters(self) -> list[str]:
+        """Names of the rows set aside, oldest first."""
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.dead_letter) as it:
+            return sorted(e.name for e in it if e.name.endswith(".json"))
+        return []
+
+    def dead_letter_reasons(self) -> dict[str, str]:
+        """Why each row was set aside (name -> reason), where a reason was recorded."""
+        out: dict[str, str] = {}
+        for name in self.dead_letters():
+            with contextlib.suppress(OSError):
+                out[name] = (self.dead_letter / f"{name}.reason").read_text(
+                    encoding="utf-8").strip()
+        return out
+
+    def retry_dead_letters(self) -> int:
+        """Put every row set aside back into the waiting rows (after the cause is fixed);
+        returns how many."""
+        moved = 0
+        for name in self.dead_letters():
+            # A new spool-time name: the row keeps its place among rows waiting from now on.
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(self.dead_letter / name,
+                          self.rows / f"{time.time_ns():020d}-{os.getpid()}-{next(_counter)}.json")
+                moved += 1
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.dead_letter / f"{name}.reason")
+        if moved:
+            self.scan_bytes()
+        return moved
 
     def finish(self, batch: Batch) -> None:
         """The batch is in the dataset: move its folder to the trash (one rename; deleting
@@ -355,10 +403,6 @@ class Spool:
                         removed += 1
         return removed
 
-    def quarantined(self) -> list[str]:
-        with os.scandir(self.quarantine) as it:
-            return sorted(e.name for e in it)
-
     def write_url(self, url: str) -> None:
         """Record the dataset URL of this spool (for `mjcollect flush` without --url)."""
         path = self.root / "url"
@@ -378,18 +422,25 @@ class Spool:
     def write_state(self, writer_id: str, state: Mapping[str, Any]) -> None:
         """Atomically replace this writer's state file."""
         tmp = self.state / f".{writer_id}.tmp"
-        tmp.write_text(json.dumps(state, default=_json_default), encoding="utf-8")
-        os.replace(tmp, self.state / f"{writer_id}.json")
+        try:
+            tmp.write_text(json.dumps(state, default=_json_default), encoding="utf-8")
+            os.replace(tmp, self.state / f"{writer_id}.json")
+        except BaseException:
+            with contextlib.suppress(OSError):  # a full disk leaves no half-written temp file
+                tmp.unlink()
+            raise
 
     def prune_states(self, max_age_s: float = STATE_KEEP_S) -> int:
         """Remove writers' state files not updated for `max_age_s` (one file per process would
         otherwise pile up on hosts that start a process per job)."""
         removed = 0
         cutoff = time.time() - max_age_s
+        tmp_cutoff = time.time() - STALE_TMP_S  # temp files of writers that died mid-write
         with os.scandir(self.state) as it:
             for entry in it:
                 with contextlib.suppress(FileNotFoundError):
-                    if entry.stat().st_mtime < cutoff:
+                    limit = tmp_cutoff if entry.name.endswith(".tmp") else cutoff
+                    if entry.stat().st_mtime < limit:
                         os.unlink(entry.path)
                         removed += 1
         return removed

@@ -45,7 +45,13 @@ from pathlib import Path
 from typing import Any
 
 from collectors import config
-from collectors.destinations import Destination, describe_error, open_destination
+from collectors.destinations import (
+    Destination,
+    ErrorKind,
+    classify_error,
+    describe_error,
+    open_destination,
+)
 from collectors.layout import object_name, parse_url, partition_path, row_day
 from collectors.layout import safe_name as _safe_name
 from collectors.redact import redact_urls
@@ -63,12 +69,17 @@ POLL_S = 2.0
 
 @dataclass(frozen=True)
 class ParquetObject:
-    """One object of a batch: its path under the root, its bytes and their SHA-256."""
+    """One object of a batch: its path under the root, its bytes and their SHA-256, and the
+    indices (into the rows given to `batch_objects`) of the rows it holds."""
 
     relative: str
     body: bytes
     sha256: str
-    rows: int
+    members: tuple[int, ...]
+
+    @property
+    def rows(self) -> int:
+        return len(self.members)
 
 
 def batch_objects(batch_id: str, rows: list[dict[str, Any]]) -> list[ParquetObject]:
@@ -83,21 +94,22 @@ def batch_objects(batch_id: str, rows: list[dict[str, Any]]) -> list[ParquetObje
     from collectors.hive import partition_values, without_path_columns
     from collectors.schema import arrow_schema
 
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
         part = partition_path(row["job_type"], row_day(row))
-        groups.setdefault(part, []).append(row)
+        groups.setdefault(part, []).append(i)
     out = []
-    for part, group in sorted(groups.items()):
-        group.sort(key=lambda r: (str(r["attempt_id"]), str(r.get("finished_at"))))
+    for part, members in sorted(groups.items()):
+        members.sort(key=lambda i: (str(rows[i]["attempt_id"]), str(rows[i].get("finished_at"))))
         # The Hive layout: job_type in the path only (collectors.hive).
-        table = without_path_columns(pa.Table.from_pylist(group, schema=arrow_schema()),
-                                     partition_values(part))
+        table = without_path_columns(
+            pa.Table.from_pylist([rows[i] for i in members], schema=arrow_schema()),
+            partition_values(part))
         buf = io.BytesIO()
         pq.write_table(table, buf, compression="snappy")
         body = buf.getvalue()
         out.append(ParquetObject(f"{part}/{object_name(batch_id)}", body,
-                                 hashlib.sha256(body).hexdigest(), len(group)))
+                                 hashlib.sha256(body).hexdigest(), tuple(members)))
     return out
 
 
@@ -128,33 +140,44 @@ class DrainResult:
     batches: int = 0
     rows: int = 0
     error: str | None = None
+    #: classify_error of `error`: "destination" means no retry helps until it is fixed.
+    kind: ErrorKind | None = None
+    #: Rows set aside in the dead-letter folder by this drain.
+    dead: int = 0
 
 
 class Uploader:
-    """Claims spooled rows in batches and uploads them; retried batches keep their ids."""
+    """Claims spooled rows in batches and uploads them; retried batches keep their ids.
+
+    `timeout` bounds each S3 request, seconds (None: the client's defaults, see
+    destinations.S3Destination)."""
 
     def __init__(self, url: str, spool: Spool, writer_id: str | None = None,
-                 batch_rows: int = config.DEFAULT_BATCH_ROWS) -> None:
+                 batch_rows: int = config.DEFAULT_BATCH_ROWS,
+                 timeout: float | None = None) -> None:
         self.url = url
         self.loc = parse_url(url)
         self.spool = spool
         self.writer_id = writer_id or new_writer_id()
         self.batch_rows = batch_rows
+        self.timeout = timeout
         self._seq = 0
         self._dest: Destination | None = None
         self.held: list[Batch] = []  # claimed by us, not yet uploaded (kept across retries)
         self.rows_uploaded = 0
+        self.rows_dead = 0
         self.objects_uploaded = 0
         self.objects_already_there = 0
 
     def _destination(self) -> Destination:
         if self._dest is None:
-            self._dest = open_destination(self.loc)
+            self._dest = open_destination(self.loc, self.timeout)
         return self._dest
 
     def upload(self, batch: Batch) -> int:
-        """Upload one batch and remove it from the spool; returns its row count. Raises on
-        failure (the batch stays held for the next try)."""
+        """Upload one batch and remove it from the spool; returns its row count (rows set
+        aside as dead letters not counted). Raises on failure (the batch stays held for the
+        next try)."""
         rows = batch.rows or self.spool.load(batch)
         try:
             objects = batch_objects(batch.id, rows)
@@ -165,21 +188,57 @@ class Uploader:
             rows = self._drop_unconvertible(batch)
             objects = batch_objects(batch.id, rows)
         dest = self._destination()
+        dead: list[tuple[int, str]] = []
         for obj in objects:
-            outcome = dest.put(obj.relative, obj.body, obj.sha256)
-            if outcome == "other":
-                # Someone else's object at our key (or our batch lost a quarantined row since
-                # the first try): write ours next to it under a content-derived name.
-                alt = obj.relative.removesuffix(".parquet") + f"-{obj.sha256[:12]}.parquet"
-                log.warning("%s exists with other content; writing %s", obj.relative, alt)
-                outcome = dest.put(alt, obj.body, obj.sha256)
-            if outcome == "same":
-                self.objects_already_there += 1
-            else:
-                self.objects_uploaded += 1
+            try:
+                self._put(dest, obj)
+            except Exception as exc:
+                if classify_error(exc) != "object":
+                    raise
+                # This object is refused whatever the retry: find its rows that cause it.
+                log.debug("object %s refused (%s); splitting", obj.relative, describe_error(exc))
+                dead.extend(self._split(dest, batch.id, rows, list(obj.members), exc))
+        for i, reason in dead:
+            self.spool.set_aside(batch.paths[i], f"{batch.id}-{batch.paths[i].name}",
+                                 f"refused by the dataset: {reason}")
         self.spool.finish(batch)
-        self.rows_uploaded += len(rows)
-        return len(rows)
+        self.rows_dead += len(dead)
+        self.rows_uploaded += len(rows) - len(dead)
+        return len(rows) - len(dead)
+
+    def _put(self, dest: Destination, obj: ParquetObject) -> None:
+        outcome = dest.put(obj.relative, obj.body, obj.sha256)
+        if outcome == "other":
+            # Someone else's object at our key (or our batch lost a dead-letter row since the
+            # first try): write ours next to it under a content-derived name.
+            alt = obj.relative.removesuffix(".parquet") + f"-{obj.sha256[:12]}.parquet"
+            log.warning("%s exists with other content; writing %s", obj.relative, alt)
+            outcome = dest.put(alt, obj.body, obj.sha256)
+        if outcome == "same":
+            self.objects_already_there += 1
+        else:
+            self.objects_uploaded += 1
+
+    def _split(self, dest: Destination, batch_id: str, rows: list[dict[str, Any]],
+               members: list[int], exc: BaseException, path: str = ""
+               ) -> list[tuple[int, str]]:
+        """Upload `members` in halves (object names `<batch>-s<a|b...>`: the same on a retry);
+        returns the rows refused alone, whatever the retry, with the reason. Other errors are
+        raised."""
+        if len(members) == 1:
+            return [(members[0], describe_error(exc))]
+        half = len(members) // 2
+        dead: list[tuple[int, str]] = []
+        for tag, part in (("a", members[:half]), ("b", members[half:])):
+            sub = f"{path}{tag}"
+            [obj] = batch_objects(f"{batch_id}-s{sub}", [rows[i] for i in part])
+            try:
+                self._put(dest, obj)
+            except Exception as sub_exc:
+                if classify_error(sub_exc) != "object":
+                    raise
+                dead.extend(self._split(dest, batch_id, rows, part, sub_exc, sub))
+        return dead
 
     def _drop_unconvertible(self, batch: Batch) -> list[dict[str, Any]]:
         import pyarrow as pa
@@ -191,7 +250,9 @@ class Uploader:
             try:
                 pa.Table.from_pylist([row], schema=arrow_schema())
             except (ValueError, TypeError, OverflowError) as exc:
-                self.spool.quarantine_file(path, f"{batch.id}-{path.name}", str(exc))
+                self.spool.set_aside(path, f"{batch.id}-{path.name}",
+                                     f"Arrow cannot store it: {exc}")
+                self.rows_dead += 1
                 continue
             keep_rows.append(row)
             keep_paths.append(path)
@@ -228,12 +289,16 @@ class Uploader:
                     continue
                 self.held.append(batch)
             batch = self.held[0]
+            dead_before = self.rows_dead
             try:
                 n = self.upload(batch)
             except Exception as exc:  # noqa: BLE001 - any failure: keep the rows, report
                 result.error = describe_error(exc)
+                result.kind = classify_error(exc)
                 log.debug("upload of %s failed", batch.id, exc_info=True)
                 return result
+            finally:
+                result.dead += self.rows_dead - dead_before
             self.held.pop(0)
             result.batches += 1
             result.rows += n
@@ -257,7 +322,14 @@ class SpoolingSink:
 
     Each option left None comes from its environment variable (collectors.config): batch_rows
     (rows per object), batch_age (seconds a row may wait), max_bytes (spool bound, bytes),
-    retry_max (longest wait between upload retries, seconds).
+    retry_max (longest wait between upload retries, seconds), budget (the most `close` at
+    process exit spends, seconds; also the bound of each S3 request).
+
+    What a job pays: `close(timeout)` returns within `timeout` whatever S3 does (the request in
+    flight is abandoned with the daemon thread, its rows stay in the spool); an error no retry
+    can fix (no such bucket, bad credentials, access denied) ends the wait at once; with an
+    agent alive (collectors.agent) the sink leaves every upload to it and `close` waits for
+    nothing.
     """
 
     def __init__(
@@ -269,6 +341,7 @@ class SpoolingSink:
         batch_age: float | None = None,
         max_bytes: int | None = None,
         retry_max: float | None = None,
+        budget: float | None = None,
         fsync: bool = True,
     ) -> None:
         loc = parse_url(url)  # raises ValueError for a bad URL
@@ -288,6 +361,8 @@ class SpoolingSink:
             "batch_age", batch_age, config.MEDIAJOB_METRICS_BATCH_AGE, config.DEFAULT_BATCH_AGE_S)
         self.retry_max = config.positive_arg(
             "retry_max", retry_max, config.MEDIAJOB_METRICS_RETRY_MAX, config.DEFAULT_RETRY_MAX_S)
+        self.budget = config.positive_arg(
+            "budget", budget, config.MEDIAJOB_METRICS_EXIT_TIMEOUT, config.DEFAULT_EXIT_TIMEOUT_S)
         max_b = int(max_bytes) if max_bytes is not None else config.spool_max_bytes()
         self.spool = Spool(spool_dir if spool_dir is not None else spool_dir_for(url),
                            max_b, fsync=fsync)
@@ -299,6 +374,7 @@ class SpoolingSink:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self.last_upload_at: float | None = None
+        self._state_error_logged = False
         self._init_process_state()
         _SINKS.add(self)
 
@@ -317,7 +393,10 @@ class SpoolingSink:
         self._cycles = 0
         self._closed = False
         self._logged_errors: set[str] = set()
-        self.uploader = Uploader(self.url, self.spool, batch_rows=self.batch_rows)
+        #: The last upload error when no retry can fix it (bucket, credentials...), else None.
+        self.permanent_error: str | None = None
+        self.uploader = Uploader(self.url, self.spool, batch_rows=self.batch_rows,
+                                 timeout=self.budget)
 
     # --- Sink protocol --------------------------------------------------------------------
 
@@ -366,6 +445,11 @@ class SpoolingSink:
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._remaining():
             return True
+        if self.permanent_error is not None:
+            # Known not to work until someone fixes it: retrying now only costs the caller.
+            with self._lock:
+                if time.monotonic() < self._retry_at:
+                    return False
         self._ensure_thread()
         with self._lock:
             self._retry_at = 0.0  # an explicit flush retries at once, then backs off as usual
@@ -383,29 +467,35 @@ class SpoolingSink:
                 self._flush_wanted = True
             if not self._remaining():
                 return True
-            if timed_out:
+            if timed_out or self.permanent_error is not None:
                 return False
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush (at most `timeout` seconds), stop the thread, give up claims. Rows not uploaded
-        stay in the spool for the next process or `mjcollect flush`."""
+        """Flush (at most `timeout` seconds, the whole of what close may take), stop the
+        thread, give up claims. Rows not uploaded stay in the spool for the agent, the next
+        process or `mjcollect flush`. With an agent alive nothing is flushed here."""
         if self._closed:
             return
         start = time.monotonic()
-        ok = self.flush(timeout)
+        ok = True if self._agent_alive() else self.flush(timeout)
         self._closed = True
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            left = None if timeout is None else max(0.1, timeout - (time.monotonic() - start))
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
             self._thread.join(left)
         if self._thread is None or not self._thread.is_alive():
             self.uploader.release()
         if not ok:
-            log.warning("%d rows not uploaded to %s yet; they stay in %s for the next process or "
-                        "`mjcollect flush`", len(self._remaining()), self.uploader.loc.display(),
-                        self.spool.root)
+            log.warning("%d rows not uploaded to %s yet; they stay in %s for the agent, the next "
+                        "process or `mjcollect flush`", len(self._remaining()),
+                        self.uploader.loc.display(), self.spool.root)
         self._write_state()
+
+    def _agent_alive(self) -> bool:
+        from collectors.hostlock import agent_alive
+
+        return agent_alive(self.spool.root.parent)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -462,6 +552,8 @@ class SpoolingSink:
                 return
             flushing = self._flush_wanted
             self._flush_wanted = False
+        if self._agent_alive():
+            return  # the host's agent uploads; two uploaders would only compete
         oldest = self.spool.oldest_ns()
         aged = oldest is not None and (time.time_ns() - oldest) / 1e9 >= self.batch_age
         everything = stopping or aged or flushing
@@ -469,6 +561,7 @@ class SpoolingSink:
         self.spool.scan_bytes()
         if result.rows:
             self.last_upload_at = time.time()
+        self.permanent_error = result.error if result.kind == "destination" else None
         if result.error is None:
             if self._failures:
                 log.info("metrics upload to %s works again", self.uploader.loc.display())
@@ -477,6 +570,8 @@ class SpoolingSink:
         else:
             self._failures += 1
             wait = backoff_s(self._failures, config.RETRY_BASE_S, self.retry_max)
+            if self.permanent_error is not None:
+                wait = self.retry_max  # it needs fixing first: look again seldom
             with self._lock:
                 self._retry_at = time.monotonic() + wait
                 self._flush_wanted = self._flush_wanted or flushing
@@ -499,6 +594,7 @@ class SpoolingSink:
             "rows_dropped": self.rows_dropped,
             "rows_invalid": self.rows_invalid,
             "rows_uploaded": self.uploader.rows_uploaded,
+            "rows_dead_letter": self.uploader.rows_dead,
             "objects_uploaded": self.uploader.objects_uploaded,
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
@@ -508,7 +604,14 @@ class SpoolingSink:
         try:
             self.spool.write_state(self.uploader.writer_id, state)
         except OSError as exc:
-            log.debug("could not write spool state: %s", exc)
+            # A full disk: `mjcollect status` cannot see these counters, so the log says them
+            # (once at ERROR, then at DEBUG); they go on counting in memory.
+            level = logging.DEBUG if self._state_error_logged else logging.ERROR
+            self._state_error_logged = True
+            log.log(level, "metrics state file not written (%s); counters so far: %d rows "
+                    "spooled, %d dropped, %d invalid, %d uploaded, %d set aside", exc,
+                    self.rows_spooled, self.rows_dropped, self.rows_invalid,
+                    self.uploader.rows_uploaded, self.uploader.rows_dead)
 
     def _after_fork_in_child(self) -> None:
         # The parent's thread does not exist here; its batch claims are the parent's (closing
@@ -583,8 +686,7 @@ def log_refused_url(url: str, exc: BaseException, setting: str = "the dataset UR
 def _close_default_at_exit() -> None:
     sink = _default
     if sink is not None:
-        sink.close(timeout=config.env_float(config.MEDIAJOB_METRICS_EXIT_TIMEOUT,
-                                            config.DEFAULT_EXIT_TIMEOUT_S))
+        sink.close(timeout=sink.budget)
 
 
 def spool_status(spool: Spool) -> dict[str, Any]:
@@ -600,6 +702,7 @@ def spool_status(spool: Spool) -> dict[str, Any]:
         "oldest_row_age_s": round((time.time_ns() - min(oldest)) / 1e9, 1) if oldest else None,
         "spool_bytes": spool.scan_bytes(),
         "spool_max_bytes": spool.max_bytes,
-        "quarantined_files": len(spool.quarantined()),
+        "dead_letter_rows": len(spool.dead_letters()),
+        "dead_letter_reasons": sorted(set(spool.dead_letter_reasons().values())),
         "writers": spool.read_states(),
     }

@@ -268,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
 
         os.environ[config.AWS_INSTANCE_TYPE] = args.instance_type
         reset_host_metrics()  # host facts are cached per process
-    sink = open_sink(args.out)
+    sink = open_sink(args.out, 120.0)
     if sink is None:
         print("mjcollect demo: no dataset: pass --out URL or set MEDIAJOB_METRICS_URL",
               file=sys.stderr)

@@ -20,12 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "under MEDIAJOB_METRICS_SPOOL or ~/.cache/mediajobs/spool)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="give up after this many seconds (default 300)")
+    parser.add_argument("--dead-letter", action="store_true",
+                        help="first put the rows set aside (dead letters) back, to retry them "
+                        "once their cause is fixed")
 
 
 def spools_to_flush(url: str | None, spool: Path | None) -> list[tuple[Path, str | None]]:
     """(spool folder, dataset URL) pairs: the one asked for, or every spool under the base."""
     from collectors import config
-    from collectors.spool import Spool
+    from collectors.spool import Spool, spool_dirs
     from collectors.upload import spool_dir_for
 
     if spool is not None:
@@ -33,11 +36,8 @@ def spools_to_flush(url: str | None, spool: Path | None) -> list[tuple[Path, str
     url = url or config.metrics_url()
     if url is not None:
         return [(spool_dir_for(url), url)]
-    base = Path(config.spool_base())
-    if not base.is_dir():
-        return []
     return [(d, Spool(d, config.DEFAULT_SPOOL_MAX_BYTES).read_url())
-            for d in sorted(base.iterdir()) if (d / "rows").is_dir()]
+            for d in spool_dirs(config.spool_base())]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{folder}: no dataset URL recorded; pass --url")
             status = 2
             continue
+        if args.dead_letter:
+            print(f"{folder}: {spool.retry_dead_letters()} dead-letter rows put back")
         uploader = Uploader(url, spool, batch_rows=config.batch_rows())
         try:
             result = uploader.drain(everything=True, deadline=deadline)
@@ -66,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
         left = len(spool.all_row_names())
         print(f"{folder}: uploaded {result.rows} rows in {result.batches} batches to "
               f"{uploader.loc.display()}; {left} rows left")
+        if result.dead:
+            print(f"  {result.dead} rows refused by the dataset, set aside as dead letters "
+                  "(see `mjcollect status`)")
         if result.error:
             print(f"  error: {result.error}")
-        if left:
+        if left or result.dead:
             status = max(status, 1)
     return status

@@ -61,7 +61,7 @@ def row_of_manifest_file(path: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from collectors.commands.run import close_sink, open_sink
 
-    sink = open_sink(args.data)
+    sink = open_sink(args.data, args.timeout)
     if sink is None:
         print("mjcollect ingest: no dataset: pass --data URL or set MEDIAJOB_METRICS_URL "
               "(and MEDIAJOB_METRICS not off)")

@@ -32,10 +32,14 @@ MEDIAJOB_METRICS_URL); `--manifest` merges the `metrics` object and the `ffmpegC
 that JSON file, keeping every other key. A metrics problem is logged and never changes the
 exit code.
 
-Upload: by default mjcollect waits (up to `--upload-timeout`) for the row to reach the dataset
-before it exits: in a fresh process that costs the Parquet writer's import and one PUT, about
-a second. With `--detach-upload` the row is only written to the local spool (fsync'd) and a
-detached `mjcollect flush` uploads it, so the worker gets the exit code without that wait.
+Upload: mjcollect writes the row to the local spool (JSON, fsync'd) and exits; it imports
+neither pyarrow nor boto3. The host's `mjcollect agent` uploads it when one runs; otherwise a
+detached flusher (`mjcollect agent --until-empty`) is started, which writes the Parquet object.
+With `--upload-timeout S` (and no agent alive) mjcollect uploads in this process instead and
+waits at most S seconds in all for it (a container whose disk goes with it): each S3 request
+is bounded by S, the one in flight at the deadline is abandoned, and an error no retry can fix
+(no such bucket, bad credentials, access denied) ends the wait at once; the row stays in the
+spool.
 """
 
 from __future__ import annotations
@@ -99,13 +103,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time the first command as this phase of the attempt (download, "
                         "probe, transcode, upload; others count as other); after --then, "
                         "--phase NAME names the next command's")
-    parser.add_argument("--upload-timeout", type=float, default=30.0, metavar="S",
-                        help="seconds to wait for the row's upload at exit (default 30; "
-                        "what is not uploaded stays in the spool)")
+    parser.add_argument("--upload-timeout", type=float, metavar="S",
+                        help="upload the row in this process, waiting at most S seconds in all "
+                        "(default: do not wait; the agent or a detached flusher uploads it; "
+                        "ignored while an agent runs)")
     parser.add_argument("--detach-upload", action="store_true",
-                        help="do not wait for the upload: spool the row (on disk, fsync'd) and "
-                        "leave its upload to a detached `mjcollect flush`, so the job's exit "
-                        "is not delayed by it")
+                        help="do not wait for the upload (the default; kept for old scripts)")
     # dest "argv": "command" is the dispatcher's subcommand name.
     parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND",
                         help="-- COMMAND [ARGS...] [--then -- COMMAND [ARGS...]]...")
@@ -252,27 +255,28 @@ def _is_main_thread() -> bool:
 
 # --- sink -----------------------------------------------------------------------------------
 
-def open_sink(url: str | None) -> Sink | None:
-    """A sink to `url` (a SpoolingSink), else the process default (MEDIAJOB_METRICS_URL),
-    else None. A bad `url` is logged and gives None."""
+def open_sink(url: str | None, budget: float) -> Sink | None:
+    """A sink uploading in this process to `url`, else to MEDIAJOB_METRICS_URL, with `budget`
+    seconds for its requests; None when metrics are off or no URL is set. A bad URL is logged
+    and gives None."""
     from collectors import config, upload
 
-    if not config.metrics_enabled():
+    url = url or config.metrics_url()
+    if url is None or not config.metrics_enabled():
         return None
-    if url is None:
-        return upload.default_sink()
     try:
-        return upload.SpoolingSink(url)
+        return upload.SpoolingSink(url, budget=budget)
     except (ValueError, OSError) as exc:
         upload.log_refused_url(url, exc, "--data")
         return None
 
 
 class SpoolOnlySink:
-    """Writes rows to the dataset URL's local spool and nothing else (`--detach-upload`).
+    """Writes rows to the dataset URL's local spool and nothing else (the default).
 
-    The rows wait there, durably, for `mjcollect flush` (started detached by `detach_flush`)
-    or any later process using the same URL and spool. `append` never raises.
+    The rows wait there, durably, for the host's agent, the flusher `detach_flush` starts, or
+    any later process using the same URL and spool. `append` never raises. Light: JSON and
+    the file system only, no pyarrow, no boto3.
     """
 
     def __init__(self, url: str) -> None:
@@ -302,11 +306,18 @@ class SpoolOnlySink:
         return None
 
 
-def detach_flush(url: str) -> None:
-    """Start `mjcollect flush --url URL` in its own session, not waited for."""
+def detach_flush(spool_base: Path) -> None:
+    """Start the flusher (`mjcollect agent --until-empty`) in its own session, not waited for,
+    unless an agent or flusher already holds the host's uploader lock (it will see our row:
+    collectors.agent)."""
+    from collectors.hostlock import agent_alive
+
+    if agent_alive(spool_base):
+        return
     try:
         subprocess.Popen(
-            [sys.executable, "-m", "collectors.cli", "flush", "--url", url],
+            [sys.executable, "-m", "collectors.cli", "agent", "--until-empty",
+             "--spool-base", str(spool_base)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True,
         )
@@ -316,14 +327,17 @@ def detach_flush(url: str) -> None:
 
 
 def close_sink(sink: Sink, timeout: float) -> bool:
-    """Flush (at most `timeout` seconds) and close; True when every row reached the dataset
-    (else they wait in the spool)."""
+    """Flush and close, in at most `timeout` seconds together; True when every row reached the
+    dataset (else they wait in the spool)."""
+    import time
+
+    deadline = time.monotonic() + timeout
     try:
         done = sink.flush(timeout)
     except Exception:  # the sink promises not to raise; if it does, say so and go on
         log.exception("flushing the metrics sink failed")
         done = False
-    sink.close(timeout=min(timeout, 5.0))
+    sink.close(timeout=max(0.0, deadline - time.monotonic()))
     if not done:
         log.warning("rows not uploaded yet; they stay in the spool (see `mjcollect status`, "
                     "`mjcollect flush`)")
@@ -375,7 +389,8 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
         print("mjcollect run: --worker-slots must be >= 1", file=sys.stderr)
         return 2
     sink: Sink | SpoolOnlySink | None = (
-        _spool_only_sink(args.data) if args.detach_upload else open_sink(args.data))
+        open_sink(args.data, args.upload_timeout) if _upload_here(args)
+        else _spool_only_sink(args.data))
     attempt = start_attempt(
         args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,
         inputs=args.input, output=args.output, sink=sink, sampler=sampler,
@@ -409,10 +424,22 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
         _write_manifest(args.manifest, attempt.metrics, row)
     if isinstance(sink, SpoolOnlySink):
         if sink.rows:
-            detach_flush(sink.url)
+            detach_flush(sink.spool.root.parent)
     elif sink is not None:
         close_sink(sink, args.upload_timeout)
     return code
+
+
+def _upload_here(args: argparse.Namespace) -> bool:
+    """Whether this process uploads its row: only when asked (`--upload-timeout`) and no agent
+    runs on the host."""
+    if args.upload_timeout is None or args.detach_upload:
+        return False
+    if args.upload_timeout <= 0:
+        return False
+    from collectors.hostlock import agent_alive
+
+    return not agent_alive()
 
 
 def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:

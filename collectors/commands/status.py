@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-HELP = "show the local spool: rows waiting, oldest row age, rows dropped, last upload error"
+HELP = ("show the local spool: rows waiting, oldest row age, rows dropped, dead letters, last "
+        "upload error")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +42,10 @@ def format_status(st: dict[str, Any]) -> str:
         f"spool size       {st['spool_bytes']} of {st['spool_max_bytes']} bytes",
         f"rows dropped     {dropped} (spool full or disk error), invalid {invalid} "
         "(writers of the last 7 days)",
-        f"quarantined      {st['quarantined_files']} files",
+        f"dead letters     {st['dead_letter_rows']} rows set aside (`mjcollect flush "
+        "--dead-letter` retries them)",
     ]
+    lines.extend(f"  why            {reason}" for reason in st["dead_letter_reasons"][:5])
     if errors:
         last = errors[-1]
         lines.append(f"last error       {_when(last.get('last_error_at'))} {last['last_error']}")

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from collectors.layout import (
+    MAX_PARTITION_VALUE_BYTES,
     NULL_PARTITION,
     escape_partition_value,
     object_name,
     parse_day,
     parse_url,
     partition_path,
+    partition_value,
     row_day,
     safe_name,
 )
@@ -102,3 +104,16 @@ def test_names() -> None:
     assert safe_name("..") == "x"
     assert parse_day("2026-02-30") is None
     assert parse_day("2026-02-28") == dt.date(2026, 2, 28)
+
+
+@pytest.mark.parametrize("value", ["a" * 300, "中" * 30, "😀" * 100, "." * 300, "é" * 61])
+def test_long_partition_values_are_shortened_with_a_hash(value: str) -> None:
+    import urllib.parse
+
+    short = partition_value(value)
+    assert len(short.encode()) <= MAX_PARTITION_VALUE_BYTES < 255
+    assert partition_value(value) == short  # deterministic: retries write the same key
+    assert partition_value(value + "x") != short  # distinct values, distinct partitions
+    head, _, digest = short.rpartition("-")
+    assert len(digest) == 16 and value.startswith(urllib.parse.unquote(head, errors="strict"))
+    assert partition_value("upload_thumb_v1") == escape_partition_value("upload_thumb_v1")

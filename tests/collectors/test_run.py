@@ -143,8 +143,10 @@ def read_rows(root: Path) -> list[dict[str, Any]]:
 
 
 def mjrun(data: Path | str, *opts: str) -> int:
-    """`mjcollect run` in this process (the dispatcher's main), rows to `data`."""
-    return cli.main(["run", "--data", str(data), "--sample-interval", "0.2", *opts])
+    """`mjcollect run` in this process (the dispatcher's main), rows to `data`, uploaded before
+    it returns (a generous `--upload-timeout`: the tests read the dataset next)."""
+    return cli.main(["run", "--data", str(data), "--sample-interval", "0.2",
+                     "--upload-timeout", "60", *opts])
 
 
 def pipeline_argv(job_type: str, src: Path, dst: Path) -> list[str]:
@@ -284,7 +286,8 @@ def test_the_real_command_passes_output_and_code_through(tmp_path: Path,
            config.AWS_EC2_METADATA_DISABLED: "true"}
     mjcollect = str(Path(sys.executable).with_name("mjcollect"))
     proc = subprocess.run(
-        [mjcollect, "run", "--job-type", "upload_thumb_v1", "--job-id", "J-6",
+        [mjcollect, "run", "--upload-timeout", "60", "--job-type", "upload_thumb_v1",
+         "--job-id", "J-6",
          "--input", str(media["video"]), "--", sys.executable, "-c",
          "import sys; print('to stdout'); print('to stderr', file=sys.stderr); sys.exit(42)"],
         capture_output=True, text=True, env=env, cwd=REPO, check=False)
@@ -306,7 +309,8 @@ def test_off_ec2_the_commands_stderr_is_left_as_it_was(tmp_path: Path,
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds}
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("mjcollect")), "run", "--data", str(tmp_path / "ds"),
-         "--job-type", "upload_thumb_v1", "--job-id", "J-11", "--input", str(media["video"]),
+         "--upload-timeout", "60", "--job-type", "upload_thumb_v1", "--job-id", "J-11",
+         "--input", str(media["video"]),
          "--", sys.executable, "-c", "import sys; print('ffmpeg says', file=sys.stderr)"],
         capture_output=True, text=True, env=env, cwd=REPO, check=False)
     assert (proc.returncode, proc.stderr) == (0, "ffmpeg says\n")
@@ -324,7 +328,8 @@ def test_sigterm_to_mjcollect_reaches_the_command(tmp_path: Path,
     child = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(120)"
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("mjcollect")), "run", "--data", str(tmp_path / "ds"),
-         "--job-type", "upload_thumb_v1", "--job-id", "J-10", "--input", str(media["video"]),
+         "--upload-timeout", "60", "--job-type", "upload_thumb_v1", "--job-id", "J-10",
+         "--input", str(media["video"]),
          "--", sys.executable, "-c", child], env=env, cwd=REPO)
     deadline = time.monotonic() + 60  # a bound against hanging, not a speed assert
     while not marker.exists() and time.monotonic() < deadline:
@@ -335,13 +340,13 @@ def test_sigterm_to_mjcollect_reaches_the_command(tmp_path: Path,
     assert row["error"] == f"CommandFailed: {Path(sys.executable).name} killed by SIGTERM"
 
 
-def test_detached_upload_spools_the_row_and_a_detached_flush_uploads_it(
+def test_by_default_the_row_is_spooled_and_a_detached_flusher_uploads_it(
         tmp_path: Path, media: dict[str, Path]) -> None:
     import time
 
-    assert mjrun(tmp_path / "ds", "--detach-upload", "--job-type", "upload_thumb_v1",
-                 "--job-id", "J-9", "--attempt-id", "A-9", "--input", str(media["video"]),
-                 "--", "true") == 0
+    assert cli.main(["run", "--data", str(tmp_path / "ds"), "--job-type", "upload_thumb_v1",
+                     "--job-id", "J-9", "--attempt-id", "A-9", "--input", str(media["video"]),
+                     "--", "true"]) == 0
     # The row is uploaded by another process; wait for it (not a speed assert: the bound is
     # only there so that a broken flush fails the test instead of hanging it).
     deadline = time.monotonic() + 120
@@ -445,3 +450,22 @@ def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
                and r["cpu_pct_max"] >= r["cpu_pct_avg"] > 0 for r in sampled)
     envelope = [r for r in ok if r["job_type"] == "upload_audio_envelope_v1"]
     assert any(r["input_video_codec"] is None for r in envelope)  # the audio-only source
+
+
+def test_mjcollect_run_imports_no_parquet_writer_and_no_s3_client(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    # The row is spooled as JSON; the agent or the detached flusher writes the Parquet.
+    script = ("import json, sys\nfrom collectors import cli\nrc = cli.main(sys.argv[1:])\n"
+              "print(json.dumps([rc, sorted(sys.modules)]))")
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", script, "run", "--data", str(tmp_path / "ds"), "--job-type",
+         "upload_thumb_v1", "--job-id", "J-12", "--input", str(media["video"]), "--", "true"],
+        capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    rc, modules = json.loads(out.stdout)
+    assert rc == 0
+    heavy = {m.split(".")[0] for m in modules} & {"pyarrow", "boto3", "botocore", "numpy",
+                                                    "pandas"}
+    assert heavy == set()
+    assert "collectors.attempt" in modules

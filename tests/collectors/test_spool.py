@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import io
 import json
 import logging
 import os
@@ -138,7 +140,7 @@ def test_orphaned_batch_is_adopted_with_its_id(tmp_path: Path) -> None:
     assert sorted(read_ids(tmp_path / "ds")) == [f"att-{i:05d}" for i in range(5)]
 
 
-def test_corrupt_file_is_quarantined_and_the_rest_uploads(
+def test_corrupt_file_is_set_aside_and_the_rest_uploads(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     spool = spool_with_rows(tmp_path / "s", 4)
@@ -148,8 +150,8 @@ def test_corrupt_file_is_quarantined_and_the_rest_uploads(
         result = Uploader(str(tmp_path / "ds"), spool).drain()
     assert result.rows == 4 and result.error is None
     assert sorted(read_ids(tmp_path / "ds")) == [f"att-{i:05d}" for i in range(4)]
-    assert len(spool.quarantined()) == 2
-    assert "is unreadable (not JSON" in caplog.text
+    assert len(spool.dead_letters()) == 2
+    assert "cannot be uploaded (unreadable: not JSON" in caplog.text
     assert "unknown columns: x" in caplog.text
 
 
@@ -324,8 +326,8 @@ def test_a_row_arrow_cannot_store_is_set_aside_not_blocking(
         result = Uploader(str(tmp_path / "ds"), spool).drain()
     assert (result.rows, result.error) == (3, None)
     assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001", "att-00002"]
-    assert len(spool.quarantined()) == 1
-    assert "moved to" in caplog.text
+    assert len(spool.dead_letters()) == 1
+    assert "set aside in" in caplog.text
 
 
 def test_sink_modules_import_nothing_heavy() -> None:
@@ -392,3 +394,72 @@ def test_rows_of_a_relative_dataset_url_go_to_the_workers_folder(tmp_path: Path)
                    check=True, timeout=60, capture_output=True)
     assert sorted(read_ids(worker / "ds")) == [f"att-{i:05d}" for i in range(3)]
     assert not (elsewhere / "ds").exists()
+
+
+# --- poison rows (issue 14) -----------------------------------------------------------------
+
+
+def test_a_poison_row_between_good_rows_goes_to_the_dead_letter_folder(tmp_path: Path) -> None:
+    # A file where the partition folder of job type "poison" belongs (another tool's litter):
+    # that partition's object is refused on every try (EEXIST), the others are not.
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "job_type=poison").write_text("not a folder")
+    spool = Spool(tmp_path / "s", 10**7)
+    for i in range(5):
+        spool.write(schema.validate_row(make_row(i, "poison" if i == 2 else "upload_thumb_v1")))
+    result = Uploader(str(ds), spool, batch_rows=500).drain()
+    assert (result.rows, result.dead, result.error) == (4, 1, None)
+    assert sorted(read_ids(ds)) == ["att-00000", "att-00001", "att-00003", "att-00004"]
+    [dead] = spool.dead_letters()
+    assert decode_row((spool.dead_letter / dead).read_bytes())["attempt_id"] == "att-00002"
+    assert "refused by the dataset" in spool.dead_letter_reasons()[dead]
+    assert spool.all_row_names() == set()  # nothing blocks later rows
+    st = spool_status(spool)
+    assert st["dead_letter_rows"] == 1
+    assert "dead letters     1 rows" in status_cmd.format_status(st)
+    # Fixed: `mjcollect flush --dead-letter` puts it back and uploads it.
+    (ds / "job_type=poison").unlink()
+    out = subprocess.run([sys.executable, "-m", "collectors.cli", "flush", "--spool",
+                          str(spool.root), "--url", str(ds), "--dead-letter"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert sorted(read_ids(ds)) == [f"att-{i:05d}" for i in range(5)]
+    assert spool.dead_letters() == []
+
+
+def test_a_batch_is_split_to_find_the_refused_rows(tmp_path: Path) -> None:
+    # Eight rows of one partition: half of a split is refused, half is not, down to single rows.
+    class RefusesSomeRows(LocalDestination):
+        def put(self, relative: str, body: bytes, sha256: str) -> str:
+            ids = pq.read_table(io.BytesIO(body)).column("attempt_id").to_pylist()
+            if {"att-00003", "att-00006"} & set(ids):
+                raise OSError(errno.ENAMETOOLONG, "File name too long", relative)
+            return super().put(relative, body, sha256)
+
+    spool = spool_with_rows(tmp_path / "s", 8)
+    up = Uploader(str(tmp_path / "ds"), spool)
+    up._dest = RefusesSomeRows(tmp_path / "ds")
+    result = up.drain()
+    assert (result.rows, result.dead) == (6, 2)
+    assert sorted(read_ids(tmp_path / "ds")) == [
+        f"att-{i:05d}" for i in range(8) if i not in (3, 6)]
+    dead = [decode_row((spool.dead_letter / n).read_bytes())["attempt_id"]
+            for n in spool.dead_letters()]
+    assert sorted(dead) == ["att-00003", "att-00006"]
+
+
+@pytest.mark.parametrize("job_type", ["x" * 300, "中" * 30, "é/../" * 80])
+def test_long_partition_values_are_shortened_and_kept_whole_in_the_column(
+    tmp_path: Path, job_type: str
+) -> None:
+    # Unshortened, each of these fails its upload on a local file system (a name > 255 bytes).
+    spool = Spool(tmp_path / "s", 10**7)
+    for i in range(2):
+        spool.write(schema.validate_row(make_row(i, job_type)))
+    result = Uploader(str(tmp_path / "ds"), spool).drain()
+    assert (result.rows, result.dead, result.error) == (2, 0, None)
+    [path] = list((tmp_path / "ds").rglob("*.parquet"))
+    segment = path.relative_to(tmp_path / "ds").parts[0]
+    assert segment.startswith("job_type=") and len(segment.encode()) <= 9 + 120
+    assert pq.read_table(path).column("job_type").to_pylist() == [job_type, job_type]
