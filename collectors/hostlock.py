@@ -1,14 +1,20 @@
 """The host's uploader lock, `<spool base>/.agent.lock`: held by `mjcollect agent` or by the
-flusher `mjcollect run` starts (collectors.agent). An flock, so it is free again the moment its
+flusher that `mjcollect run` (and a Python worker leaving rows at exit) starts
+(collectors.agent). An flock, so it is free again the moment its
 holder dies, SIGKILL included. Plain Python: `agent_alive` runs on the job's path."""
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from collectors import config
+
+log = logging.getLogger("collectors.agent")
 
 LOCK_NAME = ".agent.lock"
 
@@ -41,3 +47,20 @@ def agent_alive(base: str | Path | None = None) -> bool:
         return True
     os.close(fd)
     return False
+
+
+def start_flusher(base: str | Path) -> None:
+    """Start the flusher (`mjcollect agent --until-empty`) detached in its own session, unless
+    an agent or flusher holds the lock already (it will see our rows: collectors.agent)."""
+    if agent_alive(base):
+        return
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "collectors.cli", "agent", "--until-empty",
+             "--spool-base", str(base)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        log.error("could not start the detached upload (rows stay in the spool; run "
+                  "`mjcollect flush`): %s", exc)

@@ -375,6 +375,8 @@ class SpoolingSink:
         self.last_error_at: float | None = None
         self.last_upload_at: float | None = None
         self._state_error_logged = False
+        #: Rows of ours still in the spool when `close` returned.
+        self.left_behind = False
         self._init_process_state()
         _SINKS.add(self)
 
@@ -486,7 +488,8 @@ class SpoolingSink:
             self._thread.join(left)
         if self._thread is None or not self._thread.is_alive():
             self.uploader.release()
-        if not ok:
+        self.left_behind = not ok and bool(self._remaining())
+        if self.left_behind:
             log.warning("%d rows not uploaded to %s yet; they stay in %s for the agent, the next "
                         "process or `mjcollect flush`", len(self._remaining()),
                         self.uploader.loc.display(), self.spool.root)
@@ -687,6 +690,11 @@ def _close_default_at_exit() -> None:
     sink = _default
     if sink is not None:
         sink.close(timeout=sink.budget)
+        if sink.left_behind:
+            # Nobody else may come along soon (the last job of a host): hand them over.
+            from collectors.hostlock import start_flusher
+
+            start_flusher(sink.spool.root.parent)
 
 
 def spool_status(spool: Spool) -> dict[str, Any]:

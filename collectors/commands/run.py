@@ -274,7 +274,7 @@ def open_sink(url: str | None, budget: float) -> Sink | None:
 class SpoolOnlySink:
     """Writes rows to the dataset URL's local spool and nothing else (the default).
 
-    The rows wait there, durably, for the host's agent, the flusher `detach_flush` starts, or
+    The rows wait there, durably, for the host's agent, the flusher `start_flusher` starts, or
     any later process using the same URL and spool. `append` never raises. Light: JSON and
     the file system only, no pyarrow, no boto3.
     """
@@ -304,26 +304,6 @@ class SpoolOnlySink:
 
     def close(self, timeout: float | None = None) -> None:
         return None
-
-
-def detach_flush(spool_base: Path) -> None:
-    """Start the flusher (`mjcollect agent --until-empty`) in its own session, not waited for,
-    unless an agent or flusher already holds the host's uploader lock (it will see our row:
-    collectors.agent)."""
-    from collectors.hostlock import agent_alive
-
-    if agent_alive(spool_base):
-        return
-    try:
-        subprocess.Popen(
-            [sys.executable, "-m", "collectors.cli", "agent", "--until-empty",
-             "--spool-base", str(spool_base)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
-        )
-    except OSError as exc:
-        log.error("could not start the detached upload (rows stay in the spool; run "
-                  "`mjcollect flush`): %s", exc)
 
 
 def close_sink(sink: Sink, timeout: float) -> bool:
@@ -424,7 +404,9 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
         _write_manifest(args.manifest, attempt.metrics, row)
     if isinstance(sink, SpoolOnlySink):
         if sink.rows:
-            detach_flush(sink.spool.root.parent)
+            from collectors.hostlock import start_flusher
+
+            start_flusher(sink.spool.root.parent)
     elif sink is not None:
         close_sink(sink, args.upload_timeout)
     return code

@@ -627,13 +627,22 @@ with attempt("upload_thumb_v1", "job-e2e", attempt_id="e2e-1", inputs=[src]) as 
 
 def _worker_writes_a_row(url: str, media_dir: Path, tmp_path: Path) -> list[dict[str, Any]]:
     """Run a worker process with MEDIAJOB_METRICS_URL=url (no flush: the row leaves in the
-    sink's at-exit hook); return the dataset's rows."""
+    sink's at-exit hook, or, past its 1 s budget, by the flusher it starts); return the
+    dataset's rows."""
     env = {**os.environ, "MEDIAJOB_METRICS_URL": url,
            "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spool"), "AWS_INSTANCE_TYPE": "c7i.large"}
     src = make_media("video_only", media_dir)
     subprocess.run([sys.executable, "-c", _WORKER, str(src), str(tmp_path / "t.jpg")],
                    env=env, check=True, timeout=60)
     import pyarrow.dataset as ds
+
+    from collectors.spool import Spool
+    from collectors.upload import spool_dir_for
+
+    spool = Spool(spool_dir_for(url, tmp_path / "spool"), 10**9)
+    deadline = time.monotonic() + 60  # a bound against hanging, not a speed assert
+    while spool.all_row_names() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
     if url.startswith("s3://"):
         from pyarrow import fs
