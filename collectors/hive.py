@@ -9,8 +9,9 @@ partition columns whose value the path gives back exactly (`without_path_columns
 planner reads `job_type` from the file when a file has it (files written before, or a value
 the path could not hold whole) and from the path otherwise.
 
-Path values are escaped as Hive escapes them, long ones shortened (collectors.layout.partition_value);
-`unescape_partition_value` decodes them as pyarrow, DuckDB and polars do.
+Path values are escaped as Hive escapes them, long ones shortened
+(collectors.layout.partition_value); `unescape_partition_value` decodes them as pyarrow, DuckDB
+and polars do.
 
 Plain Python but for `without_path_columns` and `path_columns_of` (pyarrow, imported there):
 this module is imported on the worker.

@@ -141,8 +141,8 @@ def test_mjcollect_run_records_worker_slots(tmp_path: Path,
     monkeypatch.setenv(config.MEDIAJOB_METRICS_SPOOL, str(tmp_path / "spool"))
     monkeypatch.setenv(config.AWS_EC2_METADATA_DISABLED, "true")
     data = tmp_path / "ds"
-    code = cli.main(["run", "--data", str(data), "--job-type", "upload_thumb_v1", "--job-id", "J",
-                     "--worker-slots", "3", "--", "true"])
+    code = cli.main(["run", "--data", str(data), "--upload-timeout", "60", "--job-type",
+                     "upload_thumb_v1", "--job-id", "J", "--worker-slots", "3", "--", "true"])
     assert code == 0
     rows = pads.dataset(data, format="parquet", partitioning="hive").to_table().to_pylist()
     assert [(r["worker_slots"], r["source"], r["schema_version"]) for r in rows] == [
