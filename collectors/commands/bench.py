@@ -295,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"mjcollect bench: {exc}", file=sys.stderr)
         return 2
-    sink = open_sink(args.out)
+    sink = open_sink(args.out, 120.0)
     if sink is None:
         print("mjcollect bench: no dataset: pass --out URL or set MEDIAJOB_METRICS_URL",
               file=sys.stderr)

@@ -281,7 +281,7 @@ def test_mjcollect_run_with_phases(big_source: Path, http_base: str, tmp_path: P
     fetch = (f"import urllib.request; urllib.request.urlretrieve("
              f"{http_base + '/' + big_source.name!r}, {str(local_src)!r})")
     code = cli.main([
-        "run", "--data", str(tmp_path / "ds"), "--sample-interval", "0.2",
+        "run", "--data", str(tmp_path / "ds"), "--sample-interval", "0.2", "--upload-timeout", "60",
         "--job-type", "upload_edit_proxy_v1", "--job-id", "J-phases", "--input", str(local_src),
         "--output", str(dst), "--manifest", str(manifest),
         "--phase", "download", "--", sys.executable, "-c", fetch,
