@@ -65,6 +65,7 @@ import datetime as dt
 import logging
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -399,6 +400,7 @@ class Attempt:
         #: Per phase name, a stack of the files given to its open spans and their sizes then.
         self._phase_files: dict[str, list[list[tuple[PathLike, int | None]]]] = {}
         self._net: dict[str, int | None] = {"in": None, "out": None}
+        self._net_lock = threading.Lock()  # the job's threads may add bytes at once
         self._probe_deferred = False
 
     # -- during the job --
@@ -669,7 +671,8 @@ class Attempt:
         except (TypeError, ValueError):
             self._fail("network bytes", f"expected a count of bytes >= 0, got {n!r}")
             return
-        self._net[direction] = (self._net[direction] or 0) + value
+        with self._net_lock:
+            self._net[direction] = (self._net[direction] or 0) + value
 
     def _io_columns(self, failed: bool, info: MediaInfo | None) -> dict[str, Any]:
         """transcode_rtf, network bytes and rates (phases and sampler figures are in _values)."""

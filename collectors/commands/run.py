@@ -328,7 +328,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         commands = parse_phased_commands_file(args.commands_file.read_text(encoding="utf-8")) \
             if args.commands_file else []
-        commands += split_phased_commands(args.argv, getattr(args, "phase", None))
+        after = split_phased_commands(args.argv, getattr(args, "phase", None))
+        if getattr(args, "phase", None) and not after:
+            raise ValueError(f"{PHASE} names the command after --, and none is given")
+        commands += after
     except (ValueError, OSError) as exc:
         print(f"mjcollect run: {exc}", file=sys.stderr)
         return 2

@@ -301,6 +301,18 @@ def test_mjcollect_run_with_phases(big_source: Path, http_base: str, tmp_path: P
     assert doc["metrics"]["io"]["netBytesOut"] == row["net_bytes_out"]
 
 
+def test_mjcollect_run_refuses_a_phase_without_a_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commands = tmp_path / "commands.json"
+    commands.write_text('[["true"]]')
+    code = cli.main(["run", "--data", str(tmp_path / "ds"), "--job-type", "upload_thumb_v1",
+                     "--job-id", "J", "--commands-file", str(commands), "--phase", "upload"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "mjcollect run: --phase names the command after --, and none is given")
+    assert not (tmp_path / "ds").exists()
+
+
 # --- the sampler's io counters -------------------------------------------------------------------
 
 WRITE_5MB = ("import sys, time\nwith open(sys.argv[1], 'wb') as f: f.write(b'x' * 5_000_000)\n"
@@ -332,3 +344,24 @@ def test_a_tree_sampler_keeps_the_counters_of_a_root_reaped_before_stop(tmp_path
     summary = sampler.stop()
     assert summary.bytes_written is not None
     assert 5_000_000 <= summary.bytes_written < 5_100_000
+
+
+def test_a_manifest_with_io_hints_reads_back_as_the_row() -> None:
+    """A worker that writes `metrics.phasesMs` and `metrics.io` itself (ingested manifests)
+    gets the same columns the attempt API fills."""
+    phases = {"download": 6000, "transcode": 3000, "upload": 1000, "probe": 0, "other": 0}
+    io = {"bytesRead": 10, "bytesWritten": 20, "netBytesIn": 30_000_000,
+          "netBytesOut": 5_000_000, "downloadMBps": 5.0, "uploadMBps": 5.0}
+    manifest: dict[str, Any] = {
+        "attemptId": "att-io", "jobId": "job-io", "jobType": "create_video_export_v1",
+        "metrics": {"status": "succeeded", "durationMs": 10_000, "transcodeRtf": 4.5,
+                    "phasesMs": phases, "io": io},
+    }
+    row = schema.manifest_to_row(manifest)
+    assert (row["phase_download_ms"], row["phase_transcode_ms"], row["phase_upload_ms"]) == (
+        6000, 3000, 1000)
+    assert (row["bytes_read"], row["net_bytes_in"], row["upload_mb_per_s"]) == (10, 30_000_000,
+                                                                                  5.0)
+    back = schema.metrics_of_row(row)
+    assert back["phasesMs"] == phases
+    assert back["io"] == io and back["transcodeRtf"] == 4.5
