@@ -12,7 +12,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from collectors.schema import PHASE_DOWNLOAD, PHASE_UPLOAD, PHASES
+from collectors.schema import (
+    PHASE_DOWNLOAD,
+    PHASE_UPLOAD,
+    PHASES,
+    THROUGHPUT_JOBS,
+    THROUGHPUT_UNIT_BY_JOB_TYPE,
+)
 from planner.errors import EmptySelectionError, PlannerError
 from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of, where_clause
 
@@ -173,7 +179,9 @@ def _group_record(g: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
         phased=int(g["phased"]),
         **{f"share_{p}": shares[p] for p in PHASES},
         io_share=io_share,
-        transcode_rtf=_ratio(g["t_input_s"], g["t_ms"] / 1000 if g["t_ms"] else None),
+        # As planner.stats: one decoded frame of a thumbnail makes no media-seconds rate.
+        transcode_rtf=None if THROUGHPUT_UNIT_BY_JOB_TYPE.get(g["job_type"]) == THROUGHPUT_JOBS
+        else _ratio(g["t_input_s"], g["t_ms"] / 1000 if g["t_ms"] else None),
         download_mb_per_s=_ratio(g["d_bytes"] / 1e6 if g["d_bytes"] else None,
                                  g["d_ms"] / 1000 if g["d_ms"] else None),
         upload_mb_per_s=_ratio(g["u_bytes"] / 1e6 if g["u_bytes"] else None,

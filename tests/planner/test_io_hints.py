@@ -58,6 +58,8 @@ def folder(tmp_path: Path) -> Path:
         # m7g.large: no phases, but a tree that waits while bytes flow.
         row(instance_type="m7g.large", wall_s=10.0, bytes_read=60_000_000,
             bytes_written=40_000_000, cpu_pct_avg=20.0),
+        # A thumbnail: shares yes, but no transcode RTF (one frame has no media-seconds rate).
+        phased(0.1, 0.5, 0.1, job_type="upload_thumb_v1", instance_type="c6i.large"),
     ]
     write(tmp_path, rows)
     return tmp_path
@@ -66,7 +68,8 @@ def folder(tmp_path: Path) -> Path:
 def test_shares_rates_and_the_rule_by_hand(folder: Path) -> None:
     with closing(open_dataset(str(folder))) as ds:
         df = phase_summary(ds)
-    g = {r["instance_type"]: r for r in df.iter_rows(named=True)}
+    g = {r["instance_type"]: r for r in df.iter_rows(named=True)
+         if r["job_type"] == "create_video_export_v1"}
     c5 = g["c5.large"]
     # Two phased attempts of 10 s and 20 s: download 6 s, transcode 22 s, upload 2 s of 30 s.
     assert (c5["attempts"], c5["phased"]) == (3, 2)
@@ -94,6 +97,10 @@ def test_shares_rates_and_the_rule_by_hand(folder: Path) -> None:
     m7 = g["m7g.large"]
     assert m7["phased"] == 0 and m7["share_transcode"] is None
     assert m7["io_bound"] and m7["io_bound_reason"] == "CPU 20% of a core while 10.0 MB/s flowed"
+
+    thumb = df.filter(df["job_type"] == "upload_thumb_v1").to_dicts()[0]
+    assert thumb["share_transcode"] == pytest.approx(5 / 7) and thumb["transcode_rtf"] is None
+    assert not thumb["io_bound"]  # 2/7 of its time in download and upload: under a third
 
     assert has_io_hints(df)
     sentences = io_bound_sentences(df)
