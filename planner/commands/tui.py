@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from planner.commands.common import add_data_argument
 
@@ -13,7 +14,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_argument(parser)
 
 
+def has_terminal() -> bool:
+    """Whether stdin and stdout are a terminal, which the TUI reads keys from and draws on
+    (without one Textual spun at 100 % CPU until killed)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def run(args: argparse.Namespace) -> int:
+    if not has_terminal():
+        print("mjplan: the TUI needs a terminal (stdin and stdout); without one use "
+              "`mjplan summary`, `mjplan size` or `mjplan report`", file=sys.stderr)
+        return 2
     from planner.tui.app import PlannerApp
 
     PlannerApp(url=args.data, cache=args.cache).run()

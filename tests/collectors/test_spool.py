@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -463,3 +464,55 @@ def test_long_partition_values_are_shortened_and_kept_whole_in_the_column(
     segment = path.relative_to(tmp_path / "ds").parts[0]
     assert segment.startswith("job_type=") and len(segment.encode()) <= 9 + 120
     assert pq.read_table(path).column("job_type").to_pylist() == [job_type, job_type]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs: a real file system that fills up (needs root, as CI and ./dev have)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the file system of `folder`; returns the filler file (delete it to free space)."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_counters_survive_a_full_disk(small_disk: Path, tmp_path: Path,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=small_disk / "spool", batch_age=3600)
+    for i in range(2):
+        sink.append(make_row(i))
+    filler = fill(small_disk)
+    with caplog.at_level(logging.DEBUG, logger="collectors"):
+        for i in range(2, 5):
+            sink.append(make_row(i))  # refused by the disk: counted, never raised
+        sink._write_state()  # as each upload cycle does
+    assert sink.rows_dropped == 3
+    assert "state file not written" in caplog.text and "3 dropped" in caplog.text
+    spool = sink.spool
+    leftovers = [p.name for d in (spool.state, spool.tmp) for p in d.iterdir()]
+    assert not [n for n in leftovers if n.endswith(".tmp")]  # no half-written temp files
+    # Room again: the counters kept in memory reach `mjcollect status`.
+    filler.unlink()
+    sink.close(timeout=30)
+    assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001"]
+    text = status_cmd.format_status(spool_status(spool))
+    assert "rows dropped     3" in text
