@@ -1,36 +1,52 @@
 """The planner's core (everything but the TUI and the CLI) loads no `textual`: reports, notebooks
 and scripts use it without the TUI stack. Checked in a fresh interpreter, since this test process
 may have imported textual already. import-linter checks the imports written in the core's source
-(the "planner's core renders nothing" contract); this checks what actually gets loaded."""
+(the "planner's core renders nothing" contract); this checks what actually gets loaded.
+
+The core's modules are listed once, in that contract (pyproject.toml); the tests below read it
+and check it against planner/*.py and the README's planner paragraph."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
-CORE = (
-    "planner.dataset",
-    "planner.cache",
-    "planner.ddl",
-    "planner.queries",
-    "planner.stats",
-    "planner.queueing",
-    "planner.sizing",
-    "planner.sizing_options",
-    "planner.formats",
-    "planner.badges",
-    "planner.demand",
-    "planner.throughput",
-    "planner.prices",
-    "planner.fleet",
-    "planner.charts",
-    "planner.chart_data",
-    "planner.report",
-    "planner.compact",
-    "planner.lease",
-    "planner.tui_queries",
-)
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = "The planner's core renders nothing"
+#: Modules of planner/ outside the core: the command line (its commands are in commands/, the
+#: TUI in tui/, both packages and so not listed here).
+NOT_CORE = {"planner.cli"}
+
+
+def _contract_modules() -> tuple[str, ...]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"]
+                   if c["name"] == CONTRACT]
+    return tuple(contract["source_modules"])
+
+
+#: The core's modules: the one list is the import contract in pyproject.toml.
+CORE = _contract_modules()
+
+
+def test_the_contract_lists_every_core_module() -> None:
+    on_disk = {f"planner.{p.stem}" for p in (ROOT / "planner").glob("*.py")
+               if p.stem != "__init__"} - NOT_CORE
+    assert sorted(on_disk - set(CORE)) == [], (
+        f"add these to the contract {CONTRACT!r} in pyproject.toml (or to NOT_CORE here)")
+    assert sorted(set(CORE) - on_disk) == [], "the contract names modules that do not exist"
+    assert len(CORE) == len(set(CORE))
+
+
+def test_the_readme_names_every_core_module() -> None:
+    readme = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"`(\w+)\.py`", readme))
+    missing = sorted(m for m in CORE if m.removeprefix("planner.") not in named)
+    assert missing == [], "say in README.md's planner/ paragraph what these hold"
 
 
 def test_core_modules_load_no_textual() -> None:
