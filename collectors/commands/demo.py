@@ -316,9 +316,10 @@ def run_planned(pa: PlannedAttempt, src: Path, outdir: Path, sink: Sink,
                      attempt_id=pa.attempt_id, inputs=[src], sink=sink,
                      sampler=children_sampler(sample_interval or DEMO_SAMPLE_INTERVAL_S)) as a:
             info = a.input_info
-            jobtypes.run_job(pa.job_type, src, dst,
-                             duration_s=info.duration_seconds if info else None,
-                             on_command=a.add_ffmpeg_command)
+            with a.phase("transcode"):  # the whole job is local: its time is the transcode's
+                jobtypes.run_job(pa.job_type, src, dst,
+                                 duration_s=info.duration_seconds if info else None,
+                                 on_command=a.add_ffmpeg_command)
             a.set_output(dst)
     except (jobtypes.PipelineError, OSError, ValueError) as exc:
         log.debug("demo attempt %s failed: %s", pa.attempt_id, exc)

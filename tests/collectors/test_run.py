@@ -450,6 +450,10 @@ def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
                and r["cpu_pct_max"] >= r["cpu_pct_avg"] > 0 for r in sampled)
     envelope = [r for r in ok if r["job_type"] == "upload_audio_envelope_v1"]
     assert any(r["input_video_codec"] is None for r in envelope)  # the audio-only source
+    # The demo's jobs are local: all their time is the transcode phase (but a few ms).
+    assert all(r["phase_transcode_ms"] > 0 and r["phase_other_ms"] <= 20
+               and abs(r["phase_transcode_ms"] + r["phase_other_ms"] - r["duration_ms"]) <= 2
+               for r in rows)
 
 
 def test_mjcollect_run_imports_no_parquet_writer_and_no_s3_client(
