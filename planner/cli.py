@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "tui": "planner.commands.tui",
     "summary": "planner.commands.summary",
     "size": "planner.commands.size",
+    "replay": "planner.commands.replay",
     "density": "planner.commands.density",
     "report": "planner.commands.report",
     "compact": "planner.commands.compact",

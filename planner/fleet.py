@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import PlannerError
+from planner.prices import arch_of
 from planner.sizing import FleetMember, FleetRecommendation
 
 DEFAULT_LAUNCH_TEMPLATE = "mediajobs-worker"
@@ -52,7 +53,7 @@ def fleet_request(
     templates = dict(launch_templates or {"*": launch_template_name})
     by_arch: dict[str, list[FleetMember]] = {}
     for m in rec.members:
-        by_arch.setdefault(m.arch, []).append(m)
+        by_arch.setdefault(m.arch or arch_of(m.instance_type), []).append(m)
     if "*" in templates:
         if len(by_arch) > 1:
             raise PlannerError(

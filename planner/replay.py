@@ -233,25 +233,40 @@ def smallest_fleet(
     select: Any = None,
 ) -> tuple[int, ReplayOutcome]:
     """The fewest units of `step` servers (instances of `step` slots) meeting the target in the
-    replay, searched from `start` units (the analytic answer) down while it holds and up until
-    it does. Returns it and its replay."""
-    def run(units: int) -> ReplayOutcome:
-        return replay(jobs, units * step, target, select)
+    replay, searched from `start` units (the analytic answer): galloping away from it (1, 2,
+    4... units) until the answer is bracketed, then bisecting, so a far-off analytic guess costs
+    a few replays, not one per instance. Returns it and its replay."""
+    runs: dict[int, ReplayOutcome] = {}
 
-    units = max(1, start)
-    got = run(units)
-    if got.meets(hours_percentile):
-        while units > 1:
-            lower = run(units - 1)
-            if not lower.meets(hours_percentile):
-                break
-            units, got = units - 1, lower
-        return units, got
-    cap = max(4 * units, units + 50)
-    while not got.meets(hours_percentile) and units < cap:
-        units += 1
-        got = run(units)
-    return units, got
+    def ok(units: int) -> bool:
+        if units not in runs:
+            runs[units] = replay(jobs, units * step, target, select)
+        return runs[units].meets(hours_percentile)
+
+    start = max(1, start)
+    cap = max(8 * start, start + 200)
+    if ok(start):
+        hi, gap = start, 1
+        lo = start - 1
+        while lo >= 1 and ok(lo):  # gallop down: lo meets too
+            hi, gap = lo, gap * 2
+            lo = hi - gap
+        lo = max(lo, 0)
+    else:
+        lo, gap = start, 1
+        hi = start + 1
+        while not ok(hi):
+            if hi >= cap:
+                return hi, runs[hi]
+            lo, gap = hi, gap * 2
+            hi = min(cap, lo + gap)
+    while hi - lo > 1:  # lo fails (or is 0), hi meets
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi, runs[hi]
 
 
 def lane_selects(jobs: Jobs) -> tuple[Any, Any] | None:

@@ -88,7 +88,7 @@ from planner.mix import (
     hourly_load,
     hours_start,
 )
-from planner.prices import InstancePrice, PriceTable
+from planner.prices import InstancePrice, PriceTable, arch_of
 from planner.queueing import (
     erlang_c_from_b,
     response_percentile,
@@ -394,7 +394,8 @@ class FleetMember:
     #: Instances of this type alone, in the chosen capacity type.
     instances_alone: int
     usd_h_alone: float
-    arch: str = "x86_64"
+    #: CPU architecture; "" = from the type's name (planner.prices.arch_of).
+    arch: str = ""
 
 
 HOURS_PER_MONTH = 730.0
@@ -434,7 +435,7 @@ class FleetRecommendation:
 
     @property
     def architectures(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(m.arch for m in self.members))
+        return tuple(dict.fromkeys(m.arch or arch_of(m.instance_type) for m in self.members))
 
 
 @dataclass(frozen=True)
@@ -918,3 +919,72 @@ def _replay_cheapest(
 def resize(result: SizingResult, inputs: SizingInputs, **changes: Any) -> SizingResult:
     """Size again with some options changed (the TUI's recompute)."""
     return size_fleet(inputs, replace(result.options, **changes))
+
+
+@dataclass(frozen=True)
+class FleetReplay:
+    """A given fleet run over the window (`mjplan replay`)."""
+
+    instance_type: str
+    instances: int
+    slots: int
+    slots_source: str
+    target: WaitTarget
+    #: What the replay ran.
+    source: str
+    outcome: ReplayOutcome
+    start: dt.datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        o = self.outcome
+        hours = []
+        for h in range(o.hours):
+            jobs = int(np.asarray(o.hourly_jobs)[h])
+            wait = float(np.asarray(o.hourly_wait_s)[h])
+            hours.append({"hour": hours_start(self.start, h) or h, "jobs": jobs,
+                          "wait_at_percentile_s": wait if jobs else None})
+        return {
+            "instance_type": self.instance_type,
+            "instances": self.instances,
+            "slots": self.slots,
+            "slots_source": self.slots_source,
+            "target": self.target.label(),
+            "arrivals": self.source,
+            "hours_met": o.hours_met,
+            "hours": o.hours,
+            "share_over_target": o.share_over_target,
+            "wait_at_percentile_s": o.wait_at_percentile_s,
+            "job_types": [
+                {"job_type": jt, "jobs": n, "wait_at_percentile_s": w, "share_over_target": s}
+                for jt, (n, w, s) in sorted(o.by_job_type.items())
+            ],
+            "by_hour": hours,
+        }
+
+
+def replay_fleet(
+    inputs: SizingInputs, options: SizingOptions, instance_type: str, instances: int,
+) -> FleetReplay:
+    """Run the window's demand (as `size_fleet` reads it from `options`: forecasts, growth)
+    through `instances` instances of `instance_type` (slots by `options.slots`). Raises
+    SizingError for a type without measurements (or an estimate) or a count below 1."""
+    if instances < 1:
+        raise SizingError("instances must be at least 1")
+    pool = with_estimates(inputs.measurements, inputs.prices, options.slots)
+    m = pool.get(instance_type)
+    if m is None:
+        raise SizingError(f"{instance_type}: not measured, and no measured type of its family "
+                          f"in {inputs.prices.source} to estimate it from")
+    resolve_demand(inputs.histories, percentile=options.percentile,
+                   forecasts=options.forecasts, growth=options.growth)  # its checks
+    hd = hourly_demand(inputs.histories, forecasts=options.forecasts, growth=options.growth)
+    missing = sorted(set(hd.jobs) - set(m.services))
+    if missing:
+        raise SizingError(f"no measurement of {', '.join(missing)} on {instance_type}")
+    target = options.wait or WaitTarget()
+    choice = m.slots_choice(options.slots)
+    jobs = jobs_for(m, samples_on(inputs, m), inputs.arrivals, hd, inputs.waste,
+                    idc=inputs.burstiness, seed=options.seed, count_waste=options.count_waste)
+    outcome = replay(jobs, instances * choice.slots, target)
+    return FleetReplay(instance_type, instances, choice.slots, choice.source, target,
+                       jobs.source, outcome, inputs.start)

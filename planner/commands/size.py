@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
@@ -185,15 +186,18 @@ def launch_templates(text: str) -> dict[str, str]:
 
     if not text.strip():
         raise PlannerError("--launch-template: the name is empty")
-    if "=" not in text:
-        return {"*": text.strip()}
+    pairs = [("*", text)] if "=" not in text else [
+        (a.strip(), n) for a, _, n in (p.partition("=") for p in text.split(","))]
     out: dict[str, str] = {}
-    for part in text.split(","):
-        arch, _, name = part.partition("=")
-        arch, name = arch.strip(), name.strip()
-        if arch not in ("x86_64", "arm64") or not name:
+    for arch, name in pairs:
+        name = name.strip()
+        if arch not in ("*", "x86_64", "arm64") or not name:
             raise PlannerError(
                 f"--launch-template {text!r}: expected NAME or x86_64=NAME,arm64=NAME")
+        # EC2's rule for a launch template name (botocore's CreateFleet model).
+        if not re.fullmatch(r"[A-Za-z0-9().\-/_]{3,128}", name):
+            raise PlannerError(f"--launch-template {name!r}: a launch template name has 3 to "
+                               "128 letters, digits or ( ) . - / _")
         out[arch] = name
     return out
 

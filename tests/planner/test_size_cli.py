@@ -210,3 +210,44 @@ def test_size_from_s3(s3_prefix: str, data_dir: Path, capsys: pytest.CaptureFixt
     assert doc["dataset"] == s3_prefix
     types = {t["instance_type"]: t for t in doc["types"]}
     assert types["c5.large"]["instances"] == math.ceil(400 / 3600 * MEAN_SERVICE / 1.4)
+
+
+def test_the_replay_decides_and_says_so(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = ("--data", str(data_dir / "attempts"), "--prices", str(data_dir / "prices.csv"),
+              "--forecast", "upload_thumb_v1=1800/h", "--utilisation", "1", "--wait", "p95=15s",
+              "--no-estimated", "--on-demand")
+    doc = run_json(capsys, *common)
+    top = doc["types"][0]
+    # A forecast: arrivals drawn hour by hour with the data's burstiness.
+    assert top["decided_by"] == "replay" and "arrivals drawn per hour" in top["replay_source"]
+    assert top["hours"] >= 1 and 0 <= top["hours_met"] <= top["hours"]
+    assert set(top["waits_by_job_type"]) == {"upload_thumb_v1"}
+    assert doc["headline"].startswith(f"{top['instances']} on-demand x {top['instance_type']}")
+    analytic = run_json(capsys, *common, "--no-replay")["types"][0]
+    assert analytic["decided_by"] == "analytic"
+    assert analytic["instances"] == top["instances_analytic"]
+    assert main(["size", *common]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == doc["headline"]
+    assert "p95 wait <= 15s met in" in out and "per job type: upload_thumb_v1 p95" in out
+
+
+def test_replay_command(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["replay", "--data", str(data_dir / "attempts"), "--prices",
+              str(data_dir / "prices.csv"), "--instance-type", "c5.large", "--wait", "p95=15s",
+              "--json"]
+    docs = {}
+    for n in (1, 2, 20):
+        assert main([*common, "--instances", str(n)]) == 0
+        docs[n] = json.loads(capsys.readouterr().out)
+    # 400 thumbnails of ~30 s in one hour: one 2-slot instance cannot keep up, twenty can.
+    assert docs[1]["slots"] == 2 and docs[1]["arrivals"] == "the window's 400 arrivals"
+    assert docs[1]["share_over_target"] > docs[2]["share_over_target"] > 0
+    assert docs[20]["share_over_target"] == 0 and docs[20]["hours_met"] == docs[20]["hours"]
+    (thumbs,) = docs[1]["job_types"]
+    assert thumbs["jobs"] == 400 and thumbs["wait_at_percentile_s"] > 15
+    assert sum(h["jobs"] for h in docs[1]["by_hour"]) == 400
+    assert main([*common[:-1], "--instances", "2"]) == 0
+    assert "Wait per job type" in capsys.readouterr().out
+    assert main([*common, "--instances", "0"]) == 2
+    assert "instances must be at least 1" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""The recommended fleet, judged on datasets with known truth by a simulation that shares no code
+with the planner (tests/planner/queue_sim.py on fresh draws of tests/planner/truth_data.py): it
+meets its p95 wait target, and one instance fewer misses it.
+
+The worlds: job types with hourly Poisson rates peaking at different hours (exports at night,
+uploads in the afternoon), lognormal input lengths of 10 s to 30 min beside 1.5 s thumbnails
+(service SCV 5-8), thumbnails in batches (mean 3), failed attempts retried, hosts configured for
+more slots than a lightly loaded fleet keeps busy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.dataset import open_dataset
+from planner.prices import parse_prices
+from planner.sizing import SizingInputs, SizingOptions, WaitTarget, load_sizing_inputs, size_fleet
+from tests.planner import queue_sim
+from tests.planner.sizing_data import write_rows
+from tests.planner.truth_data import EXPORT, PROXY, THUMB, JobKind, World, measured_rows, true_jobs
+
+PRICES = parse_prices(
+    "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band,"
+    "interruption_rate\nc5.large,2,4,0.085,0.0323,5-10%,\n", "truth-prices.csv")
+
+#: Offset peaks, long lognormal exports beside batched thumbnails, failures; 3-slot hosts.
+MIXED = World((
+    JobKind(EXPORT, 30, 0.8, 2, 120, 1.0, 2.0, fail_share=0.05),
+    JobKind(PROXY, 90, 0.8, 15, 60, 0.9, 4.0, fail_share=0.03),
+    JobKind(THUMB, 240, 0.6, 15, 1.5, 0.5, None, batch=3.0),
+), slots_per_host=3, hosts=6)
+#: Thumbnails only, bursty (batches of 4 on average), on 2-slot hosts; enough of them that a
+#: batch starts at once (the data holds start times: a fleet that queued would smooth the bursts).
+THUMBS = World((JobKind(THUMB, 1500, 0.5, 12, 2.0, 0.6, None, batch=4.0),),
+               slots_per_host=2, hosts=14)
+#: Long exports alone (a 10-minute target is a real constraint), 4-slot hosts.
+EXPORTS = World((JobKind(EXPORT, 25, 0.7, 20, 600, 0.8, 1.0, fail_share=0.04),),
+                slots_per_host=4, hosts=6)
+
+HOURS = 48
+
+
+def measured(world: World, tmp: Path, seed: int = 1, hours: int = HOURS) -> SizingInputs:
+    write_rows(measured_rows(world, hours, seed), tmp)
+    return load_sizing_inputs(open_dataset(str(tmp)), prices=PRICES)
+
+
+def check(inputs: SizingInputs, world: World, target_s: float) -> None:
+    """Size `inputs` for a p95 wait of `target_s`; the fleet, run on a fresh draw of `world`
+    (twice as many hours as the data), meets it in 95 % of the hours, one instance fewer not."""
+    options = SizingOptions(utilisation=1.0, wait=WaitTarget(95, target_s),
+                            include_estimated=False, capacity="on-demand")
+    (t,) = size_fleet(inputs, options).types
+    assert t.slots == world.slots_per_host, t.slots_source
+    assert t.decided_by == "replay"
+    n = t.instances
+    hours = 2 * t.hours  # a fresh draw twice as long as the data: the truth, not the sample
+
+    def run(instances: int) -> tuple[bool, int]:
+        return queue_sim.simulate(lambda: true_jobs(world, hours, seed=99), instances * t.slots,
+                                  hours, target_s)
+
+    met, ok_hours = run(n)
+    assert met, f"{n} instances met the target in only {ok_hours} of {hours} hours"
+    if n > 1:
+        fewer, ok_fewer = run(n - 1)
+        assert not fewer, f"{n - 1} instances already met it ({ok_fewer} of {hours} hours)"
+
+
+def test_mixed_world_at_a_minute(tmp_path: Path) -> None:
+    check(measured(MIXED, tmp_path), MIXED, 60.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target_s", [10.0, 600.0])
+def test_mixed_world_from_ten_seconds_to_ten_minutes(tmp_path: Path, target_s: float) -> None:
+    check(measured(MIXED, tmp_path), MIXED, target_s)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target_s", [10.0, 60.0])
+def test_bursty_thumbnails(tmp_path: Path, target_s: float) -> None:
+    # Four days: at 2 instances the truth meets a 10 s target in 92 % of the hours, and two
+    # days of data cannot tell 92 % from 95 % (the replay judges the hours it has).
+    check(measured(THUMBS, tmp_path, hours=96), THUMBS, target_s)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target_s", [60.0, 600.0])
+def test_long_exports(tmp_path: Path, target_s: float) -> None:
+    check(measured(EXPORTS, tmp_path), EXPORTS, target_s)
