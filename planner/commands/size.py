@@ -32,6 +32,18 @@ HELP = "fleet size per instance type for the demand, ranked by cost, and a spot 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_argument(parser)
     parser.add_argument(
+        "--inputs",
+        metavar="FILE",
+        default=None,
+        help="size from a sizing inputs file instead of a dataset (docs/sizing-inputs.md)",
+    )
+    parser.add_argument(
+        "--save-inputs",
+        metavar="FILE",
+        default=None,
+        help="write the aggregates sizing read to FILE (JSON; .gz compresses), for --inputs",
+    )
+    parser.add_argument(
         "--window",
         default="14d",
         metavar="DURATION",
@@ -223,7 +235,9 @@ def load_checked_prices(path: str | None, options: SizingOptions) -> PriceTable:
 
 
 def run(args: argparse.Namespace) -> int:
+    from planner import sizing_inputs
     from planner.dataset import open_dataset
+    from planner.errors import PlannerError
     from planner.fleet import fleet_request, write_fleet_json
     from planner.sizing import load_sizing_inputs, size_fleet
     from planner.throughput import throughput_frame
@@ -231,18 +245,28 @@ def run(args: argparse.Namespace) -> int:
     options = build_options(args)
     window = parse_window(args)
     prices = load_checked_prices(args.prices, options)
-    ds = open_dataset(args.data, cache=args.cache)
-    try:
-        inputs = load_sizing_inputs(ds, window=window, prices=prices)
-    finally:
-        ds.close()
+    if args.inputs:
+        if args.data:
+            raise PlannerError("--inputs and --data: size from one or the other")
+        inputs = sizing_inputs.load(args.inputs, prices)
+        window = inputs.window  # the window the aggregates were taken over
+        source = f"sizing inputs {args.inputs} ({inputs.source})"
+    else:
+        ds = open_dataset(args.data, cache=args.cache)
+        try:
+            inputs = load_sizing_inputs(ds, window=window, prices=prices)
+        finally:
+            ds.close()
+        source = ds.url
+    if args.save_inputs:
+        sizing_inputs.save(inputs, args.save_inputs)
     result = size_fleet(inputs, options)
     kwargs: dict[str, Any] = {"launch_templates": launch_templates(args.launch_template)}
     if args.fleet_json and result.recommendation is not None:
         write_fleet_json(args.fleet_json, result.recommendation, **kwargs)
     if args.json:
         doc = {
-            "dataset": ds.url,
+            "dataset": source,
             "window_hours": window.total_seconds() / 3600,
             "prices": prices.source,
             **result.to_dict(),
@@ -254,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps(_clean(doc), indent=2, default=str))
     else:
-        _print(result, ds.url, prices.source, args)
+        _print(result, source, prices.source, args)
     return 0
 
 
