@@ -82,6 +82,9 @@ def _compact(args: argparse.Namespace, console: Console, plan: CompactionPlan,
 
     console.print(f"{args.url}: {plan.files:,} files in {plan.partitions:,} partitions, "
                   f"{_mb(plan.bytes)}; target {_mb(plan.target_bytes)} per file")
+    if plan.legacy:
+        console.print(f"{plan.legacy:,} files hold job_type as a column too (the layout before "
+                      "the Hive convention): rewritten with it in the path only")
     if not plan.groups:
         console.print("nothing to compact")
         return 0
