@@ -26,6 +26,10 @@ no longer its own (another run took over).
 The window that remains: one group (or partition) that alone takes longer than the lease;
 another run may take over meanwhile, and the first stops only at its next check. Choose
 `--lease` above the longest single step.
+
+Time. Every "now" (started_at, renewals, whether a lock has expired) comes from a clock,
+`utc_now` unless `acquire_lease`/`describe_lease` are given one, so tests move time on instead of
+sleeping through a lease.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -228,6 +232,15 @@ def _expiry(start: dt.datetime, duration_s: int) -> str:
     return _iso(end)
 
 
+#: A source of the current time (timezone-aware, UTC).
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The lease's clock when none is given: now, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
 def _parse_lock(body: bytes) -> dict[str, Any]:
     """The lock's fields; an unreadable lock counts as expired (nothing can renew it)."""
     try:
@@ -249,9 +262,11 @@ class Lease:
     Use `with acquire_lease(url, "compact") as lease: ...`; see the module doc.
     """
 
-    def __init__(self, store: _LockStore, token: str, holder: str, duration_s: int) -> None:
+    def __init__(self, store: _LockStore, token: str, holder: str, duration_s: int,
+                 clock: Clock | None = None) -> None:
         self.store, self.token, self.holder = store, token, holder
         self.duration_s = duration_s
+        self.clock = clock or utc_now
         self.released = False
 
     def _ours(self) -> tuple[dict[str, Any], str] | None:
@@ -280,7 +295,7 @@ class Lease:
         if ours is None:
             raise self._lost()
         info, version = ours
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         fields = {k: v for k, v in info.items() if k != "expires"}
         fields.update(renewed_at=_iso(now), expires_at=_expiry(now, self.duration_s))
         if not self.store.replace(json.dumps(fields, indent=1).encode(), version):
@@ -307,16 +322,18 @@ class Lease:
 
 
 def acquire_lease(url: str, command: str, *, duration_s: int = DEFAULT_LEASE_S,
-                  break_lease: bool = False, now: dt.datetime | None = None) -> Lease:
+                  break_lease: bool = False, clock: Clock | None = None) -> Lease:
     """Take the dataset's lease for `command` ("compact" or "purge") for `duration_s` seconds;
     each `Lease.check()` extends it to `duration_s` seconds from then.
 
     An expired lease (or an unreadable lock) is taken over, a live one only with `break_lease`.
     Raises LeaseHeldError naming the holder and its expiry, or PlannerError when the lock
-    cannot be written (S3 unreachable, no permission), each as one line.
+    cannot be written (S3 unreachable, no permission), each as one line. `clock` gives the
+    times of the lease and of its renewals (`utc_now` by default).
     """
+    clock = clock or utc_now
     store = _lock_store(url)
-    start = now or dt.datetime.now(dt.UTC)
+    start = clock()
     host, pid, token = socket.gethostname(), os.getpid(), uuid.uuid4().hex
     holder = f"mjplan {command} on {host} (pid {pid})"
     body = json.dumps({
@@ -326,7 +343,7 @@ def acquire_lease(url: str, command: str, *, duration_s: int = DEFAULT_LEASE_S,
     try:
         for _ in range(3):  # a lock removed between our create and our read: try again
             if store.create(body):
-                lease = Lease(store, token, holder, duration_s)
+                lease = Lease(store, token, holder, duration_s, clock)
                 # Deletes are conditional, so two runs taking over one expired lock cannot
                 # both succeed; this check is a second guard before anything changes.
                 if not lease.is_ours():
@@ -353,7 +370,7 @@ def acquire_lease(url: str, command: str, *, duration_s: int = DEFAULT_LEASE_S,
     raise LeaseHeldError(f"{url}: the lease {store.where} keeps changing hands; try again")
 
 
-def describe_lease(url: str, now: dt.datetime | None = None) -> str | None:
+def describe_lease(url: str, clock: Clock | None = None) -> str | None:
     """One line on the dataset's lease for a dry run (which takes none), None when there is
     no lock: a live lease means the real run would be refused now."""
     try:
@@ -364,7 +381,7 @@ def describe_lease(url: str, now: dt.datetime | None = None) -> str | None:
     if current is None:
         return None
     info = _parse_lock(current[0])
-    if info["expires"] <= (now or dt.datetime.now(dt.UTC)):
+    if info["expires"] <= (clock or utc_now)():
         return (f"lease: the expired lease of {info['holder']} would be taken over "
                 f"(lock {store.where})")
     return (f"lease: held by {info['holder']} since {info.get('started_at', '?')}, expires "

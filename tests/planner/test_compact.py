@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from collectors import schema
 from collectors.layout import partition_path
+from planner import lease as lease_module
 from planner.cli import main as mjplan
 from planner.compact import (
     DataFile,
@@ -350,7 +350,7 @@ def test_an_abandoned_lease_is_broken_and_an_expired_one_taken_over(
 
     # An expired lease is taken over without asking; so is an unreadable lock.
     an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    acquire_lease(str(one_partition), "compact", duration_s=60, now=an_hour_ago)
+    acquire_lease(str(one_partition), "compact", duration_s=60, clock=lambda: an_hour_ago)
     assert mjplan(["purge", str(one_partition), "--older-than", "400d", "--yes"]) == 0
     assert "taking over the expired lease of mjplan compact" in caplog.text
     (one_partition / LOCK_NAME).write_text("{not json")
@@ -394,8 +394,30 @@ def _when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+class FakeClock:
+    """Time that moves only when told: now at the start, then on by `advance(seconds)`."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def lease_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The leases' clock for the test: every lease of the process, the CLI's too, so a run and
+    the runs it refuses agree on the time without sleeping through a lease."""
+    clock = FakeClock()
+    monkeypatch.setattr(lease_module, "utc_now", clock)
+    return clock
+
+
 def test_a_run_longer_than_its_lease_keeps_it_by_renewing(
-    one_partition: Path, capsys: pytest.CaptureFixture[str]
+    one_partition: Path, capsys: pytest.CaptureFixture[str], lease_clock: FakeClock
 ) -> None:
     url = str(one_partition)
     before = snapshot(url)
@@ -407,15 +429,15 @@ def test_a_run_longer_than_its_lease_keeps_it_by_renewing(
     refused: list[int] = []
 
     def slow_group(_gr: object) -> None:
-        time.sleep(step_s)  # a group this slow: the run outlasts its first expiry twice over
+        lease_clock.advance(step_s)  # a group this slow: the run outlasts its first expiry twice
         expiries.append(_when(lock_of(one_partition)["expires_at"]))
         refused.append(mjplan(["compact", url]))  # a second run, meanwhile
 
-    t0 = time.monotonic()
+    t0 = lease_clock()
     with acquire_lease(url, "compact", duration_s=lease_s) as lease:
         first = lock_of(one_partition)
         result = run_compaction(plan, slow_group, lease)
-        elapsed = time.monotonic() - t0
+        elapsed = (lease_clock() - t0).total_seconds()
         assert lock_of(one_partition)["token"] == lease.token
     assert elapsed > 2 * lease_s
     assert refused == [2] * n
@@ -429,7 +451,8 @@ def test_a_run_longer_than_its_lease_keeps_it_by_renewing(
     assert snapshot(url) == before
 
 
-def test_purge_renews_its_lease_per_partition(pristine: Path, tmp_path: Path) -> None:
+def test_purge_renews_its_lease_per_partition(pristine: Path, tmp_path: Path,
+                                               lease_clock: FakeClock) -> None:
     root = tmp_path / "ds"
     shutil.copytree(pristine, root)
     url = str(root)
@@ -438,7 +461,7 @@ def test_purge_renews_its_lease_per_partition(pristine: Path, tmp_path: Path) ->
     renewed: list[str] = []
 
     def slow_partition(_p: object) -> None:
-        time.sleep(1.0)
+        lease_clock.advance(1.0)
         renewed.append(lock_of(root)["renewed_at"])
         with pytest.raises(LeaseHeldError):
             acquire_lease(url, "compact")
@@ -482,7 +505,8 @@ def test_lease_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 @pytest.mark.s3
-def test_lease_renewal_on_s3_is_a_conditional_write(s3_dataset: str) -> None:
+def test_lease_renewal_on_s3_is_a_conditional_write(s3_dataset: str,
+                                                      lease_clock: FakeClock) -> None:
     import boto3
 
     from collectors.layout import parse_url
@@ -498,7 +522,7 @@ def test_lease_renewal_on_s3_is_a_conditional_write(s3_dataset: str) -> None:
     with acquire_lease(s3_dataset, "compact", duration_s=2) as lease:
         first = _when(held()["expires_at"])
         for _ in range(3):  # 3.3 s in all: past the first expiry
-            time.sleep(1.1)
+            lease_clock.advance(1.1)
             lease.check()
             with pytest.raises(LeaseHeldError):
                 acquire_lease(s3_dataset, "purge")
