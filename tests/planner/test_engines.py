@@ -177,7 +177,7 @@ def test_old_and_new_layouts_together_then_compacted(
     for name in ("polars", "pyarrow", "duckdb"):
         check(READERS[name](str(tmp_path), None), expected)
     assert mjplan(["compact", str(tmp_path)]) == 0
-    assert "3 files hold job_type as a column too" in capsys.readouterr().out
+    assert "2 files hold job_type as a column too" in capsys.readouterr().out
     for f in tmp_path.rglob("*.parquet"):
         assert "job_type" not in pq.read_schema(f).names, f
     assert summary_counts(str(tmp_path), capsys) == expected
