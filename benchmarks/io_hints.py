@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -38,18 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
+from benchmarks.collector_overhead import _stats  # noqa: E402 - one summary shape for both
 from collectors import InMemorySink, start_attempt  # noqa: E402
 from collectors.sampler import children_sampler, thread_io, tree_sampler  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "io_hints.json"
 PHASES = ("download", "probe", "transcode", "upload")
-
-
-def _stats(values: list[float], digits: int = 2) -> dict[str, float]:
-    v = sorted(values)
-    q = statistics.quantiles(v, n=10) if len(v) >= 2 else [v[0]] * 9
-    return {"median": round(statistics.median(v), digits), "p10": round(q[0], digits),
-            "p90": round(q[-1], digits), "n": len(v)}
 
 
 def repeat_us(fn: Callable[[], Any], runs: int) -> dict[str, dict[str, float]]:
