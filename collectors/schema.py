@@ -178,7 +178,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("synthetic", "bool", None, "True for rows of the seeded generator, not measured.",
            nullable=False),
     Column("source", "string", (_M, "source"),
-           "'production', 'bench' (mjcollect bench) or 'synthetic'; null in version-1 files."),
+           "'production', 'bench' (mjcollect bench) or 'synthetic'; null in version-1 files "
+           "(and rows that do not say): readers take `synthetic` then (source_of, SOURCE_SQL)."),
     Column("collector_version", "string", (_M, "collectorVersion"), "Version that wrote it."),
     Column("schema_version", "int32", (_M, "schemaVersion"), "SCHEMA_VERSION of the writer.",
            nullable=False),
@@ -221,7 +222,6 @@ def empty_row() -> dict[str, Any]:
     """A row with every column present and null, but the non-null defaults."""
     row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
     row["synthetic"] = False
-    row["source"] = SOURCE_PRODUCTION
     row["schema_version"] = SCHEMA_VERSION
     return row
 

@@ -395,7 +395,8 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
     wait = o.wait.label() if o.wait else "no wait target"
     cols: dict[str, list[str]] = {
         k: []
-        for k in ("#", "Instance", "vCPU", "Slots", "Service s", "Load", "Util n", "Wait n",
+        for k in ("#", "Instance", "From", "vCPU", "Slots", "Service s", "Load", "Util n",
+                  "Wait n",
                   "Inst", "Bound", "Wait p", "OD $/h", "OD $/media h", "Spot band",
                   "Spot inst", "Spot $/h", "Spot $/media h")
     }  # fmt: skip
@@ -404,7 +405,8 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
         for k, v in zip(
             cols,
             (
-                str(i), t.instance_type + ("*" if t.estimated else ""), str(t.vcpus),
+                str(i), t.instance_type + ("*" if t.estimated else ""), t.from_label,
+                str(t.vcpus),
                 str(t.slots), f"{t.mean_service_s:.1f}", f"{t.load_erlangs:.2f}",
                 str(t.instances_utilisation),
                 "-" if t.instances_wait is None else str(t.instances_wait),

@@ -374,10 +374,19 @@ class TypeSizing:
     replay_source: str = ""
     #: With `--lanes thumbs`: slots of the fleet kept for thumbnails.
     thumb_slots: int | None = None
+    #: Where its numbers come from: 'estimated' (scaled from `estimated_from`), else the
+    #: sources of its measured rows: 'production', 'bench', 'synthetic' (joined with '+').
+    source: str = "production"
 
     @property
     def estimated(self) -> bool:
         return self.estimated_from is not None
+
+    @property
+    def from_label(self) -> str:
+        """Where its numbers come from, for tables: the measured rows' source, or
+        "est. <type>" for a type estimated from a measured one."""
+        return f"est. {self.estimated_from}" if self.estimated_from else self.source
 
     def usd_h(self, capacity: CapacityType) -> float:
         return self.spot_usd_h if capacity == "spot" else self.on_demand_usd_h
@@ -529,6 +538,7 @@ def load_sizing_inputs(
     from planner.throughput import (
         measure_concurrency,
         measure_outcomes,
+        measure_sources,
         measure_worker_slots,
         measurements_from,
     )
@@ -538,9 +548,11 @@ def load_sizing_inputs(
     histories = hourly.histories(window)
     services, waste = measure_outcomes(source, start)
     arrivals = load_arrivals(source, start, end)
+    sources = measure_sources(source, start)
+    measured = measurements_from(
+        measure_concurrency(source, start), services, measure_worker_slots(source, start))
     return SizingInputs(
-        measurements=measurements_from(
-            measure_concurrency(source, start), services, measure_worker_slots(source, start)),
+        measurements={t: replace(m, source=sources.get(t)) for t, m in measured.items()},
         histories=histories,
         waste=waste,
         prices=prices if prices is not None else load_prices(),
@@ -635,6 +647,7 @@ def size_type(
         spot_usd_per_media_h=None,
         capacity_jobs_per_hour=slots * 3600.0 / mean_service if mean_service > 0 else 0.0,
         concurrency_measured=m.concurrency.measured,
+        source="estimated" if m.estimated else (m.source or "production"),
         arch=price.arch,
         slots_source=choice.source,
         design_hour=hours_start(ctx.start, h) if ctx.demand.as_measured or ctx.start else None,

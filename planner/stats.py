@@ -19,6 +19,8 @@ What a group reports (job type x instance type, optionally x input class):
 * CPU and memory where sampled (cpu_pct_avg is % of one core; cpu_util is that over the usable
   cores, 0..1; mem in MB), with the number of sampled attempts.
 * low_sample: fewer than LOW_SAMPLE (30) attempts stand behind the group's main figure.
+* source: where the group's rows come from, 'production', 'bench' (mjcollect bench) or
+  'synthetic', several joined with '+' (collectors.schema.SOURCE_SQL for version-1 rows).
 
 Thumbnails (throughput unit "jobs"): media seconds mean nothing for one decoded frame, so RTF
 fields are null and the group is summarised as seconds per job (p50/p90, mean) and jobs per
@@ -224,7 +226,8 @@ WITH a AS (
     CASE WHEN status = 'succeeded' THEN cpu_pct_max END AS cpu_max,
     CASE WHEN status = 'succeeded' AND coalesce(cpu_cores_usable, cpu_cores) > 0
          THEN cpu_pct_avg / (100.0 * coalesce(cpu_cores_usable, cpu_cores)) END AS cpu_util,
-    CASE WHEN status = 'succeeded' THEN mem_rss_mb_max END AS mem_max
+    CASE WHEN status = 'succeeded' THEN mem_rss_mb_max END AS mem_max,
+    {source_sql} AS src
   FROM attempts{where}
 )
 SELECT {key_names},
@@ -247,7 +250,8 @@ SELECT {key_names},
   avg(cpu_util) AS cpu_util,
   avg(mem_max) AS mem_rss_mb_avg,
   quantile_cont(mem_max, 0.9) AS mem_rss_mb_p90,
-  max(mem_max) AS mem_rss_mb_max
+  max(mem_max) AS mem_rss_mb_max,
+  string_agg(DISTINCT src, '+' ORDER BY src) AS source
 FROM a
 GROUP BY ALL
 ORDER BY ALL
@@ -294,6 +298,7 @@ SUMMARY_COLUMNS = (
     "n_wall",
     *_RESOURCE_COLUMNS,
     "low_sample",
+    "source",
 )
 
 
@@ -343,6 +348,7 @@ def rtf_summary(
         where=where,
         known_input=KNOWN_INPUT,
         measured_wall=MEASURED_WALL,
+        source_sql=schema.SOURCE_SQL,
     )
     rows = connection_of(source).sql(sql, params=params).fetchall()
     if not rows:
@@ -366,6 +372,7 @@ def rtf_summary(
         "sd_wall",
         "wall_q",
         *_RESOURCE_COLUMNS,
+        "source",
     ]
     out: list[dict[str, Any]] = []
     for raw in rows:
@@ -434,13 +441,14 @@ def rtf_summary(
             mem_rss_mb_p90=g["mem_rss_mb_p90"],
             mem_rss_mb_max=g["mem_rss_mb_max"],
             low_sample=n_main < low_sample,
+            source=g["source"],
         )
         out.append(rec)
     schema_pl: dict[str, Any] = {name: pl.String for name in names}
     for col in SUMMARY_COLUMNS:
         if col in ("attempts", "succeeded", "n_rtf", "n_wall", "cpu_sampled"):
             schema_pl[col] = pl.Int64
-        elif col == "throughput_unit":
+        elif col in ("throughput_unit", "source"):
             schema_pl[col] = pl.String
         elif col == "low_sample":
             schema_pl[col] = pl.Boolean

@@ -163,6 +163,9 @@ class InstanceMeasurements:
     fixed_slots: int | None = field(default=None, compare=False)
     #: The workers' configured slots (the `worker_slots` column, schema v2), if recorded.
     worker_slots: int | None = None
+    #: Where the measured rows come from: 'production', 'bench', 'synthetic', several joined
+    #: with '+' (`measure_sources`); None when not looked up.
+    source: str | None = field(default=None, compare=False)
 
     @property
     def estimated(self) -> bool:
@@ -343,6 +346,19 @@ def measure_outcomes(
         for jt, a in sorted(waste_acc.items())
     }
     return dict(sorted(services.items())), waste
+
+
+def measure_sources(source: Any, since: dt.datetime | None = None) -> dict[str, str]:
+    """Where each instance type's succeeded attempts come from: 'production', 'bench' or
+    'synthetic', several joined with '+' (version-1 rows by their `synthetic` flag)."""
+    from collectors.schema import SOURCE_SQL
+
+    clause, params = _since_clause(since)
+    rows = connection_of(source).execute(
+        f"SELECT instance_type, string_agg(DISTINCT {SOURCE_SQL}, '+' ORDER BY {SOURCE_SQL}) "
+        f"FROM attempts WHERE status = 'succeeded' AND instance_type IS NOT NULL{clause} "
+        "GROUP BY ALL", params).fetchall()
+    return {str(t): str(s) for t, s in rows}
 
 
 def measure_services(

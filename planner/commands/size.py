@@ -299,7 +299,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
 
     from planner import formats
 
-    width = max(180, shutil.get_terminal_size((180, 24)).columns)
+    width = max(200, shutil.get_terminal_size((200, 24)).columns)
     console = Console(width=width, highlight=False)
     o = result.options
     wait = o.wait.label() if o.wait else "no wait target"
@@ -323,6 +323,7 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     for col, justify in [
         ("#", "right"),
         ("Instance", "left"),
+        ("From", "left"),
         ("vCPU", "right"),
         ("Slots", "right"),
         ("Service s", "right"),
@@ -339,12 +340,14 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
         ("Spot $/h", "right"),
         ("Spot $/media h", "right"),
     ]:
-        table.add_column(col, justify=justify, no_wrap=col in ("Instance", "Bound"))  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col in ("Instance", "From", "Bound"),  # type: ignore[arg-type]
+                         min_width=len("bench+production") if col == "From" else None)
     for i, t in enumerate(result.types[: args.top], 1):
         wait_s = t.wait_at_target_percentile_s
         table.add_row(
             str(i),
             t.instance_type + ("*" if t.estimated else ""),
+            t.from_label,
             str(t.vcpus),
             str(t.slots),
             f"{t.mean_service_s:.1f}",

@@ -11,7 +11,7 @@ from planner import formats
 
 #: Labels of the sizing table's columns, by key (the wider forms' as `mjplan size` writes them).
 SIZING_LABELS: dict[str, str] = {
-    "rank": "#", "type": "Instance", "from": "Est. from", "vcpus": "vCPU", "slots": "Slots",
+    "rank": "#", "type": "Instance", "from": "From", "vcpus": "vCPU", "slots": "Slots",
     "service": "Service s", "load": "Load", "util_n": "Util n", "wait_n": "Wait n",
     "instances": "Inst", "fleet": "Fleet", "bound": "Bound", "wait_p": "Wait p", "util": "Util",
     "usd_h": "$/h", "usd_media_h": "$/media h",
@@ -22,7 +22,8 @@ SIZING_LABELS: dict[str, str] = {
 #: The sizing table's forms, narrowest first; `sizing_columns` picks the widest that fits.
 #: At 80 columns: `Fleet`, `$/h` and `$/media h` in the chosen capacity type (`Inst` is the
 #: on-demand count). Wider: on-demand and spot side by side, then (about 190 columns) every
-#: column of `mjplan size`: the two bounds' counts, the wait reached, where an estimate is from.
+#: column of `mjplan size`: the two bounds' counts, the wait reached, where the numbers come from
+#: (production, bench, synthetic, or the type an estimate is from).
 SIZING_LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("rank", "type", "slots", "instances", "fleet", "bound", "util", "usd_h", "usd_media_h"),
     ("rank", "type", "slots", "bound", "util", "od_instances", "od_usd_h", "spot_instances",
@@ -52,7 +53,7 @@ def sizing_texts(rank: int, t: Any, capacity: str) -> dict[str, str]:
     return {
         "rank": str(rank),
         "type": t.instance_type + ("*" if t.estimated else ""),
-        "from": t.estimated_from or "",
+        "from": t.from_label,
         "vcpus": str(t.vcpus),
         "slots": str(t.slots),
         "service": f"{t.mean_service_s:.1f}",

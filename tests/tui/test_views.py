@@ -239,12 +239,12 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
         assert fits()
 
         await pilot.resize_terminal(200, 50)
-        await wait_for(pilot, lambda: "Est. from" in _headers(table))
+        await wait_for(pilot, lambda: "From" in _headers(table))
         assert _headers(table)[-4:] == ["Spot band", "Spot inst", "Spot $/h", "Spot $/media h"]
         rows = {r[1]: dict(zip(_headers(table), r, strict=True)) for r in table_rows(table)}
         for t in result.types:
             row = rows[t.instance_type + ("*" if t.estimated else "")]
-            assert row["Est. from"] == (t.estimated_from or "")
+            assert row["From"] == t.from_label  # production/bench/synthetic, est. <type>
             assert row["Util n"] == str(t.instances_utilisation)
         assert fits()
 
