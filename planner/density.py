@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from planner.dataset import Dataset
     from planner.prices import PriceTable
+    from planner.throughput import InstanceMeasurements
 
 #: Default bound on a job's duration at a level, as a multiple of its duration alone.
 DEFAULT_MAX_SLOWDOWN = 1.5
@@ -175,7 +176,8 @@ def curve_from_levels(
         best=_is_top(pl.col("eligible"), key),
         bounded=_is_top(within, key),
     )
-    return df.select(CURVE_COLUMNS).sort(key + ["running"])
+    # The sums behind each level stay (after CURVE_COLUMNS): sizing rebuilds services from them.
+    return df.select(*CURVE_COLUMNS, "wall_s", "media_s", "media_wall_s").sort(key + ["running"])
 
 
 def _is_top(mask: pl.Expr, key: list[str]) -> pl.Expr:
@@ -256,3 +258,41 @@ def best_slots(curve: pl.DataFrame, *, job_types: Sequence[str] | None = None) -
         rows = rows.filter(pl.col("job_type").is_in(list(job_types)))
     out = rows.group_by("instance_type").agg(pl.col("running").min()).sort("instance_type")
     return {str(t): int(n) for t, n in out.iter_rows()}
+
+
+def with_density_slots(
+    measurements: Mapping[str, InstanceMeasurements],
+    levels: pl.DataFrame,
+    *,
+    max_slowdown: float = DEFAULT_MAX_SLOWDOWN,
+    min_attempts: int = DEFAULT_MIN_ATTEMPTS,
+    job_types: Sequence[str] | None = None,
+) -> dict[str, InstanceMeasurements]:
+    """`--slots best`: each measured type with a density curve gets `density_slots` =
+    best_slots (over `job_types`, the demand's) and, for each job type measured at that level,
+    the service measured there (contention at that density is in it); other types and job
+    types keep theirs. `levels`: measure_levels() sums. Pure."""
+    from dataclasses import replace
+
+    import polars as pl
+
+    from planner.throughput import Service
+
+    if levels.is_empty():
+        return dict(measurements)
+    curve = curve_from_levels(levels, max_slowdown=max_slowdown, min_attempts=min_attempts)
+    slots = best_slots(curve, job_types=job_types)
+    out: dict[str, InstanceMeasurements] = {}
+    for name, m in measurements.items():
+        n = slots.get(name)
+        if n is None or m.estimated:
+            out[name] = m
+            continue
+        at_n = curve.filter((pl.col("instance_type") == name) & (pl.col("running") == n))
+        services = dict(m.services)
+        for r in at_n.iter_rows(named=True):
+            services[r["job_type"]] = Service(
+                name, r["job_type"], int(r["attempts"]), float(r["wall_s"]),
+                float(r["media_s"] or 0.0), float(r["media_wall_s"] or 0.0))
+        out[name] = replace(m, services=services, density_slots=n)
+    return out

@@ -311,6 +311,8 @@ class SizingInputs:
     burstiness: float = 1.0
     #: Start of the window's first hour (for the design hour's time).
     start: dt.datetime | None = None
+    #: planner.density.measure_levels over the window (for `--slots best`); None: not loaded.
+    density_levels: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -533,6 +535,7 @@ def load_sizing_inputs(
     """
     from planner.arrivals import burstiness, load_arrivals
     from planner.demand import load_hourly_arrivals
+    from planner.density import measure_levels
     from planner.prices import load_prices
     from planner.service_times import measure_service_samples
     from planner.throughput import (
@@ -549,10 +552,12 @@ def load_sizing_inputs(
     services, waste = measure_outcomes(source, start)
     arrivals = load_arrivals(source, start, end)
     sources = measure_sources(source, start)
+    levels = measure_levels(source, since=start)
     measured = measurements_from(
         measure_concurrency(source, start), services, measure_worker_slots(source, start))
     return SizingInputs(
         measurements={t: replace(m, source=sources.get(t)) for t, m in measured.items()},
+        density_levels=levels,
         histories=histories,
         waste=waste,
         prices=prices if prices is not None else load_prices(),
@@ -827,10 +832,23 @@ def _design_demand(t: TypeSizing, demand: HourlyDemand, hours: HourLoad | None,
     return out
 
 
+def with_best_slots(inputs: SizingInputs, options: SizingOptions) -> SizingInputs:
+    """With `--slots best`, the measurements at the best packing density within
+    options.max_slowdown (planner.density.with_density_slots); else `inputs` unchanged."""
+    if options.slots != "best" or inputs.density_levels is None:
+        return inputs
+    from planner.density import with_density_slots
+
+    return replace(inputs, measurements=with_density_slots(
+        inputs.measurements, inputs.density_levels, max_slowdown=options.max_slowdown,
+        job_types=sorted(inputs.histories) or None))
+
+
 def size_fleet(inputs: SizingInputs, options: SizingOptions) -> SizingResult:
     """Size every priced and measured (or estimated) instance type; rank; confirm the cheapest
     in a replay when asked (options.replay); recommend. Pure (the replay is seeded)."""
     check_utilisation(options.utilisation)
+    inputs = with_best_slots(inputs, options)
     labels = resolve_demand(
         inputs.histories,
         percentile=options.percentile,
@@ -983,6 +1001,7 @@ def replay_fleet(
     SizingError for a type without measurements (or an estimate) or a count below 1."""
     if instances < 1:
         raise SizingError("instances must be at least 1")
+    inputs = with_best_slots(inputs, options)
     pool = with_estimates(inputs.measurements, inputs.prices, options.slots)
     m = pool.get(instance_type)
     if m is None:

@@ -117,6 +117,9 @@ class SizingOptions:
     count_waste: bool = True
     #: Job slots per instance (planner.slots: auto = worker_slots, else inferred).
     slots: SlotsRule = "auto"
+    #: With slots "best": a job may take at most this many times its duration alone
+    #: (planner.density).
+    max_slowdown: float = 1.5
     #: CPU architectures the recommended fleet may mix, one launch template each (x86_64,
     #: arm64). Empty: one launch template, so one architecture (that of the cheapest type).
     architectures: tuple[str, ...] = ()
@@ -146,14 +149,15 @@ def _number(value: float | str, what: str, example: str) -> float:
 
 
 def parse_slots(value: str | int) -> SlotsRule:
-    """`auto`, `mean`, `max` or a whole number >= 1."""
+    """`auto`, `mean`, `max`, `best` or a whole number >= 1."""
     text = str(value).strip().lower()
-    if text in ("auto", "mean", "max"):
+    if text in ("auto", "mean", "max", "best"):
         return text  # type: ignore[return-value]
     try:
         slots = int(text)
     except ValueError:
-        raise SizingError(f"slots {value!r}: expected auto, mean, max or a number") from None
+        raise SizingError(f"slots {value!r}: expected auto, mean, max, best or a number"
+                          ) from None
     if slots < 1:
         raise SizingError("slots must be at least 1")
     return slots
@@ -171,6 +175,7 @@ def build_sizing_options(
     include_estimated: bool = True,
     fleet_types: int = 3,
     slots: str | int = "auto",
+    max_slowdown: float | str = 1.5,
     architectures: Sequence[str] = (),
     replay: bool = True,
     lanes: str = "none",
@@ -195,6 +200,9 @@ def build_sizing_options(
         raise SizingError("fleet types must be at least 1")
     if capacity not in ("spot", "on-demand"):
         raise SizingError(f"capacity {capacity!r}: choose spot or on-demand")
+    slowdown = _number(max_slowdown, "max slowdown", "1.5")
+    if not slowdown >= 1:
+        raise SizingError(f"max slowdown must be at least 1, got {slowdown:g}")
     if lanes not in ("none", "thumbs"):
         raise SizingError(f"lanes {lanes!r}: choose none or thumbs")
     for arch in architectures:
@@ -222,6 +230,7 @@ def build_sizing_options(
         include_estimated=include_estimated,
         fleet_types=fleet_types,
         slots=parse_slots(slots),
+        max_slowdown=slowdown,
         architectures=tuple(dict.fromkeys(architectures)),
         replay=replay,
         lanes=lanes,  # type: ignore[arg-type]

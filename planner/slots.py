@@ -19,8 +19,10 @@ import numpy as np
 
 #: How job slots are chosen: "auto" (worker_slots, else inferred), "mean" (the mean measured
 #: concurrency, rounded: sizes a lightly loaded fleet too big), "max" (the most seen at once on
-#: a host, for a millisecond even), or a number.
-SlotsRule = Literal["auto", "mean", "max"] | int
+#: a host, for a millisecond even), "best" (the packing density with the most throughput within
+#: the slowdown bound, planner.density.best_slots; "auto" where no density was measured), or a
+#: number.
+SlotsRule = Literal["auto", "mean", "max", "best"] | int
 
 #: A stretch at the configured limit is rare on a fleet that is busy but not saturated (0.09 %
 #: of the busy time at 3 jobs on 3-slot hosts running 1.1 on average, tests/planner/truth_data),
@@ -57,10 +59,19 @@ def choose_slots(
     mean_concurrency: float,
     max_concurrency: int,
     measured: bool,
+    density_slots: int | None = None,
 ) -> SlotsChoice:
-    """Slots per instance of one type by `rule` (module docstring)."""
+    """Slots per instance of one type by `rule` (module docstring). `density_slots`: the best
+    density within the slowdown bound (planner.density.best_slots), for rule "best"."""
     if isinstance(rule, int):
         return SlotsChoice(rule, "--slots")
+    if rule == "best":
+        if density_slots is not None and density_slots >= 1:
+            return SlotsChoice(int(density_slots), "best density within the slowdown bound")
+        auto = choose_slots("auto", worker_slots=worker_slots, level_seconds=level_seconds,
+                            mean_concurrency=mean_concurrency, max_concurrency=max_concurrency,
+                            measured=measured)
+        return SlotsChoice(auto.slots, f"{auto.source}; no density measured")
     if rule == "mean":
         return SlotsChoice(max(1, int(mean_concurrency + 0.5)), "mean measured concurrency")
     if rule == "max":

@@ -166,6 +166,9 @@ class InstanceMeasurements:
     #: Where the measured rows come from: 'production', 'bench', 'synthetic', several joined
     #: with '+' (`measure_sources`); None when not looked up.
     source: str | None = field(default=None, compare=False)
+    #: Slots of the best packing density within the slowdown bound (`--slots best`,
+    #: planner.density.with_density_slots); its services are then those measured at it.
+    density_slots: int | None = field(default=None, compare=False)
 
     @property
     def estimated(self) -> bool:
@@ -192,6 +195,7 @@ class InstanceMeasurements:
             mean_concurrency=c.mean_concurrency,
             max_concurrency=c.max_concurrency,
             measured=c.measured,
+            density_slots=self.density_slots,
         )
 
     def media_seconds_per_second(self, job_type: str) -> float | None:

@@ -115,10 +115,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--slots",
         default="auto",
-        metavar="auto|mean|max|N",
+        metavar="auto|mean|max|best|N",
         help="job slots per instance: auto (default) = the workers' worker_slots where the data "
         "has them, else inferred from the measured concurrency (p99, overlaps under 1 s "
-        "ignored); mean = the mean concurrency; max = the most seen at once; or a number",
+        "ignored); mean = the mean concurrency; max = the most seen at once; best = the "
+        "packing density with the most throughput within --max-slowdown (mjplan density), "
+        "with the service times measured at it; or a number",
+    )
+    parser.add_argument(
+        "--max-slowdown",
+        default="1.5",
+        metavar="X",
+        help="with --slots best: a job may take at most X times its duration alone (default 1.5)",
     )
     parser.add_argument(
         "--lanes",
@@ -189,6 +197,7 @@ def build_options(args: argparse.Namespace) -> SizingOptions:
         include_estimated=not args.no_estimated,
         fleet_types=args.fleet_types,
         slots=args.slots,
+        max_slowdown=getattr(args, "max_slowdown", "1.5"),
     )
 
 

@@ -206,3 +206,51 @@ def test_density_chart_draws_the_curve(curve: Any) -> None:
     assert len(fig.data) == 3  # c7i and m6i exports, c7i thumbnails
     empty = charts.density(pl.DataFrame())
     assert not empty.data and "host_running_at_start" in empty.layout.annotations[0].text
+
+
+def test_slots_best_sizes_at_the_best_density_with_its_service_times(data: Path) -> None:
+    import datetime as dt
+
+    from planner.density import measure_levels, with_density_slots
+    from planner.prices import parse_prices
+    from planner.sizing import load_sizing_inputs, size_fleet
+    from planner.sizing_options import build_sizing_options
+
+    prices = parse_prices(
+        "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band\n"
+        "c7i.large,2,4,0.18,0.09,<5%\nm6i.large,2,8,0.2,0.1,<5%\n")
+    ds = open_dataset(str(data))
+    try:
+        inputs = load_sizing_inputs(ds, window=dt.timedelta(days=30), prices=prices)
+        levels = measure_levels(ds)
+    finally:
+        ds.close()
+    best = with_density_slots(inputs.measurements, levels, max_slowdown=1.5)
+    c7i = best["c7i.large"]
+    assert c7i.density_slots == 2 and c7i.slots_for("best") == 2
+    # The services of level 2, by hand: 7 exports of 40 s (one without a known input), 5
+    # thumbnails of 1.5 s.
+    assert c7i.services[EXPORT].service_s == pytest.approx(40.0)
+    assert c7i.services[EXPORT].rtf == pytest.approx(60 / 40)
+    assert c7i.services[THUMB].service_s == pytest.approx(1.5)
+    assert best["m6i.large"].density_slots == 1
+    assert best["m6i.large"].services[EXPORT].service_s == pytest.approx(20.0)
+
+    options = build_sizing_options(slots="best", max_slowdown=1.5, wait="none", replay=False)
+    result = size_fleet(inputs, options)
+    sized = {t.instance_type: t for t in result.types}
+    assert sized["c7i.large"].slots == 2
+    assert sized["c7i.large"].slots_source == "best density within the slowdown bound"
+    assert "m6i.large" in result.skipped  # no thumbnail measured on it
+    # The load is that of the level-2 services (RTF 1.5, 1.5 s a thumbnail), not of all levels
+    # together (exports: 1560 media s in 1340 s, RTF 1.16).
+    from dataclasses import replace
+
+    two = build_sizing_options(slots=2, wait="none", replay=False)
+    at_two = size_fleet(replace(inputs, measurements=best), two).types[0]
+    all_levels = size_fleet(inputs, two).types[0]
+    assert sized["c7i.large"].load_erlangs == pytest.approx(at_two.load_erlangs)
+    assert sized["c7i.large"].load_erlangs < all_levels.load_erlangs
+    loose = build_sizing_options(slots="best", max_slowdown=2.0, wait="none", replay=False)
+    # Thumbnails at 3 slow down 2.4x: still 2 slots however loose the export bound.
+    assert size_fleet(inputs, loose).types[0].slots == 2
