@@ -40,7 +40,7 @@ def test_typed_text_and_numbers_give_the_same_options() -> None:
         ({"capacity": "reserved"}, "capacity 'reserved': choose spot or on-demand"),
         ({"interruption": ["c5.large=x"]}, "expected TYPE=RATE"),
         ({"interruption": ["c5.large=1"]}, "the rate is a fraction in [0, 1)"),
-        ({"slots": "lots"}, "expected auto, mean, max or a number"),
+        ({"slots": "lots"}, "expected auto, mean, max, best or a number"),
         ({"slots": 0}, "slots must be at least 1"),
         ({"fleet_types": 0}, "fleet types must be at least 1"),
     ],
