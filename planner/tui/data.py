@@ -297,6 +297,13 @@ def size(
     return inputs, size_fleet(inputs, options)
 
 
+def analytic(options: SizingOptions) -> SizingOptions:
+    """`options` without the replay: the number the form shows while the replay runs."""
+    from dataclasses import replace
+
+    return replace(options, replay=False)
+
+
 def write_fleet_request(result: SizingResult, directory: str) -> str:
     """Write the recommended fleet as an EC2 Fleet request JSON; returns the absolute path."""
     from pathlib import Path

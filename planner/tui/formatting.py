@@ -249,3 +249,20 @@ def demand_text(demand: Mapping[str, Any], growth: float = 1.0) -> str:
     else:
         head = "Demand jobs/h" + (f" x{growth:g}" if growth != 1 else "")
     return f"{head}: " + (", ".join(parts) if parts else "none")
+
+
+def decided_text(t: Any) -> str:
+    """One line on how the cheapest type's count was decided and how it ran the window, from a
+    `planner.sizing.TypeSizing`: `c7i.large: 3, analytic 3 confirmed by the replay; target met
+    in 326 of 336 h, 0.6% of jobs over`."""
+    if t.decided_by != "replay":
+        how = f"analytic {t.instances_analytic} (no replay)"
+    elif t.instances == t.instances_analytic:
+        how = f"analytic {t.instances_analytic} confirmed by the replay"
+    else:
+        how = f"analytic {t.instances_analytic}, the replay needs {t.instances}"
+    ran = ""
+    if t.hours_met is not None and t.share_over_target is not None:
+        ran = (f"; target met in {t.hours_met} of {t.hours} h, "
+               f"{t.share_over_target:.1%} of jobs over")
+    return f"{t.instance_type}: {t.instances}, {how}{ran}"

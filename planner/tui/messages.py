@@ -86,11 +86,15 @@ class DistributionLoaded(Message):
 
 @dataclass
 class SizingComputed(Message):
-    """A `planner.sizing.SizingResult` for the form of `generation` (and the inputs used)."""
+    """A `planner.sizing.SizingResult` for the form of `generation` (and the inputs used).
+
+    `final` False: the analytic sizing, shown at once while the replay that confirms it runs;
+    True: the answer (replayed, or analytic when there is nothing to replay)."""
 
     generation: int
     inputs: Any
     result: Any
+    final: bool = True
 
 
 @dataclass

@@ -80,10 +80,11 @@ def test_mixed_world_from_ten_seconds_to_ten_minutes(tmp_path: Path, target_s: f
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target_s", [10.0, 60.0])
+@pytest.mark.parametrize("target_s", [20.0, 60.0])
 def test_bursty_thumbnails(tmp_path: Path, target_s: float) -> None:
-    # Four days: at 2 instances the truth meets a 10 s target in 92 % of the hours, and two
-    # days of data cannot tell 92 % from 95 % (the replay judges the hours it has).
+    # Not 10 s: there 2 instances meet the target in 92-93 % of the hours of the truth, so
+    # close to the 95 % asked that a few days of data decide it by chance (2 or 3 instances
+    # by the draw; docs/sizing.md, "Limits").
     check(measured(THUMBS, tmp_path, hours=96), THUMBS, target_s)
 
 

@@ -66,7 +66,7 @@ def test_distributions(snap_compare: Any, fixed_data_url: str) -> None:
 
 
 def test_fleet_sizing(snap_compare: Any, fixed_data_url: str) -> None:
-    run_before = _view("f", SizingScreen, "result")
+    run_before = _view("f", SizingScreen, "answer")
     assert snap_compare(_app(fixed_data_url), run_before=run_before)
 
 

@@ -51,7 +51,7 @@ async def sizing_view(
     app = PlannerApp(TEST_DATA_URL, output_dir=output_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "result")
+        screen = await open_view(pilot, "f", SizingScreen, "answer")
         yield pilot, screen, screen.query_one("#sizing-table", DataTable)
 
 
@@ -134,7 +134,8 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         # Edit the utilisation in place: the table follows.
         box = screen.query_one("#in-utilisation", Input)
         box.value = "0.5"
-        await wait_for(pilot, lambda: screen.result.options.utilisation == 0.5)
+        await wait_for(pilot, lambda: screen.answer is not None
+                       and screen.answer.options.utilisation == 0.5)
         half = size_fleet(inputs, SizingOptions(utilisation=0.5))
         assert table_rows(table) == [
             sizing_cells(i, t, "spot") for i, t in enumerate(half.types, 1)
@@ -142,7 +143,8 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
 
         # On-demand instead of spot.
         screen.query_one("#in-capacity", Select).value = "on-demand"
-        await wait_for(pilot, lambda: screen.result.options.capacity == "on-demand")
+        await wait_for(pilot, lambda: screen.answer is not None
+                       and screen.answer.options.capacity == "on-demand")
         od = size_fleet(inputs, SizingOptions(utilisation=0.5, capacity="on-demand"))
         assert table_rows(table)[0] == sizing_cells(1, od.types[0], "on-demand")
 
@@ -160,7 +162,8 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         # A forecast instead of the data's demand, for one job type.
         demand = screen.query_one("#in-demand", Input)
         demand.value = "create_video_export_v1=40h/d"
-        await wait_for(pilot, lambda: len(screen.result.options.forecasts) == 1)
+        await wait_for(pilot, lambda: screen.answer is not None
+                       and len(screen.answer.options.forecasts) == 1)
         forecast = size_fleet(inputs, SizingOptions(
             utilisation=0.5, capacity="on-demand",
             forecasts=(parse_forecast("create_video_export_v1=40h/d"),)))
@@ -168,7 +171,8 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
             sizing_cells(i, t, "on-demand") for i, t in enumerate(forecast.types, 1)
         ]
         demand.value = ""
-        await wait_for(pilot, lambda: not screen.result.options.forecasts)
+        await wait_for(pilot, lambda: screen.answer is not None
+                       and not screen.answer.options.forecasts)
 
         # Another price file: only its instance types are sized.
         prices = screen.query_one("#in-prices", Input)
@@ -255,7 +259,8 @@ async def test_a_wider_screen_shows_more_sizing_columns(dataset: Any) -> None:
         assert _headers(table)[-1] == "Spot $/media h"
         assert fits()
         screen.query_one("#in-capacity", Select).value = "on-demand"
-        await wait_for(pilot, lambda: screen.result.options.capacity == "on-demand")
+        await wait_for(pilot, lambda: screen.answer is not None
+                       and screen.answer.options.capacity == "on-demand")
         assert _headers(table)[-1] == "OD $/media h"
         od = size_fleet(load_sizing_inputs(dataset), SizingOptions(capacity="on-demand"))
         assert table_rows(table)[0][-1] == formats.usd(od.types[0].on_demand_usd_per_media_h, 3)

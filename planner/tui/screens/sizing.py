@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from planner.errors import PlannerError
 from planner.tui import data, formatting
@@ -56,6 +57,12 @@ class SizingScreen(Screen[None]):
         #: The generation whose inputs the worker refused, and why (`w` says so).
         self.failed: tuple[int, str] | None = None
         self.written: str | None = None
+
+    @property
+    def answer(self) -> Any:
+        """The result of the current form once final (replayed), else None."""
+        final = self.computed_generation == self.generation
+        return self.result if final else None
 
     def _field(self, label: str, field: str, tooltip: str, placeholder: str = "",
                *, first: bool = False) -> ComposeResult:
@@ -107,6 +114,8 @@ class SizingScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing")
     def compute(self, generation: int, form: SizingForm) -> None:
+        got: dict[str, Any] = {}
+
         def query() -> SizingComputed:
             window = data.sizing_window(form)  # a bad window is told before any query
             options = data.sizing_options(form)  # so is any other bad value
@@ -115,13 +124,23 @@ class SizingScreen(Screen[None]):
                 # Kept even if this form cannot be sized, so the next edit skips the queries.
                 inputs = data.load_sizing_inputs(self.app.dataset, window)  # type: ignore[attr-defined]
                 self.inputs_by_window[window] = inputs
-            inputs, result = data.size(inputs, options, form.prices)
+            # The analytic answer first (milliseconds), the replay's after it (below).
+            inputs, result = data.size(inputs, data.analytic(options), form.prices)
             self.inputs_by_window[window] = inputs  # with the form's price table
-            return SizingComputed(generation, inputs, result)
+            got.update(inputs=inputs, options=options)
+            final = not (options.replay and options.wait is not None)
+            return SizingComputed(generation, inputs, result, final=final)
 
         # The view names the form's generation: a slow query (another window) that fails after
         # a newer form was sized must not put its error over that result.
-        post_result(self, f"sizing#{generation}", query)
+        if not post_result(self, f"sizing#{generation}", query):
+            return
+        if not got["options"].replay or got["options"].wait is None:
+            return
+        if get_current_worker().is_cancelled:
+            return  # a newer form is being sized
+        post_result(self, f"sizing#{generation}", lambda: SizingComputed(
+            generation, got["inputs"], data.size(got["inputs"], got["options"], form.prices)[1]))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing-write")
     def write(self, result: Any, directory: str) -> None:
@@ -144,17 +163,20 @@ class SizingScreen(Screen[None]):
     def _computed(self, message: SizingComputed) -> None:
         if message.generation != self.generation:
             return
-        self.computed_generation = message.generation
+        if message.final:  # `w` writes only the answer, not the analytic first guess
+            self.computed_generation = message.generation
         self.inputs, self.result = message.inputs, message.result
         result = message.result
         table = self.query_one(SizingTable)
         table.loading = False
         table.show(result.types, result.options.capacity)
         self._mark_stale(False)
-        self.query_one("#sizing-fleet", Static).update(
-            Text(formatting.recommendation_text(result.recommendation, result.types))
-        )
+        self.query_one("#sizing-fleet", Static).update(Text(
+            result.headline() + "\n"
+            + formatting.recommendation_text(result.recommendation, result.types)))
         demand = formatting.demand_text(result.demand, result.options.growth)
+        demand += "\n" + (formatting.decided_text(result.types[0]) if message.final
+                          else "Replaying the window to confirm the instance counts…")
         if any(t.estimated for t in result.types):
             status = self.query_one("#sizing-status", Static)
             demand = formatting.with_note(demand, "* estimated from a measured type of its "
