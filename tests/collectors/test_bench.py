@@ -89,3 +89,40 @@ def test_bench_writes_rows_for_both_levels(tmp_path: Path, monkeypatch: pytest.M
     assert set(curve["running"].to_list()) >= {1, 2}
     assert set(curve["source"].to_list()) == {"bench"}
     assert set(curve["instance_type"].to_list()) == {"c7i.large"}
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_whole_rows_only(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true", config.AWS_INSTANCE_TYPE: "c7i.large",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    data = tmp_path / "ds"
+    # Its own process group, so SIGINT to the group is what a terminal's Ctrl-C sends: to
+    # mjcollect and to the ffmpeg it runs.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectors.cli", "bench", "--out", str(data), "--cache",
+         str(tmp_path / "cache"), "--concurrency", "1,2", "--job-types", "upload_edit_proxy_v1",
+         "--seconds", "8", "--classes", "h264_1080p", "--input-seconds", "4"],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        start_new_session=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # plain progress lines (no terminal)
+        if "[1/2] bench" in line:  # the first level is done, the second under way
+            break
+    import time
+
+    time.sleep(2.0)  # inside the second level's attempts
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    rows = pads.dataset(data, format="parquet", partitioning="hive").to_table().to_pylist()
+    assert rows and all(r["status"] == "succeeded" for r in rows)  # none cut short
+    assert {r["worker_slots"] for r in rows} >= {1}
+    assert all(r["duration_ms"] and r["rtf"] for r in rows)
+    assert "upload_edit_proxy_v1 x1:" in out
