@@ -5,10 +5,13 @@
     .venv/bin/python benchmarks/sizing.py --data benchmarks/scratch/summary_10m   # another 10M
                                   # dataset (benchmarks/summary_10m.py's, with duplicates)
 
+    .venv/bin/python benchmarks/sizing.py --data data/attempts   # the embedded data
+
 Questions: how long do `load_sizing_inputs` (DuckDB: hourly demand, per-host concurrency from
-intervals, service times, waste) and `size_fleet` take on 10M attempts, and how long does one
-recompute after an input change take with the statistics already loaded? Also the whole
-`mjplan size --json` process.
+intervals, service times and their samples, waste, the window's arrivals) and `size_fleet`
+take on 10M attempts; how long the analytic pass (`replay=False`: the TUI's live number) and
+the sizing with its replay (the answer); one replay of one fleet (`replay_fleet`); and the
+whole `mjplan size --json` process.
 
 The data: a seeded, vectorised generator (numpy) of the columns sizing reads, over 28 days:
 7 instance types x 50 hosts, each host running `slots` lanes of back-to-back attempts
@@ -141,14 +144,24 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     inputs = load_sizing_inputs(ds, window=dt.timedelta(days=14))
     t2 = time.perf_counter()
-    first = size_fleet(inputs, SizingOptions())
+    first = size_fleet(inputs, SizingOptions(replay=False))
     t3 = time.perf_counter()
     recompute = []
     for i in range(args.recomputes):
-        opts = SizingOptions(utilisation=0.6 + 0.01 * (i % 10), wait=WaitTarget(95, 30 + i))
+        opts = SizingOptions(utilisation=0.6 + 0.01 * (i % 10), wait=WaitTarget(95, 30 + i),
+                             replay=False)
         s = time.perf_counter()
         size_fleet(inputs, opts)
         recompute.append(time.perf_counter() - s)
+    s = time.perf_counter()
+    replayed = size_fleet(inputs, SizingOptions())
+    replayed_s = time.perf_counter() - s
+    top = replayed.types[0]
+    from planner.sizing import replay_fleet
+
+    s = time.perf_counter()
+    one = replay_fleet(inputs, SizingOptions(), top.instance_type, top.instances)
+    one_replay_s = time.perf_counter() - s
     rss = peak_rss_mib()
     rows = int(ds.connection.execute("SELECT count(*) FROM attempts").fetchall()[0][0])
 
@@ -167,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     s0 = time.perf_counter()
     throughput.measure_outcomes(ds, bounds[0])
     phases["services_and_waste_s"] = time.perf_counter() - s0
+    from planner import arrivals as arrivals_mod
+    from planner import service_times
+
+    s0 = time.perf_counter()
+    arrivals_mod.load_arrivals(ds, bounds[0], bounds[1])
+    phases["arrival_times_s"] = time.perf_counter() - s0
+    s0 = time.perf_counter()
+    service_times.measure_service_samples(ds, bounds[0])
+    phases["service_samples_s"] = time.perf_counter() - s0
     rows_in_window = int(ds.connection.execute(
         "SELECT count(*) FROM attempts WHERE started_at >= ?", [bounds[0]]).fetchall()[0][0])
 
@@ -189,16 +211,24 @@ def main(argv: list[str] | None = None) -> int:
         "load_sizing_inputs_s": round(t2 - t1, 3),
         "load_phases_s": {k: round(v, 3) for k, v in phases.items()},
         "rows_in_14d_window": rows_in_window,
-        "size_fleet_first_s": round(t3 - t2, 4),
-        "recompute_median_s": round(statistics.median(recompute), 5),
-        "recompute_max_s": round(max(recompute), 5),
+        "analytic_first_s": round(t3 - t2, 4),
+        "analytic_recompute_median_s": round(statistics.median(recompute), 5),
+        "analytic_recompute_max_s": round(max(recompute), 5),
         "recomputes": args.recomputes,
+        "size_fleet_with_replay_s": round(replayed_s, 3),
+        "replayed_types": sum(t.decided_by == "replay" for t in replayed.types),
+        "replay_jobs": one.source,
+        "one_replay_s": round(one_replay_s, 3),
+        "top_type": {"instance_type": top.instance_type, "analytic": top.instances_analytic,
+                     "replay": top.instances, "slots": top.slots,
+                     "slots_source": top.slots_source, "service_scv": round(top.service_scv, 2),
+                     "arrival_scv": round(top.arrival_scv, 2)},
         "peak_rss_mib": round(rss, 1),
         "cli_mjplan_size_json_s": round(cli_s, 3),
         "cli_exit_code": proc.returncode,
         "types_sized": len(first.types),
-        "recommendation": [m.instance_type for m in first.recommendation.members]
-        if first.recommendation else None,
+        "recommendation": [m.instance_type for m in replayed.recommendation.members]
+        if replayed.recommendation else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

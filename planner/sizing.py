@@ -3,67 +3,13 @@
 Two steps, so a UI can recompute instantly after an input change:
 
     inputs = load_sizing_inputs(ds, window=14 days)   # the DuckDB queries (slow, once)
-    result = size_fleet(inputs, SizingOptions(...))     # pure arithmetic (milliseconds)
+    result = size_fleet(inputs, SizingOptions(...))     # the analytic sizing (milliseconds) and
+                                                        # a replay of the cheapest (a second)
 
-## The model (the README and docs/sizing.md quote these formulas)
-
-Per job type j (demand, `planner.demand`): arrivals lambda_j (jobs/s) and, for job types counted
-in media seconds, media seconds per second m_j. Per instance type i (measurements,
-`planner.throughput`): job slots c_i (measured mean concurrency rounded; or the most seen at
-once, or a given number: SizingOptions.slots), and per job type the
-mean wall seconds S_ij a job holds a slot and the per-slot real-time factor rtf_ij.
-
-1. **Offered load of the mix** on type i, in busy slots (Erlangs). Job types share an instance,
-   so their loads add:
-
-       a_ij = m_j / rtf_ij              (media job types: work grows with the input's length)
-       a_ij = lambda_j * S_ij           (thumbnails: a fixed cost per job; also a media job type
-                                         without an rtf on i or without media seconds m_j)
-       a_i  = sum_j a_ij * (1 + w_j)    w_j = wasted seconds of failed attempts / useful seconds
-
-   Failed attempts (spot interruptions, errors) also come back as retries:
-   lambda'_j = lambda_j / (1 - r_j) with r_j the retry share. The mix's mean service time is
-   S_i = a_i / lambda'_i (lambda'_i = sum_j lambda'_j).
-
-2. **Instances for a utilisation target** U (0 < U <= 1): n_util = ceil(a_i / (c_i * U)).
-
-3. **Instances for a wait target** "p-th percentile of queue wait <= t": M/M/c over all job
-   slots of the fleet, N = n * c_i servers, service rate mu = 1 / S_i (`planner.queueing`):
-
-       P(wait > t) = C(N, a) * exp(-(N * mu - lambda) * t)
-
-   with C the Erlang C probability of waiting, computed from Erlang B by the stable recurrence
-   B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)) and C = N B / (N - a (1 - B)). n_wait is the
-   smallest n with P(wait > t) <= 1 - p/100. With `includes_service` the target is on the
-   response time (wait + service):
-
-       P(T > t) = (1 - C) e^(-mu t) + C (theta e^(-mu t) - mu e^(-theta t)) / (theta - mu),
-       theta = N mu - lambda
-
-   which no fleet can bring below P(service > t) = e^(-mu t): a response target under the
-   p-th percentile of the service time itself is refused.
-
-4. **Instances** n_i = max(n_util, n_wait), reporting which bound it.
-
-5. **Spot**: a spot fleet loses instances to interruptions; headroom for the type's interruption
-   rate q_i (price table, Spot Advisor band, overridable): n_spot = ceil(n_i * (1 + q_i)), so
-   that losing the share q_i of the fleet at once still leaves n_i. (The work lost by the
-   interrupted attempts is already in w_j above, as measured.)
-
-6. **Cost**: on-demand n_i * price_od, spot n_spot * price_spot, USD/h; per processed media hour
-   = fleet USD/h / sum_j m_j over the job types counted in media seconds (media seconds per
-   second = media hours arriving per hour; a thumbnail's input length is not work it does).
-
-7. **Recommendation**: the cheapest few types (in the chosen capacity type), weighted by their
-   measured throughput of the mix, W_i = (c_i / S_i) / min over chosen (c_k / S_k), and a total
-   target capacity in those units, max_i ceil(n_i * W_i): any mix of the chosen types that
-   EC2 fills it with has at least the throughput of each single-type fleet (exactly what the
-   utilisation bound needs; for the wait bound an approximation, as M/M/c assumes identical
-   servers). `planner.fleet` writes it as an EC2 Fleet request.
-
-Types without measurements can be **estimated** from a measured type of the same family by the
-stated model `estimate_by_vcpus` (throughput of one instance proportional to its vCPUs); they are
-marked estimated in every table, JSON and fleet request they appear in.
+The model, what is measured and what is assumed, and what the replay adds: docs/sizing.md (the
+one place it is written; this module follows its sections: the design hour of `planner.mix`,
+the bounds and the Allen-Cunneen wait of section 6, spot headroom, cost, estimates, the
+recommendation by architecture and the replay of section 12).
 """
 
 from __future__ import annotations
