@@ -445,7 +445,7 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
                 f"Recommended {rec.capacity} fleet: TotalTargetCapacity "
                 f"{rec.total_target_capacity}",
                 fleet,
-                note=f"1 unit of capacity = {rec.unit}",
+                note=f"{result.headline()} 1 unit of capacity = {rec.unit}",
                 numeric=frozenset({"weighted capacity", "instances alone", "USD/h alone"}),
             )
         )
@@ -458,6 +458,7 @@ def build_report(
     title: str = "MediaJobs capacity report",
     top: int = DEFAULT_TOP,
     launch_template: str | None = None,
+    launch_templates: Mapping[str, str] | None = None,
     generated_at: dt.datetime | None = None,
 ) -> str:
     """The report page of `data` (see gather): summary and sizing tables, the fleet request
@@ -483,7 +484,8 @@ def build_report(
         extra = f'<h3>Sizing</h3><p class="note">Not sized: {html.escape(data.sizing_error)}</p>'
     if rec is not None:
         request = fleet_request(
-            rec, launch_template_name=launch_template or DEFAULT_LAUNCH_TEMPLATE
+            rec, launch_template_name=launch_template or DEFAULT_LAUNCH_TEMPLATE,
+            launch_templates=launch_templates,
         )
         extra = (
             "<h3>EC2 Fleet request (aws ec2 create-fleet --cli-input-json)</h3>"

@@ -42,7 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from planner.commands.size import build_options, load_checked_prices, parse_window
+    from planner.commands.size import (
+        build_options,
+        launch_templates,
+        load_checked_prices,
+        parse_window,
+    )
     from planner.dataset import open_dataset
     from planner.errors import PlannerError
     from planner.fleet import write_fleet_json
@@ -62,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         data = gather(ds, options=options, window=window, prices=prices, per_group=args.points)
     finally:
         ds.close()
-    page = build_report(data, title=args.title, top=args.top, launch_template=args.launch_template)
+    templates = launch_templates(args.launch_template)
+    page = build_report(data, title=args.title, top=args.top, launch_templates=templates)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)  # a reader never sees half a report
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mjplan report: sizing left out: {data.sizing_error}", file=sys.stderr)
     elif args.fleet_json and data.result and data.result.recommendation is not None:
         write_fleet_json(
-            args.fleet_json, data.result.recommendation, launch_template_name=args.launch_template
+            args.fleet_json, data.result.recommendation, launch_templates=templates
         )
     size_mb = out.stat().st_size / 1e6
     if args.json:

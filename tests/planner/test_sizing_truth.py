@@ -69,14 +69,40 @@ def check(inputs: SizingInputs, world: World, target_s: float) -> None:
         assert not fewer, f"{n - 1} instances already met it ({ok_fewer} of {hours} hours)"
 
 
-def test_mixed_world_at_a_minute(tmp_path: Path) -> None:
-    check(measured(MIXED, tmp_path), MIXED, 60.0)
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> SizingInputs:
+    return measured(MIXED, tmp_path_factory.mktemp("mixed"))
+
+
+def test_mixed_world_at_a_minute(mixed: SizingInputs) -> None:
+    check(mixed, MIXED, 60.0)
+
+
+def test_thumbnail_lane(mixed: SizingInputs) -> None:
+    """--lanes thumbs: thumbnails get a pool of their own, sized in the replay; run alone on
+    that many slots (a fresh draw of the world's thumbnails), they meet the target."""
+    target = 10.0
+    options = SizingOptions(utilisation=1.0, wait=WaitTarget(95, target), lanes="thumbs",
+                            include_estimated=False, capacity="on-demand")
+    (t,) = size_fleet(mixed, options).types
+    assert t.thumb_slots is not None and 1 <= t.thumb_slots < t.instances * t.slots
+    jobs, wait, over = t.waits_by_job_type[THUMB]
+    assert jobs > 1000 and over <= 0.05 and wait <= target
+    thumbs_only = World(tuple(k for k in MIXED.kinds if k.job_type == THUMB), 3, 6)
+    hours = 2 * t.hours
+    met, _ = queue_sim.simulate(lambda: true_jobs(thumbs_only, hours, seed=98), t.thumb_slots,
+                                hours, target)
+    assert met
+    if t.thumb_slots > 1:
+        fewer, _ = queue_sim.simulate(lambda: true_jobs(thumbs_only, hours, seed=98),
+                                      t.thumb_slots - 1, hours, target)
+        assert not fewer
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target_s", [10.0, 600.0])
-def test_mixed_world_from_ten_seconds_to_ten_minutes(tmp_path: Path, target_s: float) -> None:
-    check(measured(MIXED, tmp_path), MIXED, target_s)
+def test_mixed_world_from_ten_seconds_to_ten_minutes(mixed: SizingInputs, target_s: float) -> None:
+    check(mixed, MIXED, target_s)
 
 
 @pytest.mark.slow
