@@ -7,6 +7,8 @@ every parser.
 from __future__ import annotations
 
 import argparse
+import math
+from typing import Any
 
 
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
@@ -24,3 +26,15 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
                        default="on", help="build the local cache of the dataset anew")
     cache.add_argument("--no-cache", dest="cache", action="store_const", const="off",
                        help="read the dataset's files, without the local cache")
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float (inf, nan) as None, through dicts, lists and tuples:
+    JSON has no inf/nan."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from typing import Any
 
-from planner.commands.common import add_data_argument
+from planner.commands.common import add_data_argument, json_safe
 
 HELP = "wait per job type and per hour had a given fleet run the window (a replay)"
 
@@ -57,20 +56,10 @@ def run(args: argparse.Namespace) -> int:
     got = replay_fleet(inputs, options, args.instance_type, args.instances)
     doc = got.to_dict()
     if args.json:
-        print(json.dumps(_clean(doc), indent=2))
+        print(json.dumps(json_safe(doc), indent=2))
         return 0
     _print(doc)
     return 0
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _print(doc: dict[str, Any]) -> None:

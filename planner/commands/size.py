@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from planner.commands.common import add_data_argument
+from planner.commands.common import add_data_argument, json_safe
 
 if TYPE_CHECKING:
     from planner.prices import PriceTable
@@ -285,21 +284,10 @@ def run(args: argparse.Namespace) -> int:
         doc["fleet_request"] = (
             fleet_request(result.recommendation, **kwargs) if result.recommendation else None
         )
-        print(json.dumps(_clean(doc), indent=2, default=str))
+        print(json.dumps(json_safe(doc), indent=2, default=str))
     else:
         _print(result, source, prices.source, args)
     return 0
-
-
-def _clean(value: Any) -> Any:
-    """JSON has no inf/nan: null instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace) -> None:
