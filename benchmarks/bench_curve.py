@@ -5,6 +5,10 @@ reads it back with `mjplan density`'s core (planner.density) and writes, per job
 attempts, RTF per attempt, one instance's throughput and the slowdown against level 1.
 
     .venv/bin/python benchmarks/bench_curve.py [--seconds 45] [--input-seconds 10]
+        [--classes h264_1080p,aac_audio --out benchmarks/results/bench_curve_1080p.json]
+
+One class per job type (`--classes`) keeps the input mix the same at every level, so the
+levels differ by concurrency alone.
 
 Results: benchmarks/results/bench_curve.json, with the 1-minute load average before and after
 the run: the machine's 2 cores are shared with other people's work, so the figures are those of
@@ -38,6 +42,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=45.0, help="seconds per step")
     ap.add_argument("--input-seconds", type=float, default=10.0)
     ap.add_argument("--cache", type=Path, default=Path("~/.cache/mediajobs/bench-inputs"))
+    ap.add_argument("--classes", help="input classes (mjcollect bench --classes; default all)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-curve-") as tmp:
@@ -48,7 +54,8 @@ def main() -> int:
         argv = [str(Path(sys.executable).with_name("mjcollect")), "bench", "--out", str(data),
                 "--concurrency", "1,2", "--seconds", f"{args.seconds:g}",
                 "--input-seconds", f"{args.input_seconds:g}",
-                "--cache", str(args.cache.expanduser())]
+                "--cache", str(args.cache.expanduser()),
+                *(["--classes", args.classes] if args.classes else [])]
         t0 = time.monotonic()
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         wall = time.monotonic() - t0
@@ -77,8 +84,8 @@ def main() -> int:
         "bench_output": done.stdout.strip().splitlines(),
         "curve": rows,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
     return 0
 

@@ -1,33 +1,15 @@
 """Packing density: how an instance type's throughput grows with the attempts it runs at once.
 
-The level of an attempt is `host_running_at_start` (schema version 2: the attempts of its host
-in progress when it started, itself included, counted by the host-local registry). Rows without
-it (version-1 files) have no level and are left out. Per instance type x job type x level, over
-the succeeded attempts:
+Formulas and the two choices (best: most throughput per dollar; bounded: most within
+`max_slowdown`) are in docs/density.md; this module computes them. The level of an attempt is
+`host_running_at_start` (schema version 2); rows without it are left out.
 
-    rtf per attempt   = sum of input media seconds / sum of wall seconds
-                        (attempts with a known input duration, as planner.throughput does)
-    service_s         = mean wall seconds of an attempt
-    throughput        = level * rtf             media seconds per second of one instance
-                      = level * 3600 / service_s   jobs per hour (thumbnails: THROUGHPUT_JOBS)
-    slowdown          = rtf at level 1 / rtf at this level   (service_s ratio for thumbnails):
-                        how much longer one job takes than alone on the same type
-    per_usd           = throughput * 3600 / price per hour   (media seconds or jobs per USD)
-
-Since one instance costs the same at every level, the level with the most throughput per
-dollar is the one with the most throughput. Two choices per instance type x job type, among
-the levels with at least `min_attempts` attempts:
-
-* best: the most throughput;
-* bounded: the most throughput among levels whose slowdown is at most `max_slowdown` (a job
-  may take at most that many times its duration alone); level 1 always qualifies.
-
-`best_slots` turns that into job slots per instance type for fleet sizing: the smallest bounded
-level over the job types measured on the type (no job type slows beyond the bound).
-
-`source` says where a curve's numbers come from: 'production', 'bench' (mjcollect bench),
-'synthetic' (the seeded generator), several joined with '+' when a level mixes them.
-Version-1 rows take theirs from the `synthetic` flag (collectors.schema.SOURCE_SQL).
+`measure_levels` is the one query (sums per instance type x job type x level); everything else
+is pure over its frame: `curve_from_levels` (the curve, CURVE_COLUMNS then the sums),
+`best_densities` (one row per instance type x job type), `best_slots` (slots per instance type
+for sizing: the smallest bounded level over the job types), `with_density_slots` (`mjplan size
+--slots best`: those slots and the services measured at them). `source` says where a level's
+numbers come from ('production', 'bench', 'synthetic', joined with '+').
 """
 
 from __future__ import annotations
