@@ -397,6 +397,8 @@ def open_dataset(
     Raises DatasetError for a missing folder or file, a file that is not `.parquet`, an
     unreachable or refused S3 endpoint, or a dataset without a single readable Parquet file.
     """
+    import duckdb  # first: a worker install (no planner extra) is told so before anything else
+
     if not url:
         url = default_data_url()
         if not Path(url).is_dir():  # an installed package: the data stays in the checkout
@@ -415,7 +417,6 @@ def open_dataset(
         return open_cached(display, display if prefix else base, fs, listed,
                            refresh=cache == "refresh", threads=threads)
     # Imported here: pyarrow.dataset loads pandas (about 0.4 s), which a cached open never needs.
-    import duckdb
     import pyarrow.dataset as pads
 
     facts, target = check_files(fs, paths)

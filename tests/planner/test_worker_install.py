@@ -25,7 +25,7 @@ def test_a_worker_install_says_which_extra_it_lacks(
 def test_another_missing_module_is_a_bug_not_a_missing_extra(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(sys.modules, "pyarrow.dataset", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.fs", None)
     with pytest.raises(ModuleNotFoundError):
         main(["summary", "--data", str(tmp_path)])
 
