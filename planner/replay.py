@@ -34,7 +34,8 @@ from planner.service_times import ServiceSample
 from planner.sizing_options import WaitTarget
 from planner.throughput import NO_WASTE, InstanceMeasurements, Waste
 
-#: At most this many jobs per replay: a longer window is replayed over its last such jobs.
+#: About this many jobs per replay at most: a longer window is replayed over its last whole
+#: hours holding them (Jobs.first_hour).
 MAX_JOBS = 400_000
 #: Job type of the thumbnail lane (`--lanes thumbs`).
 THUMBS = "upload_thumb_v1"
@@ -51,6 +52,9 @@ class Jobs:
     hours: int
     #: What the arrivals are ("the window's N arrivals", "drawn per hour ...").
     source: str
+    #: The first hour replayed: a window of more than MAX_JOBS jobs is replayed over its last
+    #: whole hours holding about that many, and judged over those hours only.
+    first_hour: int = 0
 
 
 def jobs_for(
@@ -68,6 +72,7 @@ def jobs_for(
     service drawn for each (module docstring). `samples`: by job type, on `m`."""
     rng = np.random.default_rng(seed)
     names = tuple(sorted(demand.jobs))
+    first_hour = 0
     if demand.as_measured and arrivals is not None and arrivals.count:
         keep = np.isin(np.asarray(arrivals.job_types, dtype=object)[arrivals.job], names)
         t = np.asarray(arrivals.t_s)[keep]
@@ -76,8 +81,11 @@ def jobs_for(
         inputs = np.asarray(arrivals.input_s)[keep]
         source = f"the window's {t.size:,} arrivals"
         if t.size > MAX_JOBS:
-            t, job, inputs = t[-MAX_JOBS:], job[-MAX_JOBS:], inputs[-MAX_JOBS:]
-            source = f"the last {MAX_JOBS:,} of the window's arrivals"
+            first_hour = _last_hours(t)
+            keep = t >= first_hour * 3600.0
+            t, job, inputs = t[keep], job[keep], inputs[keep]
+            source = (f"the window's last {demand.hours - first_hour} hours "
+                      f"({t.size:,} arrivals; {MAX_JOBS:,} at most per replay)")
     else:
         parts = []
         for k, jt in enumerate(names):
@@ -93,8 +101,10 @@ def jobs_for(
         t, job, inputs = t[order], job[order], inputs[order]
         source = f"{t.size:,} arrivals drawn per hour (burstiness {idc:.2f})"
         if t.size > MAX_JOBS:
-            t, job, inputs = t[-MAX_JOBS:], job[-MAX_JOBS:], inputs[-MAX_JOBS:]
-            source += f", the last {MAX_JOBS:,} replayed"
+            first_hour = _last_hours(t)
+            keep = t >= first_hour * 3600.0
+            t, job, inputs = t[keep], job[keep], inputs[keep]
+            source += f", the last {demand.hours - first_hour} hours replayed"
     service = np.zeros(t.size)
     for k, jt in enumerate(names):
         sel = job == k
@@ -121,7 +131,13 @@ def jobs_for(
             failures = rng.geometric(1.0 - w.retry_share, n) - 1
             per_failure = w.waste_ratio * svc.service_s / (w.retry_share / (1 - w.retry_share))
             service[sel] += failures * rng.uniform(0, 2 * per_failure, n)
-    return Jobs(names, t, job, service, demand.hours, source)
+    return Jobs(names, t, job, service, demand.hours, source, first_hour)
+
+
+def _last_hours(t: Any) -> int:
+    """The hour of the MAX_JOBS-th last arrival of `t` (ascending): replayed from its start,
+    the last whole hours hold MAX_JOBS jobs and at most one hour's more."""
+    return int(float(t[-MAX_JOBS]) // 3600.0)
 
 
 def _mean_input(demand: HourlyDemand, jt: str) -> float:
@@ -173,6 +189,8 @@ class ReplayOutcome:
     #: Per hour: the target's percentile of the wait of the jobs arriving then (NaN: none).
     hourly_wait_s: Any = field(repr=False)
     hourly_jobs: Any = field(repr=False)
+    #: The first hour of the window replayed (the hourly arrays start at the window's start).
+    first_hour: int = 0
 
     def meets(self, hours_percentile: float) -> bool:
         return self.hours_met >= math.ceil(hours_percentile / 100.0 * self.hours - 1e-9)
@@ -191,7 +209,7 @@ def judge(jobs: Jobs, waits: Any, target: WaitTarget, servers: int,
     hour = np.clip((t // 3600).astype(np.int64), 0, jobs.hours - 1)
     n_h = np.bincount(hour, minlength=jobs.hours)
     over_h = np.bincount(hour, weights=over, minlength=jobs.hours)
-    met = over_h <= target.tail * n_h + 1e-9
+    met = (over_h <= target.tail * n_h + 1e-9)[jobs.first_hour:]
     hourly = np.full(jobs.hours, np.nan)
     if judged.size:
         order = np.lexsort((judged, hour))
@@ -209,13 +227,14 @@ def judge(jobs: Jobs, waits: Any, target: WaitTarget, servers: int,
     return ReplayOutcome(
         servers=servers,
         hours_met=int(met.sum()),
-        hours=jobs.hours,
+        hours=jobs.hours - jobs.first_hour,
         share_over_target=float(over.mean()) if over.size else 0.0,
         wait_at_percentile_s=float(np.percentile(judged, target.percentile)) if judged.size
         else 0.0,
         by_job_type=by_type,
         hourly_wait_s=hourly,
         hourly_jobs=n_h,
+        first_hour=jobs.first_hour,
     )
 
 

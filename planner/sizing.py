@@ -915,7 +915,7 @@ class FleetReplay:
     def to_dict(self) -> dict[str, Any]:
         o = self.outcome
         hours = []
-        for h in range(o.hours):
+        for h in range(o.first_hour, len(o.hourly_jobs)):
             jobs = int(np.asarray(o.hourly_jobs)[h])
             wait = float(np.asarray(o.hourly_wait_s)[h])
             hours.append({"hour": hours_start(self.start, h) or h, "jobs": jobs,

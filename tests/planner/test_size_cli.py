@@ -251,3 +251,24 @@ def test_replay_command(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "Wait per job type" in capsys.readouterr().out
     assert main([*common, "--instances", "0"]) == 2
     assert "instances must be at least 1" in capsys.readouterr().err
+
+
+def test_a_long_window_is_replayed_over_its_last_hours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planner.replay
+
+    # 30 thumbnails an hour for 10 hours; at most 100 jobs per replay: the last 4 hours
+    # (the hour of the 100th last job and after), judged over those hours alone.
+    rows = [attempt(job_type="upload_thumb_v1", start_s=h * 3600 + i * 120, wall_s=5,
+                    input_s=None, hostname="h1") for h in range(10) for i in range(30)]
+    rows.append(attempt(job_type="upload_thumb_v1", start_s=10 * 3600 + 5, wall_s=5,
+                        input_s=None))  # the last, partial hour (left out of the window)
+    write_rows(rows, tmp_path)
+    monkeypatch.setattr(planner.replay, "MAX_JOBS", 100)
+    assert main(["replay", "--data", str(tmp_path), "--instance-type", "c5.large",
+                 "--instances", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["hours"] == 4 and len(doc["by_hour"]) == 4
+    assert sum(h["jobs"] for h in doc["by_hour"]) == 120
+    assert doc["arrivals"].startswith("the window's last 4 hours (120 arrivals")
