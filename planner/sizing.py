@@ -601,7 +601,7 @@ def size_type(
         source="estimated" if m.estimated else (m.source or "production"),
         arch=price.arch,
         slots_source=choice.source,
-        design_hour=hours_start(ctx.start, h) if ctx.demand.as_measured or ctx.start else None,
+        design_hour=hours_start(ctx.start, h),
         service_scv=scv,
         arrival_scv=ctx.burstiness,
         wait_factor=factor,
@@ -637,7 +637,7 @@ def _at_instances(
         c = erlang_c_hours(servers, hours.load)
         lam_h = np.asarray(hours.lam)
         mean = np.divide(hours.load, lam_h, out=np.ones_like(lam_h), where=lam_h > 0)
-        factor = (t.arrival_scv + np.asarray(hours.scv)) / 2.0
+        factor = np.maximum((t.arrival_scv + np.asarray(hours.scv)) / 2.0, 1e-6)
         theta = np.maximum(servers / mean - lam_h, 1e-12)
         tail = np.where(c >= 1.0, 1.0, c * np.exp(-theta * target.seconds / factor))
         if target.includes_service:
@@ -697,6 +697,8 @@ def replay_type(
     moved = _at_instances(t, n, price, media_h, None, None)
     return replace(
         moved,
+        # The bound that set the count: the replay's when it moved the analytic answer.
+        bound=t.bound if n == t.instances_analytic else "replay",
         decided_by="replay",
         wait_at_target_percentile_s=got.wait_at_percentile_s,
         hours_met=got.hours_met,
