@@ -52,6 +52,7 @@ def to_dict(inputs: SizingInputs) -> dict[str, Any]:
         c = m.concurrency
         measurements.append({
             "instance_type": m.instance_type,
+            "source": m.source,
             "worker_slots": m.worker_slots,
             "concurrency": {"hosts": c.hosts, "attempt_seconds": c.attempt_seconds,
                             "busy_seconds": c.busy_seconds,
@@ -90,6 +91,9 @@ def to_dict(inputs: SizingInputs) -> dict[str, Any]:
                              "per_media_s": [_num(v) for v in np.asarray(s.per_media_s, float)]}
                             for (i, j), s in inputs.samples.items()],
         "arrivals": arrivals,
+        "density_levels": None if inputs.density_levels is None else {
+            "columns": {c: str(t) for c, t in inputs.density_levels.schema.items()},
+            "rows": [list(r) for r in inputs.density_levels.rows()]},
     }
 
 
@@ -119,7 +123,8 @@ def from_dict(doc: Mapping[str, Any], prices: PriceTable) -> SizingInputs:
                                 float(c["busy_seconds"]), int(c["max_concurrency"]),
                                 tuple(float(v) for v in c.get("level_seconds", ()))),
                 services, worker_slots=(int(m["worker_slots"]) if m.get("worker_slots")
-                                        else None))
+                                        else None),
+                source=str(m["source"]) if m.get("source") else None)
         where = "demand"
         histories = {str(h["job_type"]): DemandHistory(
             str(h["job_type"]), tuple(float(v) for v in h["jobs"]),
@@ -148,6 +153,14 @@ def from_dict(doc: Mapping[str, Any], prices: PriceTable) -> SizingInputs:
                 np.asarray([np.nan if v is None else v for v in a["input_s"]], np.float64))
             if not (arrivals.t_s.size == arrivals.job.size == arrivals.input_s.size):
                 raise ValueError("t_s, job and input_s differ in length")
+        where = "density_levels"
+        levels = None
+        if doc.get("density_levels"):
+            import polars as pl
+
+            d = doc["density_levels"]
+            levels = pl.DataFrame(d["rows"], orient="row", schema={
+                c: getattr(pl, t) for c, t in d["columns"].items()})
         where = "window_hours"
         window = dt.timedelta(hours=float(doc["window_hours"]))
         where = "start"
@@ -161,7 +174,7 @@ def from_dict(doc: Mapping[str, Any], prices: PriceTable) -> SizingInputs:
     return SizingInputs(measurements=measurements, histories=histories, waste=waste,
                         prices=prices, window=window, source=str(doc.get("source", "")),
                         samples=samples, burstiness=burstiness, start=start,
-                        arrivals=arrivals)
+                        arrivals=arrivals, density_levels=levels)
 
 
 def save(inputs: SizingInputs, path: str | Path) -> None:

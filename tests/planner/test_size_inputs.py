@@ -45,6 +45,9 @@ def test_saved_inputs_size_as_the_dataset(saved: tuple[Path, str],
     assert path.stat().st_size < 2_000_000
     assert size_json(capsys, "--inputs", str(path)) == from_data
     assert from_data["recommendation"] is not None
+    # The packing densities travel too (--slots best sizes at the best one).
+    assert (size_json(capsys, "--inputs", str(path), "--slots", "best")
+            == size_json(capsys, "--no-cache", "--slots", "best"))
 
 
 @pytest.mark.slow
