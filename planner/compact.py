@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -80,12 +81,16 @@ def parse_size(text: str) -> int:
     return value
 
 
-def parse_duration_s(text: str) -> int:
-    """Seconds from "90s", "30m", "6h", "1d" or "3600". Raises PlannerError."""
-    m = re.match(r"^\s*(\d+)\s*([smhd]?)\s*$", text.lower())
-    if not m or int(m.group(1)) < 1:
-        raise PlannerError(f"bad duration {text!r}: use e.g. 30m, 6h or 1d")
-    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+def parse_duration_s(text: str, what: str = "--lease") -> int:
+    """Whole seconds (rounded up) from "90s", "30m", "6h", "1d" or "3600" (seconds), through
+    the planner's one duration parser (`sizing_options.parse_duration`); at least 1 s.
+    Raises PlannerError."""
+    from planner.sizing_options import parse_duration
+
+    seconds = parse_duration(text, what, bare="s").total_seconds()
+    if seconds < 1:
+        raise PlannerError(f"{what} {text!r}: must be at least 1s")
+    return math.ceil(seconds)
 
 
 def parse_age_days(text: str) -> int:

@@ -14,8 +14,8 @@ the same file list (about 3x faster than the pyarrow scan on 10M rows), cast to 
 schema. Both give the same rows (tests compare a summary from a folder and from S3).
 
 Why not DuckDB's httpfs: it cannot be downloaded here, and the PyPI package that ships
-it pins duckdb to an old version (1.5.5). It is faster to open (benchmarks/duckdb_s3_routes.py:
-0.44 s against 1.04 s for 100k rows in 200 objects), but one corrupt object fails the whole
+it pins duckdb to an old version (1.5.5). It opens faster (benchmarks/duckdb_s3_routes.py,
+figures in benchmarks/results/duckdb_s3_routes.json), but one corrupt object fails the whole
 query ("Footer length error"), whereas here a corrupt or unreadable file is skipped with a
 warning naming it, and files of older and newer schema versions are unified per file.
 
