@@ -17,7 +17,7 @@ from collectors import schema
 from collectors.hostlock import agent_alive
 from collectors.spool import Spool
 from collectors.upload import spool_dir_for
-from tests.collectors.test_spool import make_row, read_ids
+from tests.rows import read_ids, spool_row
 
 REPO = Path(__file__).resolve().parents[2]
 MJCOLLECT = str(Path(sys.executable).with_name("mjcollect"))
@@ -111,7 +111,7 @@ def test_a_sigkilled_agent_loses_and_blocks_nothing(
     spool = Spool(spool_dir_for(str(ds), base), 10**8)
     spool.write_url(str(ds))
     for i in range(600):
-        spool.write(schema.validate_row(make_row(i, day=1 + i % 5)))
+        spool.write(schema.validate_row(spool_row(i, day=1 + i % 5)))
     env["MEDIAJOB_METRICS_BATCH_ROWS"] = "10"
     agent = start_agent()  # type: ignore[operator]
     wait_for(lambda: len(list(ds.rglob("*.parquet"))) >= 3, "the first objects")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import io
 import json
@@ -12,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -28,39 +26,22 @@ from collectors.upload import (
     default_sink,
     spool_status,
 )
+from tests.rows import read_ids, spool_row
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def make_row(i: int, job_type: str = "upload_thumb_v1", day: int = 1) -> dict[str, Any]:
-    row = schema.empty_row()
-    row.update(
-        attempt_id=f"att-{i:05d}", job_id=f"job-{i}", job_type=job_type, status="succeeded",
-        started_at=dt.datetime(2026, 11, day, 12, 0, i % 60, tzinfo=dt.UTC),
-        finished_at=dt.datetime(2026, 11, day, 12, 1, tzinfo=dt.UTC), duration_ms=1000 + i,
-        ffmpeg_commands=["ffmpeg -i in.mp4 out.mp4"],
-    )
-    return row
-
-
-def read_ids(root: Path) -> list[str]:
-    ids: list[str] = []
-    for path in sorted(root.rglob("*.parquet")):
-        ids.extend(pq.read_table(path).column("attempt_id").to_pylist())
-    return ids
 
 
 def spool_with_rows(folder: Path, count: int) -> Spool:
     """A roomy spool holding rows att-00000 .. att-{count-1}, as a worker would have left it."""
     spool = Spool(folder, 10**7)
     for i in range(count):
-        spool.write(schema.validate_row(make_row(i)))
+        spool.write(schema.validate_row(spool_row(i)))
     return spool
 
 
 def test_write_is_durable_json_roundtrip(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool", 10_000)
-    row = schema.validate_row(make_row(7))
+    row = schema.validate_row(spool_row(7))
     name = spool.write(row)
     assert spool.pending_names() == [name]
     assert list((tmp_path / "spool" / "tmp").iterdir()) == []
@@ -70,7 +51,7 @@ def test_write_is_durable_json_roundtrip(tmp_path: Path) -> None:
 def test_size_bound_refuses_new_rows_and_counts_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    row = schema.validate_row(make_row(1))
+    row = schema.validate_row(spool_row(1))
     one = len(json.dumps(row, default=str, separators=(",", ":")))
     spool = Spool(tmp_path / "s", max_bytes=3 * one + 10)
     for _ in range(3):
@@ -83,7 +64,7 @@ def test_size_bound_refuses_new_rows_and_counts_them(
                         batch_rows=100, batch_age=3600)
     with caplog.at_level(logging.ERROR, logger="collectors"):
         for i in range(5):
-            sink.append(make_row(i))  # never raises
+            sink.append(spool_row(i))  # never raises
     assert (sink.rows_spooled, sink.rows_dropped) == (3, 2)
     assert "spool full, row dropped (1 so far" in caplog.text
     sink._write_state()
@@ -99,7 +80,7 @@ def test_size_bound_refuses_new_rows_and_counts_them(
 def test_invalid_row_is_refused_not_raised(tmp_path: Path) -> None:
     sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_age=3600)
     sink.append({"attempt_id": "x"})  # missing required fields
-    sink.append({**make_row(1), "no_such_column": 1})
+    sink.append({**spool_row(1), "no_such_column": 1})
     assert (sink.rows_invalid, sink.rows_spooled) == (2, 0)
     sink.close(timeout=1)
 
@@ -108,7 +89,7 @@ def test_two_claimers_never_share_a_row(tmp_path: Path) -> None:
     a = Spool(tmp_path / "s", 10**7)
     b = Spool(tmp_path / "s", 10**7)
     for i in range(30):
-        a.write(schema.validate_row(make_row(i)))
+        a.write(schema.validate_row(spool_row(i)))
     batches = []
     for n in range(10):
         got = (a if n % 2 else b).claim(f"w-{n:03d}", 4)
@@ -180,7 +161,7 @@ def test_local_destination_never_overwrites(tmp_path: Path) -> None:
 
 
 def test_batch_objects_are_deterministic_and_partitioned() -> None:
-    rows = [schema.validate_row(make_row(i, jt, day)) for i, (jt, day) in enumerate(
+    rows = [schema.validate_row(spool_row(i, jt, day)) for i, (jt, day) in enumerate(
         [("upload_thumb_v1", 1), ("upload_thumb_v1", 2), ("create_video_export_v1", 1)] * 3)]
     a = batch_objects("h-1-abc-000001", rows)
     b = batch_objects("h-1-abc-000001", list(reversed(rows)))
@@ -198,7 +179,7 @@ def test_sink_batches_by_count_and_uploads_rest_at_close(tmp_path: Path) -> None
     sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_rows=10,
                         batch_age=3600)
     for i in range(25):
-        sink.append(make_row(i))
+        sink.append(spool_row(i))
     sink.close(timeout=30)
     ids = read_ids(tmp_path / "ds")
     assert sorted(ids) == [f"att-{i:05d}" for i in range(25)]
@@ -209,13 +190,13 @@ def test_sink_batches_by_count_and_uploads_rest_at_close(tmp_path: Path) -> None
 
 def test_forked_child_gets_its_own_uploader(tmp_path: Path) -> None:
     sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_age=3600)
-    sink.append(make_row(1))
+    sink.append(spool_row(1))
     parent_writer = sink.uploader.writer_id
     pid = os.fork()
     if pid == 0:  # child: must be able to append and flush on its own thread
         code = 1
         try:
-            sink.append(make_row(2))
+            sink.append(spool_row(2))
             ok = sink.flush(timeout=20) and sink.uploader.writer_id != parent_writer
             code = 0 if ok else 1
         finally:
@@ -238,7 +219,7 @@ def test_default_sink_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
     sink = default_sink()
     assert sink is not None and default_sink() is sink
     assert sink.spool.root.parent == tmp_path / "spools"
-    sink.append(make_row(3))
+    sink.append(spool_row(3))
     sink.close(timeout=10)
     assert read_ids(tmp_path / "ds") == ["att-00003"]
     monkeypatch.setenv("MEDIAJOB_METRICS_URL", "gs://nope/x")
@@ -248,10 +229,10 @@ def test_default_sink_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_rows_go_out_at_process_exit_without_a_flush(tmp_path: Path) -> None:
     code = (
         "from collectors.upload import default_sink\n"
-        "from tests.collectors.test_spool import make_row\n"
+        "from tests.rows import spool_row\n"
         "sink = default_sink()\n"
         "for i in range(7):\n"
-        "    sink.append(make_row(i))\n"
+        "    sink.append(spool_row(i))\n"
     )
     env = {**os.environ, "MEDIAJOB_METRICS_URL": str(tmp_path / "ds"),
            "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spools"),
@@ -270,7 +251,7 @@ def test_a_batch_is_cut_by_age(tmp_path: Path) -> None:
     sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_rows=1000,
                         batch_age=0.3)
     for i in range(3):
-        sink.append(make_row(i))
+        sink.append(spool_row(i))
     # No flush: the uploader's own timer must send the 3 rows (well under batch_rows).
     for _ in range(200):
         if len(read_ids(tmp_path / "ds")) == 3:
@@ -295,10 +276,10 @@ def test_append_survives_a_removed_spool_folder(tmp_path: Path) -> None:
     import shutil
 
     sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=tmp_path / "s", batch_age=3600)
-    sink.append(make_row(1))
+    sink.append(spool_row(1))
     assert sink.flush(timeout=20)
     shutil.rmtree(tmp_path / "s")  # e.g. a cache cleaner
-    sink.append(make_row(2))
+    sink.append(spool_row(2))
     assert (sink.rows_spooled, sink.rows_dropped) == (2, 0)
     assert sink.flush(timeout=20)
     sink.close(timeout=5)
@@ -322,7 +303,7 @@ def test_a_row_arrow_cannot_store_is_set_aside_not_blocking(
 ) -> None:
     spool = spool_with_rows(tmp_path / "s", 3)
     # The schema coerces to int, but 2**40 does not fit the int32 column.
-    spool.write(schema.validate_row({**make_row(9), "input_width": 2**40}))
+    spool.write(schema.validate_row({**spool_row(9), "input_width": 2**40}))
     with caplog.at_level(logging.WARNING, logger="collectors"):
         result = Uploader(str(tmp_path / "ds"), spool).drain()
     assert (result.rows, result.error) == (3, None)
@@ -351,9 +332,9 @@ def test_another_writers_object_at_our_key_puts_ours_next_to_it_in_the_same_part
 ) -> None:
     # A job type with ".parquet" in it must not change the partition folder of the new name.
     spool = Spool(tmp_path / "s", 10**7)
-    spool.write(schema.validate_row(make_row(1, job_type="x.parquet")))
+    spool.write(schema.validate_row(spool_row(1, job_type="x.parquet")))
     uploader = Uploader(str(tmp_path / "ds"), spool, writer_id="w")
-    [obj] = batch_objects("w-000001", [schema.validate_row(make_row(1, job_type="x.parquet"))])
+    [obj] = batch_objects("w-000001", [schema.validate_row(spool_row(1, job_type="x.parquet"))])
     theirs = tmp_path / "ds" / obj.relative
     theirs.parent.mkdir(parents=True)
     theirs.write_bytes(b"someone else's")
@@ -379,11 +360,11 @@ def test_rows_of_a_relative_dataset_url_go_to_the_workers_folder(tmp_path: Path)
         "import os, sys\n"
         "sys.path.insert(0, os.environ['REPO'])\n"
         "from collectors.upload import default_sink\n"
-        "from tests.collectors.test_spool import make_row\n"
+        "from tests.rows import spool_row\n"
         "sink = default_sink()\n"
         "assert default_sink() is sink  # the same sink for the same (relative) URL\n"
         "for i in range(3):\n"
-        "    sink.append(make_row(i))\n"
+        "    sink.append(spool_row(i))\n"
         "os._exit(0)  # no at-exit upload: the rows stay in the spool\n"
     )
     env = {**os.environ, "REPO": str(REPO), "MEDIAJOB_METRICS_URL": "ds",
@@ -408,7 +389,7 @@ def test_a_poison_row_between_good_rows_goes_to_the_dead_letter_folder(tmp_path:
     (ds / "job_type=poison").write_text("not a folder")
     spool = Spool(tmp_path / "s", 10**7)
     for i in range(5):
-        spool.write(schema.validate_row(make_row(i, "poison" if i == 2 else "upload_thumb_v1")))
+        spool.write(schema.validate_row(spool_row(i, "poison" if i == 2 else "upload_thumb_v1")))
     result = Uploader(str(ds), spool, batch_rows=500).drain()
     assert (result.rows, result.dead, result.error) == (4, 1, None)
     assert sorted(read_ids(ds)) == ["att-00000", "att-00001", "att-00003", "att-00004"]
@@ -457,7 +438,7 @@ def test_long_partition_values_are_shortened_and_kept_whole_in_the_column(
     # Unshortened, each of these fails its upload on a local file system (a name > 255 bytes).
     spool = Spool(tmp_path / "s", 10**7)
     for i in range(2):
-        spool.write(schema.validate_row(make_row(i, job_type)))
+        spool.write(schema.validate_row(spool_row(i, job_type)))
     result = Uploader(str(tmp_path / "ds"), spool).drain()
     assert (result.rows, result.dead, result.error) == (2, 0, None)
     [path] = list((tmp_path / "ds").rglob("*.parquet"))
@@ -499,11 +480,11 @@ def test_counters_survive_a_full_disk(small_disk: Path, tmp_path: Path,
                                       caplog: pytest.LogCaptureFixture) -> None:
     sink = SpoolingSink(str(tmp_path / "ds"), spool_dir=small_disk / "spool", batch_age=3600)
     for i in range(2):
-        sink.append(make_row(i))
+        sink.append(spool_row(i))
     filler = fill(small_disk)
     with caplog.at_level(logging.DEBUG, logger="collectors"):
         for i in range(2, 5):
-            sink.append(make_row(i))  # refused by the disk: counted, never raised
+            sink.append(spool_row(i))  # refused by the disk: counted, never raised
         sink._write_state()  # as each upload cycle does
     assert sink.rows_dropped == 3
     assert "state file not written" in caplog.text and "3 dropped" in caplog.text

@@ -188,10 +188,10 @@ def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookN
 
 def test_capacity_planning_opens_the_url_it_is_given(kernel_dir: Path, tmp_path: Path) -> None:
     """The `parameters` cell (papermill's convention) points the notebook at another dataset."""
-    from tests.planner.test_report import _attempts, _write_rows
+    from tests.rows import exports_and_thumbs, write
 
     data_dir = tmp_path / "attempts"
-    _write_rows(str(data_dir), _attempts(24, hosts=True))
+    write(data_dir, exports_and_thumbs(24, hosts=True), name="part")
     nb = read_notebook(NOTEBOOKS / "capacity_planning.ipynb")
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1

@@ -19,7 +19,7 @@ from planner.cache import cache_file, list_caches
 from planner.cli import main as mjplan
 from planner.dataset import open_dataset
 from planner.stats import rtf_summary
-from tests.planner.attempt_rows import T0, row, write
+from tests.rows import T0, row, write
 
 REPO = Path(__file__).resolve().parents[2]
 

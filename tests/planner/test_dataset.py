@@ -17,7 +17,7 @@ from collectors import schema
 from planner import queries
 from planner.dataset import default_data_url, open_dataset
 from planner.errors import DatasetError, PlannerError
-from tests.planner.attempt_rows import T0, row, write
+from tests.rows import T0, row, write
 
 
 @pytest.mark.parametrize("materialize", [None, False])

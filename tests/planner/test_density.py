@@ -13,7 +13,7 @@ import pytest
 from planner import cli
 from planner.dataset import open_dataset
 from planner.density import DensityError, best_densities, best_slots, density_curve
-from tests.planner.attempt_rows import row, write
+from tests.rows import row, write
 
 EXPORT = "create_video_export_v1"
 THUMB = "upload_thumb_v1"

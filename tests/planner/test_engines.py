@@ -7,7 +7,6 @@ the file too) are read by the planner beside new ones, and `mjplan compact` move
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import json
 import shutil
@@ -25,10 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from collectors.hive import partition_values, path_columns_of
-from collectors.upload import batch_objects
 from planner.cli import main as mjplan
 from planner.dataset import default_data_url, s3_filesystem
-from tests.planner.attempt_rows import row, write
+from tests.rows import old_and_new, row, write
 from tests.s3server import SeaweedS3
 
 #: A reader: (dataset folder, or bucket/prefix with an S3 filesystem) -> rows of
@@ -148,25 +146,6 @@ def test_each_reader_on_s3(reader: str, embedded_on_s3: str, s3_env: SeaweedS3,
     else:
         df = READERS[reader](embedded_on_s3, fs)
     check(df, embedded_counts)
-
-
-def old_and_new(root: Path) -> dict[str, int]:
-    """A dataset of both layouts: files written before the Hive convention (job_type in the
-    file too), and files the uploader writes now (job_type in the path only), in the same
-    partitions, with one attempt delivered in both. Returns the attempts per job type."""
-    t0 = dt.datetime(2026, 11, 2, 10, tzinfo=dt.UTC)
-    old = [row(job_type=jt, start_s=3600.0 * i) for i, jt in enumerate(
-        ["create_video_export_v1"] * 3 + ["upload_thumb_v1"] * 2)]
-    write(root, old, name="old")
-    new = [row(job_type=jt, start_s=7200.0 * i + 60) for i, jt in enumerate(
-        ["create_video_export_v1"] * 2 + ["upload_edit_proxy_v1"] * 4)]
-    new.append(dict(old[0], finished_at=t0 + dt.timedelta(minutes=5)))  # delivered again
-    for obj in batch_objects("writer-000001", new):
-        path = root / obj.relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(obj.body)
-        assert "job_type" not in pq.read_schema(path).names
-    return {"create_video_export_v1": 5, "upload_thumb_v1": 2, "upload_edit_proxy_v1": 4}
 
 
 def test_old_and_new_layouts_together_then_compacted(

@@ -24,7 +24,7 @@ from planner.io_hints import (
     io_bound_sentences,
     phase_summary,
 )
-from tests.planner.attempt_rows import row, write
+from tests.rows import row, write
 
 #: The columns issue 18 added; a version-1 file has none of them.
 IO_COLUMNS = {*(f"phase_{p}_ms" for p in schema.PHASES), "transcode_rtf", "bytes_read",
@@ -170,13 +170,13 @@ def test_summary_without_phases_prints_no_phase_table(tmp_path: Path,
 
 def test_report_says_when_a_faster_instance_type_would_not_help(
         folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.planner.test_report import _Tables
+    from tests.planner.report_html import ReportTables
 
     out = tmp_path / "r.html"
     assert main(["report", "--html", str(out), "--data", str(folder)]) == 0
     capsys.readouterr()  # the sizing of six attempts may be left out; not what this checks
     page = out.read_text(encoding="utf-8")
-    parser = _Tables()
+    parser = ReportTables()
     parser.feed(page)
     title = "Where the wall time goes (% of wall time of succeeded attempts with phases)"
     rows = {r[1]: r for r in parser.tables[title][1:]}

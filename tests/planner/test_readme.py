@@ -17,7 +17,7 @@ import pytest
 from planner import ddl
 from planner.cli import main as mjplan
 from planner.dataset import default_data_url
-from tests.planner.test_ddl import duckdb_of
+from tests.planner.engine_views import duckdb_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,20 +3,14 @@ terminal commands print them."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from collectors import schema
 from planner import chart_data, charts, report
 from planner.cli import main
 from planner.dataset import open_dataset
@@ -24,44 +18,10 @@ from planner.prices import load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, parse_wait, size_fleet
 from planner.stats import rtf_summary
 from planner.throughput import throughput_frame
+from tests.planner.report_html import ReportTables
+from tests.rows import exports_and_thumbs, write
 
 EXPORT, THUMB = "create_video_export_v1", "upload_thumb_v1"
-
-
-class _Tables(HTMLParser):
-    """The report's tables: {h3 title: [row cells...]} (header row included), plus <pre>s."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self.pres: list[str] = []
-        self._title: str | None = None
-        self._in: str | None = None
-        self._text = ""
-        self._row: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("h3", "td", "th", "pre"):
-            self._in, self._text = tag, ""
-        elif tag == "tr":
-            self._row = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "h3" and self._in == "h3":
-            self._title = self._text
-            self.tables[self._title] = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._row.append(self._text)
-        elif tag == "tr" and self._row is not None and self._title is not None:
-            self.tables[self._title].append(self._row)
-            self._row = None
-        elif tag == "pre":
-            self.pres.append(self._text)
-        self._in = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in:
-            self._text += data
 
 
 def _terminal_tables(text: str) -> dict[str, list[list[str]]]:
@@ -78,15 +38,15 @@ def _terminal_tables(text: str) -> dict[str, list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, _Tables]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportTables]:
     path = tmp_path_factory.mktemp("report") / "report.html"
     assert main(["report", "--html", str(path), "--wait", "p95=30s", "--points", "300"]) == 0
-    parser = _Tables()
+    parser = ReportTables()
     parser.feed(path.read_text(encoding="utf-8"))
     return path, parser
 
 
-def test_report_holds_every_chart_and_plotly_once(built: tuple[Path, _Tables]) -> None:
+def test_report_holds_every_chart_and_plotly_once(built: tuple[Path, ReportTables]) -> None:
     path, _ = built
     page = path.read_text(encoding="utf-8")
     for name in charts.CHART_NAMES:
@@ -98,7 +58,7 @@ def test_report_holds_every_chart_and_plotly_once(built: tuple[Path, _Tables]) -
 
 
 def test_report_tables_match_mjplan_summary(
-    built: tuple[Path, _Tables], capsys: pytest.CaptureFixture[str]
+    built: tuple[Path, ReportTables], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, parsed = built
     assert main(["summary"]) == 0
@@ -122,7 +82,7 @@ def test_report_tables_match_mjplan_summary(
 
 
 def test_report_sizing_matches_mjplan_size(
-    built: tuple[Path, _Tables], capsys: pytest.CaptureFixture[str]
+    built: tuple[Path, ReportTables], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, parsed = built
     assert main(["size", "--wait", "p95=30s", "--top", "15"]) == 0
@@ -238,66 +198,18 @@ def test_render_table_escapes_values() -> None:
 # --- data that cannot be sized, and a dataset in S3 -----------------------------------------
 
 
-def _write_rows(root: str, rows: list[dict[str, Any]], filesystem: Any = None) -> None:
-    """Rows as hive partitions job_type=/dt=/part.parquet under `root` (local or bucket/key)."""
-    by_part: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in rows:
-        by_part.setdefault((r["job_type"], r["started_at"].date().isoformat()), []).append(r)
-    for (job_type, day), part in by_part.items():
-        table = pa.Table.from_pylist(part, schema=schema.arrow_schema())
-        folder = f"{root}/job_type={job_type}/dt={day}"
-        if filesystem is None:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, f"{folder}/part.parquet", filesystem=filesystem)
-
-
-def _attempts(
-    n: int, *, hosts: bool, instance_type: str | None = "c7i.large"
-) -> list[dict[str, Any]]:
-    """`n` exports of 60 s media in 30 s on `instance_type` (RTF 2.00) and n thumbnails of
-    0.5 s, one every 10 minutes; with `hosts`, on two named workers (concurrency measured)."""
-    t0 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
-    rows = []
-    for i in range(n):
-        for job_type, media, wall_ms in ((EXPORT, 60.0, 30_000), (THUMB, 60.0, 500)):
-            start = t0 + dt.timedelta(minutes=10 * i)
-            rows.append(
-                schema.validate_row(
-                    {
-                        "attempt_id": f"{job_type}-{i}",
-                        "job_id": f"{job_type}-job-{i}",
-                        "job_type": job_type,
-                        "attempt_number": 1,
-                        "status": "succeeded",
-                        "started_at": start,
-                        "finished_at": start + dt.timedelta(milliseconds=wall_ms),
-                        "duration_ms": wall_ms,
-                        "rtf": media / (wall_ms / 1000),
-                        "input_duration_seconds": media,
-                        "input_width": 1920,
-                        "input_height": 1080,
-                        "input_fps": 30.0,
-                        "input_video_codec": "h264",
-                        "instance_type": instance_type,
-                        "hostname": f"w{i % 2}" if hosts else None,
-                    }
-                )
-            )
-    return rows
-
-
 def test_data_that_cannot_be_sized_still_gets_its_statistics_and_charts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Workers that know no instance type: statistics yes, nothing to price or size.
     data_dir = tmp_path / "attempts"
-    _write_rows(str(data_dir), _attempts(24, hosts=True, instance_type=None))
+    write(data_dir, exports_and_thumbs(24, hosts=True, instance_type=None), name="part")
     out = tmp_path / "r.html"
     assert main(["report", "--html", str(out), "--data", str(data_dir)]) == 0
     err = capsys.readouterr().err
     assert err.startswith("mjplan report: sizing left out: no measurement of")
     page = out.read_text(encoding="utf-8")
-    parser = _Tables()
+    parser = ReportTables()
     parser.feed(page)
     export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
     assert export[1][:4] == ["unknown", "24", "100.0", "2.00"]
@@ -311,12 +223,13 @@ def test_data_that_cannot_be_sized_still_gets_its_statistics_and_charts(
 def test_report_from_s3(s3_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from planner.dataset import s3_filesystem
 
-    _write_rows(s3_prefix.removeprefix("s3://"), _attempts(24, hosts=True), s3_filesystem())
+    write(s3_prefix.removeprefix("s3://"), exports_and_thumbs(24, hosts=True), name="part",
+          filesystem=s3_filesystem())
     out = tmp_path / "s3.html"
     assert main(["report", "--html", str(out), "--data", s3_prefix, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["dataset"] == s3_prefix and doc["bytes"] == out.stat().st_size
-    parser = _Tables()
+    parser = ReportTables()
     parser.feed(out.read_text(encoding="utf-8"))
     export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
     assert export[1][:4] == ["c7i.large", "24", "100.0", "2.00"]

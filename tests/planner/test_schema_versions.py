@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from collectors import schema
 from planner.dataset import open_dataset
-from tests.planner.attempt_rows import row, write
+from tests.rows import row, write
 
 V2_ONLY = ("worker_slots", "host_running_at_start", "arch", "cpu_model", "ffmpeg_version", "source")
 

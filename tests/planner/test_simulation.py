@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,24 +18,9 @@ from planner.dataset import open_dataset
 from planner.demand import Forecast
 from planner.sizing import SizingOptions, WaitTarget, load_sizing_inputs, size_fleet
 from tests.planner import simulation as sim
-from tests.planner.sizing_data import attempt, write_rows
+from tests.rows import measured_trace, write_rows
 
 THUMB = "upload_thumb_v1"
-
-
-def measured_trace(seed: int = 6) -> tuple[list[dict[str, Any]], list[float]]:
-    """Four c5.large hosts, each running two back-to-back lanes of attempts (2 at a time)."""
-    rng = random.Random(seed)
-    services = [rng.expovariate(1 / 30) for _ in range(400)]
-    rows = []
-    lanes = [services[i::8] for i in range(8)]
-    for lane_no, lane in enumerate(lanes):
-        t = 0.0
-        for s in lane:
-            rows.append(attempt(job_type=THUMB, start_s=t, wall_s=s, input_s=None,
-                                hostname=f"h{lane_no // 2}"))
-            t += s
-    return rows, [round(s * 1000) / 1000 for s in services]
 
 
 def test_recommended_fleet_meets_the_wait_target_and_one_fewer_misses(tmp_path: Path) -> None:

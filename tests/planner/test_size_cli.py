@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from planner.cli import main
-from tests.planner.sizing_data import attempt, write_rows
-from tests.planner.test_simulation import measured_trace
+from tests.rows import attempt, measured_trace, write_rows
 
 PRICES = """\
 # test prices

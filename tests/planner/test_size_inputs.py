@@ -13,7 +13,7 @@ import pytest
 
 from planner.cli import main as mjplan
 from planner.dataset import default_data_url
-from tests.planner.test_ddl import duckdb_of
+from tests.planner.engine_views import duckdb_of
 
 
 def size_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:

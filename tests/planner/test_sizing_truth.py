@@ -18,8 +18,8 @@ from planner.dataset import open_dataset
 from planner.prices import parse_prices
 from planner.sizing import SizingInputs, SizingOptions, WaitTarget, load_sizing_inputs, size_fleet
 from tests.planner import queue_sim
-from tests.planner.sizing_data import write_rows
 from tests.planner.truth_data import EXPORT, PROXY, THUMB, JobKind, World, measured_rows, true_jobs
+from tests.rows import write_rows
 
 PRICES = parse_prices(
     "instance_type,vcpus,memory_gib,on_demand_usd_h,spot_usd_h,interruption_band,"

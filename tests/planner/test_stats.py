@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 from planner import stats
 from planner.dataset import open_dataset
 from planner.errors import EmptySelectionError, PlannerError
-from tests.planner.attempt_rows import row, write
+from tests.rows import row, write
 from tests.s3server import SeaweedS3
 
 EXPORT = "create_video_export_v1"

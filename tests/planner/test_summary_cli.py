@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from planner.cli import main
-from tests.planner.attempt_rows import row, write
+from tests.rows import row, write
 from tests.s3server import SeaweedS3
 
 

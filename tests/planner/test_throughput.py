@@ -16,7 +16,7 @@ from planner.throughput import (
     measure_waste,
     throughput_frame,
 )
-from tests.planner.sizing_data import T0, attempt, write_rows
+from tests.rows import T0, attempt, write_rows
 
 EXPORT, THUMB = "create_video_export_v1", "upload_thumb_v1"
 

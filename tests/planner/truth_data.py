@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.planner.queue_sim import Job
-from tests.planner.sizing_data import T0, attempt
+from tests.rows import T0, attempt
 
 EXPORT, PROXY, THUMB = "create_video_export_v1", "upload_edit_proxy_v1", "upload_thumb_v1"
 

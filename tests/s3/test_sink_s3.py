@@ -22,7 +22,7 @@ import pytest
 from collectors.layout import parse_url
 from collectors.spool import Spool
 from collectors.upload import SpoolingSink
-from tests.collectors.test_spool import make_row
+from tests.rows import spool_row
 from tests.s3server import SeaweedS3
 
 pytestmark = [pytest.mark.s3, pytest.mark.timeout(240)]
@@ -69,11 +69,11 @@ def mjcollect(*args: str) -> subprocess.CompletedProcess[str]:
 WRITER = """
 import sys
 from collectors.upload import SpoolingSink
-from tests.collectors.test_spool import make_row
+from tests.rows import spool_row
 url, spool, tag, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 sink = SpoolingSink(url, spool_dir=spool, batch_rows=40, batch_age=3600)
 for i in range(n):
-    row = make_row(i, ("upload_thumb_v1", "create_video_export_v1")[i % 2], 1 + i % 3)
+    row = spool_row(i, ("upload_thumb_v1", "create_video_export_v1")[i % 2], 1 + i % 3)
     row["attempt_id"] = f"{tag}-{i:04d}"
     sink.append(row)
 ok = sink.flush(timeout=90)  # this process's rows (others share the spool)
@@ -122,12 +122,12 @@ def test_outage_while_500_are_appended(own_server: SeaweedS3, tmp_path: Path,
     sink = SpoolingSink(url, spool_dir=tmp_path / "spool", batch_rows=50, batch_age=3600,
                         retry_max=0.5)
     for i in range(100):
-        sink.append(make_row(i))
+        sink.append(spool_row(i))
     assert sink.flush(timeout=30)
     own_server.stop()
     with caplog.at_level(logging.ERROR, logger="collectors"):
         for i in range(100, 500):
-            sink.append(make_row(i))
+            sink.append(spool_row(i))
         assert not sink.flush(timeout=2)
     assert sink.last_error is not None
     assert "metrics upload to s3://metrics/outage failed" in caplog.text
@@ -144,11 +144,11 @@ KILLED_UPLOADER = """
 import os, signal, sys
 from collectors import destinations, spool as spool_mod
 from collectors.upload import SpoolingSink
-from tests.collectors.test_spool import make_row
+from tests.rows import spool_row
 url, spool, where = sys.argv[1], sys.argv[2], sys.argv[3]
 sink = SpoolingSink(url, spool_dir=spool, batch_rows=1000, batch_age=3600)
 for i in range(30):
-    sink.append(make_row(i))
+    sink.append(spool_row(i))
 print("acked", flush=True)
 def die(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -185,11 +185,11 @@ def test_sigkill_mid_upload_loses_nothing_doubles_nothing(
 SPOOLING_FOREVER = """
 import sys
 from collectors.upload import SpoolingSink
-from tests.collectors.test_spool import make_row
+from tests.rows import spool_row
 sink = SpoolingSink(sys.argv[1], spool_dir=sys.argv[2], batch_rows=50, batch_age=3600)
 i = 0
 while True:
-    sink.append(make_row(i))
+    sink.append(spool_row(i))
     print(i, flush=True)  # acknowledged to the "job"
     i += 1
 """
@@ -225,7 +225,7 @@ def test_corrupt_spool_file_is_set_aside_rest_uploads(s3_prefix: str, tmp_path: 
     from collectors.schema import validate_row
 
     for i in range(20):
-        spool.write(validate_row(make_row(i)))
+        spool.write(validate_row(spool_row(i)))
     bad = spool.rows / f"{time.time_ns():020d}-1-999.json"
     bad.write_bytes(b"\x00\xff garbage")
     out = mjcollect("flush", "--spool", str(spool.root), "--url", s3_prefix)
@@ -250,7 +250,7 @@ def test_bad_credentials_or_missing_bucket_keep_rows(
     sink = SpoolingSink(url, spool_dir=tmp_path / "spool", batch_age=3600, retry_max=0.5)
     with caplog.at_level(logging.DEBUG, logger="collectors"):
         for i in range(10):
-            sink.append(make_row(i))
+            sink.append(spool_row(i))
         assert not sink.flush(timeout=3)
         sink.close(timeout=0.5)
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
@@ -285,7 +285,7 @@ def test_sigkill_while_uploading_many_batches(s3_prefix: str, tmp_path: Path) ->
 
     spool = Spool(tmp_path / "spool", 10**9, fsync=False)  # setup speed; not what is tested
     for i in range(1000):
-        spool.write(validate_row(make_row(i)))
+        spool.write(validate_row(spool_row(i)))
     # 200 batches of 5 rows: about 15 ms a PUT here, so the upload lasts seconds while one
     # listing takes milliseconds (20 batches of 50 once finished inside a single slow poll).
     env = {**os.environ, "MEDIAJOB_METRICS_BATCH_ROWS": "5"}
@@ -388,7 +388,7 @@ def test_an_error_no_retry_fixes_ends_the_wait_at_once(
 ) -> None:
     sink = SpoolingSink("s3://no-such-bucket-here/y", spool_dir=tmp_path / "spool",
                         batch_age=3600, budget=30)
-    sink.append(make_row(1))
+    sink.append(spool_row(1))
     t0 = time.monotonic()
     assert not sink.flush(timeout=30)
     first = time.monotonic() - t0

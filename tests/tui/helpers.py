@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from textual.app import App
 from textual.coordinate import Coordinate
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import JobsScreen
+from planner.tui.screens.sizing import SizingScreen
+from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
 
 
 def static_text(widget: Widget) -> str:
@@ -71,3 +76,20 @@ def screen_lines(app: App[Any]) -> list[str]:
             line = line.ljust(round(x / 12.2)) + text
         shown.append(line.replace("\xa0", " "))
     return shown
+
+
+def jobs_shown(app: PlannerApp) -> bool:
+    """The jobs view is up, with rows."""
+    return isinstance(app.screen, JobsScreen) and app.screen.loaded > 0
+
+
+@contextlib.asynccontextmanager
+async def sizing_view(
+    output_dir: str = ".",
+) -> AsyncIterator[tuple[Pilot[Any], SizingScreen, DataTable[Any]]]:
+    """The app at 80x24 with the fleet sizing view open on its first result; its table."""
+    app = PlannerApp(TEST_DATA_URL, output_dir=output_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: jobs_shown(app))
+        screen = await open_view(pilot, "f", SizingScreen, "answer")
+        yield pilot, screen, screen.query_one("#sizing-table", DataTable)

@@ -14,7 +14,7 @@ from planner.tui.app import PlannerApp
 from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.distributions import DistributionsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
-from tests.planner.attempt_rows import row, write
+from tests.rows import row, write
 from tests.tui.conftest import open_view, wait_for
 from tests.tui.helpers import static_text, table_keys
 

@@ -9,14 +9,13 @@ from textual.widgets import Input
 from planner.tui.app import PlannerApp
 from planner.tui.screens.help import HelpScreen
 from tests.tui.conftest import TEST_DATA_URL, wait_for
-from tests.tui.helpers import screen_lines, static_text
-from tests.tui.test_views import _jobs_shown, sizing_view
+from tests.tui.helpers import jobs_shown, screen_lines, sizing_view, static_text
 
 
 async def test_help_lines_are_not_broken_at_80_columns() -> None:
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
+        await wait_for(pilot, lambda: jobs_shown(app))
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("end")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import socket
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,31 +26,20 @@ from planner.tui.app import PlannerApp
 from planner.tui.distribution_texts import bins_of, merge_bins
 from planner.tui.messages import QueryFailed
 from planner.tui.screens.distributions import BINS, FINE_BINS, DistributionsScreen
-from planner.tui.screens.jobs import JobsScreen
-from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
 from planner.tui.sizing_columns import SIZING_COLUMNS, SIZING_LAYOUTS, sizing_cells
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.histogram import Histogram
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
-from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys, table_rows
-
-
-def _jobs_shown(app: PlannerApp) -> bool:
-    """the jobs view is up"""
-    return isinstance(app.screen, JobsScreen) and app.screen.loaded > 0
-
-
-@contextlib.asynccontextmanager
-async def sizing_view(
-    output_dir: str = ".",
-) -> AsyncIterator[tuple[Pilot[Any], SizingScreen, DataTable[Any]]]:
-    """The app at 80x24 with the fleet sizing view open on its first result; its table."""
-    app = PlannerApp(TEST_DATA_URL, output_dir=output_dir)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
-        screen = await open_view(pilot, "f", SizingScreen, "answer")
-        yield pilot, screen, screen.query_one("#sizing-table", DataTable)
+from tests.tui.helpers import (
+    jobs_screen,
+    jobs_shown,
+    screen_lines,
+    sizing_view,
+    static_text,
+    table_keys,
+    table_rows,
+)
 
 
 async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
@@ -61,7 +48,7 @@ async def test_distributions_show_the_planner_statistics(dataset: Any) -> None:
     hist = stats.rtf_histogram(dataset, by="job_type", bins=BINS).to_dicts()
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
+        await wait_for(pilot, lambda: jobs_shown(app))
         screen = await open_view(pilot, "d", DistributionsScreen, "data")
         jt = "create_video_export_v1"
         assert screen.job_type == jt and screen.instance_type is None
@@ -107,7 +94,7 @@ async def test_a_taller_screen_shows_the_histogram_in_more_bins(dataset: Any) ->
             if r["job_type"] == jt]
     app = PlannerApp(TEST_DATA_URL)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app))
+        await wait_for(pilot, lambda: jobs_shown(app))
         screen = await open_view(pilot, "d", DistributionsScreen, "data")
         histogram = screen.query_one(Histogram)
         await wait_for(pilot, lambda: histogram.content_size.height > 0)
@@ -440,7 +427,7 @@ async def test_skipped_files_are_announced(tmp_path: Path) -> None:
     (part / "torn.parquet").write_bytes(b"PAR1 not really")
     app = PlannerApp(str(tmp_path))
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app) and bool(app.screen.query("Toast")))
+        await wait_for(pilot, lambda: jobs_shown(app) and bool(app.screen.query("Toast")))
         toasts = [str(getattr(t.render(), "plain", t.render())) for t in app.screen.query("Toast")]
         assert any("1 unreadable file(s) skipped, e.g. " in t and "torn.parquet" in t
                    for t in toasts), toasts
@@ -457,7 +444,7 @@ async def test_s3_dataset_shows_its_attempts(fixed_data_url: str, s3_prefix: str
     local.close()
     app = PlannerApp(s3_prefix)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: _jobs_shown(app) and jobs_screen(app).total is not None,
+        await wait_for(pilot, lambda: jobs_shown(app) and jobs_screen(app).total is not None,
                        timeout=60)
         assert table_keys(app.screen.query_one(AttemptsTable)) == expected
         assert jobs_screen(app).total == total
