@@ -725,7 +725,7 @@ def recommend(
     how_many: int,
     architectures: Sequence[str] = (),
 ) -> FleetRecommendation | None:
-    """The `how_many` cheapest types, weighted by their throughput of the mix (see module doc),
+    """The `how_many` cheapest types, weighted by their throughput of the mix (docs/sizing.md),
     of one architecture (that of the cheapest type) unless `architectures` lists those the
     fleet request has a launch template for."""
     usable = [t for t in sized if t.instances > 0]
