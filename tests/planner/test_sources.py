@@ -12,7 +12,7 @@ from planner.dataset import open_dataset
 from planner.prices import parse_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, size_fleet
 from planner.stats import rtf_summary
-from tests.planner.sizing_data import attempt, write_rows
+from tests.rows import attempt, write_rows
 
 EXPORT = "create_video_export_v1"
 PRICES = parse_prices(
