@@ -74,10 +74,14 @@ def jobs_for(
     names = tuple(sorted(demand.jobs))
     first_hour = 0
     if demand.as_measured and arrivals is not None and arrivals.count:
-        keep = np.isin(np.asarray(arrivals.job_types, dtype=object)[arrivals.job], names)
+        # Job type codes of the arrivals -> index in `names` (-1: not in the demand), by a
+        # lookup table: millions of arrivals, a handful of job types.
+        lookup = np.array([names.index(jt) if jt in names else -1
+                           for jt in arrivals.job_types], dtype=np.int16)
+        coded = lookup[np.asarray(arrivals.job)]
+        keep = coded >= 0
         t = np.asarray(arrivals.t_s)[keep]
-        job_names = np.asarray(arrivals.job_types, dtype=object)[arrivals.job[keep]]
-        job = np.searchsorted(np.asarray(names, dtype=object), job_names).astype(np.int16)
+        job = coded[keep]
         inputs = np.asarray(arrivals.input_s)[keep]
         source = f"the window's {t.size:,} arrivals"
         if t.size > MAX_JOBS:
