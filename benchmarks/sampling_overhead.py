@@ -13,7 +13,8 @@ Part 2, the whole collector, per job type: each pipeline of `collectors.jobtypes
   the rest (host facts, row building), measured as attempt-block wall minus the job's wall;
 - mjcollect run: the same ffmpeg command under `mjcollect run` (a new Python process: imports,
   probe, host, sampling, row to a local dataset), compared with the bare command's wall; once
-  waiting for the upload (the default) and once with `--detach-upload`.
+  waiting for the upload in its own process (`--upload-timeout 30`) and once spooling only
+  (the default since issue 14; benchmarks/run_overhead.py measures that in detail).
 Figures: collector overhead in seconds per attempt (a fixed cost, mostly the probe and, for
 `mjcollect run`, a Python start-up) and as a fraction of these short jobs' wall time (medians
 of the runs); for a job of W seconds the fraction is about overhead / W.
@@ -165,8 +166,8 @@ def collector_overhead(folder: Path, runs: int) -> dict[str, Any]:
             subprocess.run(argv, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
             cmd_wall = time.perf_counter() - t0
             t0 = time.perf_counter()
-            subprocess.run([mjcollect, "run", "--job-type", jt, "--job-id", f"bench-{i}",
-                            "--input", str(src), "--output", str(dst),
+            subprocess.run([mjcollect, "run", "--upload-timeout", "30", "--job-type", jt,
+                            "--job-id", f"bench-{i}", "--input", str(src), "--output", str(dst),
                             "--data", str(folder / "dataset"), "--", *argv],
                            check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)

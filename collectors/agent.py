@@ -43,10 +43,15 @@ POLL_S = 1.0
 
 
 def rows_waiting(base: str | Path) -> bool:
-    """Whether any spool under the base has unclaimed rows."""
+    """Whether any spool under the base has rows not yet uploaded: waiting, or claimed by a
+    batch (a process that is exiting may still hold one; once it is gone the batch is
+    adopted)."""
     for d in spool_dirs(base):
         with contextlib.suppress(OSError), os.scandir(d / "rows") as it:
             if any(e.name.endswith(".json") for e in it):
+                return True
+        with contextlib.suppress(OSError), os.scandir(d / "batches") as it:
+            if any(e.is_dir() for e in it):
                 return True
     return False
 
@@ -108,6 +113,9 @@ class Agent:
                 return 0 if ok else 1
             if deadline is not None and time.monotonic() > deadline:
                 return 1
+            # Rows came in meanwhile, or a batch is still held by a process on its way out
+            # (the Python worker that started us): look again shortly.
+            time.sleep(0.2)
 
     def drain_all(self, *, everything: bool, deadline: float | None = None,
                   give_up_on_error: bool = False) -> bool:

@@ -28,8 +28,6 @@ import re
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,12 +242,15 @@ def imds_disabled() -> bool:
     return os.environ.get(config.AWS_EC2_METADATA_DISABLED, "").strip().lower() == "true"
 
 
-# IMDS is link-local: never through an HTTP(S)_PROXY from the environment.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def _imds_get_instance_type(endpoint: str, deadline: float) -> str | None:
     """IMDSv2 token then instance type; IMDSv1 when the token call is refused (403/404/405)."""
+    # Imported here: urllib.request (with http.client and email) costs a worker that sets
+    # AWS_INSTANCE_TYPE or runs off EC2 ~15 ms per process for nothing.
+    import urllib.error
+    import urllib.request
+
+    # IMDS is link-local: never through an HTTP(S)_PROXY from the environment.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def left() -> float:
         remaining = deadline - time.monotonic()
@@ -263,13 +264,13 @@ def _imds_get_instance_type(endpoint: str, deadline: float) -> str | None:
         headers={"X-aws-ec2-metadata-token-ttl-seconds": _TOKEN_TTL_S},
     )
     try:
-        with _opener.open(token_req, timeout=left()) as resp:
+        with opener.open(token_req, timeout=left()) as resp:
             headers["X-aws-ec2-metadata-token"] = resp.read(4096).decode("ascii").strip()
     except urllib.error.HTTPError as exc:
         if exc.code not in (403, 404, 405):
             raise
     req = urllib.request.Request(endpoint + _IMDS_TYPE_PATH, headers=headers)
-    with _opener.open(req, timeout=left()) as resp:
+    with opener.open(req, timeout=left()) as resp:
         value: str = resp.read(256).decode("ascii", "replace").strip()
     if not _INSTANCE_TYPE.match(value):
         log.warning("IMDS answered an unexpected instance type %r; ignored", value[:64])

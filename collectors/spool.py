@@ -30,6 +30,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import itertools
 import json
 import logging
@@ -41,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collectors import config
+from collectors.layout import safe_name
 from collectors.schema import validate_row
 
 log = logging.getLogger("collectors.spool")
@@ -98,6 +101,14 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def spool_dir_for(url: str, base: str | Path | None = None) -> Path:
+    """The spool folder of a dataset URL: `<base>/<readable url>-<hash>` (base: the configured
+    MEDIAJOB_METRICS_SPOOL)."""
+    root = Path(base) if base is not None else Path(config.spool_base())
+    digest = hashlib.sha256(url.strip().encode()).hexdigest()[:10]
+    return root / f"{safe_name(url.strip(), 60)}-{digest}"
 
 
 def spool_dirs(base: str | Path) -> list[Path]:

@@ -56,7 +56,7 @@ from collectors.layout import object_name, parse_url, partition_path, row_day
 from collectors.layout import safe_name as _safe_name
 from collectors.redact import redact_urls
 from collectors.schema import validate_row
-from collectors.spool import Batch, Spool, SpoolFullError, spool_time_ns
+from collectors.spool import Batch, Spool, SpoolFullError, spool_dir_for, spool_time_ns
 
 log = logging.getLogger("collectors.upload")
 
@@ -126,13 +126,6 @@ def backoff_s(failures: int, base: float, cap: float) -> float:
 def new_writer_id() -> str:
     """`<host>-<pid>-<random>`: unique per process, safe as a file name."""
     return f"{_safe_name(socket.gethostname(), 40)}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-def spool_dir_for(url: str, base: str | Path | None = None) -> Path:
-    """The spool folder of a dataset URL: `<base>/<readable url>-<hash>`."""
-    root = Path(base) if base is not None else Path(config.spool_base())
-    digest = hashlib.sha256(url.strip().encode()).hexdigest()[:10]
-    return root / f"{_safe_name(url.strip(), 60)}-{digest}"
 
 
 @dataclass

@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def spools_to_flush(url: str | None, spool: Path | None) -> list[tuple[Path, str | None]]:
     """(spool folder, dataset URL) pairs: the one asked for, or every spool under the base."""
     from collectors import config
-    from collectors.spool import Spool, spool_dirs
-    from collectors.upload import spool_dir_for
+    from collectors.spool import Spool, spool_dir_for, spool_dirs
 
     if spool is not None:
         return [(spool, url)]

@@ -282,8 +282,7 @@ class SpoolOnlySink:
     def __init__(self, url: str) -> None:
         from collectors import config
         from collectors.layout import parse_url
-        from collectors.spool import Spool
-        from collectors.upload import spool_dir_for
+        from collectors.spool import Spool, spool_dir_for
 
         self.url = parse_url(url).url  # ValueError for a bad URL
         self.spool = Spool(spool_dir_for(self.url), config.spool_max_bytes())
@@ -428,7 +427,7 @@ def _upload_here(args: argparse.Namespace) -> bool:
 
 
 def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
-    from collectors import config, upload
+    from collectors import config
 
     url = url or config.metrics_url()
     if url is None or not config.metrics_enabled():
@@ -436,7 +435,9 @@ def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
     try:
         return SpoolOnlySink(url)
     except (ValueError, OSError) as exc:
-        upload.log_refused_url(url, exc)
+        from collectors.upload import log_refused_url  # the uploader's module: not on the way
+
+        log_refused_url(url, exc)
         return None
 
 

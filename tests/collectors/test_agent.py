@@ -15,8 +15,7 @@ import pytest
 
 from collectors import schema
 from collectors.hostlock import agent_alive
-from collectors.spool import Spool
-from collectors.upload import spool_dir_for
+from collectors.spool import Spool, spool_dir_for
 from tests.rows import read_ids, spool_row
 
 REPO = Path(__file__).resolve().parents[2]

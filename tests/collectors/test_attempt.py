@@ -636,8 +636,7 @@ def _worker_writes_a_row(url: str, media_dir: Path, tmp_path: Path) -> list[dict
                    env=env, check=True, timeout=60)
     import pyarrow.dataset as ds
 
-    from collectors.spool import Spool
-    from collectors.upload import spool_dir_for
+    from collectors.spool import Spool, spool_dir_for
 
     spool = Spool(spool_dir_for(url, tmp_path / "spool"), 10**9)
     deadline = time.monotonic() + 60  # a bound against hanging, not a speed assert

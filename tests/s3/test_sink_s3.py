@@ -352,7 +352,7 @@ def _closed_endpoint() -> str:
 def test_the_job_pays_at_most_the_budget_whatever_s3_does(
     own_server: SeaweedS3, tmp_path: Path, hanging_endpoint: str, problem: str, how: str
 ) -> None:
-    from collectors.upload import spool_dir_for
+    from collectors.spool import spool_dir_for
 
     url = own_server.url(f"budget-{problem}")
     env = {**os.environ, **own_server.env(), "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spool"),
