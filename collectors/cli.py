@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from collectors import dispatch
 
-#: Subcommand name -> module (each must exist: `collectors.dispatch` imports them all).
+#: Subcommand name -> module (each must exist: the overview, `mjcollect --help`, imports them
+#: all; a named subcommand imports only its own).
 SUBCOMMANDS = {
     "run": "collectors.commands.run",
     "demo": "collectors.commands.demo",
@@ -25,7 +26,7 @@ SUBCOMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return dispatch.main("mjcollect", __doc__.splitlines()[0], SUBCOMMANDS, argv)
+    return dispatch.main("mjcollect", __doc__.splitlines()[0], SUBCOMMANDS, argv, lazy=True)
 
 
 if __name__ == "__main__":

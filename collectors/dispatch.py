@@ -42,17 +42,23 @@ def main(
     default_command: str | None = None,
     log_level: int = logging.INFO,
     user_errors: tuple[type[Exception], ...] = (),
+    lazy: bool = False,
 ) -> int:
     """Parse `argv` (default: the process arguments), run the chosen subcommand, return its code.
 
-    `default_command` runs when there are no arguments at all. An exception of
+    `default_command` runs when there are no arguments at all. `lazy`: a named subcommand
+    imports only its own module (the overview imports them all). An exception of
     a `user_errors` type is the user's mistake, not a bug: one line on stderr and exit code 2,
     no traceback.
     """
-    parser, modules = build_parser(prog, description, subcommands)
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list and default_command is not None:
         args_list = [default_command]
+    # `lazy`: the named subcommand's module only (`mjcollect run` wraps every job, and
+    # importing the other commands' modules was a good part of what it added to a short one).
+    chosen = {args_list[0]: subcommands[args_list[0]]} if (
+        lazy and args_list and args_list[0] in subcommands) else subcommands
+    parser, modules = build_parser(prog, description, chosen)
     args = parser.parse_args(args_list)
     module = modules.get(args.command) if args.command else None
     logging.basicConfig(
