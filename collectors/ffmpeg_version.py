@@ -6,14 +6,22 @@ failure included, so a worker without ffmpeg pays for the look-up once. The atte
 at the end of a successful attempt only, after the clock and the sampler stopped (the look-up is
 a child process the sampler would otherwise count): a failed job's row takes the version if it
 is already known and never waits for one (`run=False`).
+
+Across processes the answer is kept in `<spool base>/.ffmpeg-version.json`, keyed by the
+ffmpeg binary's real path, size and mtime: `mjcollect run` is a new process per job, and
+`ffmpeg -version` was a quarter of what it added to a short job (benchmarks/run_overhead.py).
+A new ffmpeg (another path, size or mtime) is asked again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import subprocess
 import threading
+from pathlib import Path
 
 from collectors import config
 
@@ -58,6 +66,55 @@ def _ask() -> str | None:
     return parse_version_output(done.stdout.decode("utf-8", "replace"))
 
 
+def _cache_file() -> Path:
+    return Path(config.spool_base()) / ".ffmpeg-version.json"
+
+
+def _binary_key() -> str | None:
+    """`<real path>:<size>:<mtime ns>` of the ffmpeg on PATH, or None."""
+    found = shutil.which("ffmpeg")
+    if found is None:
+        return None
+    real = os.path.realpath(found)
+    st = os.stat(real)
+    return f"{real}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _from_cache(key: str) -> str | None:
+    try:
+        doc = json.loads(_cache_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(doc, dict) and doc.get("key") == key and isinstance(doc.get("version"), str):
+        return str(doc["version"])[:MAX_CHARS]
+    return None
+
+
+def _remember(key: str, version: str) -> None:
+    path = _cache_file()
+    tmp = path.with_name(f".ffmpeg-version.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"key": key, "version": version}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only or full disk: asked again next time, that is all
+        log.debug("ffmpeg version not cached: %s", exc)
+        tmp.unlink(missing_ok=True)
+
+
+def _look_up() -> str | None:
+    try:
+        key = _binary_key()
+    except OSError:
+        key = None
+    if key is not None and (cached := _from_cache(key)) is not None:
+        return cached
+    version = _ask()
+    if key is not None and version is not None:
+        _remember(key, version)
+    return version
+
+
 def ffmpeg_version(*, run: bool = True) -> str | None:
     """The first line of `ffmpeg -version`, or None. With `run=False` never starts ffmpeg:
     the answer of an earlier look-up, or None. Never raises."""
@@ -66,7 +123,7 @@ def ffmpeg_version(*, run: bool = True) -> str | None:
         return _version
     with _lock:
         if not _asked:
-            _version = _ask()
+            _version = _look_up()
             _asked = True
     return _version
 
