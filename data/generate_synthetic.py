@@ -12,13 +12,12 @@ The model (all times UTC; the numbers are assumptions chosen to look like a medi
 measurements):
 
 * Fleet. Seven EC2 instance types, a fixed pool of hosts per type (INSTANCE_TYPES below: vCPUs,
-  RAM, a CPU-generation speed factor, pool size, architecture, CPU model). Each worker runs
-  `slots = max(2, vCPUs // 2)` jobs at once (recorded as `worker_slots`: 2 on 2- and 4-vCPU
-  types, 4 on 8-vCPU ones), so attempts overlap on a host; a job waits for a free slot (FIFO
-  per host). `host_running_at_start` is the host's busy slots when an attempt starts, itself
-  included (1..slots), as the host-local registry counts it. The speed below depends on the
-  configured slots, not on how many run at a moment, so a density curve of this data is flat
-  per level by construction: a model of a fleet, not of contention.
+  RAM, a CPU-generation speed factor, pool size, architecture, CPU model, baseline network
+  bandwidth, and the worker slots of its hosts in turn). Hosts of one type are configured with
+  different slots (1..4, recorded as `worker_slots`), so every type has attempts at several
+  packing levels; a job waits for a free slot (FIFO per host). `host_running_at_start` is the
+  host's busy slots when an attempt starts, itself included (1..slots), as the host-local
+  registry counts it; the speed below depends on it (Density).
 * Arrivals. Batches of jobs (one upload of several files, an export campaign) arrive as a
   Poisson process whose rate follows a daily cycle, rate(h) ~ 1 + 0.8 sin(2 pi (h - 9) / 24)
   (peak about 15:00, trough about 03:00), 0.6 times that at weekends. Batch size is geometric
@@ -31,22 +30,53 @@ measurements):
   envelope inputs are audio-only files (mp3, aac, opus). Frame rate 30, some 24/60.
 * Speed. For export and proxy jobs the real-time factor is
 
-      rtf = K[job] * codec[c] * gen[i] * (vCPUs / slots) ** 0.85 / (pixel_rate / P1080) ** 0.7
+      rtf = K[job] * codec[c] * gen[i] * contention(n) / (pixel_rate / P1080) ** 0.7
             * lognormal(0, 0.15)
 
   with pixel_rate = width * height * fps and P1080 = 1920 * 1080 * 30 (K: export 0.85, proxy
   2.3; codec: h264 1.0, hevc 0.75, vp9 0.7, prores 1.1, av1 0.5). Audio envelopes:
-  rtf = 55 * gen * lognormal(0, 0.25), 0.7 times that when the audio is demuxed from a video.
-  Thumbnails take 0.35 s + 0.45 s per 2 Mpixel (scaled by codec and generation) with
-  lognormal(0, 0.3) noise, whatever the input length. Wall ms = input seconds / rtf * 1000
-  plus 250 ms of process start.
+  rtf = 55 * gen * contention(n) * lognormal(0, 0.25), 0.7 times that when the audio is demuxed
+  from a video. Thumbnails take (0.35 s + 0.45 s per 2 Mpixel) / contention(n) (scaled by codec
+  and generation) with lognormal(0, 0.3) noise, whatever the input length. Planned wall =
+  input seconds / rtf + 0.25 s of process start (thumbnails: the time above).
+* Density. n = host_running_at_start, V = vCPUs, C = physical cores (V / 2 on x86, where a
+  vCPU is a hyperthread; V on Graviton). Export and proxy (x264 threads over every vCPU):
+  contention(n) = (V / n) ** 0.85, times (C / n) ** 0.35 once n > C (attempts share cores'
+  hyperthreads and caches). So one instance's throughput n * rtf(n) grows as n ** 0.15 up to
+  n = C and falls beyond: the best density is C (1 on 2-vCPU x86 types, 2 on c6i.xlarge, 4 on
+  c7g.xlarge and the 8-vCPU types), while a job alone is fastest at n = 1 (slowdown 1.8 at
+  n = 2 on 4 vCPUs: the bounded choice stays lower). Thumbnails and audio envelopes (about one
+  core): contention(n) = min(1, C / n) ** 0.65 * min(1, V / n) ** 0.35 / (1 + 0.1 * max(0,
+  n - V)): no loss while each has a core. The speed is drawn at the start (the level the
+  registry records), not re-drawn as neighbours finish. A model of contention, not a
+  measurement: `mjcollect bench` measures a real curve.
+* Phases (a model, like the rest; docs/io_hints.md). The planned wall time is split into the
+  phases a worker names: other (the 0.25 s process start; 0.05 s for thumbnails), download
+  (the input's bytes over a transfer rate, plus 30 ms of request), probe (U(0.04, 0.15) s),
+  transcode (the rest) and upload (the output's bytes over a rate, plus 30 ms), so
+  duration_ms is their sum. A transfer's rate is min(150 MB/s, 0.6 * baseline bandwidth / sqrt(n))
+  * lognormal(0, 0.3): larger types have more bandwidth (EC2 baselines: 0.75..0.78 Gbps for
+  the large types, 1.56..1.88 for the xlarge, 3.12 for the 2xlarge), neighbours share it.
+  Thumbnails fetch a ranged prefix (300 kB + 3 s of the input's bit rate), the others the
+  whole input. Where download and upload do not fit (short CPU work on big inputs: audio
+  envelopes of videos), transcode keeps at least 60 % of the ffmpeg time of the speed model
+  and the attempt lasts longer than planned: audio envelopes are I/O-bound on the large
+  types (40..60 % of their wall time in download/upload) and not on the 2xlarge ones; the
+  others spend 3..12 % in transfers. transcode_rtf = input seconds / transcode seconds
+  (succeeded attempts; none for thumbnails). Bytes: net_bytes_in = bytes downloaded,
+  net_bytes_out = output bytes uploaded; bytes_read = download (socket) + ffmpeg's input
+  reads (1.05 x) + upload (file), bytes_written = download (file) + output twice (ffmpeg,
+  socket), as Linux rchar/wchar count them. A failed attempt stops at its failure time: the
+  phases after it are 0 and nothing is uploaded.
 * Failures. 3 % of attempts fail (7 % for prores, 5 % over 20 minutes of input) after a uniform
   5 %..90 % of their planned time, with an ffmpeg, timeout or S3 error; 75 % of failed attempts
   are retried 20..180 s later (attempt_number + 1) on a host of the same instance type.
-* Sampling. cpu_pct_avg = 100 * vCPUs / slots * U(0.72, 0.96) (thumbnails and audio about one
-  core), cpu_pct_max 1.05..1.35 times that, a sample every 2 s; mem_rss_mb_max grows with
-  pixels (export: 180 MB + 150 MB per 1080p frame size). 5 % of rows have no samples (an older
-  collector).
+* Sampling. ffmpeg's CPU while it transcodes = 100 * V / n * U(0.72, 0.96) (thumbnails and
+  audio about one core, less once n > V); cpu_pct_avg is that over the transcode phase, 15 %
+  over transfers and 50 % over the probe, weighted by time; cpu_pct_max 1.05..1.35 times
+  ffmpeg's; a sample every 2 s; mem_rss_mb_max grows with pixels (export: 180 MB + 150 MB per
+  1080p frame size). 5 % of rows come from an older collector: no samples, phases or io
+  counters.
 """
 
 from __future__ import annotations
@@ -77,21 +107,35 @@ class InstanceType:
     hosts: int
     arch: str = "x86_64"
     cpu_model: str | None = None
+    net_gbps: float = 0.75  # EC2's baseline network bandwidth of the type (not the burst)
+    slots: tuple[int, ...] = (2,)  # worker slots of its hosts, in turn
+
+    @property
+    def cores(self) -> float:
+        """Physical cores: x86 vCPUs are hyperthreads (two a core), Graviton's are cores."""
+        return float(self.vcpus if self.arch == "aarch64" else self.vcpus / 2)
 
 
 INSTANCE_TYPES = (
     InstanceType("c5.large", 2, 4.0, 0.82, 4, cpu_model="Intel(R) Xeon(R) Platinum 8275CL CPU"
-                 " @ 3.00GHz"),
+                 " @ 3.00GHz", net_gbps=0.75, slots=(1, 2, 2, 3)),
     InstanceType("c6i.xlarge", 4, 8.0, 1.0, 3, cpu_model="Intel(R) Xeon(R) Platinum 8375C CPU"
-                 " @ 2.90GHz"),
-    InstanceType("c7i.large", 2, 4.0, 1.15, 4, cpu_model="Intel(R) Xeon(R) Platinum 8488C"),
-    InstanceType("c7i.2xlarge", 8, 16.0, 1.15, 2, cpu_model="Intel(R) Xeon(R) Platinum 8488C"),
+                 " @ 2.90GHz", net_gbps=1.56, slots=(2, 3, 4)),
+    InstanceType("c7i.large", 2, 4.0, 1.15, 4, cpu_model="Intel(R) Xeon(R) Platinum 8488C",
+                 net_gbps=0.78, slots=(1, 2, 3, 3)),
+    InstanceType("c7i.2xlarge", 8, 16.0, 1.15, 2, cpu_model="Intel(R) Xeon(R) Platinum 8488C",
+                 net_gbps=3.12, slots=(3, 4)),
     InstanceType("m6i.large", 2, 8.0, 1.0, 3, cpu_model="Intel(R) Xeon(R) Platinum 8375C CPU"
-                 " @ 2.90GHz"),
+                 " @ 2.90GHz", net_gbps=0.78, slots=(2, 2, 3)),
     InstanceType("c7g.xlarge", 4, 8.0, 0.92, 3, arch="aarch64",
-                 cpu_model="CPU implementer 0x41 part 0xd40"),
-    InstanceType("c6a.2xlarge", 8, 16.0, 0.97, 2, cpu_model="AMD EPYC 7R13 Processor"),
+                 cpu_model="CPU implementer 0x41 part 0xd40", net_gbps=1.88, slots=(2, 3, 4)),
+    InstanceType("c6a.2xlarge", 8, 16.0, 0.97, 2, cpu_model="AMD EPYC 7R13 Processor",
+                 net_gbps=3.12, slots=(3, 4)),
 )
+#: One S3 transfer's rate on an idle host: this share of the type's baseline bandwidth, at most
+#: S3_STREAM_MB_S (one single-stream GET/PUT); concurrent attempts share the baseline.
+NET_SHARE = 0.6
+S3_STREAM_MB_S = 150.0
 
 JOB_MIX = (
     ("create_video_export_v1", 0.25),
@@ -125,6 +169,13 @@ FORMAT_OF = {
     "opus": "ogg",
 }
 K_RTF = {"create_video_export_v1": 0.85, "upload_edit_proxy_v1": 2.3}
+#: Process start and the worker's own bookkeeping of an attempt (the `other` phase), seconds.
+START_S = 0.25
+#: The transcode phase never shrinks below this share of the ffmpeg work the speed model gives:
+#: where the download and upload do not fit in the planned wall time, the attempt lasts longer.
+MIN_TRANSCODE_SHARE = 0.6
+#: The worker's CPU (% of one core) while it downloads or uploads (TLS, S3 client).
+TRANSFER_CPU_PCT = 15.0
 P1080 = 1920 * 1080 * 30
 STATS_COLUMNS = ["job_type", "status", "started_at", "finished_at", "instance_type"]
 ERRORS = (
@@ -207,25 +258,114 @@ def _make_input(rng: np.random.Generator, job_type: str) -> dict[str, Any]:
     }
 
 
+def _contention(job_type: str, it: InstanceType, running: int) -> float:
+    """Speed of one attempt with `running` attempts on the host, relative to the speed it would
+    have alone on one vCPU-share of the old model (see the module docstring: Density)."""
+    n = float(running)
+    if job_type in K_RTF:  # ffmpeg's x264 threads: all vCPUs alone, a share of them when packed
+        speed = (it.vcpus / n) ** 0.85
+        if n > it.cores:  # more attempts than physical cores: hyperthreads and caches shared
+            speed *= (it.cores / n) ** 0.35
+        return float(speed)
+    # Thumbnails and audio envelopes use about one core: no loss until the cores are shared.
+    speed = min(1.0, it.cores / n) ** 0.65 * min(1.0, it.vcpus / n) ** 0.35
+    return float(speed / (1 + 0.1 * max(0.0, n - it.vcpus)))
+
+
 def _planned_wall_s(
-    rng: np.random.Generator, job_type: str, inp: dict[str, Any], host: Host
+    rng: np.random.Generator, job_type: str, inp: dict[str, Any], host: Host, running: int
 ) -> float:
     it = host.itype
-    share = (it.vcpus / host.slots) ** 0.85
+    speed = _contention(job_type, it, running)
     vcodec = inp["input_video_codec"]
     cs = CODEC_SPEED.get(vcodec, 1.0) if vcodec else 1.0
     dur = inp["input_duration_seconds"]
     if job_type == "upload_thumb_v1":
         mpix = (inp["input_width"] or 1280) * (inp["input_height"] or 720) / 2e6
-        t = (0.35 + 0.45 * mpix / cs) / it.gen * rng.lognormal(0, 0.3)
+        t = (0.35 + 0.45 * mpix / cs) / it.gen / speed * rng.lognormal(0, 0.3)
         return float(t)
     if job_type == "upload_audio_envelope_v1":
-        rtf = 55 * it.gen * rng.lognormal(0, 0.25) * (0.7 if vcodec else 1.0)
+        rtf = 55 * it.gen * speed * rng.lognormal(0, 0.25) * (0.7 if vcodec else 1.0)
     else:
         pixel_rate = inp["input_width"] * inp["input_height"] * inp["input_fps"]
-        rtf = K_RTF[job_type] * cs * it.gen * share / (pixel_rate / P1080) ** 0.7
+        rtf = K_RTF[job_type] * cs * it.gen * speed / (pixel_rate / P1080) ** 0.7
         rtf *= rng.lognormal(0, 0.15)
-    return float(dur / rtf + 0.25)
+    return float(dur / rtf + START_S)
+
+
+def _output_bytes(rng: np.random.Generator, job_type: str, inp: dict[str, Any]) -> int:
+    return int({
+        "create_video_export_v1": inp["input_size_bytes"] * 0.6,
+        "upload_edit_proxy_v1": 1.5e6 / 8 * inp["input_duration_seconds"],
+        "upload_thumb_v1": float(rng.uniform(2e4, 9e4)),
+        "upload_audio_envelope_v1": 16000 * inp["input_duration_seconds"],
+    }[job_type])
+
+
+def _download_bytes(job_type: str, inp: dict[str, Any]) -> int:
+    """What the worker fetches: the whole input, but for a thumbnail (taken at 1 s) a ranged
+    GET of the container header and the first seconds."""
+    size = int(inp["input_size_bytes"])
+    if job_type == "upload_thumb_v1":
+        return min(size, int(300_000 + inp["input_bitrate_kbps"] * 125 * 3))
+    return size
+
+
+def _net_mb_s(rng: np.random.Generator, it: InstanceType, running: int) -> float:
+    """One transfer's rate: a share of the type's baseline bandwidth (shared, not evenly, by
+    the attempts running: they do not all transfer at once), capped by one S3 stream."""
+    base = min(S3_STREAM_MB_S, NET_SHARE * it.net_gbps * 125 / math.sqrt(running))
+    return float(base * rng.lognormal(0, 0.3))
+
+
+@dataclass(frozen=True)
+class Phases:
+    """An attempt's phases in ms (they add up to its duration) and the bytes moved."""
+
+    download_ms: int
+    probe_ms: int
+    transcode_ms: int
+    upload_ms: int
+    other_ms: int
+    net_in: int  # bytes downloaded
+    net_out: int  # bytes uploaded (0 when it failed before the upload)
+    read_in: int  # bytes of the input ffmpeg read
+
+    @property
+    def duration_ms(self) -> int:
+        return (self.download_ms + self.probe_ms + self.transcode_ms + self.upload_ms
+                + self.other_ms)
+
+
+def _phases(
+    rng: np.random.Generator, job_type: str, inp: dict[str, Any], host: Host, running: int,
+    planned: float, fail_at: float | None,
+) -> Phases:
+    """Split the planned wall time into phases (module docstring: Phases); `fail_at` (a share
+    of the planned time) cuts the attempt there."""
+    it = host.itype
+    d_bytes = _download_bytes(job_type, inp)
+    u_bytes = _output_bytes(rng, job_type, inp)
+    download = 0.03 + d_bytes / 1e6 / _net_mb_s(rng, it, running)
+    upload = 0.03 + u_bytes / 1e6 / _net_mb_s(rng, it, running)
+    probe = float(rng.uniform(0.04, 0.15))
+    other = START_S if job_type != "upload_thumb_v1" else 0.05
+    work = planned - (START_S if job_type != "upload_thumb_v1" else 0.0)  # ffmpeg alone
+    transcode = max(planned - other - probe - download - upload, MIN_TRANSCODE_SHARE * work)
+    plan = [other, download, probe, transcode, upload]  # in the order they run
+    if fail_at is not None:
+        left = sum(plan) * fail_at
+        for i, seconds in enumerate(plan):
+            plan[i] = min(seconds, left)
+            left -= plan[i]
+    ms = [int(round(x * 1000)) for x in plan]
+    ms[0] += max(0, 50 - sum(ms))  # an attempt lasts at least 50 ms (the process start)
+    o, d, p, t, u = ms
+    done_in = d_bytes if fail_at is None else int(d_bytes * d / max(1, int(download * 1000)))
+    done_t = 1.0 if fail_at is None else t / max(1, int(transcode * 1000))
+    return Phases(download_ms=d, probe_ms=p, transcode_ms=t, upload_ms=u, other_ms=o,
+                  net_in=done_in, net_out=u_bytes if fail_at is None else 0,
+                  read_in=int(done_in * 1.05 * done_t))
 
 
 def _fail_probability(inp: dict[str, Any]) -> float:
@@ -245,7 +385,7 @@ def generate(seed: int, days: int, scale: float, end: dt.date) -> list[dict[str,
     hosts: list[Host] = []
     for it in INSTANCE_TYPES:
         for k in range(it.hosts):
-            slots = max(2, it.vcpus // 2)
+            slots = it.slots[k % len(it.slots)]
             name = f"ip-10-{hosts.__len__() + 1}-{k * 16 + 4}-{int(rng.integers(2, 250))}"
             hosts.append(Host(it, f"{name}.ec2.internal", slots, [0.0] * slots))
     weights = np.array([h.slots for h in hosts], dtype=float)
@@ -284,12 +424,13 @@ def generate(seed: int, days: int, scale: float, end: dt.date) -> list[dict[str,
         # What the host-local registry would count: the other slots still busy, and this one.
         running = 1 + sum(1 for free in host.free_at if free > begin)
         inp = job["input"]
-        planned = _planned_wall_s(rng, job["job_type"], inp, host)
+        planned = _planned_wall_s(rng, job["job_type"], inp, host, running)
         failed = rng.random() < _fail_probability(inp) * (0.5 if job["attempt_number"] > 1 else 1)
-        wall = planned * float(rng.uniform(0.05, 0.9)) if failed else planned
-        wall = max(wall, 0.05)
+        fail_at = float(rng.uniform(0.05, 0.9)) if failed else None
+        phases = _phases(rng, job["job_type"], inp, host, running, planned, fail_at)
+        wall = phases.duration_ms / 1000
         heapq.heappush(host.free_at, begin + wall)
-        rows.append(_row(rng, seed, start, job, host, begin, wall, failed, running))
+        rows.append(_row(rng, seed, start, job, host, begin, wall, failed, running, phases))
         if failed and rng.random() < 0.75 and job["attempt_number"] < 3:
             same_type = [i for i, h in enumerate(hosts) if h.itype == host.itype]
             retry = dict(job, attempt_number=job["attempt_number"] + 1,
@@ -301,7 +442,7 @@ def generate(seed: int, days: int, scale: float, end: dt.date) -> list[dict[str,
 
 def _row(
     rng: np.random.Generator, seed: int, start: dt.datetime, job: dict[str, Any], host: Host,
-    begin: float, wall: float, failed: bool, running: int,
+    begin: float, wall: float, failed: bool, running: int, phases: Phases,
 ) -> dict[str, Any]:
     it = host.itype
     job_type = job["job_type"]
@@ -340,24 +481,47 @@ def _row(
     ext = {"matroska,webm": ".webm", "mp3": ".mp3", "ogg": ".ogg"}.get(inp["input_format"], ".mp4")
     row["ffmpeg_commands"] = [COMMANDS[job_type].format(ext=ext)]
     if not failed:
-        out = {
-            "create_video_export_v1": inp["input_size_bytes"] * 0.6,
-            "upload_edit_proxy_v1": 1.5e6 / 8 * inp["input_duration_seconds"],
-            "upload_thumb_v1": float(rng.uniform(2e4, 9e4)),
-            "upload_audio_envelope_v1": 16000 * inp["input_duration_seconds"],
-        }[job_type]
-        row["output_size_bytes"] = int(out)
+        row["output_size_bytes"] = phases.net_out
+    # 5 % of rows come from an older collector: no CPU samples, no phases, no io counters.
     if rng.random() >= 0.05:
         heavy = job_type in K_RTF
-        cores_busy = it.vcpus / host.slots if heavy else 1.0
-        avg = 100 * cores_busy * float(rng.uniform(0.72, 0.96))
+        # What ffmpeg keeps busy while it transcodes: its share of the vCPUs (one core for
+        # thumbnails and audio, less once attempts outnumber vCPUs).
+        cores_busy = it.vcpus / running if heavy else 1.0
+        cores_busy = min(cores_busy, it.vcpus / running)
+        ffmpeg_pct = 100 * cores_busy * float(rng.uniform(0.72, 0.96))
+        transfer_ms = phases.download_ms + phases.upload_ms
+        avg = (ffmpeg_pct * phases.transcode_ms + TRANSFER_CPU_PCT * transfer_ms
+               + 50.0 * phases.probe_ms) / max(1, phases.duration_ms)
         row["cpu_pct_avg"] = round(avg, 1)
-        row["cpu_pct_max"] = round(min(avg * float(rng.uniform(1.05, 1.35)), 100 * it.vcpus), 1)
+        row["cpu_pct_max"] = round(min(ffmpeg_pct * float(rng.uniform(1.05, 1.35)),
+                                       100 * it.vcpus), 1)
         row["cpu_sample_count"] = max(1, int(wall // 2))
         mpix = (inp["input_width"] or 0) * (inp["input_height"] or 0) / (1920 * 1080)
         base = {"create_video_export_v1": (180, 150), "upload_edit_proxy_v1": (120, 90),
                 "upload_thumb_v1": (60, 40), "upload_audio_envelope_v1": (35, 10)}[job_type]
         row["mem_rss_mb_max"] = round((base[0] + base[1] * mpix) * float(rng.uniform(0.85, 1.2)), 1)
+        row.update(
+            phase_download_ms=phases.download_ms,
+            phase_probe_ms=phases.probe_ms,
+            phase_transcode_ms=phases.transcode_ms,
+            phase_upload_ms=phases.upload_ms,
+            phase_other_ms=phases.other_ms,
+            net_bytes_in=phases.net_in,
+            net_bytes_out=phases.net_out if phases.upload_ms > 0 else None,
+            # The download is read from a socket and written to a file, ffmpeg reads the input
+            # (and a little more: its libraries) and writes the output, the upload reads it and
+            # writes it to a socket (docs/io_hints.md: Linux rchar/wchar).
+            bytes_read=phases.net_in + phases.read_in + phases.net_out,
+            bytes_written=phases.net_in + (0 if failed else 2 * phases.net_out),
+        )
+        if phases.download_ms > 0 and phases.net_in > 0:
+            row["download_mb_per_s"] = round(phases.net_in / 1e3 / phases.download_ms, 2)
+        if phases.upload_ms > 0 and phases.net_out > 0:
+            row["upload_mb_per_s"] = round(phases.net_out / 1e3 / phases.upload_ms, 2)
+        if not failed and job_type != "upload_thumb_v1" and phases.transcode_ms > 0:
+            row["transcode_rtf"] = round(
+                inp["input_duration_seconds"] / (phases.transcode_ms / 1000), 4)
     return schema.validate_row(row)
 
 
