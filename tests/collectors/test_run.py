@@ -426,6 +426,7 @@ def test_demo_plan_is_deterministic_and_retries_truncated_inputs() -> None:
     assert job_types_for(audio) == ("upload_audio_envelope_v1",)
 
 
+@pytest.mark.slow
 def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
     assert cli.main(["demo", "--scale", "small", "--out", str(tmp_path / "ds"),
                      "--instance-type", "t3.test"]) == 0

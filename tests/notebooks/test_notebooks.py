@@ -128,6 +128,7 @@ def rtf_analysis(kernel_dir: Path) -> nbformat.NotebookNode:
     return execute(NOTEBOOKS / "rtf_analysis.ipynb", kernel_dir)
 
 
+@pytest.mark.slow
 def test_capacity_planning_runs_on_the_embedded_data(
     capacity_planning: nbformat.NotebookNode,
 ) -> None:
@@ -155,6 +156,7 @@ def test_capacity_planning_runs_on_the_embedded_data(
     assert f"'InstanceType': '{result.recommendation.members[0].instance_type}'" in text
 
 
+@pytest.mark.slow
 def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookNode) -> None:
     from planner.dataset import open_dataset
     from planner.stats import rtf_summary
@@ -186,6 +188,7 @@ def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookN
     assert {t["name"] for t in concurrency[0]["data"]} >= {"c5.large", "c7i.large"}
 
 
+@pytest.mark.slow
 def test_capacity_planning_opens_the_url_it_is_given(kernel_dir: Path, tmp_path: Path) -> None:
     """The `parameters` cell (papermill's convention) points the notebook at another dataset."""
     from tests.rows import exports_and_thumbs, write

@@ -132,6 +132,7 @@ def parquet_files(root: Path) -> list[Path]:
 EXPECTED_ATTEMPTS = len(JOB_TYPES) * len(AGES) * (FILES_PER_PARTITION * 3 // 2)
 
 
+@pytest.mark.slow
 def test_compact_then_purge_a_few_thousand_small_files(
     dataset: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -280,6 +281,7 @@ def s3_dataset(s3_prefix: str, pristine: Path) -> Iterator[str]:
     yield s3_prefix
 
 
+@pytest.mark.slow
 @pytest.mark.s3
 def test_compact_and_purge_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(s3_dataset)
@@ -482,6 +484,7 @@ def test_duration_parsing() -> None:
             parse_duration_s(bad)
 
 
+@pytest.mark.slow
 @pytest.mark.s3
 def test_lease_on_s3(s3_dataset: str, capsys: pytest.CaptureFixture[str]) -> None:
     import boto3

@@ -82,6 +82,7 @@ sys.exit(0 if ok else 1)
 """
 
 
+@pytest.mark.slow
 def test_1000_attempts_from_8_processes_sharing_a_spool(s3_prefix: str, tmp_path: Path) -> None:
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, s3_prefix, str(tmp_path / "spool"),
@@ -116,6 +117,7 @@ def own_server(own_server_module: SeaweedS3, monkeypatch: pytest.MonkeyPatch) ->
     return own_server_module
 
 
+@pytest.mark.slow
 def test_outage_while_500_are_appended(own_server: SeaweedS3, tmp_path: Path,
                                        caplog: pytest.LogCaptureFixture) -> None:
     url = own_server.url("outage")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import JobsScreen
@@ -26,6 +27,7 @@ def settled(app: PlannerApp) -> bool:
             and (s.loaded > 0 or s.exhausted))
 
 
+@pytest.mark.slow
 async def test_measured_job_ids_differ_at_80_columns(dataset: Any) -> None:
     measured = {r[0] for r in dataset.connection.execute(
         "SELECT job_id FROM attempts WHERE NOT synthetic").fetchall()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from collectors.schema import metrics_of_row
 from planner import badges, formats, queries
 from planner.tui.app import PlannerApp
@@ -125,6 +127,7 @@ async def test_filter_keys_requery(dataset: Any) -> None:
         assert 0 < screen.total < queries.count_attempts(dataset)
 
 
+@pytest.mark.slow
 async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:
     # A job with a retry, so the search shows more than one row.
     rows = dataset.connection.execute(

@@ -82,6 +82,7 @@ RANGES = (
 )
 
 
+@pytest.mark.slow
 async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
     fixed_data_url: str, fixed_dataset: Any,
 ) -> None:
@@ -133,6 +134,7 @@ async def test_typed_ranges_show_exactly_the_attempts_started_in_them(
         assert "range all │" in static_text(bar)
 
 
+@pytest.mark.slow
 async def test_bad_range_keeps_the_filter_and_escape_cancels(
     fixed_data_url: str, fixed_dataset: Any,
 ) -> None:
@@ -230,6 +232,7 @@ async def test_while_typing_the_footer_says_escape_not_search(fixed_data_url: st
             assert isinstance(screen.focused, AttemptsTable)
 
 
+@pytest.mark.slow
 async def test_at_80_columns_the_status_line_gives_the_cursor_rows_day(
     fixed_data_url: str,
 ) -> None:

@@ -105,6 +105,7 @@ async def test_a_taller_screen_shows_the_histogram_in_more_bins(dataset: Any) ->
         assert len(histogram.lines(60, histogram.content_size.height)) == 25
 
 
+@pytest.mark.slow
 async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
     dataset: Any, tmp_path: Path
 ) -> None:
@@ -296,6 +297,7 @@ def _cli_options(*argv: str) -> tuple[SizingOptions, dt.timedelta]:
     return size_command.build_options(args), size_command.parse_window(args)
 
 
+@pytest.mark.slow
 async def test_fleet_sizing_growth_percentile_and_window_match_the_cli(dataset: Any) -> None:
     options, window = _cli_options("--growth", "2", "--percentile", "50")
     assert (options.growth, options.percentile, window) == (2.0, 50.0, dt.timedelta(days=14))
