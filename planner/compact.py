@@ -87,18 +87,21 @@ def parse_duration_s(text: str, what: str = "--lease") -> int:
     Raises PlannerError."""
     from planner.sizing_options import parse_duration
 
-    seconds = parse_duration(text, what, bare="s").total_seconds()
+    seconds = parse_duration(text.lower(), what, bare="s").total_seconds()
     if seconds < 1:
         raise PlannerError(f"{what} {text!r}: must be at least 1s")
     return math.ceil(seconds)
 
 
-def parse_age_days(text: str) -> int:
-    """Days from "180d", "26w" or "180". Raises PlannerError."""
-    m = re.match(r"^\s*(\d+)\s*([dw]?)\s*$", text.lower())
-    if not m:
-        raise PlannerError(f"bad age {text!r}: use e.g. 180d or 26w")
-    return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+def parse_age_days(text: str, what: str = "--older-than") -> int:
+    """Whole days from "180d", "26w" or "180" (days), through the planner's one duration parser
+    (`sizing_options.parse_duration`). Raises PlannerError."""
+    from planner.sizing_options import parse_duration
+
+    days = parse_duration(text.lower(), what, bare="d") / dt.timedelta(days=1)
+    if days != int(days):
+        raise PlannerError(f"{what} {text!r}: must be whole days (e.g. 180d or 26w)")
+    return int(days)
 
 
 # --- the file system ----------------------------------------------------------------------

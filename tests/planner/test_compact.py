@@ -256,6 +256,9 @@ def test_argument_parsing() -> None:
             parse_size(bad)
     with pytest.raises(PlannerError):
         parse_age_days("six months")
+    assert parse_age_days("180D") == 180 and parse_age_days("48h") == 2
+    with pytest.raises(PlannerError, match="whole days"):
+        parse_age_days("12h")
 
 
 def test_missing_folder_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -479,6 +482,7 @@ def test_purge_renews_its_lease_per_partition(pristine: Path, tmp_path: Path,
 def test_duration_parsing() -> None:
     assert parse_duration_s("6h") == 6 * 3600 and parse_duration_s("30m") == 1800
     assert parse_duration_s("90") == 90 and parse_duration_s("1d") == 86400
+    assert parse_duration_s("6H") == 6 * 3600 and parse_duration_s("1.5m") == 90
     for bad in ("", "0", "-1h", "soon"):
         with pytest.raises(PlannerError):
             parse_duration_s(bad)
