@@ -78,6 +78,7 @@ def test_mixed_world_at_a_minute(mixed: SizingInputs) -> None:
     check(mixed, MIXED, 60.0)
 
 
+@pytest.mark.slow
 def test_thumbnail_lane(mixed: SizingInputs) -> None:
     """--lanes thumbs: thumbnails get a pool of their own, sized in the replay; run alone on
     that many slots (a fresh draw of the world's thumbnails), they meet the target."""

@@ -66,8 +66,10 @@ def _simulated_mean_wait(servers: int, rho: float, scv: float, jobs: int, seed: 
     return sum(waits) / len(waits)
 
 
-@pytest.mark.parametrize(("servers", "rho", "scv", "within"),
-                         [(4, 0.8, 0.0, 0.08), (4, 0.8, 4.0, 0.35)])
+@pytest.mark.parametrize(("servers", "rho", "scv", "within"), [
+    (4, 0.8, 0.0, 0.08),
+    pytest.param(4, 0.8, 4.0, 0.35, marks=pytest.mark.slow),
+])
 def test_several_servers_against_a_simulation(servers: int, rho: float, scv: float,
                                               within: float) -> None:
     """M/D/4 and M/LogNormal/4 (SCV 4) at 80 %: Allen-Cunneen (= Lee-Longton with Poisson
