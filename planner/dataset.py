@@ -10,8 +10,9 @@ How it reads: pyarrow lists the Parquet files (local, or
 footer, so a corrupt file is found and left out before any query. Then, over the files that
 passed: on S3, one `pyarrow.dataset` with the unified schema, which DuckDB scans (projection
 and filter pushdown) as a registered Python object; locally, DuckDB's own `read_parquet` over
-the same file list (about 3x faster than the pyarrow scan on 10M rows), cast to the same
-schema. Both give the same rows (tests compare a summary from a folder and from S3).
+the same file list (faster than the pyarrow scan: benchmarks/local_scan.py, figures in
+benchmarks/results/local_scan.json), cast to the same schema. Both give the same rows (tests
+compare a summary from a folder and from S3).
 
 Why not DuckDB's httpfs: it cannot be downloaded here, and the PyPI package that ships
 it pins duckdb to an old version (1.5.5). It opens faster (benchmarks/duckdb_s3_routes.py,
@@ -522,8 +523,8 @@ def _group_sources(
     con: duckdb.DuckDBPyConnection, groups: dict[str | None, list[str]], target: pa.Schema,
     arrow_dss: dict[str, pads.Dataset],
 ) -> list[str]:
-    """One SELECT per group of files: DuckDB's own Parquet reader on local files (about 3x
-    faster than scanning a pyarrow dataset: benchmarks/summary_10m.py), the registered pyarrow
+    """One SELECT per group of files: DuckDB's own Parquet reader on local files (faster than
+    scanning a pyarrow dataset: benchmarks/results/local_scan.json), the registered pyarrow
     datasets (`arrow_dss`, same order as `groups`) on S3."""
     selects = []
     names = list(arrow_dss)
