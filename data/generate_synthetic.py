@@ -40,16 +40,17 @@ measurements):
   and generation) with lognormal(0, 0.3) noise, whatever the input length. Planned wall =
   input seconds / rtf + 0.25 s of process start (thumbnails: the time above).
 * Density. n = host_running_at_start, V = vCPUs, C = physical cores (V / 2 on x86, where a
-  vCPU is a hyperthread; V on Graviton). Export and proxy (x264 threads over every vCPU):
-  contention(n) = (V / n) ** 0.85, times (C / n) ** 0.35 once n > C (attempts share cores'
-  hyperthreads and caches). So one instance's throughput n * rtf(n) grows as n ** 0.15 up to
-  n = C and falls beyond: the best density is C (1 on 2-vCPU x86 types, 2 on c6i.xlarge, 4 on
-  c7g.xlarge and the 8-vCPU types), while a job alone is fastest at n = 1 (slowdown 1.8 at
-  n = 2 on 4 vCPUs: the bounded choice stays lower). Thumbnails and audio envelopes (about one
-  core): contention(n) = min(1, C / n) ** 0.65 * min(1, V / n) ** 0.35 / (1 + 0.1 * max(0,
-  n - V)): no loss while each has a core. The speed is drawn at the start (the level the
-  registry records), not re-drawn as neighbours finish. A model of contention, not a
-  measurement: `mjcollect bench` measures a real curve.
+  vCPU is a hyperthread; V on Graviton). Export and proxy (x264 threads, at most 4 vCPUs kept
+  busy by one attempt): contention(n) = min(4, V / n) ** 0.85, times (C / n) ** 0.35 once
+  n > C (attempts share cores' hyperthreads and caches). So one instance's throughput
+  n * rtf(n) grows up to n = C and falls beyond: the best density is C (1 on 2-vCPU x86 types,
+  2 on c6i.xlarge, 4 on c7g.xlarge and the 8-vCPU types); a job's own slowdown is 1.8 at
+  n = 2 on 4 vCPUs (the 1.5 bound keeps 1 there) but none at n = 2 on 8 vCPUs and 1.4 at n = 3
+  (bounded 3). Thumbnails and audio envelopes (about one core): contention(n) =
+  min(1, C / n) ** 0.65 * min(1, V / n) ** 0.35 / (1 + 0.1 * max(0, n - V)): no loss while
+  each has a core. The speed is drawn at the start (the level the registry records), not
+  re-drawn as neighbours finish. A model of contention, not a measurement: `mjcollect bench`
+  measures a real curve.
 * Phases (a model, like the rest; docs/io_hints.md). The planned wall time is split into the
   phases a worker names: other (the 0.25 s process start; 0.05 s for thumbnails), download
   (the input's bytes over a transfer rate, plus 30 ms of request), probe (U(0.04, 0.15) s),
@@ -169,6 +170,9 @@ FORMAT_OF = {
     "opus": "ogg",
 }
 K_RTF = {"create_video_export_v1": 0.85, "upload_edit_proxy_v1": 2.3}
+#: vCPUs one export or proxy keeps busy alone (x264 veryfast/ultrafast at these sizes: frame
+#: threads bounded by the lookahead and a single-threaded decoder), so 8-vCPU types need two.
+X264_VCPUS = 4
 #: Process start and the worker's own bookkeeping of an attempt (the `other` phase), seconds.
 START_S = 0.25
 #: The transcode phase never shrinks below this share of the ffmpeg work the speed model gives:
@@ -262,8 +266,8 @@ def _contention(job_type: str, it: InstanceType, running: int) -> float:
     """Speed of one attempt with `running` attempts on the host, relative to the speed it would
     have alone on one vCPU-share of the old model (see the module docstring: Density)."""
     n = float(running)
-    if job_type in K_RTF:  # ffmpeg's x264 threads: all vCPUs alone, a share of them when packed
-        speed = (it.vcpus / n) ** 0.85
+    if job_type in K_RTF:  # x264's threads: up to X264_VCPUS alone, a share of them when packed
+        speed = min(float(X264_VCPUS), it.vcpus / n) ** 0.85
         if n > it.cores:  # more attempts than physical cores: hyperthreads and caches shared
             speed *= (it.cores / n) ** 0.35
         return float(speed)
