@@ -4,9 +4,9 @@
 * `attempts_page` returns what `queries.list_attempts` returns (same filters, order, badges).
   For the time orders it adds one thing to list_attempts' two steps (the page's ids by sort
   key, then the whole rows of those ids): step 2 is restricted to the page's time range, so
-  the scan skips the files and row groups whose statistics lie outside it. Measured on this
-  machine (10 million attempts, lazy scan, load ~9 on 2 cores): newest page 0.9-1.0 s against
-  1.6-2.5 s, with a job type filter 0.6 s against 0.8-1.1 s. For the RTF and duration orders
+  the scan skips the files and row groups whose statistics lie outside it: the newest page of
+  10 million attempts comes faster (benchmarks/jobs_page.py, figures in
+  benchmarks/results/jobs_page.json). For the RTF and duration orders
   a page's rows are spread over the whole period, the range prunes nothing, and those calls go
   to `queries.list_attempts` unchanged. If list_attempts adopts the range, this goes away.
   Filters, order and paging come from `queries.page_query`, so both paths agree by
