@@ -127,8 +127,8 @@ def where_clause(
     # The time range is on coalesce(started_at, finished_at), which DuckDB cannot check against
     # the Parquet row groups' min/max of started_at; the redundant "started_at ... OR started_at
     # IS NULL" beside it can be, so a lazily scanned dataset skips the row groups (and files:
-    # one day each) outside the range: a 1-day summary of 10M rows in 0.16 s instead of 0.56 s
-    # (benchmarks/time_filter.py).
+    # one day each) outside the range (benchmarks/time_filter.py, figures in
+    # benchmarks/results/time_filter.json).
     for bound, op in ((start, ">="), (end, "<")):
         if bound is not None:
             conds.append(f"(started_at {op} ? OR started_at IS NULL)")
