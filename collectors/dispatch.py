@@ -12,17 +12,71 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
+from typing import NoReturn
+
+#: The distribution both commands come from (pyproject.toml), for `--version`.
+DISTRIBUTION = "mediajobs-capacity"
+
+#: What argparse's `type=` names mean, in the words of a one-line error.
+_TYPE_WORDS = {"float": "a number", "int": "a whole number"}
+
+
+def usage_error(message: str) -> str:
+    """argparse's error message in a user's words: `argument --utilisation: invalid float
+    value: 'x'` -> `--utilisation: expected a number, got 'x'`."""
+    m = re.fullmatch(r"argument (\S+?)(?:/\S+)?: invalid (\w+) value: (.*)", message)
+    if m:
+        return f"{m[1]}: expected {_TYPE_WORDS.get(m[2], 'a ' + m[2])}, got {m[3]}"
+    m = re.fullmatch(r"argument (\S+?)(?:/\S+)?: invalid choice: (.*?) \(choose from (.*)\)",
+                     message)
+    if m and m[1].isupper():  # a positional named by its metavar: COMMAND
+        return f"{m[2]} is not a {m[1].lower()} (one of {m[3]})"
+    if m:
+        return f"{m[1]}: {m[2]} is not one of {m[3]}"
+    return message.removeprefix("argument ")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line and a hint, not the usage block:
+    `mjplan size: --utilisation: expected a number, got 'x' (mjplan size --help)`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {usage_error(message)} (see {self.prog} --help)\n")
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: looked up only when asked (importlib.metadata costs milliseconds that
+    `mjcollect run` would add to every job)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    """The installed version of the distribution, or "unknown" (run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+
+    try:
+        return _version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser(
     prog: str, description: str, subcommands: Mapping[str, str]
 ) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     """The parser with one subparser a subcommand, and the subcommand modules by name."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = OneLineParser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules: dict[str, ModuleType] = {}
     for name, module_name in subcommands.items():
@@ -30,6 +84,7 @@ def build_parser(
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         modules[name] = module
+    parser.set_defaults(_subparsers=sub.choices)
     return parser, modules
 
 
@@ -59,7 +114,11 @@ def main(
     chosen = {args_list[0]: subcommands[args_list[0]]} if (
         lazy and args_list and args_list[0] in subcommands) else subcommands
     parser, modules = build_parser(prog, description, chosen)
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        # Named by the subcommand they were given to, with its --help as the hint.
+        sub = args._subparsers.get(args.command, parser) if args.command else parser
+        sub.error(f"unrecognized arguments: {' '.join(unknown)}")
     module = modules.get(args.command) if args.command else None
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else getattr(module, "LOG_LEVEL", log_level),

@@ -1,6 +1,6 @@
 """The attempt badges as strings, from one attempt row (a dict of dataset columns).
 
-    rtf_badge   -> "RTF 1.3x"
+    rtf_badge   -> "RTF 1.3x" (thumbnails, counted in jobs: "8,145 jobs/h")
     input_badge -> "1080x1920 H.264 AAC, 2:30"
     host_badge  -> "c7i.large, 2 cores, 4GB"
 
@@ -77,8 +77,28 @@ def format_mem_gb(mem_gb: Any) -> str | None:
     return f"{rounded:.1f}GB"
 
 
+def counted_in_jobs(row: Mapping[str, Any]) -> bool:
+    """Whether the row's job type is measured in jobs per hour (thumbnails), not RTF: its
+    `throughput_unit`, else the job type's (collectors.schema)."""
+    from collectors import schema
+
+    unit = row.get("throughput_unit") or schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(
+        str(row.get("job_type")))
+    return unit == schema.THROUGHPUT_JOBS
+
+
 def rtf_badge(row: Mapping[str, Any]) -> str:
-    """ "RTF 1.3x" from the row's `rtf` (else input seconds / wall seconds); "" when unknown."""
+    """ "RTF 1.3x" from the row's `rtf` (else input seconds / wall seconds); "" when unknown.
+
+    A job type counted in jobs (thumbnails: the input's length says nothing of the work) reads
+    in jobs per hour of one slot instead, 3600 / wall seconds: "8,145 jobs/h", as the
+    statistics and the sizing count it.
+    """
+    if counted_in_jobs(row):
+        ms = formats.finite(row.get("duration_ms"))
+        if row.get("status") == "failed" or ms is None or ms <= 0:
+            return ""
+        return f"{3_600_000 / ms:,.0f} jobs/h"
     rtf = formats.finite(row.get("rtf"))
     # A failed attempt stopped part-way: input seconds over its wall time is no speed.
     if rtf is None and row.get("status") != "failed":
@@ -114,12 +134,16 @@ def input_badge(row: Mapping[str, Any]) -> str:
 def host_badge(row: Mapping[str, Any]) -> str:
     """ "c7i.large, 2 cores, 4GB"; unknown parts left out; "" when nothing is known.
 
-    A host without an instance type (not on EC2) shows its hostname instead.
+    A host without an instance type (not on EC2) reads `formats.UNKNOWN`, as in the tables
+    and charts, and its host name beside it: "unknown (laptop), 8 cores".
     """
     parts: list[str] = []
-    name = _text(row.get("instance_type")) or _text(row.get("hostname"))
+    name = _text(row.get("instance_type"))
+    host = _text(row.get("hostname"))
     if name:
         parts.append(name)
+    elif host:
+        parts.append(f"{formats.UNKNOWN} ({host})")
     cores = formats.finite(row.get("cpu_cores"))
     if cores is not None and cores > 0:
         n = int(cores)

@@ -98,6 +98,15 @@ class AttemptFilters(TypedDict, total=False):
     since: dt.datetime | dt.date | str | None
     until: dt.datetime | dt.date | str | None
     job_id: str | None
+    search: str | None
+
+
+#: Columns `search` looks in (case-insensitive substring): what people remember of an attempt,
+#: its job id, where it ran, what it read and how it failed.
+SEARCH_COLUMNS = (
+    "job_id", "hostname", "instance_type", "input_video_codec", "input_audio_codec", "error",
+    "metrics_error",
+)
 
 
 def where_clause(
@@ -107,7 +116,8 @@ def where_clause(
 
     Strings or lists of strings for job_type / instance_type / status (a list means any of
     them). The time range is on started_at (finished_at when there is no start):
-    since <= t < until.
+    since <= t < until. `search` keeps the attempts where any of SEARCH_COLUMNS contains it,
+    ignoring case (a null column matches nothing).
     """
     conds: list[str] = []
     params: list[Any] = []
@@ -143,6 +153,11 @@ def where_clause(
         if param is not None:
             conds.append(cond)
             params.append(param)
+    search = (filters.get("search") or "").strip().lower()
+    if search:
+        conds.append("(" + " OR ".join(
+            f"contains(lower({c}), ?)" for c in SEARCH_COLUMNS) + ")")
+        params.extend([search] * len(SEARCH_COLUMNS))
     return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
 
@@ -198,7 +213,7 @@ def list_attempts(
 ) -> pl.DataFrame:
     """One page of attempts matching the filters, every schema column plus the badge columns.
 
-    Filters (AttemptFilters): job_type, instance_type, status, since, until, job_id.
+    Filters (AttemptFilters): job_type, instance_type, status, since, until, job_id, search.
     `order_by` is one of ORDER_BY (started_at, finished_at, rtf, duration_ms,
     input_duration_seconds); ties are broken by attempt_id so pages never overlap.
     Raises PlannerError for an unknown order_by or a negative limit/offset.
@@ -264,3 +279,34 @@ def distinct_values(ds: Dataset | duckdb.DuckDBPyConnection, column: str) -> lis
         .fetchall()
     )
     return [str(r[0]) for r in rows]
+
+
+def export_attempts_csv(
+    ds: Dataset | duckdb.DuckDBPyConnection,
+    path: str,
+    *,
+    order_by: str = "started_at",
+    descending: bool = True,
+    **filters: Unpack[AttemptFilters],
+) -> int:
+    """Write every attempt matching the filters to a CSV file at `path`, in the listing's
+    order, one row per attempt with every schema column (the ffmpeg commands joined by new
+    lines in one quoted cell); returns the number of rows written.
+
+    DuckDB streams the rows to the file, so a selection of millions needs no DataFrame.
+    Raises PlannerError for an unknown order_by.
+    """
+    if order_by not in ORDER_BY:
+        raise PlannerError(f"cannot order by {order_by!r}; choose one of {', '.join(ORDER_BY)}")
+    where, params = where_clause(**filters)
+    direction = "DESC" if descending else "ASC"
+    con = connection_of(ds)
+    rel = con.sql(
+        "SELECT * EXCLUDE (ffmpeg_commands), "
+        "array_to_string(ffmpeg_commands, chr(10)) AS ffmpeg_commands "
+        f"FROM attempts{where} "
+        f"ORDER BY {ORDER_BY[order_by]} {direction} NULLS LAST, attempt_id {direction}",
+        params=params,
+    )
+    rel.write_csv(path, header=True)
+    return count_attempts(ds, **filters)

@@ -1,6 +1,5 @@
-"""Two queries the TUI needs beyond `planner.queries`: job id by prefix, and a faster page.
+"""A faster page of attempts for the TUI than `planner.queries.list_attempts`.
 
-* The jobs table shows ids shortened ("524d38ef…"), so people search by the start of an id.
 * `attempts_page` returns what `queries.list_attempts` returns (same filters, order, badges).
   For the time orders it adds one thing to list_attempts' two steps (the page's ids by sort
   key, then the whole rows of those ids): step 2 is restricted to the page's time range, so
@@ -20,7 +19,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Unpack
 
 from planner import badges
-from planner.errors import EmptySelectionError, PlannerError
 from planner.queries import AttemptFilters, connection_of, list_attempts, page_query
 
 if TYPE_CHECKING:
@@ -35,38 +33,6 @@ _RANGE_COLUMN = {
     "started_at": "started_at",
     "finished_at": "finished_at",
 }
-
-#: How many candidate ids an ambiguous prefix reports.
-SHOWN_CANDIDATES = 3
-
-
-def resolve_job_id(source: Dataset | duckdb.DuckDBPyConnection, text: str) -> str:
-    """The job id equal to `text`, else the only job id starting with it.
-
-    Raises EmptySelectionError when no job id starts with `text`, PlannerError naming a few
-    candidates when several do.
-    """
-    text = text.strip()
-    if not text:
-        raise PlannerError("type a job id (or its first characters)")
-    rows = (
-        connection_of(source)
-        .execute(
-            "SELECT DISTINCT job_id FROM attempts WHERE starts_with(job_id, ?) "
-            "ORDER BY job_id LIMIT ?",
-            [text, SHOWN_CANDIDATES + 1],
-        )
-        .fetchall()
-    )
-    ids = [str(r[0]) for r in rows]
-    if text in ids or len(ids) == 1:
-        return text if text in ids else ids[0]
-    if not ids:
-        raise EmptySelectionError(f"no job id starts with {text!r}")
-    shown = ", ".join(ids[:SHOWN_CANDIDATES])
-    more = ", …" if len(ids) > SHOWN_CANDIDATES else ""
-    raise PlannerError(f"several job ids start with {text!r} ({shown}{more}); type more of it")
-
 
 def attempts_page(
     source: Dataset | duckdb.DuckDBPyConnection,

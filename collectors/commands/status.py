@@ -25,6 +25,21 @@ def _when(ts: Any) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def human_bytes(n: float | None) -> str:
+    """`536870912` -> `512 MiB`, `1536` -> `1.5 KiB`, `12` -> `12 bytes` (binary units, as
+    MEDIAJOB_METRICS_SPOOL_MAX_BYTES is set); "-" for None."""
+    if n is None:
+        return "-"
+    value = float(n)
+    if abs(value) < 1024:
+        return f"{int(value)} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if abs(value) < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}".replace(".0 ", " ")
+
+
 def format_status(st: dict[str, Any]) -> str:
     """Human-readable lines for one spool's status (see upload.spool_status)."""
     writers = st["writers"]
@@ -39,7 +54,8 @@ def format_status(st: dict[str, Any]) -> str:
         f"rows waiting     {st['rows_waiting']}",
         f"rows claimed     {st['rows_claimed']} (being uploaded, or left by a stopped process)",
         f"oldest row age   {'-' if age is None else f'{age:.1f} s'}",
-        f"spool size       {st['spool_bytes']} of {st['spool_max_bytes']} bytes",
+        f"spool size       {human_bytes(st['spool_bytes'])} of "
+        f"{human_bytes(st['spool_max_bytes'])}",
         f"rows dropped     {dropped} (spool full or disk error), invalid {invalid} "
         "(writers of the last 7 days)",
         f"dead letters     {st['dead_letter_rows']} rows set aside (`mjcollect flush "

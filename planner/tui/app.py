@@ -1,7 +1,9 @@
 """The planner's TUI: opens a dataset off the UI thread, then shows four views by key.
 
-Views (Textual modes, each with its own screen stack): Jobs (j), Distributions (d), Fleet
-sizing (f); Attempt detail is pushed over Jobs with Enter. `?` shows the keys.
+Views on 1-4 (Tab and Shift+Tab go round them): Jobs, Attempt detail, Distributions (also
+d), Fleet sizing (also f). Jobs, Distributions and Fleet are Textual modes, each with its
+own screen stack; Attempt detail is pushed over Jobs (Enter, or 2 for the row under the
+cursor). `?` shows the keys.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+from textual.widgets import Input, Select
 
 from planner.errors import describe
 from planner.tui import data
 from planner.tui.messages import DatasetOpened, QueryFailed
+from planner.tui.screens.attempt import AttemptScreen
 from planner.tui.screens.distributions import DistributionsScreen
 from planner.tui.screens.help import HelpScreen
 from planner.tui.screens.jobs import JobsScreen
@@ -38,20 +43,30 @@ class PlannerApp(App[None]):
     }
     DEFAULT_MODE = "start"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "view('jobs')", "Jobs"),
-        Binding("d", "view('distributions')", "Distributions"),
-        Binding("f", "view('sizing')", "Fleet"),
+        # One footer entry for the four (80 columns hold no more); each screen's title says
+        # its number, and the help lists them.
+        Binding("1", "view('jobs')", "Views", key_display="1-4"),
+        Binding("2", "attempt", "Attempt", show=False),
+        Binding("3,d", "view('distributions')", "Distributions", show=False),
+        Binding("4,f", "view('sizing')", "Fleet", show=False),
+        # Priority, so a screen's own Tab (next widget) does not take it; check_action gives
+        # it back to the inputs of the Fleet form, where Tab goes to the next input.
+        Binding("tab", "next_view(1)", "Next view", show=False, priority=True),
+        Binding("shift+tab", "next_view(-1)", "Previous view", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
+    #: The views Tab goes round, in order (the Attempt detail is reached from Jobs).
+    VIEW_ORDER: ClassVar[tuple[str, ...]] = ("jobs", "distributions", "sizing")
 
-    def __init__(self, url: str | None = None, output_dir: str = ".",
+    def __init__(self, url: str | None = None, output_dir: str | None = None,
                  cache: CacheMode = "off") -> None:
         super().__init__()
         self.url = url
         #: How the dataset is opened: through the local cache ("on"), anew, or without it.
         self.cache_mode: CacheMode = cache
-        #: Where `w` in Fleet sizing writes the fleet request JSON.
+        #: The folder `w` (fleet request) and `e` (CSV) offer to write to; None: the user's
+        #: documents folder, else the current one.
         self.output_dir = output_dir
         self.dataset: Any = None
         self.sub_title = data.describe_source(url)
@@ -88,13 +103,37 @@ class PlannerApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The views need the dataset: their keys are hidden until it is open.
-        if action == "view":
-            return self.dataset is not None
+        if action in ("view", "attempt", "next_view") and self.dataset is None:
+            return False
+        if action == "next_view":
+            # Over a question (help, where to write) or in a form, Tab is the widgets'.
+            if isinstance(self.screen, ModalScreen):
+                return False
+            focused = self.focused
+            chain = [focused, *focused.ancestors] if focused is not None else []
+            return not any(isinstance(w, Input | Select) for w in chain)
         return True
 
     def action_view(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
+        elif mode == "jobs":
+            # From an attempt back to the list.
+            while isinstance(self.screen, AttemptScreen):
+                self.pop_screen()
+
+    def action_next_view(self, step: int) -> None:
+        order = self.VIEW_ORDER
+        current = order.index(self.current_mode) if self.current_mode in order else 0
+        self.switch_mode(order[(current + step) % len(order)])
+
+    def action_attempt(self) -> None:
+        """The attempt open over Jobs, else the one under the Jobs cursor."""
+        if self.current_mode != "jobs":
+            self.switch_mode("jobs")
+        screen = self.screen
+        if isinstance(screen, JobsScreen):
+            screen.open_highlighted()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

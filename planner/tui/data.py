@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 #: JobsQuery.sort -> (queries.list_attempts order_by, descending).
 _ORDER = {
     "newest": ("started_at", True),
+    "oldest": ("started_at", False),
     "rtf_desc": ("rtf", True),
     "rtf_asc": ("rtf", False),
     "duration_desc": ("duration_ms", True),
@@ -74,8 +75,8 @@ def _filters(
 
     A preset time range counts back from the newest attempt of the data (`newest`, looked up
     when None), not from the clock, so an old dataset still shows its last day; a free range
-    (`query.time_range`) is used as typed. The search is a job id or the start of one
-    (`tui_queries.resolve_job_id`).
+    (`query.time_range`) is used as typed. The search is a piece of a job id, host name,
+    instance type, codec or error (`queries.SEARCH_COLUMNS`), any case.
     """
     since = until = None
     if query.time_range is not None:
@@ -84,18 +85,13 @@ def _filters(
         newest = newest or newest_time(cur)
         if newest is not None:
             since = newest - dt.timedelta(hours=query.range_hours)
-    job_id = None
-    if query.search:
-        from planner.tui_queries import resolve_job_id
-
-        job_id = resolve_job_id(cur, query.search)
     return {
         "job_type": query.job_type,
         "instance_type": query.instance_type,
         "status": query.status,
         "since": since,
         "until": until,
-        "job_id": job_id,
+        "search": query.search or None,
     }
 
 
@@ -131,6 +127,22 @@ def attempts_page(
             limit=limit,
             offset=offset,
         )
+
+
+def export_attempts(ds: Dataset, query: JobsQuery, path: str,
+                    newest: dt.datetime | None = None) -> tuple[str, int]:
+    """Write the whole selection of `query` (every page, in its order) as CSV to `path`;
+    (the absolute path, rows written). `queries.export_attempts_csv`."""
+    from pathlib import Path
+
+    from planner.queries import export_attempts_csv
+
+    order_by, descending = _ORDER.get(query.sort, _ORDER["newest"])
+    target = str(Path(path).expanduser().resolve())
+    with cursor(ds) as cur:
+        rows = export_attempts_csv(cur, target, order_by=order_by, descending=descending,
+                                   **_filters(cur, query, newest))
+    return target, rows
 
 
 def count_attempts(ds: Dataset, query: JobsQuery, newest: dt.datetime | None = None) -> int:
@@ -304,13 +316,13 @@ def analytic(options: SizingOptions) -> SizingOptions:
     return replace(options, replay=False)
 
 
-def write_fleet_request(result: SizingResult, directory: str) -> str:
-    """Write the recommended fleet as an EC2 Fleet request JSON; returns the absolute path."""
+def write_fleet_request(result: SizingResult, path: str) -> str:
+    """Write the recommended fleet as an EC2 Fleet request JSON at `path` (replacing a file
+    there: the screen asked first); returns the absolute path."""
     from pathlib import Path
 
     from planner.fleet import write_fleet_json
 
     if result.recommendation is None:
         raise PlannerError("no fleet to write: no instance type carries the demand")
-    path = Path(directory).resolve() / f"fleet-request-{result.options.capacity}.json"
-    return str(write_fleet_json(path, result.recommendation))
+    return str(write_fleet_json(Path(path).expanduser().resolve(), result.recommendation))

@@ -159,7 +159,7 @@ def jobs_query_parts(query: JobsQuery, *, short: bool = False) -> list[str]:
         f"s[b]o[/]rt {sort}",
     ]
     if query.search:
-        parts.append(f"job ~ {escape_markup(query.search)}")
+        parts.append(f"[b]/[/] {escape_markup(query.search)}")
     return parts
 
 

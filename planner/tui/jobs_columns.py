@@ -73,11 +73,15 @@ class JobsLayout:
         """Whether the Time column has room for `MM-DD HH:MM` (else it shows `HH:MM` only)."""
         return self.widths["started"] >= len("MM-DD HH:MM")
 
-    def label(self, key: str) -> str:
-        """The column's header cell: blank over the status symbols, `Time` over times only."""
+    def label(self, key: str, arrow: str = "") -> str:
+        """The column's header cell: blank over the status symbols, `Time` over times only;
+        `arrow` (▲ ▼, the sort) after the word, which is cut short to keep it in view."""
         text = _JOBS_LABELS[key]
-        if len(text) > self.widths[key]:
+        width = self.widths[key]
+        if len(text) > width:
             text = {"status": "", "started": "Time"}.get(key, text)
+        if arrow:
+            text = text[: max(0, width - len(arrow))] + arrow
         return self.cell(key, text)
 
     def cell(self, key: str, text: str) -> str:
@@ -117,12 +121,20 @@ def jobs_layout(width: int) -> JobsLayout:
 
 
 def compact_rtf_badge(row: Mapping[str, Any]) -> str:
-    """`RTF 1.3x` as `1.3x`; `20x` from 10 up, `2kx` from 1000 up, `.05x` under 0.1."""
+    """`RTF 1.3x` as `1.3x`; `20x` from 10 up, `2kx` from 1000 up, `.05x` under 0.1;
+    thumbnails' `8,145 jobs/h` as `8k/h` (`.72k` under a thousand: k is jobs per hour)."""
     from planner.badges import rtf_badge
 
     text = rtf_badge(row).removeprefix("RTF ")
     if not text:
         return ""
+    if text.endswith(" jobs/h"):  # thumbnails, in 4 cells: `8k/h`, `12k`, `.72k`, `40/h`
+        jobs = float(text.removesuffix(" jobs/h").replace(",", ""))
+        if jobs >= 9999.5:
+            return f"{jobs / 1000:.0f}k"
+        if jobs >= 999.5:
+            return f"{jobs / 1000:.0f}k/h"
+        return f"{jobs:.0f}/h" if jobs < 99.5 else f"{jobs / 1000:.2f}k".removeprefix("0")
     value = float(text.removesuffix("x"))
     if value >= 999.5:
         return f"{value / 1000:.0f}kx"
@@ -143,7 +155,8 @@ def compact_host_badge(row: Mapping[str, Any]) -> str:
     from planner.badges import host_badge
 
     parts = []
-    for part in host_badge(row).split(", "):
+    # "unknown (laptop)": the label alone, as the tables and charts write it.
+    for part in re.sub(r" \(.*?\)", "", host_badge(row)).split(", "):
         if m := re.fullmatch(r"(\d+) cores?", part):
             part = f"{m[1]}c"
         elif re.fullmatch(r"\d+(\.\d)?GB", part):
@@ -242,7 +255,8 @@ def jobs_cells(
         texts = {
             "started": format_short_time(when),
             "status": "ok" if status == "succeeded" else status or "-",
-            "rtf": (row.get("rtf_badge") or rtf_badge(row)).removeprefix("RTF "),
+            "rtf": (row.get("rtf_badge") or rtf_badge(row)).removeprefix("RTF ")
+            .replace(" jobs/h", "/h"),
             "input": row.get("input_badge") or input_badge(row),
             "host": row.get("host_badge") or host_badge(row),
         }

@@ -53,12 +53,15 @@ class AttemptsPage(Message):
 
     `rows` are attempt rows (dicts of schema columns) at positions offset..offset+len(rows)
     of the ordered selection; `total` is the size of the selection (None when not counted).
+    `place`: where the rows go, "after" or "before" the rows shown, or instead of them
+    ("first", "last": a jump to that end of the selection).
     """
 
     generation: int
     offset: int
     rows: list[dict[str, Any]]
     total: int | None
+    place: str = "after"
 
 
 @dataclass
@@ -110,3 +113,11 @@ class AttemptsCounted(Message):
 
     generation: int
     total: int
+
+
+@dataclass
+class AttemptsExported(Message):
+    """The jobs selection was written as CSV to `path` (`rows` attempts)."""
+
+    path: str
+    rows: int

@@ -9,10 +9,21 @@ from dataclasses import dataclass
 #: Sort orders the `o` key cycles through: (key, label).
 SORTS: tuple[tuple[str, str], ...] = (
     ("newest", "newest first"),
+    ("oldest", "oldest first"),
     ("rtf_desc", "RTF high→low"),
     ("rtf_asc", "RTF low→high"),
     ("duration_desc", "longest first"),
 )
+
+#: The jobs table's column each sort orders by, and the arrow its header shows (▼ high to low,
+#: newest first; ▲ low to high, oldest first).
+SORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "newest": ("started", "▼"),
+    "oldest": ("started", "▲"),
+    "rtf_desc": ("rtf", "▼"),
+    "rtf_asc": ("rtf", "▲"),
+    "duration_desc": ("duration", "▼"),
+}
 
 #: Time ranges the `r` key cycles through, in hours before the newest attempt (None = all).
 #: Relative to the data rather than to the clock, so an old dataset still shows its last day.

@@ -84,3 +84,43 @@ def test_a_missing_command_module_is_a_bug_not_hidden(commands: dict[str, str]) 
     with pytest.raises(ModuleNotFoundError):  # the overview imports every command's module
         dispatch.main("prog", "d", broken, ["-v"], lazy=True)
     assert dispatch.main("prog", "d", broken, ["ok"], lazy=True) == 7
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["size", "--utilisation", "x"],
+         "mjplan size: --utilisation: expected a number, got 'x' (see mjplan size --help)"),
+        (["size", "--top", "2.5"],
+         "mjplan size: --top: expected a whole number, got '2.5' (see mjplan size --help)"),
+        (["summary", "--by", "host"],
+         "mjplan summary: --by: 'host' is not one of 'instance', 'class', 'codec', 'job_type' "
+         "(see mjplan summary --help)"),
+        (["size", "--wat"], "mjplan size: unrecognized arguments: --wat (see mjplan size --help)"),
+        (["nope"], "mjplan: 'nope' is not a command (one of 'tui', 'summary'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_a_hint(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planner.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage:" not in err
+    assert err.startswith(expected)
+
+
+@pytest.mark.parametrize("main_name", ["planner.cli", "collectors.cli"])
+def test_version_on_both_commands(main_name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+    from importlib.metadata import version
+
+    main = importlib.import_module(main_name).main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    prog = "mjplan" if main_name == "planner.cli" else "mjcollect"
+    assert capsys.readouterr().out == f"{prog} {version('mediajobs-capacity')}\n"

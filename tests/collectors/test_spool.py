@@ -497,3 +497,12 @@ def test_counters_survive_a_full_disk(small_disk: Path, tmp_path: Path,
     assert sorted(read_ids(tmp_path / "ds")) == ["att-00000", "att-00001"]
     text = status_cmd.format_status(spool_status(spool))
     assert "rows dropped     3" in text
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [(0, "0 bytes"), (1023, "1023 bytes"), (1536, "1.5 KiB"), (536870912, "512 MiB"),
+     (3 * 1024**3 + 1024**3 // 10, "3.1 GiB"), (None, "-")],
+)
+def test_status_sizes_are_human(n: int | None, text: str) -> None:
+    assert status_cmd.human_bytes(n) == text

@@ -110,10 +110,11 @@ def test_host_badge_as_the_plan_shows_it() -> None:
 
 
 def test_host_badge_of_an_unknown_host() -> None:
-    # Not on EC2 (no instance type): the host name stands in; nothing known at all: empty.
+    # Not on EC2 (no instance type): "unknown" as in every table, the host name beside it;
+    # nothing known at all: empty.
     assert (
         host_badge({"instance_type": None, "hostname": "laptop", "cpu_cores": 8, "mem_gb": None})
-        == "laptop, 8 cores"
+        == "unknown (laptop), 8 cores"
     )
     assert (
         host_badge({"instance_type": None, "hostname": None, "cpu_cores": None, "mem_gb": None})
@@ -184,3 +185,13 @@ def test_rotated_phone_video_reads_portrait(tmp_path: Path) -> None:
         "input_duration_seconds": info.duration_seconds,
     }
     assert input_badge(row) == "180x320 H.264 AAC, 0:02"
+
+
+def test_thumbnails_read_in_jobs_per_hour_not_rtf() -> None:
+    # 442 ms of wall time: 3600 / 0.442 = 8,144.8 jobs an hour on one slot.
+    row = {"job_type": "upload_thumb_v1", "rtf": 222.0, "duration_ms": 442,
+           "status": "succeeded"}
+    assert rtf_badge(row) == "8,145 jobs/h"
+    assert rtf_badge({**row, "throughput_unit": "jobs", "job_type": "x"}) == "8,145 jobs/h"
+    assert rtf_badge({**row, "status": "failed"}) == ""
+    assert rtf_badge({**row, "job_type": "create_video_export_v1"}) == "RTF 222.0x"

@@ -80,7 +80,7 @@ def test_describe_jobs_query() -> None:
                   search="ab[c")
     assert f.describe_jobs_query(q) == (
         "[b]t[/]ype thumb │ [b]i[/]nstance all │ [b]s[/]tatus failed │ [b]r[/]ange last 7d │ "
-        "s[b]o[/]rt RTF high→low │ job ~ ab\\[c"
+        "s[b]o[/]rt RTF high→low │ [b]/[/] ab\\[c"
     )
 
 
@@ -120,7 +120,12 @@ def test_compact_badges() -> None:
         ".05x", "9.9x", "20x", "974x", "1kx"
     ]
     assert jc.compact_rtf_badge({"status": "failed"}) == ""
-    assert jc.compact_host_badge({"hostname": "vm", "cpu_cores": 1, "mem_gb": 7.5}) == "vm 1c 7.5G"
+    # No instance type: the label of the tables and charts ("unknown"), not the host name.
+    assert jc.compact_host_badge({"hostname": "vm", "cpu_cores": 1, "mem_gb": 7.5}) == (
+        "unknown 1c 7.5G")
+    thumb = {"job_type": "upload_thumb_v1", "status": "succeeded"}
+    assert [jc.compact_rtf_badge({**thumb, "duration_ms": ms})
+            for ms in (300, 442, 5000, 60_000)] == ["12k", "8k/h", ".72k", "60/h"]
     assert jc.compact_host_badge({}) == jc.compact_input_badge({}) == ""
     assert [jc.status_symbol(s) for s in ("succeeded", "failed", "running", None)] == [
         "✓", "✗", "r", "-"

@@ -206,7 +206,7 @@ async def test_range_key_is_in_the_footer_and_help(fixed_data_url: str) -> None:
         assert keys["R"].region.right <= 80
         await pilot.press("question_mark")
         text = static_text(app.screen.query_one("#help-text"))
-        assert "R        type a time range in UTC" in text
+        assert "R       type a range in UTC" in text
         assert "2026-11-01..2026-11-15" in text
 
 

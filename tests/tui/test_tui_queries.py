@@ -1,4 +1,5 @@
-"""`planner.tui_queries`: the two-step page equals `queries.list_attempts`; job id prefixes."""
+"""`planner.tui_queries`: the two-step page equals `queries.list_attempts`; the jobs view's
+search and CSV export (`queries`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 import pytest
 
 from planner import queries
-from planner.errors import EmptySelectionError, PlannerError
-from planner.tui_queries import attempts_page, resolve_job_id
+from planner.errors import PlannerError
+from planner.tui_queries import attempts_page
 
 
 @pytest.mark.parametrize(
@@ -45,12 +46,33 @@ def test_page_refuses_what_list_attempts_refuses(dataset: Any) -> None:
         attempts_page(dataset, offset=-1)
 
 
-def test_resolve_job_id(dataset: Any) -> None:
-    ids = [r[0] for r in dataset.connection.execute(
-        "SELECT DISTINCT job_id FROM attempts ORDER BY job_id LIMIT 2").fetchall()]
-    assert resolve_job_id(dataset, ids[0]) == ids[0]
-    assert resolve_job_id(dataset, ids[0][:12]) == ids[0]
-    with pytest.raises(EmptySelectionError, match="no job id starts with 'zz'"):
-        resolve_job_id(dataset, "zz")
-    with pytest.raises(PlannerError, match="several job ids start with"):
-        resolve_job_id(dataset, ids[0][:1])
+def test_search_finds_a_piece_of_job_id_host_codec_or_error_in_any_case(dataset: Any) -> None:
+    # Checked against Python's own substring test over every row.
+    rows = dataset.connection.execute(
+        f"SELECT attempt_id, {', '.join(queries.SEARCH_COLUMNS)} FROM attempts").fetchall()
+    job_id = next(r[1] for r in rows if r[1])
+    error = next(r[6] for r in rows if r[6])
+    for text in (job_id[3:9].upper(), "H264", "vm", error[2:12]):
+        expected = sorted(r[0] for r in rows if any(
+            v is not None and text.lower() in str(v).lower() for v in r[1:]))
+        assert expected, text
+        got = queries.list_attempts(dataset, search=text, limit=len(rows), with_badges=False)
+        assert sorted(got["attempt_id"].to_list()) == expected, text
+        assert queries.count_attempts(dataset, search=text) == len(expected)
+    assert queries.count_attempts(dataset, search="no such text anywhere") == 0
+
+
+def test_csv_export_holds_the_whole_selection_in_order(dataset: Any, tmp_path: Any) -> None:
+    import csv
+
+    path = tmp_path / "jobs.csv"
+    n = queries.export_attempts_csv(dataset, str(path), order_by="started_at", descending=False,
+                            status="failed")
+    with path.open(newline="") as f:
+        written = list(csv.DictReader(f))
+    expected = queries.list_attempts(dataset, status="failed", order_by="started_at",
+                                     descending=False, limit=10**9, with_badges=False)
+    assert n == len(written) == expected.height > 0
+    assert [r["attempt_id"] for r in written] == expected["attempt_id"].to_list()
+    commands = expected["ffmpeg_commands"].to_list()
+    assert [r["ffmpeg_commands"] for r in written] == ["\n".join(c or []) for c in commands]

@@ -26,6 +26,7 @@ from planner.tui.app import PlannerApp
 from planner.tui.distribution_texts import bins_of, merge_bins
 from planner.tui.messages import QueryFailed
 from planner.tui.screens.distributions import BINS, FINE_BINS, DistributionsScreen
+from planner.tui.screens.save_path import SavePathScreen
 from planner.tui.screens.start import StartScreen
 from planner.tui.sizing_columns import SIZING_COLUMNS, SIZING_LAYOUTS, sizing_cells
 from planner.tui.widgets.attempts_table import AttemptsTable
@@ -185,10 +186,13 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         await wait_for(pilot, lambda: screen.computed_generation == screen.generation
                        and screen.inputs.prices.source == str(DEFAULT_PRICES_PATH))
 
-        # w writes the fleet request and says where.
+        # w asks where (the folder given, shown), then writes the fleet request and says where.
         await pilot.press("escape", "w")
-        await wait_for(pilot, lambda: screen.written is not None)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SavePathScreen))
         path = tmp_path / "fleet-request-on-demand.json"
+        assert getattr(pilot.app.screen.query_one("#save-path"), "value", "") == str(path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.written is not None)
         assert screen.written == str(path)
         assert str(path) in static_text(screen.query_one("#sizing-status"))
         assert od.recommendation is not None
@@ -270,7 +274,8 @@ async def test_fleet_inputs_say_how_to_leave_them() -> None:
             return screen_lines(pilot.app)[-1]
 
         assert table.has_focus and "w Write fleet JSON" in footer() and "esc" not in footer()
-        await pilot.press("tab")
+        assert "e Edit inputs" in footer()
+        await pilot.press("e")
         await wait_for(pilot, lambda: "esc Back to the table" in footer())
         assert screen.focused is screen.query_one("#in-demand", Input)
         await pilot.press("escape")

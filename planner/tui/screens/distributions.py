@@ -36,7 +36,7 @@ FINE_BINS = 96
 class DistributionsScreen(Screen[None]):
     """RTF histograms per job type x instance type."""
 
-    TITLE = "mjplan · RTF distributions"
+    TITLE = "mjplan · 3 RTF distributions"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "job_type(1)", "Type"),

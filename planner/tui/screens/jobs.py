@@ -1,9 +1,11 @@
 """The Jobs view: attempts newest first, filtered, searched and sorted, loaded a page at a time.
 
-The table holds only the pages the user has scrolled through: the first page is shown as soon
-as it is fetched, and the next one is fetched when the cursor nears the last loaded row. Each
-change of filters bumps `generation`, so a page of an older selection that arrives late is
-dropped instead of mixed in.
+The table holds a window of the selection, rows `base`..`base + loaded`: the first page is
+shown as soon as it is fetched, and the next one is fetched when the cursor nears the last
+loaded row (the one before when it nears the first, after a jump to the end). End/G fetch
+the last page directly, Home/g the first. Each change of filters bumps `generation`, so a
+page of an older selection that arrives late is dropped instead of mixed in; a page that no
+longer borders the window (a jump happened meanwhile) is dropped too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.worker import get_current_worker
 from planner.tui import data, formatting
 from planner.tui.messages import (
     AttemptsCounted,
+    AttemptsExported,
     AttemptsPage,
     FilterOptionsLoaded,
     QueryFailed,
@@ -28,6 +31,7 @@ from planner.tui.messages import (
 )
 from planner.tui.query_state import (
     RANGES_HOURS,
+    SORT_COLUMNS,
     SORTS,
     STATUSES,
     JobsQuery,
@@ -35,6 +39,7 @@ from planner.tui.query_state import (
     parse_time_range,
 )
 from planner.tui.screens.attempt import AttemptScreen
+from planner.tui.screens.save_path import SavePathScreen, default_save_path
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.filter_bar import FilterBar
 
@@ -48,11 +53,11 @@ PREFETCH_ROWS = 100
 class JobsScreen(Screen[None]):
     """Attempts of the dataset, a page at a time."""
 
-    TITLE = "mjplan · Jobs"
+    TITLE = "mjplan · 1 Jobs"
 
     # The filter keys are shown in the filter bar (their letters in bold), not in the footer,
-    # so the footer keeps room for the view keys at 80 columns. `R` (a typed time range) has
-    # no letter of its own there, so the footer shows it.
+    # so the footer keeps room for the others at 80 columns. `R` (a typed time range) has no
+    # letter of its own there, so the footer shows it.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "cycle('job_type')", "Type", show=False),
         Binding("i", "cycle('instance_type')", "Instance", show=False),
@@ -62,9 +67,11 @@ class JobsScreen(Screen[None]):
         Binding("slash", "search", "Search", key_display="/"),
         Binding("R", "edit_range", "Range"),
         Binding("x", "clear", "Clear"),
-        # Shown while the search or range line is open (the footer then hides the letter
-        # keys, which type, and `/`, which types too).
-        Binding("escape", "leave_input", "Back to the table"),
+        Binding("e", "export", "CSV"),
+        # Escape leaves the search or range line (the footer then hides the letter keys,
+        # which type, and `/`, which types too); over the table it clears the search.
+        Binding("escape", "escape('input')", "Back to the table"),
+        Binding("escape", "escape('search')", "Clear search"),
     ]
 
     AUTO_FOCUS = "#attempts"
@@ -73,6 +80,8 @@ class JobsScreen(Screen[None]):
         super().__init__()
         self.query_state = JobsQuery()
         self.generation = 0
+        #: Position in the selection of the table's first row (above 0 after a jump to the end).
+        self.base = 0
         self.loaded = 0
         self.total: int | None = None
         self.exhausted = False
@@ -89,7 +98,7 @@ class JobsScreen(Screen[None]):
         yield Header()
         yield FilterBar(id="filter-bar")
         yield Input(
-            placeholder="job id or its first characters; enter applies, escape leaves",
+            placeholder="a piece of a job id, host, codec or error; enter applies, escape clears",
             id="search",
         )
         yield Input(placeholder="e.g. 2026-11-01..2026-11-15, 2026-11-20.., ..2026-11-10 12:00",
@@ -113,28 +122,49 @@ class JobsScreen(Screen[None]):
         post_result(self, "jobs", lambda: FilterOptionsLoaded(*data.filter_options(ds)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-page")
-    def fetch_page(self, generation: int, query: JobsQuery, offset: int) -> None:
+    def fetch_page(self, generation: int, query: JobsQuery, offset: int,
+                   limit: int = PAGE_SIZE, place: str = "after") -> None:
+        """Rows offset..offset+limit; `place` says where they go: "after" (or "before") the
+        window, or "first"/"last" (a jump: they replace it). "last" counts the selection
+        first, to know where its last page starts."""
         ds = self.app.dataset  # type: ignore[attr-defined]
         newest = self.newest
+        total = None
+        if place == "last":
+            total = self.total
+            if total is None:
+                total = data.count_attempts(ds, query, newest)
+            offset = max(0, total - PAGE_SIZE)
         page = post_result(self, "jobs", lambda: AttemptsPage(
             generation, offset,
-            data.attempts_page(ds, query, offset=offset, limit=PAGE_SIZE, newest=newest), None,
+            data.attempts_page(ds, query, offset=offset, limit=limit, newest=newest), total,
+            place,
         ))
         # A newer selection replaced this one while the page was read: skip its count.
-        if page and offset == 0 and not get_current_worker().is_cancelled:
+        if page and offset == 0 and total is None and not get_current_worker().is_cancelled:
             post_result(self, "jobs", lambda: AttemptsCounted(
                 generation, data.count_attempts(ds, query, newest)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-export")
+    def export(self, query: JobsQuery, path: str) -> None:
+        ds = self.app.dataset  # type: ignore[attr-defined]
+        newest = self.newest
+        post_result(self, "jobs",
+                    lambda: AttemptsExported(*data.export_attempts(ds, query, path, newest)))
 
     # Rendering (UI thread) ------------------------------------------------------------------
 
     def reload(self) -> None:
         """Start over with the current selection: clear the table, fetch the first page."""
         self.generation += 1
+        self.base = 0
         self.loaded = 0
         self.total = None
         self.exhausted = False
         self.fetching = True
         table = self.query_one(AttemptsTable)
+        table.paged = True
+        table.set_sort(SORT_COLUMNS.get(self.query_state.sort))
         table.clear()
         table.loading = True
         self._status("Loading…")
@@ -151,14 +181,32 @@ class JobsScreen(Screen[None]):
         if message.generation != self.generation:
             return
         table = self.query_one(AttemptsTable)
+        place = message.place
+        if place == "after" and message.offset != self.base + self.loaded:
+            return  # of a window since replaced by a jump
+        if place == "before" and message.offset + len(message.rows) != self.base:
+            return
         table.loading = False
         self.fetching = False
         if self.focused is None or not self.focused.display:
             # A loading widget cannot take focus; give it back once the rows are in.
             table.focus()
-        table.append(message.rows)
+        if place in ("first", "last"):
+            table.clear()
+            self.base = message.offset
+            table.append(message.rows)
+            if message.total is not None:
+                self.total = message.total
+            self.exhausted = place == "last" or len(message.rows) < PAGE_SIZE
+            if table.row_count:
+                table.move_cursor(row=0 if place == "first" else table.row_count - 1)
+        elif place == "before":
+            self.base = message.offset
+            table.prepend(message.rows)
+        else:
+            table.append(message.rows)
+            self.exhausted = len(message.rows) < PAGE_SIZE
         self.loaded = table.row_count
-        self.exhausted = len(message.rows) < PAGE_SIZE
         self._show_counts()
 
     @on(AttemptsCounted)
@@ -183,11 +231,19 @@ class JobsScreen(Screen[None]):
 
     def _show_counts(self) -> None:
         if self.loaded == 0 and self.exhausted:
-            self._status("No attempts match. Press x to clear the filters.")
+            search = self.query_state.search
+            self._status(f"No attempts match the search {formatting.escape_markup(repr(search))}. "
+                         "Esc clears it." if search else
+                         "No attempts match. Press x to clear the filters.")
             return
         total = "…" if self.total is None else formatting.format_count(self.total)
-        self._status(f"{formatting.format_count(self.loaded)} of {total} attempts loaded"
-                     f"{self._cursor_day()} · enter: detail")
+        if self.base == 0:
+            shown = f"{formatting.format_count(self.loaded)} of {total} attempts loaded"
+        else:
+            table = self.query_one(AttemptsTable)
+            shown = (f"row {formatting.format_count(self.base + table.cursor_row + 1)} of "
+                     f"{total} ({formatting.format_count(self.loaded)} loaded)")
+        self._status(f"{shown}{self._cursor_day()} · enter: detail")
         self.counts_shown = True
 
     def _cursor_day(self) -> str:
@@ -213,16 +269,56 @@ class JobsScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted, "#attempts")
     def _maybe_fetch_more(self, event: DataTable.RowHighlighted) -> None:
-        if self.fetching or self.exhausted or self.loaded == 0:
+        if self.fetching or self.loaded == 0:
             return
-        if event.cursor_row >= self.loaded - PREFETCH_ROWS:
+        # Where the cursor is now: the event may be of a row before the table was refilled.
+        row = self.query_one(AttemptsTable).cursor_row
+        if not self.exhausted and row >= self.loaded - PREFETCH_ROWS:
             self.fetching = True
-            self.fetch_page(self.generation, self.query_state, self.loaded)
+            self.fetch_page(self.generation, self.query_state, self.base + self.loaded)
+        elif self.base > 0 and row < PREFETCH_ROWS:
+            self.fetching = True
+            start = max(0, self.base - PAGE_SIZE)
+            self.fetch_page(self.generation, self.query_state, start, self.base - start,
+                            "before")
+
+    @on(AttemptsTable.Jump, "#attempts")
+    def _jump(self, event: AttemptsTable.Jump) -> None:
+        """Home/End: the first or last row of the whole selection, its page fetched directly
+        unless the table already holds it."""
+        table = self.query_one(AttemptsTable)
+        if event.end == "first" and self.base == 0:
+            if table.row_count:
+                table.move_cursor(row=0)
+            return
+        if event.end == "last" and self.exhausted:
+            if table.row_count:
+                table.move_cursor(row=table.row_count - 1)
+            return
+        self.fetching = True
+        table.loading = True
+        self.fetch_page(self.generation, self.query_state, 0, PAGE_SIZE, event.end)
+
+    @on(AttemptsExported)
+    def _exported(self, message: AttemptsExported) -> None:
+        self._status(f"Wrote {formatting.format_count(message.rows)} attempts to "
+                     f"{formatting.escape_markup(message.path)}")
+        self.notify(f"{message.rows:,} attempts written to {message.path}", title="CSV export")
 
     @on(DataTable.RowSelected, "#attempts")
     def _open_attempt(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.app.push_screen(AttemptScreen(str(event.row_key.value)))
+
+    def open_highlighted(self) -> None:
+        """The attempt under the cursor (key 2), as enter opens it."""
+        table = self.query_one(AttemptsTable)
+        if not table.row_count:
+            self.notify("No attempt to open: no rows in this selection.", title="Attempt")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is not None:
+            self.app.push_screen(AttemptScreen(str(key)))
 
     # Keys -----------------------------------------------------------------------------------
 
@@ -231,6 +327,7 @@ class JobsScreen(Screen[None]):
 
         self.query_state = replace(self.query_state, **changes)
         self.query_one(FilterBar).show(self.query_state)
+        self.refresh_bindings()  # escape clears a search only while there is one
         self.reload()
 
     def action_cycle(self, field: str) -> None:
@@ -247,6 +344,19 @@ class JobsScreen(Screen[None]):
         }
         options = choices[field]
         self._set(**{field: formatting.cycle(options, getattr(self.query_state, field))})
+
+    def action_export(self) -> None:
+        """Ask where to write the selection as CSV (and before overwriting), then write it."""
+        query = self.query_state
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._status("Writing the CSV…")
+                self.export(query, path)
+
+        self.app.push_screen(SavePathScreen(
+            "Write the job list (every row of this selection) as CSV to",
+            default_save_path("attempts.csv", getattr(self.app, "output_dir", None))), chosen)
 
     def action_clear(self) -> None:
         self.query_one("#search", Input).value = ""
@@ -272,8 +382,10 @@ class JobsScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         typing = isinstance(self.focused, Input)
-        if action == "leave_input":
-            return typing
+        if action == "escape":
+            # One of the two, in the footer: while typing, or over the table with a search.
+            return typing if parameters == ("input",) else (
+                not typing and bool(self.query_state.search))
         if action == "search":
             return not typing
         return True
@@ -288,11 +400,18 @@ class JobsScreen(Screen[None]):
         box.value = current.text() if current is not None else ""
         box.cursor_position = len(box.value)
 
-    def action_leave_input(self) -> None:
-        """Escape: hide the search or range line; a range being typed is dropped."""
+    def action_escape(self, _where: str = "") -> None:
+        """Escape: hide the search or range line (a range being typed is dropped); from the
+        search line or the table, clear the search."""
+        search = self.query_one("#search", Input)
+        from_range = isinstance(self.focused, Input) and self.focused is not search
         for box in self.query(Input):
             if box.display:
                 self._close_input(box)
+        if not from_range:
+            search.value = ""
+            if self.query_state.search:
+                self._set(search="")
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:

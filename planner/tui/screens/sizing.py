@@ -2,7 +2,8 @@
 
 The queries behind the sizing (`load_sizing_inputs`) run in a worker, once per window; every
 change of an input re-runs `size_fleet` (pure arithmetic, milliseconds) in a worker and
-redraws. `w` writes the recommended fleet as an EC2 Fleet request JSON and says where.
+redraws. `w` asks where to write the recommended fleet as an EC2 Fleet request JSON (and
+before overwriting a file), then writes it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from planner.errors import PlannerError
 from planner.tui import data, formatting
 from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed, post_result
 from planner.tui.query_state import SizingForm
+from planner.tui.screens.save_path import SavePathScreen, default_save_path
 from planner.tui.widgets.sizing_table import SizingTable
 
 #: The form's fields, each edited in the input `in-FIELD`.
@@ -33,9 +35,12 @@ _FORM_FIELDS = frozenset(f.name for f in fields(SizingForm))
 class SizingScreen(Screen[None]):
     """Edit the inputs in place; the table follows."""
 
-    TITLE = "mjplan · Fleet sizing"
+    TITLE = "mjplan · 4 Fleet sizing"
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Tab switches views from the table (PlannerApp); `e` goes into the form, where Tab
+        # goes from input to input.
+        Binding("e", "edit", "Edit inputs"),
         Binding("w", "write", "Write fleet JSON"),
         # Shown while an input has focus: the footer then hides the letter keys (they type).
         # From the capacity Select too, but unshown (the footer has no room beside them).
@@ -143,9 +148,9 @@ class SizingScreen(Screen[None]):
             generation, got["inputs"], data.size(got["inputs"], got["options"], form.prices)[1]))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sizing-write")
-    def write(self, result: Any, directory: str) -> None:
+    def write(self, result: Any, path: str) -> None:
         post_result(self, "sizing",
-                    lambda: FleetRequestWritten(data.write_fleet_request(result, directory)))
+                    lambda: FleetRequestWritten(data.write_fleet_request(result, path)))
 
     # Rendering ------------------------------------------------------------------------------
 
@@ -244,12 +249,25 @@ class SizingScreen(Screen[None]):
         if self.result is None or self.computed_generation != self.generation:
             self._status("Wait for the sizing to finish, then press w again.")
             return
-        self.write(self.result, getattr(self.app, "output_dir", "."))
+        result = self.result
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.write(result, path)
+
+        default = default_save_path(f"fleet-request-{result.options.capacity}.json",
+                                    getattr(self.app, "output_dir", None))
+        self.app.push_screen(SavePathScreen(
+            f"Write the recommended {result.options.capacity} fleet as an EC2 Fleet request "
+            "(JSON) to", default), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_table" and parameters == (True,):
             return isinstance(self.focused, Input)
         return True
+
+    def action_edit(self) -> None:
+        self.query_one("#in-demand", Input).focus()
 
     def action_focus_table(self, shown: bool = False) -> None:
         self.query_one(SizingTable).focus()

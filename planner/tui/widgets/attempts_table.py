@@ -8,10 +8,13 @@ redraws the loaded rows from the attempt rows kept beside the table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Self
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import DataTable
 
 from planner.tui import jobs_columns
@@ -31,7 +34,32 @@ def row_cells(row: Mapping[str, Any], layout: JobsLayout, id_prefix: str = "") -
 
 
 class AttemptsTable(DataTable[Any]):
-    """Rows keyed by attempt_id; `append` adds a page of attempt rows at the end."""
+    """Rows keyed by attempt_id; `append` adds a page of attempt rows at the end, `prepend`
+    one before the first.
+
+    j/k move like the arrows. Home/g and End/G go to the first and last row of the selection:
+    with `paged` (the jobs list, which holds only some pages of it) they post `Jump` for the
+    screen to fetch that end, else they move to the first or last row held.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("home,g", "jump('first')", "First", show=False),
+        Binding("end,G", "jump('last')", "Last", show=False),
+    ]
+
+    @dataclass
+    class Jump(Message):
+        """Home/End on a paged table: the screen fetches the `end` ("first", "last")."""
+
+        table: AttemptsTable
+        end: str
+
+        @property
+        def control(self) -> AttemptsTable:
+            """The table (so `@on(AttemptsTable.Jump, "#id")` can match it)."""
+            return self.table
 
     def __init__(self, **kwargs: Any) -> None:
         # The space between columns is part of each cell (`JobsLayout.cell`): one, not two.
@@ -43,6 +71,25 @@ class AttemptsTable(DataTable[Any]):
         #: (`jobs_columns.job_id_prefix`). Taken from its first page and kept while it is shown,
         #: so rows already drawn need no redraw when more pages come.
         self.id_prefix: str | None = None
+        #: Whether the rows are some pages of a longer selection (the jobs list).
+        self.paged = False
+        #: (column key, arrow) of the sort, shown in that column's header; None: no arrow.
+        self.sort_arrow: tuple[str, str] | None = None
+
+    def action_jump(self, end: str) -> None:
+        if self.paged:
+            self.post_message(self.Jump(self, end))
+        elif self.row_count:
+            self.move_cursor(row=0 if end == "first" else self.row_count - 1)
+
+    def set_sort(self, sort: tuple[str, str] | None) -> None:
+        """Show the arrow of `sort` in its column's header (the rows are cleared if it changed:
+        a new order means new rows)."""
+        if sort == self.sort_arrow:
+            return
+        self.sort_arrow = sort
+        self.clear(columns=True)
+        self._add_columns()
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
@@ -51,7 +98,9 @@ class AttemptsTable(DataTable[Any]):
 
     def _add_columns(self) -> None:
         for key in JOBS_COLUMNS:
-            self.add_column(self.layout_form.label(key), key=key,
+            arrow = (self.sort_arrow[1] if self.sort_arrow is not None
+                     and self.sort_arrow[0] == key else "")
+            self.add_column(self.layout_form.label(key, arrow), key=key,
                             width=self.layout_form.widths[key] + 1)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -87,3 +136,18 @@ class AttemptsTable(DataTable[Any]):
                 continue
             self.attempts[attempt_id] = row
             self.add_row(*row_cells(row, self.layout_form, self.id_prefix), key=attempt_id)
+
+    def prepend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Add attempt rows before the first one, the cursor and the view staying on the row
+        they were on."""
+        rows = [r for r in rows if str(r["attempt_id"]) not in self.attempts]
+        if not rows:
+            return
+        cursor, scroll_y = self.cursor_row, self.scroll_y
+        kept = list(self.attempts.values())
+        id_prefix = self.id_prefix
+        self.clear()
+        self.id_prefix = id_prefix
+        self.append([*rows, *kept])
+        self.move_cursor(row=cursor + len(rows), scroll=False)
+        self.scroll_to(y=scroll_y + len(rows), animate=False, immediate=True)

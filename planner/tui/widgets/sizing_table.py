@@ -7,16 +7,27 @@ on-demand and spot side by side, and the widest every column of `mjplan size`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from planner.tui.sizing_columns import sizing_columns, sizing_label, sizing_texts
 
 
 class SizingTable(DataTable[str]):
-    """`show(types, capacity)` fills it with `planner.sizing.TypeSizing`s, ranked as given."""
+    """`show(types, capacity)` fills it with `planner.sizing.TypeSizing`s, ranked as given.
+
+    j/k move like the arrows, g/G (and Home/End) to the first and last row.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("home,g", "scroll_top", "First", show=False),
+        Binding("end,G", "scroll_bottom", "Last", show=False),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
