@@ -27,7 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from collectors.schema import THROUGHPUT_JOBS, THROUGHPUT_MEDIA_SECONDS, THROUGHPUT_UNIT_BY_JOB_TYPE
+from collectors.schema import (
+    JOB_TYPES,
+    THROUGHPUT_JOBS,
+    THROUGHPUT_MEDIA_SECONDS,
+    THROUGHPUT_UNIT_BY_JOB_TYPE,
+)
 from planner.errors import EmptySelectionError, PlannerError
 from planner.queries import KNOWN_INPUT, connection_of
 
@@ -117,10 +122,13 @@ def unit_of(job_type: str) -> str:
 def parse_forecast(text: str) -> Forecast:
     """`job_type=VALUE[unit]`: unit `h/d` (media hours/day) or `/h` (jobs/hour).
 
-    Without a unit, the job type's own unit: media hours per day, jobs per hour for thumbnails.
+    The job type by its full name or the short one shown in tables (`export=40h/d`). Without
+    a unit, the job type's own unit: media hours per day, jobs per hour for thumbnails.
     """
+    from planner.formats import full_job_type
+
     name, sep, raw = text.partition("=")
-    name, raw = name.strip(), raw.strip().replace(" ", "")
+    name, raw = full_job_type(name), raw.strip().replace(" ", "")
     if not sep or not name or not raw:
         raise PlannerError(
             f"forecast {text!r}: expected job_type=VALUE (e.g. upload_edit_proxy_v1=40)"
@@ -148,24 +156,30 @@ def resolve_demand(
     forecasts: Sequence[Forecast] = (),
     growth: float = 1.0,
 ) -> dict[str, Demand]:
-    """Demand per job type: the forecasts when any are given, else the data's p-th hour.
+    """Demand per job type: its forecast when one is given, else the data's p-th hour (a
+    forecast of some job types keeps the data's demand of the others; each Demand's `source`
+    says which it is).
 
     Pure and fast (the TUI calls it on every change). Raises PlannerError for a percentile
-    outside (0, 100], a growth <= 0, a forecast that needs data there is none of, or no demand.
+    outside (0, 100], a growth <= 0, a forecast of a job type neither in the data nor of the
+    plan (naming the known ones), a forecast that needs data there is none of, or no demand.
     """
     if not 0 < percentile <= 100:
         raise PlannerError(f"percentile must be in (0, 100], got {percentile:g}")
     if not growth > 0 or math.isinf(growth):
         raise PlannerError(f"growth must be above 0, got {growth:g}")
     out: dict[str, Demand] = {}
-    if forecasts:
-        for f in forecasts:
-            if f.job_type in out:
-                raise PlannerError(f"two forecasts for {f.job_type}")
-            out[f.job_type] = _from_forecast(f, histories.get(f.job_type), percentile, growth)
-        return out
+    for f in forecasts:
+        if f.job_type in out:
+            raise PlannerError(f"two forecasts for {f.job_type}")
+        if f.job_type not in histories and f.job_type not in JOB_TYPES:
+            from planner.formats import known_job_types
+
+            raise PlannerError(f"forecast for {f.job_type!r}: no such job type; known: "
+                               f"{known_job_types([*JOB_TYPES, *histories])}")
+        out[f.job_type] = _from_forecast(f, histories.get(f.job_type), percentile, growth)
     for jt, h in sorted(histories.items()):
-        if h.total_jobs <= 0:
+        if h.total_jobs <= 0 or jt in out:
             continue
         out[jt] = Demand(
             job_type=jt,

@@ -52,6 +52,24 @@ def short_job_type(job_type: str | None) -> str:
     return SHORT_JOB_TYPES.get(job_type, job_type)
 
 
+def full_job_type(name: str) -> str:
+    """The job type a name stands for: a short name (`export`, any case) -> its full name
+    (`create_video_export_v1`); any other name unchanged (the schema accepts other types)."""
+    text = name.strip()
+    for full, short in SHORT_JOB_TYPES.items():
+        if text.lower() == short:
+            return full
+    return text
+
+
+def known_job_types(names: Iterable[str] = JOB_TYPES) -> str:
+    """`export (create_video_export_v1), proxy (...), ...`: the job types a user may name, by
+    the short name where there is one, for a message that refuses an unknown one."""
+    return ", ".join(
+        f"{SHORT_JOB_TYPES[n]} ({n})" if n in SHORT_JOB_TYPES else n
+        for n in ordered_job_types(names))
+
+
 def ordered_job_types(values: Iterable[str | None]) -> list[str]:
     """The distinct job types of `values` in the plan's order (`collectors.schema.JOB_TYPES`),
     then any others alphabetically; nulls dropped."""

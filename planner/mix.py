@@ -46,8 +46,9 @@ def hourly_demand(
 
     A forecast in media hours per day follows the hourly profile of its job type in the data
     (scaled to that daily volume; flat without data); one in jobs per hour is that rate in every
-    hour (as `--forecast T=900/h` always meant: the rate to size for). Forecasts replace the
-    data, as in `planner.demand.resolve_demand` (which checks them first)."""
+    hour (as `--forecast T=900/h` always meant: the rate to size for). A forecast replaces the
+    data of its job type only: the others keep the data's hours, as in
+    `planner.demand.resolve_demand` (which checks the forecasts first)."""
     hours = max((h.hours for h in histories.values()), default=1) or 1
     jobs: dict[str, Any] = {}
     media: dict[str, Any] = {}
@@ -71,6 +72,10 @@ def hourly_demand(
         shape = profile / mean if mean > 0 else np.ones(hours)
         media[f.job_type] = f.value * 3600.0 / 24.0 * growth * _fit(shape, hours)
         jobs[f.job_type] = media[f.job_type] / per_job
+    for jt, hist in sorted(histories.items()):
+        if hist.total_jobs > 0 and jt not in jobs:
+            jobs[jt] = _fit(np.asarray(hist.jobs, float) * growth, hours)
+            media[jt] = _fit(np.asarray(hist.media_seconds, float) * growth, hours)
     return HourlyDemand(hours, jobs, media, as_measured=False)
 
 

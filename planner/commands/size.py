@@ -2,12 +2,15 @@
 
     mjplan size                                          # embedded data, p95 hour of 14 days
     mjplan size --data s3://metrics/attempts --window 28d --percentile 99 --wait p95=30s
-    mjplan size --forecast create_video_export_v1=120 --forecast upload_thumb_v1=900/h \
-                --growth 1.2 --on-demand --json
+    mjplan size --forecast export=120 --forecast thumb=900/h --growth 1.2 --on-demand --json
+    mjplan size --wide                  # every column (80 columns: the essential ones)
+    mjplan size --format markdown       # or csv (every column) / json
     mjplan size --prices my-prices.csv --fleet-json fleet.json   # then: aws ec2 create-fleet \
                                                                  #   --cli-input-json file://...
 
-Formulas: docs/sizing.md (and planner.sizing). Impossible inputs print one line and exit 2.
+It leads with the answer (planner.answer): what to buy, $/h and $/month on spot and on-demand,
+the wait and the cost of a media hour, the demand sized for. Formulas: docs/sizing.md (and
+planner.sizing). Impossible inputs print one line and exit 2.
 """
 
 from __future__ import annotations
@@ -16,10 +19,20 @@ import argparse
 import datetime as dt
 import json
 import re
-import shutil
 from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_data_argument, json_safe
+from planner.commands.tables import (
+    Column,
+    add_format_arguments,
+    csv_text,
+    fit_columns,
+    markdown_table,
+    output_format,
+    table_text,
+    terminal_width,
+    wrap,
+)
 
 if TYPE_CHECKING:
     from planner.prices import PriceTable
@@ -157,7 +170,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="rows of the ranked table to print (default 15)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_format_arguments(parser)
     parser.add_argument(
         "--fleet-json",
         metavar="FILE",
@@ -272,12 +285,15 @@ def run(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {"launch_templates": launch_templates(args.launch_template)}
     if args.fleet_json and result.recommendation is not None:
         write_fleet_json(args.fleet_json, result.recommendation, **kwargs)
-    if args.json:
+    if output_format(args) == "json":
+        from planner.answer import answer_json
+
         doc = {
             "dataset": source,
             "window_hours": window.total_seconds() / 3600,
             "prices": prices.source,
             **result.to_dict(),
+            "answer": answer_json(result),
         }
         # What each measured type does (slots, service time, RTF, media s/s, jobs/h).
         doc["throughput"] = throughput_frame(inputs.measurements).to_dicts()
@@ -290,140 +306,165 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _columns(capacity: str) -> list[Column]:
+    """The ranked table's columns: the chosen capacity type's count and costs always, the
+    other type's and how each count was reached from 120 columns, every column with --wide."""
+    short = {"spot": "Spot", "on-demand": "OD"}
+    other = short["on-demand" if capacity == "spot" else "spot"]
+    return [
+        Column("rank", "#"),
+        Column("instance", "Instance", right=False),
+        Column("vcpu", "vCPU", tier=2),
+        Column("slots", "Slots", tier=1),
+        Column("service", "Service s", tier=2),
+        Column("load", "Load", tier=2),
+        Column("util_n", "Util n", tier=2),
+        Column("wait_n", "Wait n", tier=2),
+        Column("bound", "Bound", right=False, tier=1),
+        Column("inst", "Inst"),
+        Column("wait", "Wait p"),
+        Column("util", "Util", tier=1),
+        Column("usd_h", "$/h"),
+        Column("usd_month", "$/month"),
+        Column("usd_media_h", "$/media h"),
+        Column("band", "Spot band", right=False, tier=2),
+        Column("other_inst", f"{other} inst", tier=1),
+        Column("other_usd_h", f"{other} $/h", tier=1),
+        Column("other_usd_month", f"{other} $/month", tier=1),
+        Column("other_usd_media_h", f"{other} $/media h", tier=2),
+    ]
 
+
+def _rows(result: SizingResult, top: int) -> list[dict[str, str]]:
     from planner import formats
+    from planner.answer import HOURS_PER_MONTH
 
-    width = max(200, shutil.get_terminal_size((200, 24)).columns)
-    console = Console(width=width, highlight=False)
-    o = result.options
-    wait = o.wait.label() if o.wait else "no wait target"
-    console.print(f"[bold]{result.headline()}[/]")
-    console.print(f"[bold]Fleet sizing[/] — data {url}, window {args.window}, prices {prices}")
-    console.print(f"Targets: utilisation <= {o.utilisation:g}, {wait}; capacity: {o.capacity}")
-    for d in result.demand.values():
-        mh = d.processed_media_hours_per_hour
-        media = f", {mh:.2f} media h/h" if mh else ""
-        console.print(f"  demand {d.job_type}: {d.jobs_per_hour:,.1f} jobs/h{media} ({d.source})")
-    for w in result.waste.values():
-        if w.job_type in result.demand and w.failed_attempts:
-            console.print(
-                f"  failed attempts {w.job_type}: {w.retry_share:.1%} of attempts, "
-                f"+{w.waste_ratio:.1%} wasted slot time"
-            )
-    table = Table(
-        title=f"Ranked by {o.capacity} $/h (one type carrying all the demand; "
-        "* = estimated, not measured)"
-    )
-    for col, justify in [
-        ("#", "right"),
-        ("Instance", "left"),
-        ("From", "left"),
-        ("vCPU", "right"),
-        ("Slots", "right"),
-        ("Service s", "right"),
-        ("Load", "right"),
-        ("Util n", "right"),
-        ("Wait n", "right"),
-        ("Inst", "right"),
-        ("Bound", "left"),
-        ("Wait p", "right"),
-        ("OD $/h", "right"),
-        ("OD $/media h", "right"),
-        ("Spot band", "left"),
-        ("Spot inst", "right"),
-        ("Spot $/h", "right"),
-        ("Spot $/media h", "right"),
-    ]:
-        table.add_column(col, justify=justify, no_wrap=col in ("Instance", "From", "Bound"),  # type: ignore[arg-type]
-                         min_width=len("bench+production") if col == "From" else None)
-    for i, t in enumerate(result.types[: args.top], 1):
+    capacity = result.options.capacity
+    other = "on-demand" if capacity == "spot" else "spot"
+    rows = []
+    for i, t in enumerate(result.types[:top], 1):
         wait_s = t.wait_at_target_percentile_s
-        table.add_row(
-            str(i),
-            t.instance_type + ("*" if t.estimated else ""),
-            t.from_label,
-            str(t.vcpus),
-            str(t.slots),
-            f"{t.mean_service_s:.1f}",
-            f"{t.load_erlangs:.2f}",
-            str(t.instances_utilisation),
-            "-" if t.instances_wait is None else str(t.instances_wait),
-            str(t.instances),
-            t.bound,
-            "-" if wait_s is None else f"{wait_s:.1f}s",
-            formats.usd(t.on_demand_usd_h),
-            formats.usd(t.on_demand_usd_per_media_h, 3),
-            t.interruption_band,
-            str(t.instances_spot),
-            formats.usd(t.spot_usd_h),
-            formats.usd(t.spot_usd_per_media_h, 3),
-        )
-    console.print(table)
-    if len(result.types) > args.top:
-        console.print(f"  ({len(result.types) - args.top} more types; --top N to see them)")
+        per_media = {"spot": t.spot_usd_per_media_h, "on-demand": t.on_demand_usd_per_media_h}
+        rows.append({
+            "rank": str(i),
+            "instance": t.instance_type + ("*" if t.estimated else ""),
+            "vcpu": str(t.vcpus),
+            "slots": str(t.slots),
+            "service": f"{t.mean_service_s:.1f}",
+            "load": f"{t.load_erlangs:.2f}",
+            "util_n": str(t.instances_utilisation),
+            "wait_n": "-" if t.instances_wait is None else str(t.instances_wait),
+            "bound": t.bound,
+            "inst": str(t.fleet_instances(capacity)),
+            "wait": "-" if wait_s is None else f"{wait_s:.1f}s",
+            "util": f"{t.utilisation:.0%}",
+            "usd_h": formats.usd(t.usd_h(capacity)),
+            "usd_month": formats.usd(t.usd_h(capacity) * HOURS_PER_MONTH, 0),
+            "usd_media_h": formats.usd(per_media[capacity], 3),
+            "band": t.interruption_band,
+            "other_inst": str(t.fleet_instances(other)),  # type: ignore[arg-type]
+            "other_usd_h": formats.usd(t.usd_h(other)),  # type: ignore[arg-type]
+            "other_usd_month": formats.usd(t.usd_h(other) * HOURS_PER_MONTH, 0),  # type: ignore[arg-type]
+            "other_usd_media_h": formats.usd(per_media[other], 3),
+        })
+    return rows
+
+
+def _notes(result: SizingResult, top: int) -> list[str]:
+    """What the reader needs to trust the table: hidden rows, estimates, assumptions."""
+    from planner.formats import short_job_type
+
+    notes = []
+    if len(result.types) > top:
+        notes.append(f"{len(result.types) - top} more types; --top N to see them.")
     estimated = sorted(
         {f"{t.instance_type} from {t.estimated_from}" for t in result.types if t.estimated_from}
     )
     if estimated:
-        console.print(
-            "  * estimated, not measured: throughput of one instance scaled by vCPUs from the "
-            "measured type of the same family ("
-            + ", ".join(estimated[:6])
-            + (", ..." if len(estimated) > 6 else "")
-            + ")"
-        )
+        notes.append(
+            "* estimated, not measured: throughput of one instance scaled by vCPUs from the "
+            "measured type of the same family (" + ", ".join(estimated[:6])
+            + (", ..." if len(estimated) > 6 else "") + ").")
     assumed = [t.instance_type for t in result.types if not t.concurrency_measured]
     if assumed:
-        console.print(
-            f"  no host names for {', '.join(assumed[:6])}{', ...' if len(assumed) > 6 else ''}: "
-            "concurrency not measured, 1 job slot per instance assumed (--slots N to set it)"
-        )
+        notes.append(
+            f"No host names for {', '.join(assumed[:6])}{', ...' if len(assumed) > 6 else ''}: "
+            "concurrency not measured, 1 job slot per instance assumed (--slots N to set it).")
+    failed = [f"{short_job_type(w.job_type)} {w.retry_share:.1%} (+{w.waste_ratio:.1%} slot "
+              "time)" for w in result.waste.values()
+              if w.job_type in result.demand and w.failed_attempts]
+    if failed:
+        notes.append("Failed attempts, counted in the load: " + ", ".join(failed) + ".")
     if result.skipped:
-        console.print(
-            f"  left out: {len(result.skipped)} type(s) not measured, not priced or unable to "
-            "meet the target (see --json 'skipped')"
-        )
-    _print_check(console, result)
-    rec = result.recommendation
-    if rec is None:
-        console.print("No fleet recommended: no instance type carries the demand.")
+        notes.append(
+            f"Left out: {len(result.skipped)} type(s) not measured, not priced or unable to "
+            "meet the target (see --json 'skipped').")
+    return notes
+
+
+def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace) -> None:
+    """The answer first (what to buy, $/h and $/month on spot and on-demand, wait, $ per media
+    hour, the demand), then the ranked table in the columns that fit, then the notes."""
+    from planner.answer import answer_of
+
+    fmt = output_format(args)
+    columns = _columns(result.options.capacity)
+    rows = _rows(result, args.top)
+    if fmt == "csv":
+        print(csv_text(columns, _rows(result, len(result.types))))
         return
-    members = ", ".join(
-        f"{m.instance_type}{'*' if m.estimated else ''} (weight {m.weighted_capacity:g})"
-        for m in rec.members
-    )
-    console.print(
-        f"[bold]Recommended {rec.capacity} fleet:[/] TotalTargetCapacity "
-        f"{rec.total_target_capacity} over {members}"
-    )
-    console.print(f"  1 unit of capacity = {rec.unit}")
-    if args.fleet_json:
-        console.print(f"  EC2 Fleet request written to {args.fleet_json}")
+    width = terminal_width()
+    answer = answer_of(result)
+    o = result.options
+    wait = o.wait.label() if o.wait else "no wait target"
+    head = answer.lines() if answer else [
+        "No fleet recommended: no instance type carries the demand."]
+    context = (f"Data {url}, window {args.window}, prices {prices}. Targets: utilisation <= "
+               f"{o.utilisation:g}, {wait}. Ranked by {o.capacity} $/h, each type carrying "
+               "all the demand alone (* estimated, not measured).")
+    notes = _notes(result, args.top) + _check_lines(result)
+    if fmt == "markdown":
+        lines = [f"**{head[0]}**", "", *(f"{line}  " for line in head[1:]), "", context, "",
+                 markdown_table(fit_columns(columns, rows, 10_000, args.wide), rows), "",
+                 *(f"- {n}" for n in notes)]
+        print("\n".join(lines).rstrip())
+        return
+    out = [wrap(line, width, "  ") for line in head]
+    out += ["", wrap(context, width), "", table_text(columns, rows, width=width, wide=args.wide)]
+    out += [wrap(n, width, "  ") for n in notes]
+    if args.fleet_json and result.recommendation is not None:
+        out.append(wrap(f"EC2 Fleet request written to {args.fleet_json} (1 unit of capacity = "
+                        f"{result.recommendation.unit}).", width, "  "))
+    print("\n".join(out))
 
 
-def _print_check(console: Any, result: SizingResult) -> None:
-    """How the cheapest type's count was decided, and how its fleet would have run the window."""
+def _check_lines(result: SizingResult) -> list[str]:
+    """How the cheapest type's count was decided, and how its fleet would have run the window
+    (nothing without a wait target)."""
+    from planner.formats import short_job_type
+
+    if not result.types or result.options.wait is None:
+        return []
     t = result.types[0]
     o = result.options
-    if o.wait is None:
-        return
+    wait = o.wait
+    assert wait is not None
     how = (f"analytic {t.instances_analytic} (Allen-Cunneen factor {t.wait_factor:.2f}: "
            f"service SCV {t.service_scv:.2f}, arrival burstiness {t.arrival_scv:.2f})")
     if t.decided_by == "replay" and t.instances == t.instances_analytic:
         how += f", confirmed by a replay of {t.replay_source}"
     elif t.decided_by == "replay":
         how += f"; a replay of {t.replay_source} needs {t.instances}: the replay decided"
-    console.print(f"  {t.instance_type}: {how}; slots {t.slots} ({t.slots_source})")
+    lines = [f"How {t.instance_type}'s count was reached: {how}; slots {t.slots} "
+             f"({t.slots_source})."]
     if t.hours_met is not None and t.share_over_target is not None:
-        console.print(
-            f"  with {t.instances}: {o.wait.label()} met in {t.hours_met} of {t.hours} hours; "
+        lines.append(
+            f"With {t.instances}: {wait.label()} met in {t.hours_met} of {t.hours} hours; "
             f"{t.share_over_target:.1%} of jobs over the target"
-            + (f"; thumbnail lane {t.thumb_slots} slots" if t.thumb_slots else ""))
+            + (f"; thumbnail lane {t.thumb_slots} slots" if t.thumb_slots else "") + ".")
     if t.waits_by_job_type:
-        pct = f"p{o.wait.percentile:g}"
-        per = ", ".join(f"{jt} {pct} {w:.1f}s ({over:.1%} over)"
+        pct = f"p{wait.percentile:g}"
+        per = ", ".join(f"{short_job_type(jt)} {pct} {w:.1f}s ({over:.1%} over)"
                         for jt, (_, w, over) in sorted(t.waits_by_job_type.items()))
-        console.print(f"  per job type: {per}")
+        lines.append(f"Per job type: {per}.")
+    return lines

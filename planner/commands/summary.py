@@ -14,11 +14,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
-import sys
 from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_data_argument
+from planner.commands.tables import (
+    Column,
+    add_format_arguments,
+    csv_text,
+    fit_columns,
+    markdown_table,
+    output_format,
+    table_text,
+    terminal_width,
+    wrap,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -62,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("measured", "synthetic"),
         help="only measured rows or only synthetic ones (default: both)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_format_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     synthetic = None if args.only is None else args.only == "synthetic"
     ds = open_dataset(args.data, cache=args.cache)
     try:
+        args.job_type = _job_types(ds, args.job_type)
         df = rtf_summary(
             ds,
             by=args.by,
@@ -95,18 +105,36 @@ def run(args: argparse.Namespace) -> int:
             until=until,
             synthetic=synthetic,
         ) if int(df["succeeded"].sum()) else None
-        if args.json:
+        if output_format(args) == "json":
             doc = _json_doc(ds, df, args)
             doc["phases"] = [] if phases is None else [
                 {k: _clean(v) for k, v in row.items()} for row in phases.to_dicts()]
             print(json.dumps(doc, indent=2, default=str))
         else:
             _print_tables(ds, df, args)
-            if phases is not None:
-                _print_phases(phases)
+            if phases is not None and output_format(args) == "table":
+                _print_phases(phases, args)
     finally:
         ds.close()
     return 0
+
+
+def _job_types(ds: Dataset, names: list[str] | None) -> list[str] | None:
+    """--job-type values by their full or short names (`export`), each one in the data;
+    PlannerError naming the known ones for any other."""
+    from planner.errors import PlannerError
+    from planner.formats import full_job_type, known_job_types
+    from planner.queries import distinct_values
+
+    if not names:
+        return names
+    known = distinct_values(ds, "job_type")
+    wanted = [full_job_type(n) for n in names]
+    for name, full in zip(names, wanted, strict=True):
+        if full not in known:
+            raise PlannerError(f"--job-type {name!r}: no such job type in the data; known: "
+                               f"{known_job_types(known)}")
+    return wanted
 
 
 def _clean(value: Any) -> Any:
@@ -132,115 +160,172 @@ def _json_doc(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> dict[s
     }
 
 
-def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _lead(df: pl.DataFrame) -> str:
+    """The answer of a summary: the fastest instance type of each job type (enough attempts,
+    by aggregate RTF, or jobs per hour for thumbnails)."""
+    import polars as pl
 
+    from collectors import schema
+    from planner import formats
+
+    if "instance_type" not in df.columns or "input_class" in df.columns:
+        return ""
+    parts = []
+    for job_type in formats.ordered_job_types(df["job_type"].to_list()):
+        jobs = schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type) == schema.THROUGHPUT_JOBS
+        key = "jobs_per_hour" if jobs else "rtf"
+        part = df.filter((pl.col("job_type") == job_type) & ~pl.col("low_sample")
+                         & pl.col(key).is_not_null()).sort(key, descending=True)
+        if part.height:
+            best = part.row(0, named=True)
+            speed = (f"{best[key]:,.0f} jobs/h" if jobs
+                     else formats.rtf(best[key]))
+            parts.append(f"{formats.short_job_type(job_type)} {best['instance_type']} {speed}")
+    return "Fastest: " + ", ".join(parts) + "." if parts else ""
+
+
+def _summary_columns(by: str, jobs: bool, has_instance: bool, has_class: bool) -> list[Column]:
+    cols = []
+    if has_instance:
+        cols.append(Column("instance", "instance", right=False))
+    if has_class:
+        cols.append(Column("class", by, right=False))
+    cols += [Column("attempts", "attempts"), Column("ok", "ok %", tier=1)]
+    if jobs:
+        cols += [Column("jobs_h", "jobs/h"), Column("ci", "95% CI"),
+                 Column("s_p50", "s/job p50"), Column("s_p90", "s/job p90", tier=1)]
+    else:
+        cols += [Column("rtf", "RTF"), Column("ci", "95% CI"), Column("mean", "mean RTF", tier=2),
+                 Column("p10", "p10", tier=1), Column("p50", "p50"), Column("p90", "p90"),
+                 Column("p99", "p99", tier=1)]
+    return [*cols, Column("cpu", "CPU %", tier=1), Column("rss", "RSS MB p90", tier=1),
+            Column("few", "", right=False)]
+
+
+def _summary_row(row: dict[str, Any], jobs: bool) -> dict[str, str]:
+    from planner import formats
+
+    cells = {
+        "instance": str(row.get("instance_type")),
+        "class": str(row.get("input_class")),
+        "attempts": f"{row['attempts']:,}",
+        "ok": formats.number(100 * row["success_rate"], 1),
+        "cpu": formats.number(row["cpu_pct_avg"], 0),
+        "rss": formats.number(row["mem_rss_mb_p90"], 0),
+        "few": "few" if row["low_sample"] else "",
+    }
+    if jobs:
+        cells |= {
+            "jobs_h": formats.number(row["jobs_per_hour"], 0),
+            "ci": formats.interval(row["jobs_per_hour_ci_low"], row["jobs_per_hour_ci_high"], 0),
+            "s_p50": formats.number(row["seconds_per_job_p50"]),
+            "s_p90": formats.number(row["seconds_per_job_p90"]),
+        }
+    else:
+        cells |= {
+            "rtf": formats.number(row["rtf"]),
+            "ci": formats.interval(row["rtf_ci_low"], row["rtf_ci_high"]),
+            "mean": formats.number(row["rtf_mean"]),
+            **{f"p{p}": formats.number(row[f"rtf_p{p}"]) for p in (10, 50, 90, 99)},
+        }
+    return cells
+
+
+def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> None:
+    """The fastest type per job type first, then one table per job type in the columns that
+    fit the terminal (`--wide`: all; `--format markdown`/`csv`)."""
     from collectors import schema
     from planner import formats
     from planner.stats import LOW_SAMPLE
 
-    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
-    console = Console(width=width, highlight=False)
+    fmt = output_format(args)
+    width = terminal_width()
     total = int(df["attempts"].sum())
     skipped = f", {len(ds.skipped)} skipped" if ds.skipped else ""
-    console.print(f"{ds.url}: {total} attempts, {len(ds.files)} files{skipped}")
+    out: list[str] = []
+    if fmt != "csv":
+        out.append(wrap(f"{ds.url}: {total:,} attempts, {len(ds.files)} files{skipped}", width))
+        lead = _lead(df)
+        if lead:
+            out.append(wrap(lead, width, "  "))
     has_class = "input_class" in df.columns
     has_instance = "instance_type" in df.columns
-    for job_type in df["job_type"].unique(maintain_order=True).to_list():
+    # CSV: one table of every job type (thumbnails fill the jobs/h columns, the others RTF).
+    csv_rows: list[dict[str, str]] = []
+    for job_type in formats.ordered_job_types(df["job_type"].to_list()):
         part = df.filter(df["job_type"] == job_type)
         jobs = schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type) == schema.THROUGHPUT_JOBS
-        title = f"{job_type} ({'jobs per hour per busy slot' if jobs else 'RTF: media s / wall s'})"
-        table = Table(title=title, title_justify="left")
-        if has_instance:
-            table.add_column("instance")
-        if has_class:
-            table.add_column(args.by)
-        table.add_column("attempts", justify="right")
-        table.add_column("ok %", justify="right")
-        if jobs:
-            for name in ("jobs/h", "95% CI", "s/job p50", "s/job p90"):
-                table.add_column(name, justify="right")
+        unit = "jobs per hour per busy slot" if jobs else "RTF: media s / wall s"
+        short = formats.short_job_type(job_type)
+        title = f"{short} · {job_type} ({unit})" if short != job_type else f"{job_type} ({unit})"
+        columns = _summary_columns(args.by, jobs, has_instance, has_class)
+        rows = [_summary_row(r, jobs) for r in part.iter_rows(named=True)]
+        if fmt == "csv":
+            csv_rows += [{"job_type": job_type, **r} for r in rows]
+            continue
+        if fmt == "markdown":
+            out += ["", f"**{title}**", "",
+                    markdown_table(fit_columns(columns, rows, 10_000, args.wide), rows)]
         else:
-            for name in ("RTF", "95% CI", "mean RTF", "p10", "p50", "p90", "p99"):
-                table.add_column(name, justify="right")
-        table.add_column("CPU %", justify="right")
-        table.add_column("RSS MB p90", justify="right")
-        table.add_column("")
-        for row in part.iter_rows(named=True):
-            cells: list[str] = []
-            if has_instance:
-                cells.append(str(row["instance_type"]))
-            if has_class:
-                cells.append(str(row["input_class"]))
-            cells += [str(row["attempts"]), formats.number(100 * row["success_rate"], 1)]
-            if jobs:
-                cells += [
-                    formats.number(row["jobs_per_hour"], 0),
-                    formats.interval(row["jobs_per_hour_ci_low"], row["jobs_per_hour_ci_high"], 0),
-                    formats.number(row["seconds_per_job_p50"]),
-                    formats.number(row["seconds_per_job_p90"]),
-                ]
-            else:
-                cells += [
-                    formats.number(row["rtf"]),
-                    formats.interval(row["rtf_ci_low"], row["rtf_ci_high"]),
-                    formats.number(row["rtf_mean"]),
-                    *(formats.number(row[f"rtf_p{p}"]) for p in (10, 50, 90, 99)),
-                ]
-            cells += [
-                formats.number(row["cpu_pct_avg"], 0),
-                formats.number(row["mem_rss_mb_p90"], 0),
-                "few" if row["low_sample"] else "",
-            ]
-            table.add_row(*cells)
-        console.print(table)
-    console.print(
-        "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
-        "method); mean RTF = mean of per-attempt ratios, for contrast; few = under "
-        f"{LOW_SAMPLE} attempts."
-    )
+            out += ["", wrap(title, width), table_text(columns, rows, width=width, wide=args.wide)]
+    if fmt == "csv":
+        rtf_cols = _summary_columns(args.by, False, has_instance, has_class)
+        jobs_only = [c for c in _summary_columns(args.by, True, has_instance, has_class)
+                     if c.key in ("jobs_h", "s_p50", "s_p90")]
+        every = [Column("job_type", "job type", right=False), *rtf_cols[:-1], *jobs_only,
+                 Column("few", "few", right=False)]
+        print(csv_text(every, csv_rows))
+        return
+    if fmt != "csv":
+        out += ["", wrap(
+            "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
+            "method); mean RTF = mean of per-attempt ratios, for contrast; few = under "
+            f"{LOW_SAMPLE} attempts.", width)]
+    print("\n".join(out))
 
 
-def _print_phases(phases: pl.DataFrame) -> None:
+def _print_phases(phases: pl.DataFrame, args: argparse.Namespace) -> None:
     """Where the wall time goes per group, and the I/O-bound ones (nothing when no attempt
-    named phases nor counted io)."""
-    from rich.console import Console
-    from rich.table import Table
-
+    named phases nor counted io), in the columns that fit the terminal."""
     from planner.formats import number as _fmt
+    from planner.formats import short_job_type
     from planner.io_hints import IO_SHARE_LIMIT, has_io_hints, io_bound_sentences
 
     if not has_io_hints(phases):
         return
-    width = None if sys.stdout.isatty() else max(shutil.get_terminal_size((160, 24)).columns, 160)
-    console = Console(width=width, highlight=False)
-    table = Table(title="Where the wall time goes (succeeded attempts; % of wall time)",
-                  title_justify="left")
+    width = terminal_width()
     keys = [k for k in ("job_type", "instance_type") if k in phases.columns]
-    for key in keys:
-        table.add_column(key.replace("_type", ""))
-    for name in ("phased", "download", "probe", "transcode", "upload", "other",
-                 "transcode RTF", "down MB/s", "up MB/s", "I/O MB/s", "CPU %", "I/O-bound"):
-        table.add_column(name, justify="right")
+    columns = [Column(k, k.replace("_type", ""), right=False) for k in keys] + [
+        Column("phased", "phased", tier=1),
+        *(Column(p, p) for p in ("download", "probe", "transcode", "upload", "other")),
+        Column("transcode_rtf", "transcode RTF", tier=1),
+        Column("down", "down MB/s", tier=1), Column("up", "up MB/s", tier=1),
+        Column("io", "I/O MB/s", tier=2), Column("cpu", "CPU %", tier=2),
+        Column("io_bound", "I/O-bound", right=False),
+    ]
+    rows = []
     for row in phases.iter_rows(named=True):
-        shares = [row[f"share_{p}"] for p in ("download", "probe", "transcode", "upload", "other")]
-        table.add_row(
-            *(str(row[k]) for k in keys),
-            f"{row['phased']}/{row['attempts']}",
-            *(_fmt(100 * v, 0) if v is not None else "-" for v in shares),
-            _fmt(row["transcode_rtf"]),
-            _fmt(row["download_mb_per_s"], 1),
-            _fmt(row["upload_mb_per_s"], 1),
-            _fmt(row["io_mb_per_s"], 1),
-            _fmt(row["cpu_pct_avg"], 0),
-            "yes" if row["io_bound"] else "",
-        )
-    console.print(table)
+        cells: dict[str, str] = {
+            k: short_job_type(row[k]) if k == "job_type" else str(row[k]) for k in keys}
+        for p in ("download", "probe", "transcode", "upload", "other"):
+            v = row[f"share_{p}"]
+            cells[p] = _fmt(100 * v, 0) if v is not None else "-"
+        cells |= {
+            "phased": f"{row['phased']}/{row['attempts']}",
+            "transcode_rtf": _fmt(row["transcode_rtf"]),
+            "down": _fmt(row["download_mb_per_s"], 1),
+            "up": _fmt(row["upload_mb_per_s"], 1),
+            "io": _fmt(row["io_mb_per_s"], 1),
+            "cpu": _fmt(row["cpu_pct_avg"], 0),
+            "io_bound": "yes" if row["io_bound"] else "",
+        }
+        rows.append(cells)
+    print()
+    print(wrap("Where the wall time goes (succeeded attempts; % of wall time)", width))
+    print(table_text(columns, rows, width=width, wide=args.wide))
     for sentence in io_bound_sentences(phases):
-        console.print(sentence)
-    console.print(
+        print(wrap(sentence, width, "  "))
+    print(wrap(
         f"I/O-bound: over {100 * IO_SHARE_LIMIT:.0f}% of wall time in download/upload phases, "
         "or CPU under half a core while 1 MB/s or more is read or written "
-        "(planner/io_hints.py); sizing still uses whole-attempt times."
-    )
+        "(planner/io_hints.py); sizing still uses whole-attempt times.", width))

@@ -97,7 +97,9 @@ def test_table_and_fleet_file(
     assert code == 0
     assert "Ranked by on-demand $/h" in out
     assert "c5.large" in out and "c5.xlarge" not in out
-    assert "Recommended on-demand fleet" in out
+    # The answer first: what to buy and its cost a month, then the fleet.
+    assert out.startswith("Buy ") and " on-demand c5.large: $" in out.splitlines()[0]
+    assert "As a diversified on-demand fleet:" in out
     req = json.loads(fleet.read_text())
     assert req["LaunchTemplateConfigs"][0]["Overrides"] == [
         {"InstanceType": "c5.large", "WeightedCapacity": 1.0}
@@ -180,7 +182,8 @@ def test_without_host_names_one_slot_is_assumed(
     assert (c5["slots"], c5["concurrency_measured"]) == (1, False)
     assert c5["mean_service_s"] == pytest.approx(4.0)
     assert main(["size", "--data", str(tmp_path), "--no-estimated"]) == 0
-    assert "concurrency not measured, 1 job slot per instance assumed" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # the notes are wrapped to the terminal
+    assert "concurrency not measured, 1 job slot per instance assumed" in out
 
 
 def test_no_attempts_in_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

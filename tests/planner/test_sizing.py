@@ -190,7 +190,7 @@ def test_waste_of_failed_attempts_adds_load_and_retries() -> None:
     assert plain.types[1].load_erlangs == pytest.approx(12.0)
 
 
-def test_forecast_replaces_data_demand() -> None:
+def test_forecast_replaces_the_data_demand_of_its_job_type_only() -> None:
     options = SizingOptions(
         utilisation=0.6, wait=None, growth=1.5,
         forecasts=(Forecast(EXPORT, 240.0, "media_hours_per_day"),),
@@ -200,9 +200,26 @@ def test_forecast_replaces_data_demand() -> None:
     # 240 media h/day = 36000 media s/h (flat data: peak factor 1), x1.5 growth.
     assert d.media_seconds_per_hour == pytest.approx(54000.0)
     assert d.jobs_per_hour == pytest.approx(54000.0 / 60)
-    assert set(result.demand) == {EXPORT}
+    # Thumbnails have no forecast: the data's demand (3600 jobs every hour), grown too.
+    assert set(result.demand) == {EXPORT, THUMB}
+    assert result.demand[THUMB].jobs_per_hour == pytest.approx(3600 * 1.5)
     frame = result.demand_frame()
     assert frame["source"].to_list()[0].endswith("; forecast 240 media h/day x peak 1.00 x1.5")
+    assert "forecast" not in frame["source"].to_list()[1]
+
+
+def test_job_types_by_their_short_names_and_unknown_ones_named() -> None:
+    assert parse_forecast("export=40h/d") == Forecast(EXPORT, 40.0, "media_hours_per_day")
+    assert parse_forecast(" Thumb =500") == Forecast(THUMB, 500.0, "jobs_per_hour")
+    hist = inputs().histories
+    with pytest.raises(PlannerError) as refused:
+        resolve_demand(hist, forecasts=(parse_forecast("exprot=40"),))
+    assert str(refused.value) == (
+        "forecast for 'exprot': no such job type; known: export (create_video_export_v1), "
+        "proxy (upload_edit_proxy_v1), thumb (upload_thumb_v1), audio (upload_audio_envelope_v1)")
+    # A job type of the data that is not the plan's is known too.
+    other = {**hist, "transcode_v2": DemandHistory("transcode_v2", (1.0,), (1.0,))}
+    assert resolve_demand(other, forecasts=(parse_forecast("transcode_v2=5/h"),))
 
 
 def test_percentile_hour_of_the_data() -> None:
