@@ -34,6 +34,29 @@ DENSITY = "density"
 CHART_NAMES = (RTF_DISTRIBUTION, RTF_VS_INPUT, THROUGHPUT_COST, FLEET_VS_DEMAND, RESOURCES,
                DENSITY)
 
+#: One line under each chart on how to read it (the report shows it; `layout.meta["how"]`).
+HOW_TO_READ = {
+    RTF_DISTRIBUTION: "Higher is faster: each box is one instance type's attempts (median, "
+    "quartiles, outliers); the diamond is the speed sizing uses. A log axis means speeds span "
+    "tens of times.",
+    RTF_VS_INPUT: "Each dot is an attempt: a cloud that falls to the right means bigger inputs "
+    "run slower than real time; colours are the input's video codec.",
+    THROUGHPUT_COST: "Left: how much one instance gets through an hour (higher is better); "
+    "right: what a unit of work costs on it (lower is better).",
+    FLEET_VS_DEMAND: "How the fleet grows if demand grows: read across at 1x for today, 2x for "
+    "double; steps are whole instances.",
+    RESOURCES: "What one job uses while it runs: CPU in % of one core, memory in MB; each box "
+    "is the spread over one instance type's attempts.",
+    DENSITY: "Each line is one instance type running more jobs at once: the star is the most "
+    "work per dollar, the ring the best within the slowdown bound; past them, jobs slow each "
+    "other more than they add.",
+}
+
+#: A panel's values span at least this ratio (highest / lowest positive): its axis is
+#: logarithmic, so a few very fast attempts (a development machine's 800x) do not flatten the
+#: rest against zero.
+LOG_AXIS_RATIO = 30.0
+
 #: plotly's default ten, then plotly's Dark24 (minus its near-black): a fleet's measured types
 #: get the first ten, estimated or priced-only types the rest.
 PALETTE = (
@@ -80,7 +103,7 @@ def _label(value: str | None) -> str:
 def _named(fig: go.Figure, name: str, title: str) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01},
-        meta={"chart": name},
+        meta={"chart": name, "how": HOW_TO_READ.get(name, "")},
         template="plotly_white",
         margin={"l": 60, "r": 20, "t": 70, "b": 50},
     )
@@ -94,6 +117,15 @@ def _empty(name: str, title: str, message: str) -> go.Figure:
     fig.update_yaxes(visible=False)
     fig.update_layout(height=250)
     return _named(fig, name, title)
+
+
+def value_axis(values: Iterable[Any]) -> dict[str, Any]:
+    """Axis settings for `values`: logarithmic when the positive ones span LOG_AXIS_RATIO or
+    more, else linear from zero."""
+    positive = [float(v) for v in values if v is not None and float(v) > 0]
+    if positive and max(positive) / min(positive) >= LOG_AXIS_RATIO:
+        return {"type": "log"}
+    return {"type": "linear", "rangemode": "tozero"}
 
 
 def _column(frame: pl.DataFrame, name: str) -> list[Any]:
@@ -191,7 +223,7 @@ def rtf_distribution(
                 )
                 agg_shown = True
         fig.update_xaxes(categoryorder="array", categoryarray=instances, row=row, col=1)
-        fig.update_yaxes(title_text=label, rangemode="tozero", row=row, col=1)
+        fig.update_yaxes(title_text=label, row=row, col=1, **value_axis(_column(sub, col)))
     fig.update_layout(height=260 * len(job_types) + 80)
     if kind == "box":
         fig.update_layout(boxmode="overlay")
@@ -279,7 +311,7 @@ def rtf_vs_input(
             )
             shown.add(key)
         fig.update_xaxes(type="log" if log_x else "linear", title_text=x_title, row=row, col=1)
-        fig.update_yaxes(title_text=label, rangemode="tozero", row=row, col=1)
+        fig.update_yaxes(title_text=label, row=row, col=1, **value_axis(_column(sub, col)))
     if color_title is None:
         color_title = "video codec" if color == "input_video_codec" else color.replace("_", " ")
     fig.update_layout(height=280 * len(job_types) + 80, legend_title_text=color_title)

@@ -59,6 +59,14 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 nav a { margin-right: 1em; }
 section { margin-bottom: 2em; }
 pre { background: #f7f7f9; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+#answer { background: #f3f7ff; border-left: 4px solid #3567d6; padding: 0.6em 1.2em 0.8em;
+          margin: 1em 0 1.5em; }
+#answer .headline { font-size: 1.45em; font-weight: 600; margin: 0.3em 0; }
+#answer .sub { font-size: 1.05em; margin: 0.2em 0 0.8em; }
+#answer h3 { margin: 0.9em 0 0.2em; font-size: 1em; }
+#answer ul { margin: 0.2em 0; padding-left: 1.3em; }
+#answer table { margin: 0.3em 0 0.2em; }
+.how { color: #444; font-size: 0.92em; margin: -0.3em 0 1.8em 0.5em; }
 """
 
 
@@ -105,10 +113,15 @@ def render_html(
     generated_at: dt.datetime | None = None,
     after_tables: str = "",
     notes: str = "",
+    lead: str = "",
+    charts_note: str = "",
 ) -> str:
     """The whole report page; plotly.js is inlined once and every figure is a div using it.
 
-    A figure's section id is its `layout.meta["chart"]` (planner.charts), else `chart-<n>`.
+    In the order a reader wants them: `lead` (trusted HTML: the answer, what it assumes and
+    what the data covers; the first screen), the charts (each with its one line on how to read
+    it, `layout.meta["how"]`, and `charts_note` above them), then the tables. A figure's
+    section id is its `layout.meta["chart"]` (planner.charts), else `chart-<n>`.
     `after_tables` is HTML placed after the tables (trusted: built by the caller), `notes` a
     text under them.
     """
@@ -116,7 +129,7 @@ def render_html(
 
     when = (generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     chart_html = []
-    nav = ['<a href="#summary">summary</a>']
+    nav = ['<a href="#answer">answer</a>'] if lead else []
     for i, fig in enumerate(figures):
         meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
         name = str(meta.get("chart", f"chart-{i + 1}"))
@@ -126,8 +139,12 @@ def render_html(
             div_id=f"{name}-plot",
             config={"displaylogo": False, "responsive": True},
         )
-        chart_html.append(f'<section id="{html.escape(name)}" class="chart">{div}</section>')
+        how = str(meta.get("how") or "")
+        how_html = f'<p class="how">{html.escape(how)}</p>' if how else ""
+        chart_html.append(
+            f'<section id="{html.escape(name)}" class="chart">{div}{how_html}</section>')
         nav.append(f'<a href="#{html.escape(name)}">{html.escape(name)}</a>')
+    nav.append('<a href="#summary">tables</a>')
     tables_html = "".join(render_table(t) for t in tables)
     notes_html = f'<p class="note">{html.escape(notes)}</p>' if notes else ""
     return f"""<!DOCTYPE html>
@@ -141,10 +158,12 @@ def render_html(
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="meta">{html.escape(subtitle)} · generated {when}</p>
+{lead}
 <nav>{"".join(nav)}</nav>
-<section id="summary"><h2>Summary</h2>{tables_html}{after_tables}{notes_html}</section>
 <h2>Charts</h2>
+{f'<p class="note">{html.escape(charts_note)}</p>' if charts_note else ""}
 {"".join(chart_html)}
+<section id="summary"><h2>Tables</h2>{tables_html}{after_tables}{notes_html}</section>
 </body>
 </html>
 """
@@ -188,6 +207,10 @@ class ReportData:
     phases: pl.DataFrame | None = None
     #: planner.density.density_curve at the report's prices; None when not gathered.
     density: pl.DataFrame | None = None
+    #: Attempts by where they come from: "production" (measured), "bench", "synthetic".
+    coverage: Mapping[str, int] = field(default_factory=dict)
+    #: Attempts on hosts without an instance type (development machines): left out of charts.
+    unknown_instance_attempts: int = 0
 
 
 def gather(
@@ -234,10 +257,16 @@ def gather(
         )
     except (SizingError, EmptySelectionError) as exc:
         error = str(exc)
+    from collectors.schema import SOURCE_SQL
+
     rows = ds.connection.sql(
-        "SELECT count(*), count(*) FILTER (WHERE synthetic) FROM attempts"
+        "SELECT count(*), count(*) FILTER (WHERE synthetic), "
+        "count(*) FILTER (WHERE instance_type IS NULL) FROM attempts"
     ).fetchall()
-    total, synthetic = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+    total, synthetic, unknown = (int(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else (
+        0, 0, 0)
+    coverage = {str(k): int(n) for k, n in ds.connection.sql(
+        f"SELECT {SOURCE_SQL} AS s, count(*) FROM attempts GROUP BY s ORDER BY s").fetchall()}
     try:
         phases: pl.DataFrame | None = phase_summary(ds, by="instance")
     except EmptySelectionError:
@@ -259,18 +288,50 @@ def gather(
         prices_source=prices.source,
         phases=phases,
         density=density_curve(ds, prices, on_demand=options.capacity == "on-demand"),
+        coverage=coverage,
+        unknown_instance_attempts=unknown,
     )
 
 
+def charted(data: ReportData) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(points, summary) the charts draw: without the attempts of hosts that have no instance
+    type (a development machine's 800x RTF would set every axis), unless there are no others.
+    `charts_note` says so under the charts' heading."""
+    import polars as pl
+
+    from planner.formats import UNKNOWN
+
+    points, summary = data.points, data.summary
+    known = points.filter(pl.col("instance_type").is_not_null())
+    if known.height and known.height < points.height:
+        points = known
+        summary = summary.filter(pl.col("instance_type") != UNKNOWN)
+    return points, summary
+
+
+def charts_note(data: ReportData) -> str:
+    """The line above the charts when charted() left attempts out."""
+    points, _ = charted(data)
+    if points.height == data.points.height or not data.unknown_instance_attempts:
+        return ""
+    from planner.formats import UNKNOWN
+
+    return (f"{data.unknown_instance_attempts:,} attempts of hosts without an instance type "
+            f"(development machines, '{UNKNOWN}' in the tables) are left out of the charts: "
+            "they are not a type one can buy, and their speeds would set the axes.")
+
+
 def figures(data: ReportData) -> list[go.Figure]:
-    """The charts of the report, in CHART_NAMES order, one colour per instance type."""
+    """The charts of the report, in CHART_NAMES order, one colour per instance type; the
+    attempts of hosts without an instance type left out (charted())."""
     import polars as pl
 
     from planner import charts
 
+    points, summary = charted(data)
     # Measured types (in the points) first: they get the most distinct colours.
     colors = charts.color_map(
-        data.points["instance_type"],
+        points["instance_type"],
         more=(
             v
             for frame in (data.throughput, data.curve)
@@ -280,59 +341,34 @@ def figures(data: ReportData) -> list[go.Figure]:
     )
     why = f"Not sized: {data.sizing_error}" if data.sizing_error else "No sizing result"
     return [
-        charts.rtf_distribution(data.points, data.summary, colors=colors),
-        charts.rtf_vs_input(data.points),
+        charts.rtf_distribution(points, summary, colors=colors),
+        charts.rtf_vs_input(points),
         charts.throughput_cost(data.throughput, colors=colors, capacity=data.capacity),
         charts.fleet_vs_demand(data.curve, colors=colors, empty_message=why),
-        charts.resources(data.points, colors=colors),
+        charts.resources(points, colors=colors),
         charts.density(data.density if data.density is not None else pl.DataFrame(),
                        colors=colors),
     ]
 
 
 def summary_tables(summary: pl.DataFrame) -> list[Table]:
-    """One table per job type, the columns of `mjplan summary` (RTF, or jobs/h for thumbnails)."""
+    """One table per job type, every column of `mjplan summary --wide` (RTF, or jobs/h for
+    thumbnails), the cells written by planner.table_rows as the terminal writes them."""
     import polars as pl
 
     from collectors import schema
+    from planner.formats import ordered_job_types
+    from planner.table_rows import job_type_title, summary_columns, summary_row
 
     tables = []
-    for job_type in summary["job_type"].unique(maintain_order=True).to_list():
+    for job_type in ordered_job_types(summary["job_type"].to_list()):
         part = summary.filter(pl.col("job_type") == job_type)
         jobs = schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type) == schema.THROUGHPUT_JOBS
-        cells: dict[str, list[str]] = {"instance": [], "attempts": [], "ok %": []}
-        for r in part.iter_rows(named=True):
-            cells["instance"].append(str(r["instance_type"]))
-            cells["attempts"].append(str(r["attempts"]))
-            cells["ok %"].append(formats.number(100 * r["success_rate"], 1))
-            if jobs:
-                extra = {
-                    "jobs/h": formats.number(r["jobs_per_hour"], 0),
-                    "95% CI": formats.interval(
-                        r["jobs_per_hour_ci_low"], r["jobs_per_hour_ci_high"], 0),
-                    "s/job p50": formats.number(r["seconds_per_job_p50"]),
-                    "s/job p90": formats.number(r["seconds_per_job_p90"]),
-                }
-            else:
-                extra = {
-                    "RTF": formats.number(r["rtf"]),
-                    "95% CI": formats.interval(r["rtf_ci_low"], r["rtf_ci_high"]),
-                    "mean RTF": formats.number(r["rtf_mean"]),
-                    **{f"p{p}": formats.number(r[f"rtf_p{p}"]) for p in (10, 50, 90, 99)},
-                }
-            extra["CPU %"] = formats.number(r["cpu_pct_avg"], 0)
-            extra["RSS MB p90"] = formats.number(r["mem_rss_mb_p90"], 0)
-            extra[""] = "few" if r["low_sample"] else ""
-            for k, v in extra.items():
-                cells.setdefault(k, []).append(v)
-        what = "jobs per hour per busy slot" if jobs else "RTF: media s / wall s"
-        tables.append(
-            Table(
-                f"{job_type} ({what})",
-                pl.DataFrame(cells),
-                numeric=frozenset(cells) - {"instance", ""},
-            )
-        )
+        columns = summary_columns("instance", jobs, True, False)
+        rows = [summary_row(r, jobs) for r in part.iter_rows(named=True)]
+        frame = pl.DataFrame({c.header: [r.get(c.key, "") for r in rows] for c in columns})
+        tables.append(Table(job_type_title(job_type), frame,
+                            numeric=frozenset(c.header for c in columns if c.right)))
     return tables
 
 
@@ -376,8 +412,11 @@ def phase_tables(phases: pl.DataFrame | None) -> list[Table]:
 
 
 def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
-    """Demand, the ranked table of `mjplan size` (first `top` rows) and the recommended fleet."""
+    """Demand, the ranked table of `mjplan size --wide` (first `top` rows) and the
+    recommended fleet."""
     import polars as pl
+
+    from planner.table_rows import ranked_columns, ranked_rows
 
     o = result.options
     demand = pl.DataFrame(
@@ -393,40 +432,17 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
         }
     )
     wait = o.wait.label() if o.wait else "no wait target"
-    cols: dict[str, list[str]] = {
-        k: []
-        for k in ("#", "Instance", "From", "vCPU", "Slots", "Service s", "Load", "Util n",
-                  "Wait n",
-                  "Inst", "Bound", "Wait p", "OD $/h", "OD $/media h", "Spot band",
-                  "Spot inst", "Spot $/h", "Spot $/media h")
-    }  # fmt: skip
-    for i, t in enumerate(result.types[:top], 1):
-        wait_s = t.wait_at_target_percentile_s
-        for k, v in zip(
-            cols,
-            (
-                str(i), t.instance_type + ("*" if t.estimated else ""), t.from_label,
-                str(t.vcpus),
-                str(t.slots), f"{t.mean_service_s:.1f}", f"{t.load_erlangs:.2f}",
-                str(t.instances_utilisation),
-                "-" if t.instances_wait is None else str(t.instances_wait),
-                str(t.instances), t.bound, "-" if wait_s is None else f"{wait_s:.1f}s",
-                formats.usd(t.on_demand_usd_h), formats.usd(t.on_demand_usd_per_media_h, 3),
-                t.interruption_band, str(t.instances_spot), formats.usd(t.spot_usd_h),
-                formats.usd(t.spot_usd_per_media_h, 3),
-            ),
-            strict=True,
-        ):  # fmt: skip
-            cols[k].append(v)
+    columns = ranked_columns(o.capacity)
+    rows = ranked_rows(result, top)
     more = len(result.types) - top
     ranked = Table(
         f"Ranked by {o.capacity} $/h (one type carrying all the demand; * = estimated)",
-        pl.DataFrame(cols),
+        pl.DataFrame({c.header: [r[c.key] for r in rows] for c in columns}),
         note=(
             f"Targets: utilisation <= {o.utilisation:g}, {wait}; capacity: {o.capacity}."
             + (f" {more} more types not shown." if more > 0 else "")
         ),
-        numeric=frozenset(cols) - {"Instance", "Bound", "Spot band"},
+        numeric=frozenset(c.header for c in columns if c.right),
     )
     tables = [Table("Demand sized for", demand), ranked]
     rec = result.recommendation
@@ -452,6 +468,80 @@ def sizing_tables(result: SizingResult, top: int = DEFAULT_TOP) -> list[Table]:
     return tables
 
 
+#: Where attempts come from (collectors.schema SOURCES), as the report's coverage names them.
+COVERAGE_WORDS = {
+    "production": "measured in production",
+    "bench": "measured by mjcollect bench",
+    "synthetic": "synthetic (the seeded model, not measurements)",
+}
+
+
+def lead_html(data: ReportData) -> str:
+    """The first screen: the recommendation in words and dollars a month, the demand it was
+    sized for, what it assumes, and what the data covers (measured / bench / estimated /
+    synthetic). Every value escaped."""
+    from planner.answer import HOURS_PER_MONTH, answer_of
+    from planner.formats import usd
+
+    e = html.escape
+    result = data.result
+    answer = answer_of(result) if result is not None else None
+    parts = ['<section id="answer">']
+    if answer is None or result is None:
+        why = data.sizing_error or "no instance type carries the demand"
+        parts.append(f'<p class="headline">No fleet recommended: {e(why)}</p>')
+    else:
+        o = result.options
+        parts.append(f'<p class="headline">{e(answer.sentence())}</p>')
+        sub = " · ".join(x for x in (
+            answer.wait,
+            f"{usd(answer.usd_per_media_h, 3)} per media hour"
+            if answer.usd_per_media_h is not None else "") if x)
+        if sub:
+            parts.append(f'<p class="sub">{e(sub)}</p>')
+        parts.append("<h3>Sized for</h3>")
+        parts.append(f"<p>{e(answer.demand)}.</p>")
+        wait = o.wait.label() if o.wait else "no wait target"
+        estimated = sorted(t.instance_type for t in result.types if t.estimated)
+        assumptions = [
+            f"Buy {o.capacity}; a month is {HOURS_PER_MONTH:g} hours; prices "
+            f"{data.prices_source}.",
+            f"Job slots at most {o.utilisation:.0%} busy, {wait}.",
+            f"Demand from the last {data.window.total_seconds() / 86400:g} days of data"
+            + (f", x{o.growth:g} growth" if o.growth != 1 else "") + ".",
+            f"As a diversified fleet (EC2 Fleet request below the tables): {answer.fleet}.",
+        ]
+        if estimated:
+            assumptions.append(
+                f"{len(estimated)} instance types are estimated, not measured (marked *): "
+                "throughput scaled by vCPUs from a measured type of the same family.")
+        parts.append("<h3>Assumptions</h3><ul>"
+                     + "".join(f"<li>{e(a)}</li>" for a in assumptions) + "</ul>")
+    parts.append("<h3>What the data covers</h3>")
+    cover = []
+    for source, words in COVERAGE_WORDS.items():
+        n = data.coverage.get(source, 0)
+        if n:
+            share = n / data.attempts if data.attempts else 0.0
+            cover.append((words, f"{n:,}", "<1%" if 0 < share < 0.005 else f"{share:.0%}"))
+    rows = "".join(f'<tr><td>{e(w)}</td><td class="num">{e(n)}</td><td class="num">{e(p)}'
+                   "</td></tr>" for w, n, p in cover)
+    parts.append(f"<table><thead><tr><th>attempts</th><th>count</th><th>share</th></tr></thead>"
+                 f"<tbody>{rows}</tbody></table>")
+    if result is not None:
+        measured = sorted({t.instance_type for t in result.types if not t.estimated})
+        estimated = sorted({t.instance_type for t in result.types if t.estimated})
+        parts.append(f"<p>Instance types: {len(measured)} measured ({e(', '.join(measured))})"
+                     + (f", {len(estimated)} estimated from their family" if estimated else "")
+                     + ".</p>")
+    if data.unknown_instance_attempts:
+        parts.append(f'<p class="note">{data.unknown_instance_attempts:,} attempts ran on hosts '
+                     "without an instance type (development machines): in the tables as "
+                     "'unknown', left out of the charts; no fleet of them is priced.</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def build_report(
     data: ReportData,
     *,
@@ -461,8 +551,8 @@ def build_report(
     launch_templates: Mapping[str, str] | None = None,
     generated_at: dt.datetime | None = None,
 ) -> str:
-    """The report page of `data` (see gather): summary and sizing tables, the fleet request
-    and every chart."""
+    """The report page of `data` (see gather): the answer first (lead_html), then every chart,
+    then the summary and sizing tables and the fleet request."""
     import json
 
     from planner.fleet import DEFAULT_LAUNCH_TEMPLATE, fleet_request
@@ -502,6 +592,8 @@ def build_report(
         figures=figures(data),
         generated_at=generated_at,
         after_tables=extra,
+        lead=lead_html(data),
+        charts_note=charts_note(data),
         notes=(
             "RTF = total input seconds / total wall seconds of succeeded attempts (95% CI: delta "
             "method); mean RTF = mean of per-attempt ratios, for contrast; few = under "

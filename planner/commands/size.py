@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_data_argument, json_safe
 from planner.commands.tables import (
-    Column,
     add_format_arguments,
     csv_text,
     fit_columns,
@@ -33,6 +32,7 @@ from planner.commands.tables import (
     terminal_width,
     wrap,
 )
+from planner.table_rows import ranked_columns, ranked_rows
 
 if TYPE_CHECKING:
     from planner.prices import PriceTable
@@ -306,68 +306,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _columns(capacity: str) -> list[Column]:
-    """The ranked table's columns: the chosen capacity type's count and costs always, the
-    other type's and how each count was reached from 120 columns, every column with --wide."""
-    short = {"spot": "Spot", "on-demand": "OD"}
-    other = short["on-demand" if capacity == "spot" else "spot"]
-    return [
-        Column("rank", "#"),
-        Column("instance", "Instance", right=False),
-        Column("vcpu", "vCPU", tier=2),
-        Column("slots", "Slots", tier=1),
-        Column("service", "Service s", tier=2),
-        Column("load", "Load", tier=2),
-        Column("util_n", "Util n", tier=2),
-        Column("wait_n", "Wait n", tier=2),
-        Column("bound", "Bound", right=False, tier=1),
-        Column("inst", "Inst"),
-        Column("wait", "Wait p"),
-        Column("util", "Util", tier=1),
-        Column("usd_h", "$/h"),
-        Column("usd_month", "$/month"),
-        Column("usd_media_h", "$/media h"),
-        Column("band", "Spot band", right=False, tier=2),
-        Column("other_inst", f"{other} inst", tier=1),
-        Column("other_usd_h", f"{other} $/h", tier=1),
-        Column("other_usd_month", f"{other} $/month", tier=1),
-        Column("other_usd_media_h", f"{other} $/media h", tier=2),
-    ]
-
-
-def _rows(result: SizingResult, top: int) -> list[dict[str, str]]:
-    from planner import formats
-    from planner.answer import HOURS_PER_MONTH
-
-    capacity = result.options.capacity
-    other = "on-demand" if capacity == "spot" else "spot"
-    rows = []
-    for i, t in enumerate(result.types[:top], 1):
-        wait_s = t.wait_at_target_percentile_s
-        per_media = {"spot": t.spot_usd_per_media_h, "on-demand": t.on_demand_usd_per_media_h}
-        rows.append({
-            "rank": str(i),
-            "instance": t.instance_type + ("*" if t.estimated else ""),
-            "vcpu": str(t.vcpus),
-            "slots": str(t.slots),
-            "service": f"{t.mean_service_s:.1f}",
-            "load": f"{t.load_erlangs:.2f}",
-            "util_n": str(t.instances_utilisation),
-            "wait_n": "-" if t.instances_wait is None else str(t.instances_wait),
-            "bound": t.bound,
-            "inst": str(t.fleet_instances(capacity)),
-            "wait": "-" if wait_s is None else f"{wait_s:.1f}s",
-            "util": f"{t.utilisation:.0%}",
-            "usd_h": formats.usd(t.usd_h(capacity)),
-            "usd_month": formats.usd(t.usd_h(capacity) * HOURS_PER_MONTH, 0),
-            "usd_media_h": formats.usd(per_media[capacity], 3),
-            "band": t.interruption_band,
-            "other_inst": str(t.fleet_instances(other)),  # type: ignore[arg-type]
-            "other_usd_h": formats.usd(t.usd_h(other)),  # type: ignore[arg-type]
-            "other_usd_month": formats.usd(t.usd_h(other) * HOURS_PER_MONTH, 0),  # type: ignore[arg-type]
-            "other_usd_media_h": formats.usd(per_media[other], 3),
-        })
-    return rows
 
 
 def _notes(result: SizingResult, top: int) -> list[str]:
@@ -408,10 +346,10 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
     from planner.answer import answer_of
 
     fmt = output_format(args)
-    columns = _columns(result.options.capacity)
-    rows = _rows(result, args.top)
+    columns = ranked_columns(result.options.capacity)
+    rows = ranked_rows(result, args.top)
     if fmt == "csv":
-        print(csv_text(columns, _rows(result, len(result.types))))
+        print(csv_text(columns, ranked_rows(result, len(result.types))))
         return
     width = terminal_width()
     answer = answer_of(result)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_data_argument
 from planner.commands.tables import (
-    Column,
     add_format_arguments,
     csv_text,
     fit_columns,
@@ -28,6 +27,7 @@ from planner.commands.tables import (
     terminal_width,
     wrap,
 )
+from planner.table_rows import Column, job_type_title, summary_columns, summary_row
 
 if TYPE_CHECKING:
     import polars as pl
@@ -184,53 +184,6 @@ def _lead(df: pl.DataFrame) -> str:
     return "Fastest: " + ", ".join(parts) + "." if parts else ""
 
 
-def _summary_columns(by: str, jobs: bool, has_instance: bool, has_class: bool) -> list[Column]:
-    cols = []
-    if has_instance:
-        cols.append(Column("instance", "instance", right=False))
-    if has_class:
-        cols.append(Column("class", by, right=False))
-    cols += [Column("attempts", "attempts"), Column("ok", "ok %", tier=1)]
-    if jobs:
-        cols += [Column("jobs_h", "jobs/h"), Column("ci", "95% CI"),
-                 Column("s_p50", "s/job p50"), Column("s_p90", "s/job p90", tier=1)]
-    else:
-        cols += [Column("rtf", "RTF"), Column("ci", "95% CI"), Column("mean", "mean RTF", tier=2),
-                 Column("p10", "p10", tier=1), Column("p50", "p50"), Column("p90", "p90"),
-                 Column("p99", "p99", tier=1)]
-    return [*cols, Column("cpu", "CPU %", tier=1), Column("rss", "RSS MB p90", tier=1),
-            Column("few", "", right=False)]
-
-
-def _summary_row(row: dict[str, Any], jobs: bool) -> dict[str, str]:
-    from planner import formats
-
-    cells = {
-        "instance": str(row.get("instance_type")),
-        "class": str(row.get("input_class")),
-        "attempts": f"{row['attempts']:,}",
-        "ok": formats.number(100 * row["success_rate"], 1),
-        "cpu": formats.number(row["cpu_pct_avg"], 0),
-        "rss": formats.number(row["mem_rss_mb_p90"], 0),
-        "few": "few" if row["low_sample"] else "",
-    }
-    if jobs:
-        cells |= {
-            "jobs_h": formats.number(row["jobs_per_hour"], 0),
-            "ci": formats.interval(row["jobs_per_hour_ci_low"], row["jobs_per_hour_ci_high"], 0),
-            "s_p50": formats.number(row["seconds_per_job_p50"]),
-            "s_p90": formats.number(row["seconds_per_job_p90"]),
-        }
-    else:
-        cells |= {
-            "rtf": formats.number(row["rtf"]),
-            "ci": formats.interval(row["rtf_ci_low"], row["rtf_ci_high"]),
-            "mean": formats.number(row["rtf_mean"]),
-            **{f"p{p}": formats.number(row[f"rtf_p{p}"]) for p in (10, 50, 90, 99)},
-        }
-    return cells
-
-
 def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> None:
     """The fastest type per job type first, then one table per job type in the columns that
     fit the terminal (`--wide`: all; `--format markdown`/`csv`)."""
@@ -255,11 +208,9 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
     for job_type in formats.ordered_job_types(df["job_type"].to_list()):
         part = df.filter(df["job_type"] == job_type)
         jobs = schema.THROUGHPUT_UNIT_BY_JOB_TYPE.get(job_type) == schema.THROUGHPUT_JOBS
-        unit = "jobs per hour per busy slot" if jobs else "RTF: media s / wall s"
-        short = formats.short_job_type(job_type)
-        title = f"{short} · {job_type} ({unit})" if short != job_type else f"{job_type} ({unit})"
-        columns = _summary_columns(args.by, jobs, has_instance, has_class)
-        rows = [_summary_row(r, jobs) for r in part.iter_rows(named=True)]
+        title = job_type_title(job_type)
+        columns = summary_columns(args.by, jobs, has_instance, has_class)
+        rows = [summary_row(r, jobs) for r in part.iter_rows(named=True)]
         if fmt == "csv":
             csv_rows += [{"job_type": job_type, **r} for r in rows]
             continue
@@ -269,8 +220,8 @@ def _print_tables(ds: Dataset, df: pl.DataFrame, args: argparse.Namespace) -> No
         else:
             out += ["", wrap(title, width), table_text(columns, rows, width=width, wide=args.wide)]
     if fmt == "csv":
-        rtf_cols = _summary_columns(args.by, False, has_instance, has_class)
-        jobs_only = [c for c in _summary_columns(args.by, True, has_instance, has_class)
+        rtf_cols = summary_columns(args.by, False, has_instance, has_class)
+        jobs_only = [c for c in summary_columns(args.by, True, has_instance, has_class)
                      if c.key in ("jobs_h", "s_p50", "s_p90")]
         every = [Column("job_type", "job type", right=False), *rtf_cols[:-1], *jobs_only,
                  Column("few", "few", right=False)]

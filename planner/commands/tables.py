@@ -16,20 +16,11 @@ import json
 import shutil
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from planner.table_rows import Column
+
 FORMATS = ("table", "csv", "json", "markdown")
-@dataclass(frozen=True)
-class Column:
-    """`key` of the row dicts, its `header`, aligned right (numbers) or left, and its tier."""
-
-    key: str
-    header: str
-    right: bool = True
-    tier: int = 0
-
-
 def add_format_arguments(parser: argparse.ArgumentParser) -> None:
     """`--format table|csv|json|markdown`, `--wide` and `--json` (= `--format json`)."""
     parser.add_argument("--format", choices=FORMATS, default="table",

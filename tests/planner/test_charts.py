@@ -53,7 +53,8 @@ def test_rtf_distribution_panels_boxes_and_aggregate_diamonds() -> None:
         }
     )
     fig = charts.rtf_distribution(_points(), agg)
-    assert fig.layout.meta == {"chart": charts.RTF_DISTRIBUTION}
+    assert fig.layout.meta == {"chart": charts.RTF_DISTRIBUTION,
+                               "how": charts.HOW_TO_READ[charts.RTF_DISTRIBUTION]}
     # One panel per job type, in plan order; thumbnails are drawn in seconds per job.
     assert [a.text for a in fig.layout.annotations] == [
         f"{EXPORT}: RTF (× real time)",
@@ -112,7 +113,8 @@ def test_same_instance_type_has_one_colour_in_every_chart() -> None:
 
 def test_rtf_vs_input_leaves_out_inputs_without_pixels() -> None:
     fig = charts.rtf_vs_input(_points())
-    assert fig.layout.meta == {"chart": charts.RTF_VS_INPUT}
+    assert fig.layout.meta == {"chart": charts.RTF_VS_INPUT,
+                               "how": charts.HOW_TO_READ[charts.RTF_VS_INPUT]}
     got = {(t.yaxis, t.name): (list(t.x), list(t.y)) for t in _traces(fig, "scatter")}
     assert got == {
         ("y", "h264"): ([6.2e7], [1.0]),
@@ -321,3 +323,10 @@ def test_with_concurrency_counts_overlapping_attempts_on_the_same_host(tmp_path:
     assert dict(pts.select("attempt_id", "concurrency").iter_rows()) == {
         "a1": 2, "a2": 3, "a4": 1, "a5": 1, "a6": 1
     }  # fmt: skip
+
+
+def test_value_axis_goes_logarithmic_when_values_span_decades() -> None:
+    # 0.5x to 40x: a linear axis would press everything but the fastest against zero.
+    assert charts.value_axis([0.5, 1.0, 40.0]) == {"type": "log"}
+    assert charts.value_axis([0.5, 2.0, None, 0.0]) == {"type": "linear", "rangemode": "tozero"}
+    assert charts.value_axis([]) == {"type": "linear", "rangemode": "tozero"}

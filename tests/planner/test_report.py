@@ -17,6 +17,7 @@ from planner.dataset import open_dataset
 from planner.prices import load_prices
 from planner.sizing import SizingOptions, load_sizing_inputs, parse_wait, size_fleet
 from planner.stats import rtf_summary
+from planner.table_rows import job_type_title
 from planner.throughput import throughput_frame
 from tests.planner.report_html import ReportTables
 from tests.rows import exports_and_thumbs, write
@@ -25,15 +26,18 @@ EXPORT, THUMB = "create_video_export_v1", "upload_thumb_v1"
 
 
 def _terminal_tables(text: str) -> dict[str, list[list[str]]]:
-    """Rows of the rich tables a command printed, under the line before each table."""
+    """Rows of the Markdown tables a command printed (`--format markdown`), under the bold
+    line before each table ("" for one without), header row included."""
     tables: dict[str, list[list[str]]] = {}
     title = ""
     for line in text.splitlines():
-        if line.startswith(("┃", "│")):
-            cells = [c.strip() for c in re.split("[│┃]", line)[1:-1]]
+        if re.fullmatch(r"\|[-:|]+\|", line):  # the rule under the header
+            continue
+        if line.startswith("|"):
+            cells = [c.strip().replace("\\|", "|") for c in line[2:-2].split(" | ")]
             tables.setdefault(title, []).append(cells)
-        elif not line.startswith(("┏", "┡", "└", "├")):
-            title = line.strip()
+        elif line.startswith("**"):
+            title = line.strip("*")
     return tables
 
 
@@ -61,9 +65,10 @@ def test_report_tables_match_mjplan_summary(
     built: tuple[Path, ReportTables], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, parsed = built
-    assert main(["summary"]) == 0
+    assert main(["summary", "--wide", "--format", "markdown"]) == 0
     terminal = _terminal_tables(capsys.readouterr().out)
-    job_tables = {t: rows for t, rows in terminal.items() if t.startswith(("create_", "upload_"))}
+    job_tables = {t: rows for t, rows in terminal.items()
+                  if t.startswith(("export ·", "proxy ·", "thumb ·", "audio ·"))}
     assert len(job_tables) == 4
     for title, rows in job_tables.items():
         assert parsed.tables[title] == rows, title
@@ -73,11 +78,11 @@ def test_report_tables_match_mjplan_summary(
     row = summary.filter(
         (summary["job_type"] == EXPORT) & (summary["instance_type"] == "c5.large")
     ).row(0, named=True)
-    table = parsed.tables[f"{EXPORT} (RTF: media s / wall s)"]
+    table = parsed.tables[job_type_title(EXPORT)]
     c5 = next(r for r in table if r[0] == "c5.large")
     assert c5[table[0].index("RTF")] == f"{row['rtf']:.2f}"
     assert c5[table[0].index("95% CI")] == f"{row['rtf_ci_low']:.2f}-{row['rtf_ci_high']:.2f}"
-    thumbs = parsed.tables[f"{THUMB} (jobs per hour per busy slot)"]
+    thumbs = parsed.tables[job_type_title(THUMB)]
     assert thumbs[0][:4] == ["instance", "attempts", "ok %", "jobs/h"]
 
 
@@ -85,14 +90,15 @@ def test_report_sizing_matches_mjplan_size(
     built: tuple[Path, ReportTables], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, parsed = built
-    assert main(["size", "--wait", "p95=30s", "--top", "15"]) == 0
+    assert main(["size", "--wait", "p95=30s", "--top", "15", "--wide", "--format",
+                 "markdown"]) == 0
     out = capsys.readouterr().out
     terminal = [rows for rows in _terminal_tables(out).values() if rows[0][0] == "#"]
     ranked = next(rows for t, rows in parsed.tables.items() if t.startswith("Ranked by spot"))
     assert ranked == terminal[0]
     rec_title = next(t for t in parsed.tables if t.startswith("Recommended spot fleet"))
     target = int(rec_title.rsplit(" ", 1)[1])
-    assert f"TotalTargetCapacity {target} over" in out
+    assert f"target capacity {target} over" in out
     request = json.loads(parsed.pres[0])
     assert request["TargetCapacitySpecification"]["TotalTargetCapacity"] == target
     assert [o["InstanceType"] for o in request["LaunchTemplateConfigs"][0]["Overrides"]] == [
@@ -112,7 +118,8 @@ def test_chart_numbers_are_the_planner_numbers(data: report.ReportData) -> None:
     # The diamonds are rtf_summary's aggregates (RTF; mean seconds per job for thumbnails).
     dist = figs[charts.RTF_DISTRIBUTION]
     panel = {a.text.split(":")[0]: i + 1 for i, a in enumerate(dist.layout.annotations)}
-    for row in data.summary.iter_rows(named=True):
+    _, summary = report.charted(data)  # hosts without an instance type are not charted
+    for row in summary.iter_rows(named=True):
         col = "seconds_per_job_mean" if row["job_type"] == THUMB else "rtf"
         axis = "y" if panel[row["job_type"]] == 1 else f"y{panel[row['job_type']]}"
         diamonds = next(t for t in dist.data if t.type == "scatter" and t.yaxis == axis)
@@ -211,7 +218,7 @@ def test_data_that_cannot_be_sized_still_gets_its_statistics_and_charts(
     page = out.read_text(encoding="utf-8")
     parser = ReportTables()
     parser.feed(page)
-    export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
+    export = parser.tables[job_type_title(EXPORT)]
     assert export[1][:4] == ["unknown", "24", "100.0", "2.00"]
     assert "Not sized: no measurement of" in page
     assert not any(t.startswith("Ranked by") for t in parser.tables)
@@ -231,7 +238,7 @@ def test_report_from_s3(s3_prefix: str, tmp_path: Path, capsys: pytest.CaptureFi
     assert doc["dataset"] == s3_prefix and doc["bytes"] == out.stat().st_size
     parser = ReportTables()
     parser.feed(out.read_text(encoding="utf-8"))
-    export = parser.tables[f"{EXPORT} (RTF: media s / wall s)"]
+    export = parser.tables[job_type_title(EXPORT)]
     assert export[1][:4] == ["c7i.large", "24", "100.0", "2.00"]
     thumbs = parser.tables[f"{THUMB} (jobs per hour per busy slot)"]
     assert thumbs[1][:4] == ["c7i.large", "24", "100.0", "7200"]  # 3600 s / 0.5 s per job
@@ -256,3 +263,65 @@ def test_demand_table_counts_thumbnails_in_jobs_not_media_hours(data: report.Rep
     assert rows[THUMB]["media h/h"] == "-"  # their inputs' length is no work a thumbnail does
     export = data.result.demand[EXPORT]
     assert rows[EXPORT]["media h/h"] == f"{export.media_seconds_per_hour / 3600:.2f}"
+
+
+class _Answer(HTMLParser):
+    """The text of the report's first section (`<section id="answer">`) and what precedes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.text = ""
+        self.seen = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section" and ("id", "answer") in attrs:
+            self.depth, self.seen = 1, True
+        elif tag == "section" and self.depth:
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.text += data + " "
+
+
+def test_the_first_section_holds_the_answer_of_mjplan_size(
+    built: tuple[Path, _Tables], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = built
+    assert main(["size", "--wait", "p95=30s", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)["answer"]
+    page = path.read_text(encoding="utf-8")
+    first = _Answer()
+    first.feed(page)
+    # Before any chart or table: only the title and the data line come before it.
+    assert first.seen
+    assert page.index('<section id="answer">') < page.index('class="chart"') < page.index(
+        '<section id="summary">')
+    body = page[page.index("<body>"):page.index('<section id="answer">')]
+    assert "<table" not in body and "Plotly.newPlot" not in body
+    text = " ".join(first.text.split())
+    assert answer["sentence"] in text
+    assert f"${answer['usd_month']:,.0f} a month" in text
+    assert f"${answer['on_demand_usd_month']:,.0f} a month" in text
+    # What it was sized for, its assumptions and what the data covers.
+    assert answer["demand"] in text
+    assert "a month is 730 hours" in text and "p95 wait <= 30s" in text
+    for words in ("measured in production", "synthetic"):
+        assert words in text
+    assert "left out of the charts" in text
+
+
+def test_charts_leave_out_hosts_without_an_instance_type(data: report.ReportData) -> None:
+    assert data.unknown_instance_attempts > 0  # the development machine's measured rows
+    points, summary = report.charted(data)
+    assert points["instance_type"].null_count() == 0
+    assert "unknown" not in summary["instance_type"].to_list()
+    assert points.height == data.points.height - data.points["instance_type"].null_count()
+    assert "left out of the charts" in report.charts_note(data)
+    for fig in report.figures(data):
+        assert fig.layout.meta["how"] == charts.HOW_TO_READ[fig.layout.meta["chart"]]
