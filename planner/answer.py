@@ -70,6 +70,14 @@ class Answer:
             f"{usd(self.other_usd_month, 0)} a month)."
         )
 
+    def brief(self) -> str:
+        """The sentence in one line of 80 columns (the TUI's sizing view):
+        `Buy 5 spot c7i.large: $0.20/h, $147/month (on-demand 4: $261/month)`."""
+        star = "*" if self.estimated else ""
+        return (f"Buy {self.instances} {self.capacity} {self.instance_type}{star}: "
+                f"{usd(self.usd_h)}/h, {usd(self.usd_month, 0)}/month ({self.other_capacity} "
+                f"{self.other_instances}: {usd(self.other_usd_month, 0)}/month)")
+
     def lines(self) -> list[str]:
         """The answer in short lines (each under 80 characters for a typical fleet): what to
         buy and its cost, then the wait and cost of a media hour, the fleet, the demand."""

@@ -9,6 +9,7 @@ and hands nbclient a kernel manager that looks only there.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,9 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+
+from planner import notebook
+from planner.answer import answer_of
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 KERNEL_NAME = "mediajobs-test"
@@ -82,6 +86,22 @@ def _text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+def _shown(nb: nbformat.NotebookNode) -> str:
+    """What the notebook shows as text and tables (its figures' data left out)."""
+    parts: list[str] = []
+    for o in _outputs(nb):
+        if o.get("output_type") == "stream":
+            parts.append(str(o.get("text", "")))
+        data = o.get("data") or {}
+        assert isinstance(data, dict)
+        if "application/vnd.plotly.v1+json" in data:
+            continue
+        # Not the scripts: plotly.js itself, inlined once by the notebook renderer.
+        parts += [str(data[m]) for m in ("text/plain", "text/html")
+                  if m in data and "<script" not in str(data[m])]
+    return "\n".join(parts)
+
+
 def _plain(nb: nbformat.NotebookNode) -> list[str]:
     """The text/plain outputs (cell results) of the notebook."""
     out = []
@@ -141,17 +161,24 @@ def test_capacity_planning_runs_on_the_embedded_data(
     }  # fmt: skip
     text = _text(capacity_planning)
     assert "data/attempts:" in text
-    # The summary table shown is planner.stats' own, cell for cell (same polars repr).
-    summary = rtf_summary(open_dataset(), by="instance").select(
-        "job_type", "instance_type", "attempts", "success_rate", "rtf", "rtf_ci_low",
-        "rtf_ci_high", "rtf_mean", "jobs_per_hour", "cpu_pct_avg", "mem_rss_mb_p90",
-        "low_sample",
-    )  # fmt: skip
-    with pl.Config(tbl_rows=60, tbl_cols=20):  # as the notebook sets it
-        assert str(summary) in _plain(capacity_planning)
-    # The fleet request shown is the planner's recommendation on the same data.
+    # The summary is planner.stats' own figures in formatted tables: the aggregate RTF of
+    # exports on c5.large with two decimals, in its row.
+    summary = rtf_summary(open_dataset(), by="instance")
+    row = summary.filter(
+        (summary["job_type"] == "create_video_export_v1")
+        & (summary["instance_type"] == "c5.large")).row(0, named=True)
+    assert re.search(rf"<td>c5\.large</td><td class=\"num\">{row['attempts']:,}</td>"
+                     rf"<td class=\"num\">[\d.]+</td><td class=\"num\">{row['rtf']:.2f}</td>",
+                     text)
+    # No raw floats (1052.611269) in what the notebook shows as text or tables.
+    shown = _shown(capacity_planning)
+    assert not re.search(r"\d\.\d{5,}", shown), re.search(r".{40}\d\.\d{5,}.{10}", shown)
+    # The recommendation in words, as mjplan size says it; the request is the same fleet.
     result = size_fleet(load_sizing_inputs(open_dataset()), SizingOptions())
     assert result.recommendation is not None
+    answer = answer_of(result)
+    assert answer is not None and answer.sentence() in shown
+    assert "FleetRecommendation(" not in shown
     assert f"'TotalTargetCapacity': {result.recommendation.total_target_capacity}," in text
     assert f"'InstanceType': '{result.recommendation.members[0].instance_type}'" in text
 
@@ -169,7 +196,7 @@ def test_rtf_analysis_runs_on_the_embedded_data(rtf_analysis: nbformat.NotebookN
         "instance_type", "input_class", "attempts", "rtf", "rtf_ci_low", "rtf_ci_high",
         "low_sample",
     )  # fmt: skip
-    with pl.Config(tbl_rows=60, tbl_cols=20):  # as the notebook sets it
+    with pl.Config(**notebook.POLARS_CONFIG):  # as the notebook sets it
         assert str(shown) in _plain(rtf_analysis)
     # The concurrency chart: RTF against attempts running at once, coloured per instance type.
     figs = [
@@ -205,3 +232,25 @@ def test_capacity_planning_opens_the_url_it_is_given(kernel_dir: Path, tmp_path:
     text = _text(done)
     assert f"{data_dir}: 2 files, 0 duplicated attempt ids" in text
     assert "'InstanceType': 'c7i.large'" in text  # the only measured type is recommended
+
+
+def test_exported_html_keeps_every_chart(
+    capacity_planning: nbformat.NotebookNode, rtf_analysis: nbformat.NotebookNode
+) -> None:
+    """`jupyter nbconvert --to html` of both notebooks draws their charts: each figure is a
+    plotly div with its Plotly.newPlot call, and plotly.js is in the page (offline)."""
+    from nbconvert import HTMLExporter
+
+    for nb in (capacity_planning, rtf_analysis):
+        page, _ = HTMLExporter().from_notebook_node(nb)  # type: ignore[no-untyped-call]
+        bundles = [o.get("data") for o in _outputs(nb)]
+        figures = [d for d in bundles
+                   if isinstance(d, dict) and "application/vnd.plotly.v1+json" in d]
+        assert figures
+        # Each figure also stored as HTML, so viewers without plotly's renderer draw it.
+        assert all("text/html" in d for d in figures)
+        assert page.count("Plotly.newPlot(") == len(figures)
+        assert "plotly.js v" in page  # the library itself, inlined once
+        assert not re.search(r"<script[^>]*src=[^>]*plotly", page)
+        for name in _chart_names(nb):
+            assert f'"chart":"{name}"' in page.replace(": ", ":")

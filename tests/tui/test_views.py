@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from planner import formats, queries, stats
+from planner.answer import answer_of
 from planner.commands import size as size_command
 from planner.dataset import default_data_url, open_dataset, s3_filesystem
 from planner.demand import parse_forecast
@@ -119,6 +120,10 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         fleet = static_text(screen.query_one("#sizing-fleet"))
         assert default.recommendation is not None
         assert f"target capacity {default.recommendation.total_target_capacity} " in fleet
+        # The answer first, as mjplan size words it, in one line of the 80 columns.
+        answer = answer_of(default)
+        assert answer is not None and fleet.splitlines()[0] == answer.brief()
+        assert len(answer.brief()) <= 78
 
         # Edit the utilisation in place: the table follows.
         box = screen.query_one("#in-utilisation", Input)

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
+from planner.answer import answer_of
 from planner.errors import PlannerError
 from planner.tui import data, formatting
 from planner.tui.messages import FleetRequestWritten, QueryFailed, SizingComputed, post_result
@@ -176,9 +177,13 @@ class SizingScreen(Screen[None]):
         table.loading = False
         table.show(result.types, result.options.capacity)
         self._mark_stale(False)
-        self.query_one("#sizing-fleet", Static).update(Text(
-            result.headline() + "\n"
-            + formatting.recommendation_text(result.recommendation, result.types)))
+        # The answer first (planner.answer, as mjplan size and the report say it), then the
+        # diversified fleet and its unit.
+        answer = answer_of(result)
+        head = f"{answer.brief()}\n" if answer is not None else ""
+        self.query_one("#sizing-fleet", Static).update(
+            Text(head + formatting.recommendation_text(result.recommendation, result.types))
+        )
         demand = formatting.demand_text(result.demand, result.options.growth)
         demand += "\n" + (formatting.decided_text(result.types[0]) if message.final
                           else "Replaying the window to confirm the instance counts…")
