@@ -229,9 +229,12 @@ def test_the_replay_decides_and_says_so(data_dir: Path, capsys: pytest.CaptureFi
     assert analytic["decided_by"] == "analytic"
     assert analytic["instances"] == top["instances_analytic"]
     assert main(["size", *common]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[0] == doc["headline"]
-    assert "p95 wait <= 15s met in" in out and "per job type: upload_thumb_v1 p95" in out
+    out = " ".join(capsys.readouterr().out.split())  # lines wrapped to the terminal
+    # The answer first, with the headline's figures; how the count was reached after the table.
+    assert out.startswith(doc["answer"]["sentence"])
+    assert doc["answer"]["instance_type"] == top["instance_type"]
+    assert f"${doc['answer']['usd_month']:,.0f} a month" in out
+    assert "p95 wait <= 15s met in" in out and "Per job type: thumb p95" in out
 
 
 def test_replay_command(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
