@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 
 import polars as pl
@@ -290,7 +291,7 @@ class _Answer(HTMLParser):
 
 
 def test_the_first_section_holds_the_answer_of_mjplan_size(
-    built: tuple[Path, _Tables], capsys: pytest.CaptureFixture[str]
+    built: tuple[Path, ReportTables], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, _ = built
     assert main(["size", "--wait", "p95=30s", "--json"]) == 0
