@@ -62,8 +62,9 @@ def test_size_leads_with_the_answer_in_dollars_a_month(
     assert HOURS_PER_MONTH == 730
     out = _run(capsys, monkeypatch, 80, "size")
     first = out.splitlines()[0]
-    assert first.startswith(f"Buy {answer['instances']} spot {answer['instance_type']}: ")
-    assert f"${answer['usd_month']:,.0f} a month" in out.replace("\n  ", " ")
+    assert first.startswith(f"Buy {answer['instances']} spot {answer['instance_type']}")
+    assert " ".join(out.split()).startswith(answer["sentence"])  # wrapped to the terminal
+    assert f"${answer['usd_month']:,.0f} a month" in answer["sentence"]
     assert "p95 wait" in out and "per media hour" in out and "Sized for export" in out
     # The essentials at 80 columns; --wide adds every column, wider than the terminal.
     header = next(line for line in out.splitlines() if line.lstrip().startswith("#"))
