@@ -68,6 +68,7 @@ import subprocess
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import Token
@@ -86,7 +87,7 @@ from collectors.probe import (
     probe_media_info,
 )
 from collectors.redact import command_line, redact_urls
-from collectors.registry import Entry, register
+from collectors.registry import register
 from collectors.sink import Sink
 
 log = logging.getLogger("collectors.attempt")
@@ -393,7 +394,10 @@ class Attempt:
         self._t0: float | None = None
         self._started_at: dt.datetime | None = None
         self._cache_token: Token[ProbeCache | None] | None = None
-        self._entry: Entry | None = None
+        # Releases this attempt's registry entry once: at finish(), or when an attempt that was
+        # never finished is garbage-collected (a worker that drops one on an error path would
+        # otherwise count it as running on the host for as long as the process lives).
+        self._release_entry: weakref.finalize[..., None] | None = None
         self._finished = False
         self._phases: PhaseClock | None = None
         self._phase_used = False
@@ -511,9 +515,8 @@ class Attempt:
         finished_at = _now()
         if not self.enabled:
             return None
-        if self._entry is not None:
-            self._entry.release()
-            self._entry = None
+        if self._release_entry is not None:
+            self._release_entry()
         self._reset_cache_scope()
         skipped = self._phases.skipped_s if self._phases is not None else 0.0
         duration_ms = (round((t1 - self._t0 - skipped) * 1000) if self._t0 is not None
@@ -587,12 +590,13 @@ class Attempt:
         # Last before the clock: the registry counts attempts whose job is under way. A failure
         # is a gap in host_running_at_start only, logged once, not a metrics_error per row.
         try:
-            self._entry = register(self.attempt_id)
+            entry = register(self.attempt_id)
         except Exception as exc:  # read-only or full disk, no flock, a busy registry
             _note_failure("registry", f"host_running_at_start unknown: {type(exc).__name__}: "
                           f"{exc}")
             return
-        self._values["host_running_at_start"] = self._entry.running_at_start
+        self._release_entry = weakref.finalize(self, entry.release)
+        self._values["host_running_at_start"] = entry.running_at_start
 
     def _start_sampler(self) -> None:
         arg = self._sampler_arg

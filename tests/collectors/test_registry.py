@@ -4,6 +4,7 @@ read-only and a full file system (tmpfs mounts when run as root)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors import InMemorySink, attempt, config
+from collectors import InMemorySink, attempt, config, start_attempt
 from collectors.registry import register
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,6 +93,17 @@ def test_attempts_in_threads_of_one_process_count_each_other(folder: Path) -> No
         first.release()
         second.release()
     assert _one_attempt()["host_running_at_start"] == 1
+
+
+def test_an_attempt_dropped_unfinished_leaves_no_entry_behind(folder: Path) -> None:
+    # A worker that loses an attempt on an error path (never finished) must not count it as
+    # running for the rest of the process's life.
+    dropped = start_attempt("upload_thumb_v1", "job-dropped", sink=InMemorySink(), sampler=None)
+    assert dropped.row is None and _one_attempt()["host_running_at_start"] == 2
+    del dropped
+    gc.collect()
+    assert _one_attempt()["host_running_at_start"] == 1
+    assert sorted(p.name for p in folder.iterdir()) == [".registry.lock"]
 
 
 def test_a_dead_process_entry_is_ignored_and_removed(folder: Path) -> None:
