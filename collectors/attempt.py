@@ -397,7 +397,7 @@ class Attempt:
         # Releases this attempt's registry entry once: at finish(), or when an attempt that was
         # never finished is garbage-collected (a worker that drops one on an error path would
         # otherwise count it as running on the host for as long as the process lives).
-        self._release_entry: weakref.finalize[..., None] | None = None
+        self._release_entry: weakref.finalize[[], Attempt] | None = None
         self._finished = False
         self._phases: PhaseClock | None = None
         self._phase_used = False
