@@ -359,7 +359,8 @@ class Spool:
 
     def finish(self, batch: Batch) -> None:
         """The batch is in the dataset: move its folder to the trash (one rename; deleting
-        fsynced files costs ~0.7 ms each, more under load, so `empty_trash` does it later)."""
+        fsynced files costs a disk round trip each, more under load, so `empty_trash` does it
+        later)."""
         try:
             os.rename(batch.dir, self.trash / f"{batch.id}-{time.time_ns()}")
         except OSError as exc:

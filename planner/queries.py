@@ -228,7 +228,8 @@ def list_attempts(
     )
     direction = "DESC" if descending else "ASC"
     # Two steps: find the page's ids by sorting only (id, key), then fetch those rows whole.
-    # Sorting every column of millions of rows to keep 100 was 2.5-3x slower (10M rows).
+    # Sorting every column of millions of rows to keep 100 carries them all through the sort
+    # (no figure kept: benchmarks/jobs_page.py measures the TUI's own page query).
     sql = (
         f"WITH page AS ({page}) "
         "SELECT a.* FROM attempts a JOIN page ON a.attempt_id = page._id "
