@@ -120,9 +120,11 @@ async def test_fleet_sizing_follows_its_inputs_and_writes_the_request(
         fleet = static_text(screen.query_one("#sizing-fleet"))
         assert default.recommendation is not None
         assert f"target capacity {default.recommendation.total_target_capacity} " in fleet
-        # The answer first, as mjplan size words it, in one line of the 80 columns.
+        # The answer first, under the form, as mjplan size words it, in one line of 80 columns.
         answer = answer_of(default)
-        assert answer is not None and fleet.splitlines()[0] == answer.brief()
+        assert answer is not None
+        status = static_text(screen.query_one("#sizing-status"))
+        assert status.splitlines()[0] == answer.brief() and answer.brief() not in fleet
         assert len(answer.brief()) <= 78
 
         # Edit the utilisation in place: the table follows.

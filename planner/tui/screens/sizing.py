@@ -177,12 +177,11 @@ class SizingScreen(Screen[None]):
         table.loading = False
         table.show(result.types, result.options.capacity)
         self._mark_stale(False)
-        # The answer first (planner.answer, as mjplan size and the report say it), then the
-        # diversified fleet and its unit.
+        # The answer first, right under the form (planner.answer, as mjplan size and the report
+        # say it); the diversified fleet and its unit in the box below the table.
         answer = answer_of(result)
-        head = f"{answer.brief()}\n" if answer is not None else ""
         self.query_one("#sizing-fleet", Static).update(
-            Text(head + formatting.recommendation_text(result.recommendation, result.types))
+            Text(formatting.recommendation_text(result.recommendation, result.types))
         )
         demand = formatting.demand_text(result.demand, result.options.growth)
         demand += "\n" + (formatting.decided_text(result.types[0]) if message.final
@@ -191,7 +190,9 @@ class SizingScreen(Screen[None]):
             status = self.query_one("#sizing-status", Static)
             demand = formatting.with_note(demand, "* estimated from a measured type of its "
                                           "family", status.content_size.width)
-        self._status(formatting.escape_markup(demand))
+        head = (f"[b]{formatting.escape_markup(answer.brief())}[/b]\n" if answer is not None
+                else "")
+        self._status(head + formatting.escape_markup(demand))
 
     @on(QueryFailed)
     def _failed(self, message: QueryFailed) -> None:

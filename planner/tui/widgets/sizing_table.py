@@ -68,4 +68,7 @@ class SizingTable(DataTable[str]):
             self.move_cursor(row=min(cursor, self.row_count - 1))
 
     def on_resize(self, event: events.Resize) -> None:
-        self._draw()
+        # Redrawn whole on any resize, not only when the form changes: a resize while the
+        # rows' widths were being measured (the status above grew a line) left every column
+        # as narrow as its header ("c6i.larg", "$0.").
+        self._draw(force=True)
