@@ -241,7 +241,7 @@ def test_report_from_s3(s3_prefix: str, tmp_path: Path, capsys: pytest.CaptureFi
     parser.feed(out.read_text(encoding="utf-8"))
     export = parser.tables[job_type_title(EXPORT)]
     assert export[1][:4] == ["c7i.large", "24", "100.0", "2.00"]
-    thumbs = parser.tables[f"{THUMB} (jobs per hour per busy slot)"]
+    thumbs = parser.tables[job_type_title(THUMB)]
     assert thumbs[1][:4] == ["c7i.large", "24", "100.0", "7200"]  # 3600 s / 0.5 s per job
     assert any(t.startswith("Recommended spot fleet") for t in parser.tables)
 
