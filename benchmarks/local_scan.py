@@ -17,8 +17,6 @@ import datetime as dt
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +31,12 @@ AGGREGATE = (
 )
 
 
-def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """(fastest wall seconds of `repeat` runs, the last result)."""
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return round(min(times), 3), out
-
-
 def main() -> None:
     import duckdb
     import pyarrow.dataset as pads
 
     from benchmarks import summary_10m
+    from benchmarks.jobs_page import best  # one 'fastest of N runs'
 
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
