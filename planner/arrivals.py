@@ -75,9 +75,27 @@ def burstiness(t_s: Any, hours: int) -> float:
     t = np.asarray(t_s, dtype=np.float64)
     if t.size < 50:
         return 1.0
-    blocks = int(hours * 3600 / BIN_S / BINS_PER_BLOCK)
-    nbins = blocks * BINS_PER_BLOCK
+    nbins = _blocks(hours) * BINS_PER_BLOCK
     counts = np.bincount(np.clip((t // BIN_S).astype(np.int64), 0, nbins - 1), minlength=nbins)
+    return burstiness_of_counts(counts, hours)
+
+
+def _blocks(hours: int) -> int:
+    return int(hours * 3600 / BIN_S / BINS_PER_BLOCK)
+
+
+def burstiness_of_counts(counts: Any, hours: int) -> float:
+    """`burstiness` from the arrivals per BIN_S bin of the window (bin i: [i, i + 1) * BIN_S
+    seconds from its start; bins past the window's end count in its last), as the engines'
+    view of them gives them (planner.sizing_views)."""
+    c = np.asarray(counts, dtype=np.int64)
+    if c.sum() < 50:
+        return 1.0
+    blocks = _blocks(hours)
+    nbins = blocks * BINS_PER_BLOCK
+    if c.size > nbins:
+        c = np.concatenate((c[:nbins - 1], [c[nbins - 1:].sum()]))
+    counts = np.pad(c, (0, nbins - c.size))
     per_block = counts.reshape(blocks, BINS_PER_BLOCK)
     rate = per_block.sum(axis=1, keepdims=True) / BINS_PER_BLOCK
     # A block with a single arrival says nothing about bunching.

@@ -14,6 +14,8 @@ crawler, no MSCK REPAIR); Trino's Hive connector and Spark register the partitio
   interval, seconds per job, percentiles);
 - `<table>_hourly_demand`: first attempts per job type and UTC hour, and their media seconds
   (planner.demand.HOURLY_SQL), what sizing reads as demand.
+Then the views of the sizing inputs over the window of `mjplan size --window`
+(planner.sizing_views), whose results `mjplan size --inputs FOLDER` reads.
 Percentiles: Athena and Trino have only `approx_percentile` (a sketch: close to, not equal to,
 the planner's exact `quantile_cont`); Spark's `percentile` is exact. Everything else is exact.
 tests/planner/test_ddl.py runs these views in DuckDB on the embedded data (the percentile
@@ -35,6 +37,8 @@ Engine = Literal["athena", "trino", "spark"]
 ENGINES: tuple[Engine, ...] = ("athena", "trino", "spark")
 
 DEFAULT_TABLE = "mediajobs_attempts"
+#: `mjplan size --window`'s default, 14 days.
+DEFAULT_WINDOW_HOURS = 14 * 24
 
 _TYPES: dict[Engine, dict[schema.ColumnType, str]] = {
     "athena": {"string": "STRING", "int32": "INT", "int64": "BIGINT", "float64": "DOUBLE",
@@ -61,6 +65,8 @@ class Target:
     #: First day Athena's projection of `dt` covers.
     since: dt.date = dt.date(2020, 1, 1)
     job_types: tuple[str, ...] = schema.JOB_TYPES
+    #: Hours of the sizing views' window (`mjplan size --window`), back from the data's last hour.
+    window_hours: int = DEFAULT_WINDOW_HOURS
 
     def name(self, suffix: str = "") -> str:
         return f"{self.database}.{self.table}{suffix}" if self.database else (
@@ -68,7 +74,8 @@ class Target:
 
 
 def check_target(engine: str, location: str, table: str = DEFAULT_TABLE, database: str = "",
-                 since: str | None = None, job_types: str | None = None) -> Target:
+                 since: str | None = None, job_types: str | None = None,
+                 window: str | None = None) -> Target:
     """A Target from command-line values; PlannerError (one line) for a bad one."""
     import re
 
@@ -95,7 +102,15 @@ def check_target(engine: str, location: str, table: str = DEFAULT_TABLE, databas
         if bad or not types:
             raise PlannerError(f"--job-types {job_types!r}: comma-separated names of "
                                "[A-Za-z0-9_.-]")
-    return Target(engine, loc, table, database, day, types)
+    hours = DEFAULT_WINDOW_HOURS
+    if window:
+        from planner.sizing_options import parse_window
+
+        span = parse_window(window, "--window")
+        if span.total_seconds() % 3600:
+            raise PlannerError(f"--window {window!r}: whole hours (the demand is hourly)")
+        hours = int(span.total_seconds() // 3600)
+    return Target(engine, loc, table, database, day, types, hours)
 
 
 def _comment(text: str) -> str:
@@ -210,8 +225,11 @@ GROUP BY job_type, date_trunc('hour', started_at)"""
 
 
 def views_sql(t: Target) -> list[str]:
-    """The three views, in creation order (each without a trailing semicolon)."""
-    return [dedup_view(t), summary_view(t), hourly_demand_view(t)]
+    """Every view, in creation order (each without a trailing semicolon): the three above,
+    then the sizing inputs' (planner.sizing_views)."""
+    from planner.sizing_views import sizing_views_sql
+
+    return [dedup_view(t), summary_view(t), hourly_demand_view(t), *sizing_views_sql(t)]
 
 
 def script(t: Target) -> str:

@@ -3,8 +3,9 @@
 Allen-Cunneen factor) and the draws of the replay (planner.replay).
 
 The means stay those of `planner.throughput.Service` (sums over every attempt); a sample of at
-most `PER_GROUP` succeeded attempts per group, picked by a hash of the attempt id (the same
-sample on every run), carries the shape: the squared coefficient of variation (SCV, variance /
+most `PER_GROUP` succeeded attempts per group, picked by the md5 of the attempt id (the same
+sample on every run, and in the engines' views: planner.sizing_views), carries the shape: the
+squared coefficient of variation (SCV, variance /
 mean^2) and the draws.
 """
 
@@ -22,12 +23,17 @@ from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of
 #: Attempts kept per (instance type, job type): enough for an SCV within a few percent.
 PER_GROUP = 4000
 
+#: Which attempts a sample keeps: the first by the md5 of the attempt id (as hexadecimal text,
+#: which sorts as its bytes do), an order every engine computes alike, so the views of
+#: planner.sizing_views pick the same attempts.
+SAMPLE_ORDER = "md5(attempt_id), attempt_id"
+
 SAMPLE_SQL = f"""
 SELECT instance_type, job_type, duration_ms / 1000.0 AS wall_s,
        CASE WHEN {KNOWN_INPUT} THEN input_duration_seconds END AS input_s
 FROM attempts
 WHERE status = 'succeeded' AND {MEASURED_WALL} AND instance_type IS NOT NULL {{since}}
-QUALIFY row_number() OVER (PARTITION BY instance_type, job_type ORDER BY hash(attempt_id)) <= ?
+QUALIFY row_number() OVER (PARTITION BY instance_type, job_type ORDER BY {SAMPLE_ORDER}) <= ?
 """
 
 

@@ -191,8 +191,13 @@ def save(inputs: SizingInputs, path: str | Path) -> None:
 
 
 def load(path: str | Path, prices: PriceTable) -> SizingInputs:
-    """Read inputs saved by `save` (or written to the same format elsewhere)."""
+    """Read inputs saved by `save` (or written to the same format elsewhere), or made from a
+    folder of the sizing views' query results (planner.sizing_results)."""
     p = Path(path)
+    if p.is_dir():
+        from planner.sizing_results import load_results
+
+        return load_results(p, prices)
     try:
         raw = p.read_bytes()
         text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()

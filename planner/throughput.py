@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -331,6 +331,15 @@ def measure_outcomes(
     and an instance type, and waste per job type (all attempts with a duration), in one scan."""
     clause, params = _since_clause(since)
     rows = connection_of(source).execute(OUTCOMES_SQL.format(since=clause), params).fetchall()
+    return outcomes_of(rows)
+
+
+def outcomes_of(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[dict[tuple[str, str], Service], dict[str, Waste]]:
+    """Services and waste from the rows of OUTCOMES_SQL (instance type, job type, status, n_pos,
+    wall_pos, media_pos, media_wall_pos, n_all, wall_all), pure: the engines' view of the
+    same sums (planner.sizing_views) goes through it too."""
     services: dict[tuple[str, str], Service] = {}
     waste_acc: dict[str, list[float]] = {}
     for itype, jtype, status, n_pos, wall_pos, media_pos, media_wall, n_all, wall_all in rows:
@@ -378,7 +387,8 @@ def measure_waste(source: Any, since: dt.datetime | None = None) -> dict[str, Wa
 
 
 def measure_worker_slots(source: Any, since: dt.datetime | None = None) -> dict[str, int]:
-    """The workers' configured slots per instance type (the most common `worker_slots` value),
+    """The workers' configured slots per instance type (the most common `worker_slots` value,
+    `most_common_slots`),
     where the data has the column (schema v2) and a value; {} otherwise."""
     con = connection_of(source)
     columns = {r[0] for r in con.execute("DESCRIBE attempts").fetchall()}
@@ -386,9 +396,22 @@ def measure_worker_slots(source: Any, since: dt.datetime | None = None) -> dict[
         return {}
     clause, params = _since_clause(since)
     rows = con.execute(
-        "SELECT instance_type, mode(worker_slots) FROM attempts WHERE instance_type IS NOT NULL "
-        f"AND worker_slots >= 1 {clause} GROUP BY instance_type", params).fetchall()
-    return {str(t): int(n) for t, n in rows if n is not None}
+        "SELECT instance_type, worker_slots, count(*) FROM attempts WHERE instance_type IS NOT "
+        f"NULL AND worker_slots >= 1 {clause} GROUP BY instance_type, worker_slots",
+        params).fetchall()
+    return most_common_slots(rows)
+
+
+def most_common_slots(rows: Iterable[Sequence[Any]]) -> dict[str, int]:
+    """Per instance type, the `worker_slots` value most attempts recorded, from rows (instance
+    type, worker_slots, attempts); on a tie the larger value (pure, so any engine's counts give
+    the same answer)."""
+    best: dict[str, tuple[int, int]] = {}
+    for itype, slots, n in rows:
+        key = (int(n), int(slots))
+        if key > best.get(str(itype), (0, 0)):
+            best[str(itype)] = key
+    return {t: slots for t, (_, slots) in sorted(best.items())}
 
 
 def measurements_from(

@@ -6,7 +6,8 @@
 Prints the CREATE TABLE (columns and types from collectors/schema.py; job_type and dt as
 partitions, with partition projection on Athena) and the views of the planner's core
 aggregates (deduplicated attempts, the summary per job type x instance type, the hourly demand):
-planner/ddl.py.
+planner/ddl.py; then the views of the sizing inputs over `--window` (planner/sizing_views.py),
+whose results `mjplan size --inputs FOLDER` sizes from (docs/sizing-inputs.md).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Athena: first day of the dt projection (default 2020-01-01)")
     parser.add_argument("--job-types", default=None, metavar="A,B",
                         help="Athena: the job types of the projection (default: the four known)")
+    parser.add_argument("--window", default=None, metavar="DURATION",
+                        help="the sizing views' window, as `mjplan size --window` "
+                             "(whole hours: 14d, 36h, 2w; default 14d)")
     parser.add_argument("--views-only", action="store_true", help="print the views alone")
 
 
@@ -35,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from planner.ddl import check_target, script, views_sql
 
     target = check_target(args.engine, args.data, args.table, args.database, args.since,
-                          args.job_types)
+                          args.job_types, args.window)
     if args.views_only:
         print(";\n\n".join(views_sql(target)) + ";")
     else:

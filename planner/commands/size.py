@@ -45,9 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_argument(parser)
     parser.add_argument(
         "--inputs",
-        metavar="FILE",
+        metavar="FILE|FOLDER",
         default=None,
-        help="size from a sizing inputs file instead of a dataset (docs/sizing-inputs.md)",
+        help="size from a sizing inputs file, or from a folder of the results of the sizing "
+             "views of `mjplan ddl`, instead of a dataset (docs/sizing-inputs.md)",
     )
     parser.add_argument(
         "--save-inputs",
