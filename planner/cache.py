@@ -79,8 +79,13 @@ def cache_file(url: str) -> Path:
 
 
 def schema_fingerprint() -> str:
-    """What the cache's columns depend on: the reading schema of this planner."""
-    text = ",".join(f"{f.name}:{f.type}" for f in dsmod.dataset_schema())
+    """What the cache's columns depend on: the reading schema of this planner, i.e. the
+    columns of collectors.schema and their types (dataset.dataset_schema makes each type's
+    Arrow type from them). Read from collectors.schema, not from the Arrow schema: a warm
+    open then never imports pyarrow."""
+    from collectors import schema
+
+    text = ",".join(f"{c.name}:{c.type}" for c in schema.COLUMNS)
     return hashlib.sha256(f"{CACHE_FORMAT}|{text}".encode()).hexdigest()[:16]
 
 
@@ -140,17 +145,22 @@ def clear_caches(url: str | None = None) -> list[Path]:
 # --- opening --------------------------------------------------------------------------------
 
 
-def open_cached(display: str, key: str, fs: pafs.FileSystem,
-                listed: Sequence[pafs.FileInfo], *, refresh: bool = False,
+def open_cached(display: str, key: str, fs: pafs.FileSystem | None,
+                listed: Sequence[dsmod.ListedFile], *, refresh: bool = False,
                 threads: int | None = None) -> dsmod.Dataset:
     """The dataset `display` (already listed: `listed`) through the cache file of `key`
-    (dataset.cache_key), brought up to date first. `refresh` rebuilds the file from scratch."""
+    (dataset.cache_key), brought up to date first. `refresh` rebuilds the file from scratch.
+    `fs` None: a local dataset (pyarrow's LocalFileSystem, made only if files must be read)."""
     path = cache_file(key)
-    listing = {i.path: (int(i.size or 0), int(i.mtime_ns or 0)) for i in listed}
+    listing = {i.path: (i.size, i.mtime_ns) for i in listed}
     if not refresh:
         ds = _open_fresh(path, display, key, listing, threads)
         if ds is not None:
             return ds
+    if fs is None:
+        import pyarrow.fs as pafs
+
+        fs = pafs.LocalFileSystem()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with _update_lock(path):

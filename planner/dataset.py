@@ -201,49 +201,98 @@ def resolve(url: str, *, folder: bool = False) -> tuple[pafs.FileSystem, str, st
     """
     import pyarrow.fs as pafs
 
+    base, display = locate(url, folder=folder)
+    if display.startswith("s3://"):
+        return s3_filesystem(), base, display
+    return pafs.LocalFileSystem(), base, display
+
+
+def locate(url: str, *, folder: bool = False) -> tuple[str, str]:
+    """`resolve` without the filesystem: (base path, display url). No pyarrow: a warm cache
+    open of a local dataset (`open_dataset(cache="on")`, the TUI's start) lists the folder
+    with the standard library and never needs pyarrow (with numpy, about 0.2 s to import)."""
     if url.startswith("s3://"):
         base = url[len("s3://") :].strip("/")
         if not base:
             raise DatasetError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
-        return s3_filesystem(), base, url
+        return base, url
     if "://" in url and not url.startswith("file://"):
         what = "a folder" if folder else "a folder, a .parquet file"
         raise DatasetError(f"unsupported dataset URL {url!r}: use {what} or s3://bucket/prefix")
     path = Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
     if not folder and path.is_file() and path.name.endswith(".parquet"):
-        return pafs.LocalFileSystem(), str(path.resolve()), str(path)
+        return str(path.resolve()), str(path)
     if not folder and path.is_file():
         raise DatasetError(f"{path} is not a dataset: use a folder, a .parquet file or s3://...")
     if not path.is_dir():
         what = "Parquet file" if path.name.endswith(".parquet") and not folder else "dataset folder"
         raise DatasetError(f"no {what} at {path}")
-    return pafs.LocalFileSystem(), str(path.resolve()), str(path)
+    return str(path.resolve()), str(path)
 
 
-def _list_parquet(fs: pafs.FileSystem, base: str, url: str) -> list[pafs.FileInfo]:
+@dataclass(frozen=True)
+class ListedFile:
+    """A Parquet file of a listing: what the cache compares to decide what to read again."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+def _visible(base: str, path: str) -> bool:
+    """A `.parquet` file under `base` that no writer hides: temporary and hidden files
+    (".part-x.parquet.tmp", "_SUCCESS") are writers' business."""
+    return path.endswith(".parquet") and not any(
+        p.startswith((".", "_")) for p in path[len(base) :].split("/"))
+
+
+def _list_parquet(fs: pafs.FileSystem | None, base: str, url: str) -> list[ListedFile]:
     """The dataset's Parquet files (path, size, mtime): `base` itself when it is one `.parquet`
-    file (local or an S3 key), else every visible `.parquet` file under it, sorted by path."""
+    file (local or an S3 key), else every visible `.parquet` file under it, sorted by path.
+    `fs` None: a local `base`, listed with os (as pyarrow's LocalFileSystem lists it)."""
+    if fs is None:
+        return _list_local(base, url)
     import pyarrow.fs as pafs
 
     try:
         if base.endswith(".parquet"):
             info = fs.get_file_info(base)
             if info.type == pafs.FileType.File:
-                return [info]
+                return [ListedFile(info.path, int(info.size or 0), int(info.mtime_ns or 0))]
             if info.type == pafs.FileType.NotFound:
                 raise DatasetError(f"no Parquet file at {url}")
             # A folder (prefix) whose name ends in .parquet: read what is under it.
         infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
     except OSError as exc:
         raise DatasetError(f"cannot list {url}: {one_line(exc)}") from exc
-    # Hidden and temporary files (".part-x.parquet.tmp", "_SUCCESS") are writers' business.
     return sorted(
-        (i for i in infos
-         if i.type == pafs.FileType.File
-         and i.path.endswith(".parquet")
-         and not any(p.startswith((".", "_")) for p in i.path[len(base) :].split("/"))),
+        (ListedFile(i.path, int(i.size or 0), int(i.mtime_ns or 0)) for i in infos
+         if i.type == pafs.FileType.File and _visible(base, i.path)),
         key=lambda i: i.path,
     )
+
+
+def _list_local(base: str, url: str) -> list[ListedFile]:
+    """`_list_parquet` of a local file or folder (symbolic links followed, as pyarrow does)."""
+    try:
+        if os.path.isfile(base):
+            st = os.stat(base)
+            return [ListedFile(base, st.st_size, st.st_mtime_ns)] if base.endswith(
+                ".parquet") else []
+        out = []
+        for folder, _, names in os.walk(base, followlinks=True, onerror=_raise):
+            for name in names:
+                path = f"{folder}/{name}"
+                if _visible(base, path):
+                    st = os.stat(path)
+                    out.append(ListedFile(path, st.st_size, st.st_mtime_ns))
+    except OSError as exc:
+        raise DatasetError(f"cannot list {url}: {one_line(exc)}") from exc
+    return sorted(out, key=lambda i: i.path)
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
 
 
 def _read_footer(fs: pafs.FileSystem, path: str) -> tuple[pa.Schema, int] | SkippedFile:
@@ -405,13 +454,15 @@ def open_dataset(
         if not Path(url).is_dir():  # an installed package: the data stays in the checkout
             raise DatasetError(f"no embedded data at {url} (it comes with a checkout of the "
                                "repository, not with an installed package): pass --data URL")
-    fs, base, display = resolve(url)
+    base, display = locate(url)
+    prefix = "s3://" if display.startswith("s3://") else ""
+    # A local folder is listed without pyarrow: a warm cache needs nothing more (see locate).
+    fs = s3_filesystem() if prefix else None
     listed = _list_parquet(fs, base, display)
     if not listed:
         raise DatasetError(f"no Parquet files under {display}")
     paths = [i.path for i in listed]
 
-    prefix = "s3://" if display.startswith("s3://") else ""
     if cache != "off":
         from planner.cache import open_cached
 
@@ -419,6 +470,10 @@ def open_dataset(
                            refresh=cache == "refresh", threads=threads)
     # Imported here: pyarrow.dataset loads pandas (about 0.4 s), which a cached open never needs.
     import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
+
+    if fs is None:
+        fs = pafs.LocalFileSystem()
 
     facts, target = check_files(fs, paths)
     files = [f.path for f in facts if f.reason is None]

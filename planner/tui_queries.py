@@ -72,8 +72,13 @@ def attempts_page(
     if all(v is not None for v in values):
         sql += f" AND {column} BETWEEN ? AND ?"
         args += [min(values), max(values)]
-    df = con.sql(sql, params=args).pl()
-    by_id = {str(r["attempt_id"]): r for r in df.to_dicts()}
+    # Plain tuples, not a polars frame: the first page of the TUI is this call, and polars
+    # (about 0.15 s to import) is not needed for it. Same values as list_attempts' to_dicts()
+    # (tests/tui/test_tui_queries.py).
+    result = con.execute(sql, args)
+    names = [d[0] for d in result.description or ()]
+    key = names.index("attempt_id")
+    by_id = {str(r[key]): dict(zip(names, r, strict=True)) for r in result.fetchall()}
     rows = [by_id[i] for i in ids if i in by_id]
     for row in rows:
         row.update(badges.badges(row))

@@ -19,15 +19,27 @@ from textual.widgets import Input, Select
 from planner.errors import describe
 from planner.tui import data
 from planner.tui.messages import DatasetOpened, QueryFailed
-from planner.tui.screens.attempt import AttemptScreen
-from planner.tui.screens.distributions import DistributionsScreen
-from planner.tui.screens.help import HelpScreen
 from planner.tui.screens.jobs import JobsScreen
-from planner.tui.screens.sizing import SizingScreen
 from planner.tui.screens.start import StartScreen
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from planner.dataset import CacheMode
+
+
+# The other views are imported when first opened, not at start: the Fleet view brings the
+# sizing core and numpy (about 0.2 s), which the first screen (Jobs) does not need.
+def _distributions_screen() -> Screen[None]:
+    from planner.tui.screens.distributions import DistributionsScreen
+
+    return DistributionsScreen()
+
+
+def _sizing_screen() -> Screen[None]:
+    from planner.tui.screens.sizing import SizingScreen
+
+    return SizingScreen()
 
 
 class PlannerApp(App[None]):
@@ -38,8 +50,8 @@ class PlannerApp(App[None]):
     MODES: ClassVar[dict[str, Any]] = {
         "start": StartScreen,
         "jobs": JobsScreen,
-        "distributions": DistributionsScreen,
-        "sizing": SizingScreen,
+        "distributions": _distributions_screen,
+        "sizing": _sizing_screen,
     }
     DEFAULT_MODE = "start"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -115,6 +127,8 @@ class PlannerApp(App[None]):
         return True
 
     def action_view(self, mode: str) -> None:
+        from planner.tui.screens.attempt import AttemptScreen
+
         if self.current_mode != mode:
             self.switch_mode(mode)
         elif mode == "jobs":
@@ -136,5 +150,7 @@ class PlannerApp(App[None]):
             screen.open_highlighted()
 
     def action_help(self) -> None:
+        from planner.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

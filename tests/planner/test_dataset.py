@@ -380,3 +380,31 @@ def test_one_parquet_object_on_s3_is_a_dataset(s3_prefix: str) -> None:
     assert queries.count_attempts(open_dataset(s3_prefix)) == 4  # the prefix: both files
     with pytest.raises(DatasetError, match=f"^no Parquet file at {s3_prefix}/nope.parquet$"):
         open_dataset(f"{s3_prefix}/nope.parquet")
+
+
+def test_local_listing_without_pyarrow_is_pyarrows(tmp_path: Path) -> None:
+    # A warm cache open lists a local folder with os (no pyarrow import); the cache compares
+    # that listing with the one it was built from, and the files are then read through
+    # pyarrow's LocalFileSystem: both must name the same files, sizes and times.
+    import os
+
+    import pyarrow.fs as pafs
+
+    from planner import dataset as dsmod
+
+    root = tmp_path / "data"
+    written = write(root, [row(job_type="a_v1"), row(job_type="b_v1", start_s=86_400.0)])
+    for hidden in ("_tmp/x.parquet", ".hidden/y.parquet", "job_type=a_v1/.p.parquet",
+                   "job_type=a_v1/r.parquet.tmp", "_SUCCESS"):
+        (root / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (root / hidden).write_bytes(b"not parquet")
+    (linked,) = write(tmp_path / "elsewhere", [row(job_type="c_v1")])
+    os.symlink(tmp_path / "elsewhere", root / "linked")  # followed, as pyarrow does
+    fs = pafs.LocalFileSystem()
+    for url in (str(root), str(linked)):
+        base, display = dsmod.locate(url)
+        by_os = dsmod._list_parquet(None, base, display)
+        assert by_os == dsmod._list_parquet(fs, base, display)
+    expected = sorted([*map(str, written), str(root / "linked" / linked.relative_to(
+        tmp_path / "elsewhere"))])
+    assert [f.path for f in dsmod._list_parquet(None, str(root), "x")] == expected

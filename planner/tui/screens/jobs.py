@@ -38,8 +38,6 @@ from planner.tui.query_state import (
     RangeError,
     parse_time_range,
 )
-from planner.tui.screens.attempt import AttemptScreen
-from planner.tui.screens.save_path import SavePathScreen, default_save_path
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.filter_bar import FilterBar
 
@@ -308,6 +306,8 @@ class JobsScreen(Screen[None]):
     @on(DataTable.RowSelected, "#attempts")
     def _open_attempt(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
+            from planner.tui.screens.attempt import AttemptScreen
+
             self.app.push_screen(AttemptScreen(str(event.row_key.value)))
 
     def open_highlighted(self) -> None:
@@ -318,6 +318,8 @@ class JobsScreen(Screen[None]):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if key is not None:
+            from planner.tui.screens.attempt import AttemptScreen
+
             self.app.push_screen(AttemptScreen(str(key)))
 
     # Keys -----------------------------------------------------------------------------------
@@ -347,6 +349,8 @@ class JobsScreen(Screen[None]):
 
     def action_export(self) -> None:
         """Ask where to write the selection as CSV (and before overwriting), then write it."""
+        from planner.tui.screens.save_path import SavePathScreen, default_save_path
+
         query = self.query_state
 
         def chosen(path: str | None) -> None:
