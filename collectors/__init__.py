@@ -5,21 +5,24 @@
         ...
     a.metrics   # the manifest's camelCase `metrics` object;  a.row: the dataset row
 
-`import collectors` pulls in no analysis package (pandas, polars, duckdb, textual, plotly) and
-only the standard library. The attempt API is imported at once: its name `attempt` shadows the
-submodule `collectors.attempt` as an attribute, and doing it here makes that the same in every
-process whatever was imported first (`from collectors.attempt import ...` works as usual). The
-other names load their module on first use (PEP 562): `collectors.host` brings urllib.
+`import collectors` pulls in no analysis package (pandas, polars, duckdb, textual, plotly) and,
+by itself, nothing but the standard library modules Python starts with: every name loads its
+module on first use (PEP 562), so `mjcollect run` can start the job's command before it imports
+the attempt machinery (collectors.commands.run). `collectors.attempt` is the function
+`attempt` whatever was imported first: the import system sets a package's attribute to each
+submodule it loads, and the package's module class keeps the function in that one place
+(`from collectors.attempt import ...` works as usual).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
-from collectors.attempt import Attempt, attempt, start_attempt
-
 if TYPE_CHECKING:
+    from collectors.attempt import Attempt, attempt, start_attempt
     from collectors.host import HostMetrics, get_host_metrics
     from collectors.probe import MediaInfo, ProbeError, probe_media_info
     from collectors.sink import InMemorySink, Sink
@@ -38,6 +41,9 @@ __all__ = [
 ]
 
 _WHERE = {
+    "attempt": "collectors.attempt",
+    "start_attempt": "collectors.attempt",
+    "Attempt": "collectors.attempt",
     "probe_media_info": "collectors.probe",
     "MediaInfo": "collectors.probe",
     "ProbeError": "collectors.probe",
@@ -59,3 +65,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The package's module class: the submodule `collectors.attempt`, once loaded, is not
+    bound over the function of the same name (importlib binds each loaded submodule with
+    `setattr(package, name, module)`)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "attempt" and isinstance(value, types.ModuleType):
+            value = value.attempt
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -406,6 +406,7 @@ class Attempt:
         self._net: dict[str, int | None] = {"in": None, "out": None}
         self._net_lock = threading.Lock()  # the job's threads may add bytes at once
         self._probe_deferred = False
+        self._ended: float | None = None  # finish(at=...)
 
     # -- during the job --
 
@@ -440,8 +441,10 @@ class Attempt:
         finally:
             self.phase_end(name)
 
-    def phase_start(self, name: str, *, files: Sequence[PathLike] = ()) -> None:
-        """Open phase `name` (see `phase`); close it with `phase_end(name)`."""
+    def phase_start(self, name: str, *, files: Sequence[PathLike] = (),
+                    at: float | None = None) -> None:
+        """Open phase `name` (see `phase`); close it with `phase_end(name)`. `at`: when it
+        began (time.perf_counter() seconds; default now)."""
         if not self.enabled or self._finished:
             return
         try:
@@ -452,17 +455,17 @@ class Attempt:
             paths = (files,) if isinstance(files, str | os.PathLike) else tuple(files)
             sized = [(f, _local_size(f)) for f in paths]  # S3 objects: at the end
             self._phase_files.setdefault(name, []).append(sized)
-            self._phases.start(name, time.perf_counter())
+            self._phases.start(name, time.perf_counter() if at is None else at)
             self._phase_used = True
         except Exception as exc:  # a bad phase is a metrics gap, not a job failure
             self._fail("phases", str(exc))
 
-    def phase_end(self, name: str) -> None:
-        """Close the latest open span of phase `name`."""
+    def phase_end(self, name: str, *, at: float | None = None) -> None:
+        """Close the latest open span of phase `name`; `at` as in `phase_start`."""
         if not self.enabled or self._finished or self._phases is None:
             return
         try:
-            self._phases.end(name, time.perf_counter())
+            self._phases.end(name, time.perf_counter() if at is None else at)
         except Exception as exc:
             self._fail("phases", str(exc))
             return
@@ -477,6 +480,12 @@ class Attempt:
                 self._deferred_probe()
             self._phases.skip(t0, time.perf_counter())
 
+    def leave_out(self, start: float, end: float) -> None:
+        """Leave the span from `start` to `end` (time.perf_counter() seconds) out of the job's
+        time and its phases: the collector's own work between two of the job's steps."""
+        if self.enabled and not self._finished and self._phases is not None and end > start:
+            self._phases.skip(start, end)
+
     def add_bytes_downloaded(self, n: int) -> None:
         """Add `n` bytes the attempt fetched over the network (net_bytes_in)."""
         self._add_net("in", n)
@@ -487,32 +496,61 @@ class Attempt:
 
     # -- lifecycle --
 
-    def start(self) -> Attempt:
-        """Probe the primary input, read the host, start the sampler and the clock."""
+    def start(self, *, since: tuple[float, float] | None = None) -> Attempt:
+        """Probe the primary input, read the host, start the sampler and the clock.
+
+        `since`: the job began earlier, at (time.perf_counter(), time.time()) seconds, and the
+        clock starts there; the set-up then runs while the job runs (`mjcollect run` starts
+        its first command before importing any of this). Its probe and host look-up are left
+        out of the sampler's figures as usual; a sampler given `adopt()` counts the job's
+        process from its birth.
+        """
         if self._t0 is not None:
             raise RuntimeError("attempt already started")
-        if self.enabled:
+        if since is not None:
+            self._started_at = dt.datetime.fromtimestamp(since[1], dt.UTC)
+            self._t0 = since[0]
+            self._phases = PhaseClock(self._t0)
+        if self.enabled and since is None:
             self._guard("probe", self._probe)
             self._guard("host", self._host)
             self._guard("sampler", self._start_sampler)
             self._cache_token = enter_cache_scope(self.probe_cache)
             self._register()
-        self._started_at = _now()
-        self._t0 = time.perf_counter()
-        self._phases = PhaseClock(self._t0)
+        elif self.enabled:
+            # The job runs already: the sampler first, so it sees it alive, then the rest as
+            # the collector's own work, out of its figures.
+            self._guard("sampler", self._start_sampler)
+            with self._excluding():
+                self._guard("probe", self._probe)
+                self._guard("host", self._host)
+                self._cache_token = enter_cache_scope(self.probe_cache)
+                self._register()
+        if since is None:
+            self._started_at = _now()
+            self._t0 = time.perf_counter()
+            self._phases = PhaseClock(self._t0)
         return self
 
-    def finish(self, error: BaseException | str | None = None) -> dict[str, Any] | None:
+    def finish(self, error: BaseException | str | None = None, *,
+               at: float | None = None) -> dict[str, Any] | None:
         """Stop the clock and record the attempt: failed when `error` is given.
 
-        Returns the row (None when metrics are off). Never raises; a second call returns the
-        first call's row.
+        `at`: when the job ended (time.perf_counter() seconds; default now), e.g. a command's
+        exit noted while the caller was busy. Returns the row (None when metrics are off).
+        Never raises; a second call returns the first call's row.
         """
         if self._finished:
             return self.row
         self._finished = True
-        t1 = time.perf_counter()
-        finished_at = _now()
+        now = time.perf_counter()
+        t1 = now if at is None else min(at, now)
+        if self._phases is not None:
+            # Not before what the clock was last given: work left out after the job's last
+            # command (sizing an upload's files) is then not subtracted from time it never had.
+            t1 = max(t1, self._phases.last)
+        finished_at = _now() - dt.timedelta(seconds=now - t1)
+        self._ended = at
         if not self.enabled:
             return None
         if self._release_entry is not None:
@@ -574,12 +612,14 @@ class Attempt:
     def _deferred_probe(self) -> None:
         """The probe put off at start, once a download phase has ended (kept off the figures:
         its time by the caller, its I/O and CPU here)."""
-        sampler = self._sampler
-        excluding = getattr(sampler, "excluding", None)
-        block = excluding() if callable(excluding) else nullcontext()
         self._probe_deferred = False
-        with block:
+        with self._excluding():
             self._guard("probe", self._probe)
+
+    def _excluding(self) -> AbstractContextManager[None]:
+        """The sampler's `excluding()` block (optional in the hook), else nothing."""
+        excluding = getattr(self._sampler, "excluding", None)
+        return excluding() if callable(excluding) else nullcontext()
 
     def _host(self) -> None:
         from collectors.host import get_host_metrics
@@ -608,7 +648,11 @@ class Attempt:
     def _stop_sampler(self) -> None:
         if self._sampler is None:
             return
-        summary = self._sampler.stop()
+        # Optional in the hook (TreeSampler has it): stop at the job's end, so the time after
+        # it (finish(at=...) in the past) does not dilute the figures.
+        stop_at = getattr(self._sampler, "stop_at", None)
+        summary = (stop_at(self._ended) if self._ended is not None and callable(stop_at)
+                   else self._sampler.stop())
         self._values["cpu_sample_count"] = summary.sample_count
         # Optional in the hook: a sampler without io figures leaves them null.
         self._values["bytes_read"] = getattr(summary, "bytes_read", None)

@@ -69,6 +69,12 @@ class PhaseClock:
             self._last = max(end, self._last)
             self.skipped_s += max(end - start, 0.0)
 
+    @property
+    def last(self) -> float:
+        """The latest time the clock has been given (a phase's start or end, a skip's end)."""
+        with self._lock:
+            return self._last
+
     def open_phases(self) -> list[str]:
         """The well-known phases open now."""
         with self._lock:

@@ -246,6 +246,12 @@ class TreeSampler:
     _own_io: IoCounts = field(init=False, default_factory=IoCounts)
     _io_unavailable: str | None = field(init=False, default=None)
     _excluded_cpu_s: float = field(init=False, default=0.0)  # reaped in `excluding()` blocks
+    #: Children started before `start()` that are the job's (`adopt`), and when the first did.
+    _adopted: set[int] = field(init=False, default_factory=set)
+    _since: float | None = field(init=False, default=None)
+    #: When the sampled work ended or paused (`hold`, `stop(at=...)`): no interval runs past
+    #: it until `resume`.
+    _end: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._interval_s = config.positive_arg(
@@ -262,6 +268,15 @@ class TreeSampler:
         """True while the sampling thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
+    def adopt(self, pid: int, since: float) -> None:
+        """Count child `pid`, started before `start()` at `since` (time.perf_counter()
+        seconds), as the job's from its birth (`TreeSampler()` only): `start()` does not leave
+        it and its descendants out, and the first interval begins at `since`. `mjcollect run`
+        starts the job's command first and its own set-up, this sampler's included, while it
+        runs."""
+        self._adopted.add(pid)
+        self._since = since if self._since is None else min(self._since, since)
+
     def start(self) -> None:
         """Prime the processes already there and start the sampling thread."""
         if self._thread is not None:
@@ -270,8 +285,9 @@ class TreeSampler:
         try:
             if self.root_pid is None:
                 self._root = psutil.Process(os.getpid())
-                # Children already running are not the block's work.
-                self._excluded = {_key(p) for p in _descendants(self._root)}
+                # Children already running are not the block's work, unless adopted.
+                self._excluded = {_key(p) for p in _descendants(self._root)
+                                  if not self._adopted & _lineage(p, self._root.pid)}
                 self._rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             else:
                 self._root = psutil.Process(self.root_pid)
@@ -282,24 +298,33 @@ class TreeSampler:
         io0 = thread_io()
         self._io0 = self._tree_io_or_zero()  # last, so the priming's own reads are not in it
         self._own_io += thread_io() - io0  # but the listing after our own counters' read is
-        self._started = self._last = time.monotonic()
+        self._started = self._last = (
+            time.perf_counter() if self._since is None else self._since)
+        if self._adopted and self._root is not None:
+            # The job runs already, perhaps not for long: seen alive now, not in 50 ms.
+            self._sample()
         self._caller_cpu_s += time.thread_time() - t0
         self._thread = threading.Thread(target=self._loop, name="mediajobs-sampler", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float | None = 5.0) -> SampleSummary:
+    def stop(self, timeout: float | None = 5.0, *, at: float | None = None) -> SampleSummary:
         """Take a last sample, stop the thread (waiting at most `timeout` seconds for it) and
-        return the summary (idempotent)."""
+        return the summary (idempotent). `at`: when the sampled work ended
+        (time.perf_counter() seconds, e.g. the last command's exit, already sampled by
+        `sample_now(at=...)`), so the time since then does not dilute the figures."""
         if self._summary is not None:
             return self._summary
         if self._thread is None:
             self._summary = summarize([])
             return self._summary
+        if at is not None:
+            with self._lock:
+                self._end = at
         self._stop.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("sampler thread did not stop within %s s", timeout)
-        wall = time.monotonic() - self._started
+        wall = (time.perf_counter() if at is None else max(at, self._started)) - self._started
         reaped_cpu = 0.0
         if self._rusage0 is not None:
             # Children reaped during the block (subprocess.run reaps before we can look):
@@ -315,6 +340,24 @@ class TreeSampler:
             bytes_read=io.read if io else None, bytes_written=io.written if io else None)
         return self._summary
 
+    def hold(self, at: float) -> None:
+        """The job's processes ended at `at` (time.perf_counter() seconds), perhaps before
+        the caller could look: no sampled interval runs past it until `resume`. Any thread."""
+        with self._lock:
+            self._end = at if self._end is None else min(self._end, at)
+
+    def resume(self, at: float) -> None:
+        """The job goes on at `at` (its next command starts): the time since `hold` is not
+        sampled (the collector's, not the job's)."""
+        with self._lock:
+            if self._end is not None:
+                self._last = max(self._last, at)
+                self._end = None
+
+    def stop_at(self, at: float) -> SampleSummary:
+        """`stop(at=at)`: the sampled work ended at `at` (time.perf_counter() seconds)."""
+        return self.stop(at=at)
+
     @contextlib.contextmanager
     def excluding(self) -> Iterator[None]:
         """Leave out of the figures the children this block starts and reaps, and its own
@@ -328,6 +371,7 @@ class TreeSampler:
             io0: IoCounts | None = process_io(self._root)
         except (IoUnavailable, psutil.Error):
             io0 = None
+        own0 = self._own_io
         try:
             yield
         finally:
@@ -337,8 +381,10 @@ class TreeSampler:
                 cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
                 self._excluded_cpu_s += cpu
             if io0 is not None:
-                with contextlib.suppress(IoUnavailable, psutil.Error):
-                    self._own_io += process_io(self._root) - io0
+                with contextlib.suppress(IoUnavailable, psutil.Error), self._lock:
+                    # The process's delta holds the sampling thread's reads meanwhile, which
+                    # its samples added to _own_io already: counted once.
+                    self._own_io = own0 + (process_io(self._root) - io0)
 
     @property
     def io_unavailable(self) -> str | None:
@@ -393,17 +439,19 @@ class TreeSampler:
             io -= self._own_io  # our own process's counters hold the sampler's /proc reads
         return IoCounts(max(io.read, 0), max(io.written, 0))
 
-    def sample_now(self) -> None:
+    def sample_now(self, at: float | None = None) -> None:
         """Take a sample from the caller's thread (its CPU counts as the sampler's cost).
 
         `mjcollect run` calls this when a command has exited but is not yet reaped, so the CPU
-        of its last partial interval is not lost.
+        of its last partial interval is not lost. `at`: the time the sample stands for
+        (time.perf_counter() seconds; default now), the command's exit when it was noted
+        earlier: an exited command's counters no longer move.
         """
         if self._thread is None or self._summary is not None:
             return
         t0 = time.thread_time()
         try:
-            self._sample()
+            self._sample(at)
         except Exception:  # never fail the job for its metrics
             log.exception("sampler: sample_now failed")
         self._caller_cpu_s += time.thread_time() - t0
@@ -420,10 +468,12 @@ class TreeSampler:
         finally:
             self._thread_cpu_s += time.thread_time() - t0
 
-    def _sample(self) -> None:
+    def _sample(self, at: float | None = None) -> None:
         with self._lock:  # the thread and sample_now() may meet
             io0 = thread_io()  # our reads of /proc count in our own process's io counters
-            now = time.monotonic()
+            now = time.perf_counter() if at is None else at
+            if self._end is not None:
+                now = min(now, self._end)
             wall = now - self._last
             if wall <= 0:
                 return
@@ -476,6 +526,17 @@ class TreeSampler:
 
 def _key(proc: psutil.Process) -> _Key:
     return (proc.pid, proc.create_time())
+
+
+def _lineage(proc: psutil.Process, stop_pid: int) -> set[int]:
+    """The pids from `proc` up to (not including) its ancestor `stop_pid`."""
+    pids: set[int] = set()
+    current: psutil.Process | None = proc
+    with contextlib.suppress(psutil.Error):
+        while current is not None and current.pid != stop_pid and current.pid not in pids:
+            pids.add(current.pid)
+            current = current.parent()
+    return pids
 
 
 def _descendants(root: psutil.Process) -> list[psutil.Process]:

@@ -51,11 +51,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collectors.attempt import Attempt
+    from collectors.sampler import TreeSampler
     from collectors.sink import Sink
 
 HELP = "run a command (e.g. ffmpeg) as one measured attempt; its exit code is passed through"
@@ -73,7 +77,7 @@ _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 class _Sampler(Protocol):
-    def sample_now(self) -> None: ...
+    def sample_now(self, at: float | None = None) -> None: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -207,6 +211,74 @@ def describe_failure(argv: Sequence[str], returncode: int) -> str:
 
 # --- running --------------------------------------------------------------------------------
 
+class Launched:
+    """A command started at once, as an argument list with inherited stdio: the clock is read
+    just before it starts, SIGTERM/SIGHUP/SIGINT that reach us are passed on to it, and a thread
+    notes the moment it exits (the caller may be busy then: `mjcollect run` sets up its
+    metrics while the first command runs). Needs nothing beyond what Python starts with and
+    subprocess.
+
+    `error`: the OSError that kept it from starting (then `proc` is None).
+    """
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.t0 = time.perf_counter()
+        self.wall0 = time.time()
+        self.ended: float | None = None
+        self.error: OSError | None = None
+        self._previous: dict[int, Any] = {}
+        self._watch: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._on_exit: list[Callable[[float], None]] = []
+        try:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(list(argv))
+        except OSError as exc:
+            self.proc, self.error, self.ended = None, exc, time.perf_counter()
+            return
+        self._previous = _forward_signals(self.proc)
+        self._watch = threading.Thread(target=self._note_exit, name="mjcollect-exit",
+                                       daemon=True)
+        self._watch.start()
+
+    def _note_exit(self) -> None:
+        assert self.proc is not None
+        _wait_unreaped(self.proc.pid)
+        with self._lock:
+            self.ended = ended = time.perf_counter()
+            calls, self._on_exit = self._on_exit, []
+        for call in calls:
+            call(ended)
+
+    def when_ended(self, call: Callable[[float], None]) -> None:
+        """Call `call(exit time)` once it has exited (at once if it has; from the thread that
+        notes it otherwise)."""
+        with self._lock:
+            ended = self.ended
+            if ended is None:
+                self._on_exit.append(call)
+        if ended is not None:
+            call(ended)
+
+    def wait(self, sampler: _Sampler | None = None) -> int:
+        """Wait for the command and return its returncode (negative: killed by signal N);
+        raise `error` if it did not start. Once it has exited, `sampler.sample_now(at=its
+        exit)` runs before it is reaped (a zombie keeps its CPU counters)."""
+        if self.proc is None:
+            assert self.error is not None
+            raise self.error
+        try:
+            _wait_unreaped(self.proc.pid)
+            if self._watch is not None:
+                self._watch.join()
+            if sampler is not None:
+                sampler.sample_now(self.ended)
+            return self.proc.wait()
+        finally:
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
+            self._previous = {}
+
+
 def run_command(argv: Sequence[str], sampler: _Sampler | None = None) -> int:
     """Run `argv` with inherited stdio; return its returncode (negative: killed by signal).
 
@@ -214,26 +286,18 @@ def run_command(argv: Sequence[str], sampler: _Sampler | None = None) -> int:
     passed on. Once it exits, `sampler.sample_now()` runs before the process is reaped (a zombie
     keeps its CPU counters), then it is reaped.
     """
-    proc = subprocess.Popen(list(argv))
-    previous: dict[int, Any] = {}
+    return Launched(argv).wait(sampler)
 
+
+def _forward_signals(proc: subprocess.Popen[bytes]) -> dict[int, Any]:
+    """Pass _FORWARDED signals on to `proc` (main thread only); the previous handlers."""
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):  # already gone
             proc.send_signal(signum)
 
-    in_main = _is_main_thread()
-    if in_main:
-        for sig in _FORWARDED:
-            previous[sig] = signal.signal(sig, forward)
-    try:
-        if sampler is None:
-            return proc.wait()
-        _wait_unreaped(proc.pid)
-        sampler.sample_now()
-        return proc.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, forward) for sig in _FORWARDED}
 
 
 def _wait_unreaped(pid: int) -> None:
@@ -245,12 +309,6 @@ def _wait_unreaped(pid: int) -> None:
             continue
         except ChildProcessError:
             return
-
-
-def _is_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 # --- sink -----------------------------------------------------------------------------------
@@ -354,14 +412,21 @@ def phase_files(phase: str, inputs: Sequence[str], output: str | None) -> list[s
 
 def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]) -> int:
     """Run `commands` (each an argv, or a (phase, argv) pair) as one attempt of the attempt
-    API; return the exit code to pass on."""
-    from collectors.attempt import start_attempt
-    from collectors.sampler import children_sampler
+    API; return the exit code to pass on.
 
-    try:
-        sampler = children_sampler(args.sample_interval)
-    except ValueError as exc:
-        print(f"mjcollect run: --sample-interval: {exc}", file=sys.stderr)
+    The first command starts before anything of the attempt machinery is imported (psutil,
+    the probe, the schema, the spool: tenths of a second of a short job's wall time) and that
+    set-up, the probe of the input included, runs while it runs; the attempt's clock starts
+    just before it. A first command timed as the download phase is the exception: it fetches
+    the input the probe reads (and its files are sized before it), so it starts after the
+    set-up, as the later commands do; so does one whose `--input`s are not all there yet
+    (something fetches or makes them: probed once there, not half-written).
+    """
+    from collectors import config  # light: os and logging
+
+    if args.sample_interval is not None and not args.sample_interval > 0:
+        print(f"mjcollect run: --sample-interval: must be > 0, got {args.sample_interval!r}",
+              file=sys.stderr)
         return 2
     if args.attempt < 1 or not args.job_type or not args.job_id:
         print("mjcollect run: --job-type and --job-id must not be empty, --attempt >= 1",
@@ -370,23 +435,46 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
     if args.worker_slots is not None and args.worker_slots < 1:
         print("mjcollect run: --worker-slots must be >= 1", file=sys.stderr)
         return 2
-    sink: Sink | SpoolOnlySink | None = (
-        open_sink(args.data, args.upload_timeout) if _upload_here(args)
-        else _spool_only_sink(args.data))
-    attempt = start_attempt(
-        args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,
-        inputs=args.input, output=args.output, sink=sink, sampler=sampler,
-        worker_slots=args.worker_slots,
-    )
+    phased = [c if isinstance(c, tuple) else (None, c) for c in commands]
+    measuring = config.metrics_enabled()
+    early = not measuring or (phased[0][0] != DOWNLOAD and all(map(_there, args.input)))
+    first = Launched(phased[0][1]) if early else None
+    measured: _Measured | None = None
+    if measuring:
+        # The thread noting the first command's exit needs the GIL to read the clock: asked
+        # for it more often while the set-up holds it, a short job's end is noted within ~1 ms
+        # (5 ms by default, more while imports run C code).
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SET_UP_SWITCH_INTERVAL_S)
+        try:
+            measured = _set_up(args, first)
+        except Exception as exc:  # the job runs on without its row; say why
+            log.error("metrics not recorded: set-up failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            sys.setswitchinterval(switch)
+    set_up_done = time.perf_counter()
+    attempt = measured.attempt if measured else None
+    sampler = measured.sampler if measured else None
     error: BaseException | str | None = None
     code = 0
-    for command in commands:
-        phase, argv = command if isinstance(command, tuple) else (None, command)
-        attempt.add_ffmpeg_command(argv)
-        if phase is not None:
-            attempt.phase_start(phase, files=phase_files(phase, args.input, args.output))
+    ended: float | None = None
+    for i, (phase, argv) in enumerate(phased):
+        launched = first if i == 0 and first is not None else None
+        if i == 1 and first is not None and first.ended is not None and attempt is not None:
+            # A first command shorter than the set-up: the wait for the set-up before this
+            # one is the collector's time, not the job's.
+            attempt.leave_out(first.ended, set_up_done)
+        if launched is None and sampler is not None:
+            sampler.resume(time.perf_counter())
+        if attempt is not None:
+            attempt.add_ffmpeg_command(argv)
+            if phase is not None:
+                attempt.phase_start(phase, files=phase_files(phase, args.input, args.output),
+                                    at=launched.t0 if launched else None)
+        if launched is None:
+            launched = Launched(argv)
         try:
-            returncode = run_command(argv, sampler)
+            returncode = launched.wait(sampler)
         except OSError as exc:
             # As a shell: 127 when the program is not there, 126 when it cannot be run.
             code = NOT_STARTED if isinstance(exc, FileNotFoundError) else NOT_STARTED - 1
@@ -395,23 +483,78 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
                   file=sys.stderr)
             break
         finally:
-            if phase is not None:
-                attempt.phase_end(phase)
+            ended = launched.ended
+            if attempt is not None and phase is not None:
+                attempt.phase_end(phase, at=ended)
         if returncode != 0:
             code = exit_code_of(returncode)
             error = describe_failure(argv, returncode)
             break
-    row = attempt.finish(error)
-    if args.manifest is not None and attempt.metrics is not None and row is not None:
-        _write_manifest(args.manifest, attempt.metrics, row)
-    if isinstance(sink, SpoolOnlySink):
-        if sink.rows:
-            from collectors.hostlock import start_flusher
-
-            start_flusher(sink.spool.root.parent)
-    elif sink is not None:
-        close_sink(sink, args.upload_timeout)
+    if measured is not None:
+        measured.record(args, error, ended)
     return code
+
+
+def _there(path: str) -> bool:
+    """A local input that exists, or a URL (what the job does cannot change its probe)."""
+    return "://" in path or os.path.exists(path)
+
+
+#: sys.setswitchinterval while the set-up overlaps the first command, seconds.
+SET_UP_SWITCH_INTERVAL_S = 0.0005
+
+#: schema.PHASE_DOWNLOAD, named here so that deciding when to start the first command imports
+#: nothing (tests/collectors/test_run.py checks they agree).
+DOWNLOAD = "download"
+
+
+class _Measured:
+    """The attempt `mjcollect run` records, with its sampler and sink."""
+
+    def __init__(self, attempt: Attempt, sampler: TreeSampler,
+                 sink: Sink | SpoolOnlySink | None) -> None:
+        self.attempt, self.sampler, self.sink = attempt, sampler, sink
+
+    def record(self, args: argparse.Namespace, error: BaseException | str | None,
+               ended: float | None) -> None:
+        """Finish the attempt (its clock stopped at `ended`), write the manifest, hand the
+        row on (spool; the flusher, or the bounded upload here)."""
+        attempt, sink = self.attempt, self.sink
+        row = attempt.finish(error, at=ended)
+        if args.manifest is not None and attempt.metrics is not None and row is not None:
+            _write_manifest(args.manifest, attempt.metrics, row)
+        if isinstance(sink, SpoolOnlySink):
+            if sink.rows:
+                from collectors.hostlock import start_flusher
+
+                start_flusher(sink.spool.root.parent)
+        elif sink is not None:
+            close_sink(sink, args.upload_timeout)
+
+
+def _set_up(args: argparse.Namespace, first: Launched | None) -> _Measured:
+    """Import the attempt machinery and start the attempt: since `first` started when it
+    did (its process sampled from its birth), else now."""
+    from collectors.attempt import Attempt
+    from collectors.sampler import children_sampler
+
+    sampler = children_sampler(args.sample_interval)
+    since = None
+    if first is not None:
+        since = (first.t0, first.wall0)
+        if first.proc is not None:
+            sampler.adopt(first.proc.pid, first.t0)
+            # Sampled up to its exit, not on into the set-up if it ends first.
+            first.when_ended(sampler.hold)
+    sink: Sink | SpoolOnlySink | None = (
+        open_sink(args.data, args.upload_timeout) if _upload_here(args)
+        else _spool_only_sink(args.data))
+    attempt = Attempt(
+        args.job_type, args.job_id, attempt_number=args.attempt, attempt_id=args.attempt_id,
+        inputs=args.input, output=args.output, sink=sink, sampler=sampler,
+        worker_slots=args.worker_slots,
+    ).start(since=since)
+    return _Measured(attempt, sampler, sink)
 
 
 def _upload_here(args: argparse.Namespace) -> bool:

@@ -36,7 +36,16 @@ def test_collectors_import_no_heavy_package(code: str) -> None:
     loaded = _loaded_after(code)
     heavy = [m for m in loaded if m.split(".")[0] in HEAVY]
     assert heavy == []
-    assert "collectors.attempt" in loaded
+    # Each name loads its module when first used, no sooner.
+    assert ("collectors.attempt" in loaded) == ("attempt" in code)
+    assert ("collectors.host" in loaded) == ("host" in code)
+
+
+def test_import_collectors_alone_loads_none_of_its_modules() -> None:
+    # What `mjcollect run` needs before it starts the job: the package, nothing under it.
+    loaded = _loaded_after("import collectors")
+    assert [m for m in loaded if m.startswith("collectors.")] == []
+    assert "psutil" not in loaded
 
 
 def test_an_attempt_with_metrics_off_loads_nothing_heavy_either() -> None:

@@ -474,3 +474,147 @@ def test_mjcollect_run_imports_no_parquet_writer_and_no_s3_client(
                                                     "pandas"}
     assert heavy == set()
     assert "collectors.attempt" in modules
+
+
+# --- the job first, the set-up while it runs (issue 14, item 2) ---------------------------------
+
+def mjcollect_process(tmp_path: Path, *opts: str) -> tuple[subprocess.CompletedProcess[str],
+                                                             float, float]:
+    """The installed `mjcollect run` in a fresh interpreter (nothing imported yet, as on a
+    worker), rows uploaded before it exits; with the wall clock just before and after it."""
+    import time
+
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true", config.AWS_INSTANCE_TYPE: "c7i.large"}
+    before = time.time()
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("mjcollect")), "run", "--data", str(tmp_path / "ds"),
+         "--upload-timeout", "60", *opts], capture_output=True, text=True, env=env, cwd=REPO,
+        check=False)
+    return proc, before, time.time()
+
+
+def test_the_job_starts_before_the_attempt_machinery_is_imported(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    # What the interpreter has loaded when the job's command is started: what parsing the
+    # command line needs, not psutil, the probe, the schema or the spool (they load while the
+    # job runs, and the probe runs then too).
+    script = (
+        "import json, subprocess, sys\n"
+        "seen = []\n"
+        "real = subprocess.Popen.__init__\n"
+        "def spy(self, args, *a, **k):\n"
+        "    seen.append([list(args), sorted(sys.modules)])\n"
+        "    real(self, args, *a, **k)\n"
+        "subprocess.Popen.__init__ = spy\n"
+        "from collectors import cli\n"
+        "rc = cli.main(sys.argv[1:])\n"
+        "print(json.dumps([rc, seen]))\n")
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", script, "run", "--data", str(tmp_path / "ds"), "--job-type",
+         "upload_thumb_v1", "--job-id", "J-13", "--input", str(media["video"]), "--", "true"],
+        capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    rc, seen = json.loads(out.stdout)
+    assert rc == 0
+    (first_argv, loaded), *later = seen
+    assert first_argv == ["true"]
+    assert {"psutil", "collectors.attempt", "collectors.probe", "collectors.sampler",
+            "collectors.schema", "collectors.spool", "collectors.host", "pyarrow", "boto3",
+            "importlib.metadata"} & set(loaded) == set()
+    assert any(Path(argv[0]).name == "ffprobe" for argv, _ in later)  # probed after it
+
+
+@pytest.mark.parametrize("job", [["true"], ["sleep", "0.01"], ["sleep", "0.1"]])
+def test_a_job_shorter_than_the_set_up_still_gives_a_complete_row(
+        job: list[str], tmp_path: Path, media: dict[str, Path]) -> None:
+    proc, before, after = mjcollect_process(
+        tmp_path, "--job-type", "upload_thumb_v1", "--job-id", "J-14", "--input",
+        str(media["video"]), "--", *job)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    [row] = read_rows(tmp_path / "ds")
+    assert row["status"] == "succeeded" and row["metrics_error"] is None
+    # The set-up done while (or after) the job ran is all there: probe, host, registry.
+    assert row["input_duration_seconds"] == 2.0 and row["probe_ms"] > 0
+    assert (row["instance_type"], row["host_running_at_start"]) == ("c7i.large", 1)
+    # The clock covers the job: from before it started to its exit, inside mjcollect's life.
+    seconds = float(job[1]) if len(job) > 1 else 0.0
+    assert seconds * 1000 <= row["duration_ms"] <= (after - before) * 1000
+    span = row["finished_at"] - row["started_at"]
+    assert abs(span.total_seconds() * 1000 - row["duration_ms"]) <= 2
+    assert before <= row["started_at"].timestamp() <= row["finished_at"].timestamp() <= after
+    # Seen alive or not (a zombie has no memory left to read), never a false figure.
+    assert row["cpu_sample_count"] >= 1
+    assert row["mem_rss_mb_max"] is None or row["mem_rss_mb_max"] > 0
+    assert row["cpu_pct_avg"] is None or row["cpu_pct_max"] >= row["cpu_pct_avg"] >= 0
+
+
+def test_the_rows_time_covers_a_job_longer_than_the_set_up(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    proc, before, after = mjcollect_process(
+        tmp_path, "--job-type", "create_video_export_v1", "--job-id", "J-15", "--input",
+        str(media["video"]), "--", sys.executable, "-c", HOLD)
+    assert proc.returncode == 0
+    [row] = read_rows(tmp_path / "ds")
+    assert 1000 <= row["duration_ms"] <= (after - before) * 1000
+    # Started before the sampler, still sampled whole: its 200 MB, its CPU from its birth.
+    assert 180 <= row["mem_rss_mb_max"] <= 260
+    assert row["cpu_sample_count"] >= 3
+
+
+def test_a_first_command_with_a_phase_is_timed_from_its_start(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    out = tmp_path / "out.mp4"
+    proc, _, _ = mjcollect_process(
+        tmp_path, "--job-type", "upload_thumb_v1", "--job-id", "J-16", "--input",
+        str(media["video"]), "--output", str(out), "--phase", "transcode", "--", "sleep", "0.3",
+        "--then", "--phase", "upload", "--", "cp", str(media["video"]), str(out))
+    assert proc.returncode == 0
+    [row] = read_rows(tmp_path / "ds")
+    assert row["phase_transcode_ms"] >= 300 and row["phase_upload_ms"] > 0
+    phases = sum(row[f"phase_{p}_ms"] for p in ("download", "probe", "transcode", "upload",
+                                                 "other"))
+    assert abs(phases - row["duration_ms"]) <= 3
+    assert row["net_bytes_out"] == out.stat().st_size
+
+
+def test_an_input_the_first_command_fetches_is_probed_whole(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    # Not there when mjcollect starts: the first command writes it (slowly, in two halves),
+    # so it is not started before the set-up, and the probe waits for the whole file.
+    local = tmp_path / "in.mp4"
+    fetch = ("import sys, time\ndata = open(sys.argv[1], 'rb').read()\n"
+             "with open(sys.argv[2], 'wb') as f:\n"
+             "    f.write(data[: len(data) // 2]); f.flush(); time.sleep(0.5)\n"
+             "    f.write(data[len(data) // 2:])\n")
+    proc, _, _ = mjcollect_process(
+        tmp_path, "--job-type", "upload_thumb_v1", "--job-id", "J-17", "--input", str(local),
+        "--", sys.executable, "-c", fetch, str(media["video"]), str(local), "--then", "true")
+    assert proc.returncode == 0
+    [row] = read_rows(tmp_path / "ds")
+    assert row["input_duration_seconds"] == 2.0 and row["metrics_error"] is None
+
+
+def test_download_is_the_name_the_schema_gives_the_phase() -> None:
+    from collectors.commands.run import DOWNLOAD
+    from collectors.schema import PHASE_DOWNLOAD
+
+    assert DOWNLOAD == PHASE_DOWNLOAD
+
+
+def test_a_chain_whose_first_command_ends_during_the_set_up(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    # `true` is over long before psutil is imported: the wait for the set-up before the next
+    # command is left out of the job's time, the phases still add up to it.
+    proc, before, after = mjcollect_process(
+        tmp_path, "--job-type", "upload_thumb_v1", "--job-id", "J-18", "--input",
+        str(media["video"]), "--phase", "probe", "--", "true", "--then", "--phase", "transcode",
+        "--", "sleep", "0.2")
+    assert proc.returncode == 0
+    [row] = read_rows(tmp_path / "ds")
+    assert 200 <= row["phase_transcode_ms"] <= row["duration_ms"] <= (after - before) * 1000
+    phases = sum(row[f"phase_{p}_ms"] for p in ("download", "probe", "transcode", "upload",
+                                                 "other"))
+    assert abs(phases - row["duration_ms"]) <= 3
+    assert row["ffmpeg_commands"] == ["true", "sleep 0.2"]

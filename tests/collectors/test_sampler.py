@@ -125,6 +125,33 @@ def test_children_running_before_start_are_not_counted() -> None:
     assert (s.cpu_pct_avg, s.cpu_pct_max, s.mem_rss_mb_max) == (None, None, None)
 
 
+def test_an_adopted_child_counts_from_its_birth_and_nothing_after_its_end() -> None:
+    # `mjcollect run` starts the job, then the sampler: adopted, the child is the job's from
+    # its birth; hold(its exit) leaves out the time the caller took after it.
+    import os
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", SPIN.format(s=0.6)])
+    time.sleep(0.3)  # part of its CPU is spent before the sampler starts
+    sampler = children_sampler(interval=0.2)
+    sampler.adopt(child.pid, t0)
+    sampler.start()
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    ended = time.perf_counter()
+    sampler.hold(ended)  # as `mjcollect run`'s thread noting the exit does
+    time.sleep(0.5)  # the caller still busy with its own work: sampled meanwhile, not counted
+    sampler.sample_now(ended)
+    child.wait()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s = sampler.stop_at(ended)
+    child_cpu_s = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    assert s.mem_rss_mb_max is not None and s.mem_rss_mb_max > 2  # seen alive
+    assert s.cpu_s == pytest.approx(child_cpu_s, abs=0.03)
+    assert s.wall_s == pytest.approx(ended - t0, abs=0.001)
+    assert s.cpu_pct_avg == pytest.approx(100 * child_cpu_s / (ended - t0), rel=0.1)
+
+
 def test_tree_sampler_counts_grandchildren_and_the_exited_root() -> None:
     proc = subprocess.Popen([sys.executable, "-c", PARENT.format(spin=SPIN.format(s=1.0))])
     sampler = tree_sampler(proc.pid, interval=0.1)
