@@ -59,7 +59,7 @@ def _sample_order(engine: Engine) -> str:
     # The md5 as hexadecimal text sorts as its bytes do, in every engine and in the planner.
     if engine == "spark":
         return SAMPLE_ORDER
-    return "to_hex(md5(to_utf8(attempt_id))), attempt_id"
+    return "to_hex(md5(to_utf8(attempt_id)))"
 
 
 def _windowed(t: Target, where: str = "") -> str:

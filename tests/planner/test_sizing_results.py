@@ -26,7 +26,7 @@ from planner.queries import connection_of
 from planner.service_times import PER_GROUP, measure_service_samples
 from planner.sizing_results import load_results
 from planner.sizing_views import PARTS, TICKS_PER_S
-from planner.throughput import Concurrency, measure_concurrency
+from planner.throughput import Concurrency, measure_concurrency, most_common_slots
 from tests.planner.engine_views import duckdb_of
 from tests.planner.test_size_inputs import _significant, size_json
 from tests.rows import T0, attempt, write_rows
@@ -277,3 +277,11 @@ def test_window_of_the_views_is_the_planners() -> None:
     bounds = load_hourly_arrivals(open_dataset(default_data_url())).bounds(
         dt.timedelta(hours=30))
     assert row == (*bounds, 30)
+
+
+def test_worker_slots_are_the_most_common_value_the_larger_on_a_tie() -> None:
+    """The rule the planner and the engines' counts share (DuckDB's mode() was arbitrary on a
+    tie)."""
+    rows = [("c5.large", 2, 5), ("c5.large", 3, 5), ("c5.large", 1, 4), ("m6i.large", 4, 1)]
+    assert most_common_slots(rows) == {"c5.large": 3, "m6i.large": 4}
+    assert most_common_slots(reversed(rows)) == {"c5.large": 3, "m6i.large": 4}
