@@ -80,11 +80,12 @@ from collectors.ffmpeg_version import ffmpeg_version
 from collectors.phases import PhaseClock
 from collectors.probe import (
     MediaInfo,
+    PendingProbe,
     ProbeCache,
     ProbeError,
     enter_cache_scope,
     exit_cache_scope,
-    probe_media_info,
+    start_probe,
 )
 from collectors.redact import command_line, redact_urls
 from collectors.registry import register
@@ -518,12 +519,19 @@ class Attempt:
             self._cache_token = enter_cache_scope(self.probe_cache)
             self._register()
         elif self.enabled:
-            # The job runs already: the sampler first, so it sees it alive, then the rest as
-            # the collector's own work, out of its figures.
+            # The job runs already. ffprobe starts first and runs while psutil is imported;
+            # the sampler starts next, so it sees the job alive; the rest is the collector's
+            # own work, out of its figures (the probe is reaped inside that block).
+            begun: tuple[PendingProbe, float] | None = None
+            try:
+                begun = self._begin_probe()
+            except Exception as exc:  # a bad timeout: noted like any probe failure
+                self._fail("probe", f"{type(exc).__name__}: {exc}")
             self._guard("sampler", self._start_sampler)
             with self._excluding():
-                self._guard("probe", self._probe)
                 self._guard("host", self._host)
+                if begun is not None:
+                    self._guard("probe", lambda: self._probe(begun))
                 self._cache_token = enter_cache_scope(self.probe_cache)
                 self._register()
         if since is None:
@@ -584,19 +592,25 @@ class Attempt:
 
     # -- steps (each run under _guard) --
 
-    def _probe(self) -> None:
+    def _begin_probe(self) -> tuple[PendingProbe, float] | None:
+        """ffprobe of the primary input started (not waited for), with the time it was."""
         primary = self.primary_input
         if primary is None:
             primary = primary_input_for(self.job_type, self.inputs)
             self.primary_input = primary
         if primary is None:
-            return
+            return None
         t0 = time.perf_counter()
+        return start_probe(primary, timeout=self._probe_timeout,
+                           allow_protocols=self._allow_protocols, cache=self.probe_cache), t0
+
+    def _probe(self, begun: tuple[PendingProbe, float] | None = None) -> None:
+        begun = begun or self._begin_probe()
+        if begun is None:
+            return
+        pending, t0 = begun
         try:
-            self.input_info = probe_media_info(
-                primary, timeout=self._probe_timeout, allow_protocols=self._allow_protocols,
-                cache=self.probe_cache,
-            )
+            self.input_info = pending.result()
         except ProbeError as exc:
             if exc.kind == "missing" and not self._finished:
                 # Not there yet: a download phase may fetch it (probed then, or at finish).

@@ -382,17 +382,21 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.communicate()
 
 
-def _run(argv: list[str], timeout: float, label: str) -> str:
-    """stdout of ffprobe; ProbeError on a missing binary, a timeout or a non-zero exit."""
+def _start(argv: list[str], label: str) -> subprocess.Popen[bytes]:
+    """ffprobe started (not waited for); ProbeError on a missing binary."""
     try:
         # A new session so that a timeout kills ffprobe and anything it started, at once.
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except FileNotFoundError as exc:
         raise ProbeError("no_ffprobe", f"ffprobe not found ({argv[0]!r}): install ffmpeg") \
             from exc
     except OSError as exc:
         raise ProbeError("no_ffprobe", f"cannot run ffprobe ({argv[0]!r}): {exc}") from exc
+
+
+def _output(proc: subprocess.Popen[bytes], argv: list[str], timeout: float, label: str) -> str:
+    """stdout of a started ffprobe; ProbeError on a timeout or a non-zero exit."""
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -406,6 +410,81 @@ def _run(argv: list[str], timeout: float, label: str) -> str:
     if proc.returncode != 0:
         raise _classify(err.decode("utf-8", "replace"), label, argv[-1])
     return out.decode("utf-8", "replace")
+
+
+class PendingProbe:
+    """A probe under way (`start_probe`): `result()` waits for it (once). Holds the cached
+    answer, the error found before ffprobe was needed, or the ffprobe process started."""
+
+    def __init__(self, *, info: MediaInfo | None = None, error: ProbeError | None = None,
+                 run: tuple[subprocess.Popen[bytes], list[str], float, str] | None = None,
+                 key: _CacheKey | tuple[str] | None = None, size: int | None = None,
+                 shown: str = "", store: ProbeCache | None = None) -> None:
+        self._info, self._error, self._run = info, error, run
+        self._key, self._size, self._shown, self._store = key, size, shown, store
+
+    def result(self) -> MediaInfo:
+        """The MediaInfo; raises ProbeError (see probe_media_info)."""
+        if self._error is not None:
+            raise self._error
+        if self._info is not None:
+            return self._info
+        assert self._run is not None and self._key is not None
+        proc, argv, limit, label = self._run
+        self._run = None
+        out = _output(proc, argv, limit, label)
+        try:
+            info = parse_ffprobe_json(out, self._size)
+        except ProbeError as exc:
+            raise ProbeError(exc.kind, f"{exc}: {self._shown}") from exc
+        if self._store is not None:
+            self._store.put(self._key, info)
+        self._info = info
+        return info
+
+
+def start_probe(
+    path: str | os.PathLike[str],
+    *,
+    timeout: float | None = None,
+    allow_protocols: bool = False,
+    cache: ProbeCache | _Default | None = CURRENT,
+) -> PendingProbe:
+    """`probe_media_info`, started: ffprobe runs while the caller does other work, and
+    `.result()` gives what probe_media_info would return or raise. ValueError for a bad
+    explicit timeout (at once)."""
+    limit = config.positive_arg("timeout", timeout, config.MEDIAJOB_PROBE_TIMEOUT,
+                                config.DEFAULT_PROBE_TIMEOUT_S)
+    text = os.fspath(path)
+    store = current_cache() if isinstance(cache, _Default) else cache
+    try:
+        if text.startswith("-"):
+            raise ProbeError("refused",
+                             f"path looks like an ffmpeg option: {redact_urls(text)!r}")
+        if allow_protocols and _PROTOCOL.match(text):
+            return _start_url(text, limit, store)
+        why = refusal(text)
+        if why is not None:
+            raise ProbeError("refused", why + " (pass allow_protocols=True to probe it)")
+        real = os.path.realpath(text)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError as exc:
+            raise ProbeError("missing", f"no such file: {text}") from exc
+        except OSError as exc:
+            raise ProbeError("missing", f"cannot stat {text}: {exc.strerror}") from exc
+        if not os.path.isfile(real):
+            raise ProbeError("not_media", f"not a regular file: {text}")
+        key: _CacheKey = (real, st.st_mtime_ns, st.st_size)
+        if store is not None and (hit := store.get(key)) is not None:
+            return PendingProbe(info=hit)
+        if store is not None:
+            store.count_run()
+        argv = _ffprobe_argv("file:" + real, restricted=True)
+        return PendingProbe(run=(_start(argv, text), argv, limit, text), key=key,
+                            size=st.st_size, shown=text, store=store)
+    except ProbeError as exc:
+        return PendingProbe(error=exc)
 
 
 def probe_media_info(
@@ -425,53 +504,16 @@ def probe_media_info(
 
     Raises ProbeError (see its kinds); ValueError for a bad explicit timeout.
     """
-    limit = config.positive_arg("timeout", timeout, config.MEDIAJOB_PROBE_TIMEOUT,
-                                config.DEFAULT_PROBE_TIMEOUT_S)
-    text = os.fspath(path)
-    store = current_cache() if isinstance(cache, _Default) else cache
-    if text.startswith("-"):
-        raise ProbeError("refused", f"path looks like an ffmpeg option: {redact_urls(text)!r}")
-    if allow_protocols and _PROTOCOL.match(text):
-        return _probe_url(text, limit, store)
-    why = refusal(text)
-    if why is not None:
-        raise ProbeError("refused", why + " (pass allow_protocols=True to probe it)")
-
-    real = os.path.realpath(text)
-    try:
-        st = os.stat(real)
-    except FileNotFoundError as exc:
-        raise ProbeError("missing", f"no such file: {text}") from exc
-    except OSError as exc:
-        raise ProbeError("missing", f"cannot stat {text}: {exc.strerror}") from exc
-    if not os.path.isfile(real):
-        raise ProbeError("not_media", f"not a regular file: {text}")
-    key: _CacheKey = (real, st.st_mtime_ns, st.st_size)
-    if store is not None and (hit := store.get(key)) is not None:
-        return hit
-    if store is not None:
-        store.count_run()
-    out = _run(_ffprobe_argv("file:" + real, restricted=True), limit, text)
-    try:
-        info = parse_ffprobe_json(out, st.st_size)
-    except ProbeError as exc:
-        raise ProbeError(exc.kind, f"{exc}: {text}") from exc
-    if store is not None:
-        store.put(key, info)
-    return info
+    return start_probe(path, timeout=timeout, allow_protocols=allow_protocols,
+                       cache=cache).result()
 
 
-def _probe_url(url: str, limit: float, store: ProbeCache | None) -> MediaInfo:
+def _start_url(url: str, limit: float, store: ProbeCache | None) -> PendingProbe:
     key = (url,)
     if store is not None and (hit := store.get(key)) is not None:
-        return hit
+        return PendingProbe(info=hit)
     if store is not None:
         store.count_run()
-    out = _run(_ffprobe_argv(url, restricted=False), limit, url)
-    try:
-        info = parse_ffprobe_json(out, None)
-    except ProbeError as exc:
-        raise ProbeError(exc.kind, f"{exc}: {redact_urls(url)}") from exc
-    if store is not None:
-        store.put(key, info)
-    return info
+    argv = _ffprobe_argv(url, restricted=False)
+    return PendingProbe(run=(_start(argv, url), argv, limit, url), key=key, size=None,
+                        shown=redact_urls(url), store=store)
