@@ -74,13 +74,17 @@ def hand_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def export(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> Path:
-    """Every sizing view's result as CSV with a header, named after the view (as a team
-    downloads them from Athena)."""
+def export(con: duckdb.DuckDBPyConnection, engine: ddl.Engine, table: str,
+           folder: Path) -> Path:
+    """Every sizing view's result as CSV with a header, named after the view, as a team
+    downloads them: Athena's and Trino's as Athena writes them (every value quoted, null
+    empty, times to the millisecond without a zone), Spark's as DuckDB writes CSV."""
     folder.mkdir(parents=True, exist_ok=True)
+    style = ("HEADER, FORCE_QUOTE *, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%g'"
+             if engine != "spark" else "HEADER")
     for part in PARTS:
         con.execute(f"COPY (SELECT * FROM {table}_{part}) TO '{folder}/{table}_{part}.csv' "
-                    "(HEADER)")
+                    f"({style})")
     return folder
 
 
@@ -94,7 +98,7 @@ def hand(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path
     out: dict[str, Path] = {}
     for engine in ddl.ENGINES:
         duckdb_of(engine, str(data), table=f"t_{engine}", con=con)
-        out[engine] = export(con, f"t_{engine}", root / engine)
+        out[engine] = export(con, engine, f"t_{engine}", root / engine)
     con.close()
     return data, out
 
@@ -147,7 +151,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for engine in ddl.ENGINES:
         duckdb_of(engine, default_data_url(), table=f"t_{engine}", con=con)
-        out[engine] = export(con, f"t_{engine}", root / engine)
+        out[engine] = export(con, engine, f"t_{engine}", root / engine)
     con.close()
     return out
 
@@ -224,8 +228,9 @@ def broken(hand: tuple[Path, dict[str, Path]], tmp_path: Path) -> Path:
         "first_start,last_start,start_at,end_at\n2026-11-02 10:00:00,,,\n"),
      "t_athena_sizing_window.csv: no column window_hours"),
     (lambda f: (f / "t_athena_sizing_outcomes.csv").write_text(
-        (f / "t_athena_sizing_outcomes.csv").read_text().replace("succeeded,", "succeeded,x", 1)),
-     "t_athena_sizing_outcomes.csv row"),
+        (f / "t_athena_sizing_outcomes.csv").read_text().replace(
+            '"succeeded","', '"succeeded","x', 1)),
+     "is not a whole number"),
     (lambda f: (f / "t_athena_sizing_demand.csv").write_text(
         "job_type,hour,jobs,media_jobs,media_seconds\nx,yesterday,1,1,1\n"),
      "hour 'yesterday' is not a time"),
