@@ -102,6 +102,10 @@ def test_ddl_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert mjplan(["ddl", "--engine", "spark", "--data", "s3a://m/a", "--views-only"]) == 0
     out = capsys.readouterr().out
     assert "CREATE TABLE" not in out and "percentile(wall, 0.9)" in out
+    assert mjplan(["ddl", "--engine", "trino", "--data", "s3://m/a", "--window", "36h"]) == 0
+    out = capsys.readouterr().out
+    assert "CREATE OR REPLACE VIEW mediajobs_attempts_sizing_concurrency AS" in out
+    assert "INTERVAL '36' HOUR" in out and "36 AS window_hours" in out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -109,6 +113,8 @@ def test_ddl_command(capsys: pytest.CaptureFixture[str]) -> None:
     (["--engine", "trino", "--data", "s3://m/a", "--table", "x;drop"], "--table"),
     (["--engine", "athena", "--data", "s3://m/a", "--since", "last year"], "--since"),
     (["--engine", "athena", "--data", "s3://m/a", "--job-types", "a,b'c"], "--job-types"),
+    (["--engine", "athena", "--data", "s3://m/a", "--window", "90m"], "--window '90m': whole"),
+    (["--engine", "spark", "--data", "s3://m/a", "--window", "soon"], "--window"),
 ])
 def test_bad_arguments_say_so_in_one_line(argv: list[str], message: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
