@@ -1,11 +1,30 @@
 """How fast the TUI shows data: start -> first rows shown, and filter key -> updated table.
 
 Generates synthetic datasets of 1 and 10 million attempts (Hive layout, one file per job type x
-day) into benchmarks/scratch/ (git-ignored; reused when present), then drives the real app
-headless with Textual's pilot and measures wall time on this machine. Results go to
-benchmarks/results/tui_latency.json.
+day) into benchmarks/scratch/ (git-ignored; reused when present). Two measurements:
+
+* in process (default): the real app driven headless with Textual's pilot, in this process:
+  from `PlannerApp(...)` to the first rows, then scrolling and filter keys. Imports are paid
+  once, by the first run, so this leaves out what a user waits for before the app exists.
+* `--launch`: what a user sees. `python -m planner.cli tui --data URL` (what `mjplan` and
+  `./dev tui` run) is started in a pseudo-terminal of 120x40 (TERM=xterm-256color), and the
+  clock runs from just before the process is created until the bytes the TUI writes to the
+  terminal contain the Jobs status line "200 of ... attempts loaded": the app writes it in
+  the same frame as the first page's rows (they come before it in the output), so this is the
+  moment the first rows are on screen. Nothing is added to the app for it. The process's CPU
+  time up to that moment (/proc/PID/stat) and the 1-minute load average are noted beside the
+  wall time; then `q` quits it. `--baseline REV` also launches the planner of git revision REV
+  (extracted with `git archive` into a temporary folder, run with this .venv, its own cache
+  folder), alternating with this checkout, and reports the ratio of the medians: a baseline
+  from the same session and the same load.
+
+With `--cache` the dataset is opened through the local cache (planner.cache): the cache is
+built first (timed: cold), then every timed run finds it warm; results go to
+tui_latency_cache.json instead of tui_latency.json.
 
     .venv/bin/python benchmarks/tui_latency.py [--rows 1000000 10000000] [--repeat 3]
+    .venv/bin/python benchmarks/tui_latency.py --rows 1000000 --cache --launch --repeat 7 \
+        [--baseline REV] [--no-in-process]
 """
 
 from __future__ import annotations
@@ -16,7 +35,9 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -150,13 +171,143 @@ async def _measure(url: str, cache: str = "off") -> dict[str, float]:
 
 def import_seconds() -> float:
     """Wall time of `import planner.tui.app` in a fresh interpreter (what `mjplan` pays first)."""
-    import subprocess
-
     code = "import time; t = time.perf_counter(); import planner.tui.app; " \
            "print(time.perf_counter() - t)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT.parent)
     return round(float(out.stdout.strip()), 3)
+
+
+#: What the Jobs view's status line says once the first page is on screen ("200 of 1,000,000
+#: attempts loaded · enter: detail", or "200 of … attempts" before the count), written in the
+#: frame that draws the rows; "0 of ..." (counted before the rows came) does not count.
+FIRST_ROWS = re.compile(rb"(?<![0-9,])[1-9][0-9,]* of \S+ attempts loaded")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def launch_first_rows(url: str, checkout: Path, env: dict[str, str],
+                      timeout: float = 600.0) -> dict[str, float]:
+    """Start the TUI of `checkout` on `url` in a 120x40 pseudo-terminal; seconds from just
+    before the process is created to its first output and to the first rows on screen
+    (FIRST_ROWS in what it wrote), its CPU seconds by then, the load average."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "tui", "--data", url],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=checkout, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    out = b""
+    first_output = first_rows = cpu = None
+    try:
+        while first_rows is None:
+            if time.perf_counter() - t0 > timeout or proc.poll() is not None:
+                tail = out[-400:].decode(errors="replace")
+                raise RuntimeError(f"the TUI showed no rows (exit {proc.poll()}): {tail!r}")
+            if not select.select([master], [], [], 0.1)[0]:
+                continue
+            chunk = os.read(master, 1 << 16)
+            now = time.perf_counter()
+            first_output = first_output or now - t0
+            # Keep the tail of what was seen: the text may straddle two reads.
+            out = out[-200:] + chunk
+            if FIRST_ROWS.search(out):
+                first_rows = now - t0
+                cpu = _cpu_seconds(proc.pid)
+        os.write(master, b"q")
+        deadline = time.perf_counter() + 10
+        while proc.poll() is None and time.perf_counter() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 1 << 16)
+                except OSError:
+                    break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(master)
+    return {"first_rows_s": round(first_rows, 3), "first_output_s": round(first_output or 0, 3),
+            "cpu_s": round(cpu or 0.0, 2), "load_avg_1m": round(load, 2)}
+
+
+def checkout_of(rev: str) -> Path:
+    """The repository at git revision `rev`, extracted into a temporary folder (outside the
+    repository: a second copy of the packages inside it would confuse mypy and pytest)."""
+    import tempfile
+
+    sha = subprocess.run(["git", "rev-parse", "--short=12", rev], capture_output=True,
+                         text=True, check=True, cwd=ROOT.parent).stdout.strip()
+    target = Path(tempfile.mkdtemp(prefix=f"tui-latency-{sha}-"))
+    archive = subprocess.run(["git", "archive", sha], capture_output=True, check=True,
+                             cwd=ROOT.parent).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def _checkout_env(checkout: Path, cache_dir: str) -> dict[str, str]:
+    """This interpreter, with `checkout`'s planner first on the path and its own cache."""
+    return dict(os.environ, PYTHONPATH=str(checkout), MJPLAN_CACHE_DIR=cache_dir,
+                TERM="xterm-256color", COLUMNS="120", LINES="40")
+
+
+def _build_cache(url: str, checkout: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Open `url` through the cache of `checkout`'s planner (builds it); where the planner was
+    imported from (to check that PYTHONPATH took) and how long the build took."""
+    code = ("import time, planner; t = time.perf_counter(); "
+            "from planner.dataset import open_dataset; "
+            f"ds = open_dataset({url!r}, cache='on'); "
+            "print(planner.__file__, time.perf_counter() - t, ds.cache)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=checkout, env=env).stdout.split()
+    if not out[0].startswith(str(checkout)):
+        raise RuntimeError(f"{checkout}: imported the planner of {out[0]}")
+    return {"planner": out[0], "cache_build_s": round(float(out[1]), 2)}
+
+
+def measure_launch(url: str, repeat: int, baseline: str | None) -> dict[str, Any]:
+    """Warm-cache launches of this checkout (and of `baseline`, alternating) on `url`."""
+    import tempfile
+
+    checkouts = {"this": ROOT.parent}
+    if baseline:
+        checkouts[f"baseline {baseline}"] = checkout_of(baseline)
+    envs = {name: _checkout_env(path, tempfile.mkdtemp(prefix="tui-launch-cache-"))
+            for name, path in checkouts.items()}
+    out: dict[str, Any] = {}
+    for name, path in checkouts.items():
+        out[name] = {"checkout": str(path), **_build_cache(url, path, envs[name]), "runs": []}
+        launch_first_rows(url, path, envs[name])  # untimed: files into the page cache
+    for _ in range(repeat):
+        for name, path in checkouts.items():
+            out[name]["runs"].append(launch_first_rows(url, path, envs[name]))
+    for name in checkouts:
+        runs = out[name]["runs"]
+        out[name]["median"] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(name, json.dumps(out[name]["median"]), flush=True)
+    import shutil
+
+    for env in envs.values():
+        shutil.rmtree(env["MJPLAN_CACHE_DIR"], ignore_errors=True)
+    if baseline:
+        shutil.rmtree(checkouts[f"baseline {baseline}"], ignore_errors=True)
+        this = out["this"]["median"]["first_rows_s"]
+        base = out[f"baseline {baseline}"]["median"]["first_rows_s"]
+        out["ratio_this_to_baseline"] = round(this / base, 3)
+    return out
 
 
 def main() -> int:
@@ -166,12 +317,25 @@ def main() -> int:
     parser.add_argument("--cache", action="store_true",
                         help="through the local cache (planner.cache): the first run builds "
                         "it (cold), the others find it (warm); results in tui_latency_cache.json")
+    parser.add_argument("--launch", action="store_true",
+                        help="also launch the command in a pseudo-terminal and time it to the "
+                        "first rows on screen (warm cache; needs --cache)")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="with --launch: also launch the planner of git revision REV, "
+                        "alternating with this one, and give the ratio")
+    parser.add_argument("--no-in-process", action="store_true",
+                        help="skip the in-process (pilot) measurement")
     args = parser.parse_args()
+    if (args.launch or args.baseline) and not args.cache:
+        parser.error("--launch and --baseline time a warm cache: add --cache")
+    if args.baseline and not args.launch:
+        parser.error("--baseline needs --launch")
     sys.path.insert(0, str(ROOT.parent))
     results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
         "load_avg_1m_before": round(os.getloadavg()[0], 2),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["benchmarks/tui_latency.py", *sys.argv[1:]]),
         "runs": {},
     }
     results["import_planner_tui_s"] = statistics.median(import_seconds() for _ in range(3))
@@ -181,6 +345,11 @@ def main() -> int:
             t = time.perf_counter()
             generate(root, rows)
             print(f"generated {rows:,} rows in {time.perf_counter() - t:.1f} s", flush=True)
+        if args.launch:
+            results.setdefault("launch", {})[str(rows)] = measure_launch(
+                str(root), args.repeat, args.baseline)
+        if args.no_in_process:
+            continue
         runs = []
         if args.cache:
             import tempfile
@@ -197,10 +366,14 @@ def main() -> int:
         summary = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         results["runs"][str(rows)] = {"median": summary, "all": runs}
         print(rows, json.dumps(summary), flush=True)
+    results["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     out = RESULTS.with_name("tui_latency_cache.json") if args.cache else RESULTS
     if args.cache:
-        results["note"] = ("runs = warm cache (the cache built by the cold run before them); "
-                           "cache_cold = the first open, which builds it")
+        results["note"] = ("runs = in process, warm cache (the cache built by the cold run "
+                           "before them), from PlannerApp() with the imports already done; "
+                           "cache_cold = the first open, which builds it; launch = from "
+                           "starting the command to the first rows on screen, warm cache "
+                           "(module docstring)")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")

@@ -25,7 +25,12 @@ def run(args: argparse.Namespace) -> int:
         print("mjplan: the TUI needs a terminal (stdin and stdout); without one use "
               "`mjplan summary`, `mjplan size` or `mjplan report`", file=sys.stderr)
         return 2
+    # The dataset opens and the first page is read in a thread while Textual loads: started
+    # before importing the app (planner.tui.data imports no Textual).
+    from planner.tui.data import Opening
+
+    opening = Opening(args.data, args.cache)
     from planner.tui.app import PlannerApp
 
-    PlannerApp(url=args.data, cache=args.cache).run()
+    PlannerApp(url=args.data, cache=args.cache, opening=opening).run()
     return 0

@@ -72,11 +72,14 @@ class PlannerApp(App[None]):
     VIEW_ORDER: ClassVar[tuple[str, ...]] = ("jobs", "distributions", "sizing")
 
     def __init__(self, url: str | None = None, output_dir: str | None = None,
-                 cache: CacheMode = "off") -> None:
+                 cache: CacheMode = "off", opening: data.Opening | None = None) -> None:
         super().__init__()
         self.url = url
         #: How the dataset is opened: through the local cache ("on"), anew, or without it.
         self.cache_mode: CacheMode = cache
+        #: The dataset being opened (and its first page read) since before the app was made,
+        #: by `mjplan tui`; None: the app opens it.
+        self.opening = opening
         #: The folder `w` (fleet request) and `e` (CSV) offer to write to; None: the user's
         #: documents folder, else the current one.
         self.output_dir = output_dir
@@ -89,7 +92,8 @@ class PlannerApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="dataset")
     def open_dataset(self) -> None:
         try:
-            ds = data.open_dataset(self.url, self.cache_mode)
+            ds = (self.opening.dataset() if self.opening is not None
+                  else data.open_dataset(self.url, self.cache_mode))
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the app
             self.post_message(QueryFailed("dataset", describe(exc)))
             return

@@ -8,7 +8,9 @@ worker threads, each on its own DuckDB cursor (`Dataset.cursor()`), never on the
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,11 @@ _ORDER = {
 }
 
 
+#: Rows of the jobs list fetched per query: a few screens' worth, small enough to arrive in
+#: milliseconds.
+PAGE_SIZE = 200
+
+
 def describe_source(url: str | None) -> str:
     """What the header says is open: the URL, or "embedded data"."""
     return url or "embedded data"
@@ -42,6 +49,56 @@ def open_dataset(url: str | None, cache: CacheMode = "off") -> Dataset:
     from planner.dataset import open_dataset as _open
 
     return _open(url, cache=cache)
+
+
+class Opening:
+    """The dataset opened, then the Jobs view's first page read, in a thread of its own.
+
+    `mjplan tui` starts one before it imports Textual, so the dataset opens and the first page
+    is read while Textual loads and draws the start screen (DuckDB's work runs beside it on the
+    other core) instead of after. The app then takes the dataset from here, and the Jobs view
+    its first page (the default selection, first PAGE_SIZE rows) once; any other page, or this
+    one if reading it failed, is queried as usual. Queries stay off the UI thread.
+    """
+
+    def __init__(self, url: str | None, cache: CacheMode = "off") -> None:
+        self.url = url
+        self.cache: CacheMode = cache
+        self._dataset: Future[Dataset] = Future()
+        self._page: Future[list[dict[str, Any]]] = Future()
+        self._page_taken = False
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="mjplan-opening", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            ds = open_dataset(self.url, self.cache)
+        except Exception as exc:  # noqa: BLE001 - the app shows it, as its own open would
+            self._dataset.set_exception(exc)
+            self._page.set_exception(exc)
+            return
+        self._dataset.set_result(ds)
+        try:
+            self._page.set_result(attempts_page(ds, JobsQuery(), offset=0, limit=PAGE_SIZE))
+        except Exception as exc:  # noqa: BLE001 - the view queries it again and shows that
+            self._page.set_exception(exc)
+
+    def dataset(self) -> Dataset:
+        """The opened dataset (waits for it); raises what opening it raised."""
+        return self._dataset.result()
+
+    def take_first_page(self, query: JobsQuery, offset: int,
+                        limit: int) -> list[dict[str, Any]] | None:
+        """The rows read ahead if they are that page (the default selection's first), the
+        first time only (waits for them); None otherwise, or if reading them failed."""
+        with self._lock:
+            if self._page_taken or (query, offset, limit) != (JobsQuery(), 0, PAGE_SIZE):
+                return None
+            self._page_taken = True
+        try:
+            return self._page.result()
+        except Exception:  # noqa: BLE001 - queried again by the caller, which shows the error
+            return None
 
 
 @contextmanager

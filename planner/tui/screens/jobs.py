@@ -41,8 +41,8 @@ from planner.tui.query_state import (
 from planner.tui.widgets.attempts_table import AttemptsTable
 from planner.tui.widgets.filter_bar import FilterBar
 
-#: Rows fetched per query: a few screens' worth, small enough to arrive in milliseconds.
-PAGE_SIZE = 200
+#: Rows fetched per query (data.PAGE_SIZE: the first page may be read before Textual loads).
+PAGE_SIZE = data.PAGE_SIZE
 #: Fetch the next page when the cursor is this close to the last loaded row: half a page, so
 #: a page that takes a second or two (10M rows) is usually in before the cursor gets there.
 PREFETCH_ROWS = 100
@@ -133,10 +133,15 @@ class JobsScreen(Screen[None]):
             if total is None:
                 total = data.count_attempts(ds, query, newest)
             offset = max(0, total - PAGE_SIZE)
+        # The first page of the default selection may have been read while the app started.
+        opening: data.Opening | None = getattr(self.app, "opening", None)
+        ahead = opening.take_first_page(query, offset, limit) if (
+            opening is not None and place == "after") else None
         page = post_result(self, "jobs", lambda: AttemptsPage(
             generation, offset,
-            data.attempts_page(ds, query, offset=offset, limit=limit, newest=newest), total,
-            place,
+            ahead if ahead is not None else data.attempts_page(
+                ds, query, offset=offset, limit=limit, newest=newest),
+            total, place,
         ))
         # A newer selection replaced this one while the page was read: skip its count.
         if page and offset == 0 and total is None and not get_current_worker().is_cancelled:

@@ -127,6 +127,16 @@ class AttemptsTable(DataTable[Any]):
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add attempt rows (dicts of dataset columns) after the loaded ones."""
         rows = list(rows)
+        if not self.attempts:
+            # The Resize that fits the columns to the table may not have come yet (a page read
+            # ahead, data.Opening, arrives that soon): fit them now to the table's width, or
+            # the screen's before the first layout (the jobs table spans it), rather than draw
+            # the rows twice. on_resize corrects a wrong guess.
+            layout = jobs_columns.jobs_layout(self.size.width or self.app.size.width)
+            if layout != self.layout_form:
+                self.layout_form = layout
+                super().clear(columns=True)
+                self._add_columns()
         if self.id_prefix is None:
             self.id_prefix = jobs_columns.job_id_prefix(r.get("job_id") for r in rows)
         for row in rows:
