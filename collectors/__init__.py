@@ -19,9 +19,11 @@ from __future__ import annotations
 import importlib
 import sys
 import types
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing is not imported at run time (see collectors.commands.run)
 if TYPE_CHECKING:
+    from typing import Any
+
     from collectors.attempt import Attempt, attempt, start_attempt
     from collectors.host import HostMetrics, get_host_metrics
     from collectors.probe import MediaInfo, ProbeError, probe_media_info

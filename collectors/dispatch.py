@@ -16,7 +16,10 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import NoReturn
+
+TYPE_CHECKING = False  # typing is not imported at run time (see collectors.commands.run)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: The distribution both commands come from (pyproject.toml), for `--version`.
 DISTRIBUTION = "mediajobs-capacity"

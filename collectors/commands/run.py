@@ -54,10 +54,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
+# Before the job starts this module has only the standard library modules above loaded (no
+# typing, no pathlib: a few ms each of every job's start); the rest is imported while it runs.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class _Sampler(Protocol):
+        def sample_now(self, at: float | None = None) -> None: ...
+
     from collectors.attempt import Attempt
     from collectors.sampler import TreeSampler
     from collectors.sink import Sink
@@ -76,10 +82,6 @@ NOT_STARTED = 127
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
-class _Sampler(Protocol):
-    def sample_now(self, at: float | None = None) -> None: ...
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--job-type", required=True, help="one of the MediaJobs job types")
     parser.add_argument("--job-id", required=True, help="the MediaJob's id")
@@ -91,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "primary one to probe)")
     parser.add_argument("--output", metavar="PATH|s3://bucket/key",
                         help="the produced file, for its size")
-    parser.add_argument("--manifest", type=Path, metavar="FILE",
+    parser.add_argument("--manifest", metavar="FILE",
                         help="attempt manifest JSON to merge `metrics` and `ffmpegCommands` into")
     parser.add_argument("--sample-interval", type=float, metavar="S",
                         help="seconds between CPU/memory samples "
@@ -101,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker-slots", type=int, metavar="N",
                         help="attempts this worker runs at once, recorded as worker_slots "
                         "(default: MEDIAJOB_WORKER_SLOTS)")
-    parser.add_argument("--commands-file", type=Path, metavar="FILE",
+    parser.add_argument("--commands-file", metavar="FILE",
                         help="JSON list of argument lists, run in order before the `--` command")
     parser.add_argument(PHASE, dest="phase", metavar="NAME",
                         help="time the first command as this phase of the attempt (download, "
@@ -383,7 +385,7 @@ def close_sink(sink: Sink, timeout: float) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        commands = parse_phased_commands_file(args.commands_file.read_text(encoding="utf-8")) \
+        commands = parse_phased_commands_file(_read_text(args.commands_file)) \
             if args.commands_file else []
         after = split_phased_commands(args.argv, getattr(args, "phase", None))
         if getattr(args, "phase", None) and not after:
@@ -584,12 +586,19 @@ def _spool_only_sink(url: str | None) -> SpoolOnlySink | None:
         return None
 
 
-def _write_manifest(path: Path, metrics: dict[str, Any], row: dict[str, Any]) -> None:
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _write_manifest(path: str, metrics: dict[str, Any], row: dict[str, Any]) -> None:
+    from pathlib import Path
+
     from collectors.manifest import update_manifest
 
     job = {"attemptId": row["attempt_id"], "jobId": row["job_id"], "jobType": row["job_type"],
            "attemptNumber": row["attempt_number"]}
     try:
-        update_manifest(path, metrics, row["ffmpeg_commands"] or [], job)
+        update_manifest(Path(path), metrics, row["ffmpeg_commands"] or [], job)
     except (ValueError, OSError) as exc:  # the job's exit code stands; say what went wrong
         log.error("manifest %s not updated: %s", path, exc)
