@@ -6,7 +6,8 @@ FOLDER holds one result per view, named after the view: `sizing_window.csv` or
 `<table>_sizing_window.csv` (Athena's CSV with a header; `.csv.gz`, `.parquet`, or a folder of
 part files as Spark writes them, are read too). The figures go through the planner's own
 functions (planner.throughput.outcomes_of, most_common_slots, planner.demand.HourlyArrivals,
-planner.arrivals.burstiness_of_counts, planner.service_times.sample_of), so what differs from
+planner.arrivals.burstiness_of_counts, planner.service_times.sample_of; the density levels as
+planner.density.measure_levels gives them), so what differs from
 sizing on the dataset is only what the engine computed differently (planner.sizing_views).
 A missing file or column, or a value of the wrong type, is a PlannerError of one line.
 """
@@ -20,7 +21,7 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from planner.throughput import (
     outcomes_of,
 )
 
+if TYPE_CHECKING:
+    import polars as pl
+
 #: The columns each view's result must have.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "sizing_window": ("first_start", "last_start", "start_at", "end_at", "window_hours"),
@@ -50,6 +54,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                            "max_concurrency", "level", "level_seconds"),
     "sizing_samples": ("instance_type", "job_type", "pick", "wall_s", "input_s"),
     "sizing_arrivals": ("minute_index", "jobs"),
+    "sizing_density": ("instance_type", "job_type", "running", "source", "attempts", "wall_ms",
+                       "media_s", "media_wall_ms"),
 }
 _SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
@@ -226,6 +232,33 @@ def _samples(r: _Result) -> dict[tuple[str, str], ServiceSample]:
     return out
 
 
+def _density(r: _Result) -> pl.DataFrame:
+    """planner.density.measure_levels' frame from the view's sums per source (empty when no
+    attempt recorded `host_running_at_start`, as on a dataset)."""
+    import polars as pl
+
+    acc: dict[tuple[str, str, int], list[Any]] = {}
+    for i in range(len(r.rows)):
+        key = (r.text(i, "instance_type"), r.text(i, "job_type"), r.integer(i, "running"))
+        media, media_wall = r.number(i, "media_s", null=True), r.integer(i, "media_wall_ms",
+                                                                           null=True)
+        a = acc.setdefault(key, [0, 0, None, None, set()])
+        a[0] += r.integer(i, "attempts")
+        a[1] += r.integer(i, "wall_ms")
+        if media is not None:
+            a[2] = (a[2] or 0.0) + media
+        if media_wall is not None:
+            a[3] = (a[3] or 0) + media_wall
+        a[4].add(r.text(i, "source"))
+    rows = [(it, jt, k, n, wall / 1000, media, None if mw is None else mw / 1000,
+             "+".join(sorted(src)))
+            for (it, jt, k), (n, wall, media, mw, src) in sorted(acc.items())]
+    return pl.DataFrame(rows, orient="row", schema={
+        "instance_type": pl.String, "job_type": pl.String, "running": pl.Int64,
+        "attempts": pl.Int64, "wall_s": pl.Float64, "media_s": pl.Float64,
+        "media_wall_s": pl.Float64, "source": pl.String})
+
+
 def _rows(r: _Result, cols: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
     """Each row's values of (column, kind) with kind 'str', 'str?', 'int', 'float'."""
     out = []
@@ -282,5 +315,5 @@ def load_results(folder: str | Path, prices: PriceTable, source: str = "") -> Si
         samples=_samples(res["sizing_samples"]),
         burstiness=burstiness_of_counts(per_bin, max(1, int((end - start).total_seconds()
                                                              // 3600))),
-        start=start)
+        start=start, density_levels=_density(res["sizing_density"]))
 

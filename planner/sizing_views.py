@@ -21,7 +21,9 @@ start, as planner.demand.window_bounds; the window's length is given to `mjplan 
   out of the levels);
 - `_sizing_samples`: up to planner.service_times.PER_GROUP service times per instance type x
   job type, the first by the md5 of the attempt id (the planner picks the same ones);
-- `_sizing_arrivals`: first attempts per minute of the window (planner.arrivals.burstiness).
+- `_sizing_arrivals`: first attempts per minute of the window (planner.arrivals.burstiness);
+- `_sizing_density`: per instance type x job type x attempts running on the host at the start
+  x source, the sums of planner.density.measure_levels (for `--slots best`).
 
 Exact but for two things: Athena and Trino read timestamps to the millisecond (Spark and the
 planner to the microsecond), so their interval lengths are the planner's on times cut to the
@@ -34,6 +36,7 @@ from __future__ import annotations
 from collectors.schema import SOURCE_SQL
 from planner.arrivals import BIN_S
 from planner.ddl import Engine, Target
+from planner.density import UNKNOWN_TYPE
 from planner.queries import KNOWN_INPUT, MEASURED_WALL
 from planner.service_times import PER_GROUP, SAMPLE_ORDER
 from planner.slots import MIN_OVERLAP_S
@@ -45,7 +48,7 @@ TICKS_PER_S: dict[Engine, int] = {"athena": 1000, "trino": 1000, "spark": 1_000_
 #: The result of each view, by the view's suffix, in the order the views are created.
 PARTS: tuple[str, ...] = ("sizing_window", "sizing_demand", "sizing_outcomes", "sizing_sources",
                           "sizing_worker_slots", "sizing_concurrency", "sizing_samples",
-                          "sizing_arrivals")
+                          "sizing_arrivals", "sizing_density")
 
 
 def ticks(engine: Engine, start: str, end: str) -> str:
@@ -196,7 +199,22 @@ FROM (
 GROUP BY minute_index"""
 
 
+def density_view(t: Target) -> str:
+    # Whole milliseconds summed as integers, so the converter's sum over sources is exact.
+    return f"""CREATE OR REPLACE VIEW {t.name('_sizing_density')} AS
+SELECT coalesce(instance_type, '{UNKNOWN_TYPE}') AS instance_type, job_type,
+  host_running_at_start AS running, {SOURCE_SQL} AS source,
+  count(*) AS attempts,
+  sum(duration_ms) AS wall_ms,
+  sum(CASE WHEN {KNOWN_INPUT} THEN input_duration_seconds END) AS media_s,
+  sum(CASE WHEN {KNOWN_INPUT} THEN duration_ms END) AS media_wall_ms
+{_windowed(t, f"status = 'succeeded' AND {MEASURED_WALL} AND host_running_at_start >= 1")}
+GROUP BY coalesce(instance_type, '{UNKNOWN_TYPE}'), job_type, host_running_at_start,
+  {SOURCE_SQL}"""
+
+
 def sizing_views_sql(t: Target) -> list[str]:
     """The sizing views, in creation order (after planner.ddl's), without trailing semicolons."""
     return [window_view(t), demand_view(t), outcomes_view(t), sources_view(t),
-            worker_slots_view(t), concurrency_view(t), samples_view(t), arrivals_view(t)]
+            worker_slots_view(t), concurrency_view(t), samples_view(t), arrivals_view(t),
+            density_view(t)]

@@ -17,10 +17,12 @@ from typing import Any
 import duckdb
 import numpy as np
 import pytest
+from polars.testing import assert_frame_equal
 
 from planner import ddl
 from planner.cli import main as mjplan
 from planner.dataset import default_data_url, open_dataset
+from planner.density import measure_levels
 from planner.prices import load_prices
 from planner.queries import connection_of
 from planner.service_times import PER_GROUP, measure_service_samples
@@ -199,10 +201,17 @@ def test_embedded_results_size_as_the_dataset(
         assert _close(g.busy_seconds, c.busy_seconds), t
         assert len(g.level_seconds) == len(c.level_seconds), t
         assert all(map(_close, g.level_seconds, c.level_seconds)), t
+    # The packing densities (--slots best) are the planner's sums.
+    levels = measure_levels(open_dataset(default_data_url()), since=inputs.start)
+    assert inputs.density_levels is not None and levels.height > 0
+    assert_frame_equal(inputs.density_levels, levels, rel_tol=1e-12)
     from_data = copy.deepcopy(embedded_sizing)
     from_views = size_json(capsys, "--inputs", str(embedded[engine]), "--no-replay")
     if TICKS_PER_S[engine] == 1_000_000:
         assert from_views == from_data
+        assert (size_json(capsys, "--inputs", str(embedded[engine]), "--no-replay",
+                          "--slots", "best")
+                == size_json(capsys, "--no-cache", "--no-replay", "--slots", "best"))
         return
     # Milliseconds: the busy seconds (so the mean concurrency in the throughput table) move
     # in the 8th digit; every instance count, cost and wait is the dataset's.
