@@ -618,3 +618,21 @@ def test_a_chain_whose_first_command_ends_during_the_set_up(
                                                  "other"))
     assert abs(phases - row["duration_ms"]) <= 3
     assert row["ffmpeg_commands"] == ["true", "sleep 0.2"]
+
+
+def test_the_quick_exit_keeps_the_row_the_log_and_the_registry(
+        tmp_path: Path, media: dict[str, Path]) -> None:
+    # `mjcollect run` ends without the interpreter's teardown: what it wrote, logged and
+    # registered must all be settled by then.
+    bad_manifest = tmp_path / "not-a-file"
+    bad_manifest.mkdir()
+    for i in range(2):
+        proc, _, _ = mjcollect_process(
+            tmp_path, "--job-type", "upload_thumb_v1", "--job-id", f"J-19-{i}", "--input",
+            str(media["video"]), "--manifest", str(bad_manifest), "--", "true")
+        assert proc.returncode == 0
+        assert f"manifest {bad_manifest} not updated" in proc.stderr  # logged, flushed
+    rows = sorted(read_rows(tmp_path / "ds"), key=lambda r: r["job_id"])
+    assert [r["job_id"] for r in rows] == ["J-19-0", "J-19-1"]
+    # The first run's registry entry was released: the second saw itself alone.
+    assert [r["host_running_at_start"] for r in rows] == [1, 1]
