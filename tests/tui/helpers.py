@@ -9,11 +9,13 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from textual import events
 from textual.app import App
 from textual.coordinate import Coordinate
+from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import JobsScreen
@@ -76,6 +78,27 @@ def screen_lines(app: App[Any]) -> list[str]:
             line = line.ljust(round(x / 12.2)) + text
         shown.append(line.replace("\xa0", " "))
     return shown
+
+
+async def type_keys(pilot: Pilot[Any], *keys: str) -> None:
+    """`pilot.press(*keys)`, the characters typed into an Input without an idle wait after each.
+
+    press waits for the app to go idle after every key (two 20 ms sleeps at least, about 0.1 s a
+    key): a 30-character line took 3-4 s to type. A printable character typed into the Input that
+    has focus is handled by that Input alone (inserted, stopped: no binding, no focus or screen
+    change), so those keys are posted at once, as the same Key events press makes, in the same
+    order, to the same queue. Any other key (backspace, enter: bindings, run when the key has
+    bubbled up to the app), any key while no Input has focus, and the last key go through
+    press, which waits until every event was handled.
+    """
+    app = pilot.app
+    for key in keys[:-1]:
+        if len(key) == 1 and key.isprintable() and isinstance(app.focused, Input):
+            name = key if key.isalnum() else _character_to_key(key)
+            app.post_message(events.Key(name, key))
+        else:
+            await pilot.press(key)
+    await pilot.press(*keys[-1:])
 
 
 def jobs_shown(app: PlannerApp) -> bool:

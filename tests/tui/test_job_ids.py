@@ -14,7 +14,7 @@ from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import TEST_DATA_URL, wait_for
-from tests.tui.helpers import jobs_screen, screen_lines, table_rows
+from tests.tui.helpers import jobs_screen, screen_lines, table_rows, type_keys
 
 #: The minutes the embedded data's measured attempts (`mjcollect demo`) were taken in.
 MEASURED = "2026-11-25 20:38..2026-11-25 20:43"
@@ -37,7 +37,7 @@ async def test_measured_job_ids_differ_at_80_columns(dataset: Any) -> None:
         await wait_for(pilot, lambda: settled(app))
         screen = jobs_screen(app)
         generation = screen.generation
-        await pilot.press("R", "ctrl+u", *MEASURED, "enter")
+        await type_keys(pilot, "R", "ctrl+u", *MEASURED, "enter")
         await wait_for(pilot, lambda: screen.generation > generation and settled(app))
         rows = [r for r in screen_lines(app) if "…" in r and ":" in r[:6]]
         ids = [r.split()[1] for r in rows]

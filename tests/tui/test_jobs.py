@@ -22,6 +22,7 @@ from tests.tui.helpers import (
     static_text,
     table_keys,
     table_rows,
+    type_keys,
 )
 
 
@@ -141,7 +142,7 @@ async def test_search_by_job_id_shows_its_attempts(dataset: Any) -> None:
         screen = jobs_screen(app)
         # The table shows ids cut short, so the start of an id is enough.
         prefix = job_id[:8]
-        await pilot.press("slash", *prefix, "enter")
+        await type_keys(pilot, "slash", *prefix, "enter")
         await wait_for(pilot, lambda: jobs_ready(app) and screen.query_state.search == prefix)
         table = screen.query_one(AttemptsTable)
         expected = queries.list_attempts(dataset, job_id=job_id)

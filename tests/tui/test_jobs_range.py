@@ -21,7 +21,14 @@ from planner.tui.app import PlannerApp
 from planner.tui.screens.jobs import PAGE_SIZE, JobsScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import wait_for
-from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys, utc
+from tests.tui.helpers import (
+    jobs_screen,
+    screen_lines,
+    static_text,
+    table_keys,
+    type_keys,
+    utc,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,7 @@ async def jobs_view(
 
 async def type_range(pilot: Pilot[Any], text: str) -> None:
     """`R`, the text (replacing what the line holds), enter."""
-    await pilot.press("R", "ctrl+u", *text, "enter")
+    await type_keys(pilot, "R", "ctrl+u", *text, "enter")
 
 
 async def load_all(pilot: Pilot[Any], screen: JobsScreen) -> None:

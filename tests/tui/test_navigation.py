@@ -17,7 +17,7 @@ from planner.tui.screens.save_path import SavePathScreen, check_save_path, defau
 from planner.tui.screens.sizing import SizingScreen
 from planner.tui.widgets.attempts_table import AttemptsTable
 from tests.tui.conftest import TEST_DATA_URL, open_view, wait_for
-from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys
+from tests.tui.helpers import jobs_screen, screen_lines, static_text, table_keys, type_keys
 
 
 def _ready(app: PlannerApp) -> bool:
@@ -109,7 +109,7 @@ async def test_search_any_piece_any_case_and_escape_clears_it(dataset: Any) -> N
         screen = jobs_screen(app)
         everything = screen.total
         for text in ("HEVC", "ip-10-3-", "exited with code"):
-            await pilot.press("slash", *text, "enter")
+            await type_keys(pilot, "slash", *text, "enter")
 
             def searched(t: str = text) -> bool:
                 return _ready(app) and screen.query_state.search == t

@@ -41,6 +41,7 @@ from tests.tui.helpers import (
     static_text,
     table_keys,
     table_rows,
+    type_keys,
 )
 
 
@@ -297,7 +298,7 @@ async def test_fleet_inputs_say_how_to_leave_them() -> None:
 async def _type_into(pilot: Pilot[Any], box: Input, text: str) -> None:
     """Click the input, delete what it holds and type `text`, key by key, as a user would."""
     await pilot.click(f"#{box.id}")
-    await pilot.press("end", *["backspace"] * len(box.value), *text)
+    await type_keys(pilot, "end", *["backspace"] * len(box.value), *text)
     assert box.value == text
 
 
