@@ -10,6 +10,8 @@ more slots than a lightly loaded fleet keeps busy.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,26 @@ def measured(world: World, tmp: Path, seed: int = 1, hours: int = HOURS) -> Sizi
     return load_sizing_inputs(open_dataset(str(tmp)), prices=PRICES)
 
 
+@functools.cache
+def _truth(world: World, hours: int, seed: int) -> tuple[queue_sim.Job, ...]:
+    """true_jobs, drawn once per (world, hours, seed): the bursty thumbnails' truth is ~290,000
+    jobs, several seconds to draw, and every run of `check` on that world judges on this draw."""
+    return tuple(true_jobs(world, hours, seed=seed))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_truths() -> Iterator[None]:
+    """The draws are kept for this module only (the largest holds ~100 MB)."""
+    yield
+    _truth.cache_clear()
+
+
+def fresh_truth(world: World, hours: int, seed: int) -> list[queue_sim.Job]:
+    """The draw's jobs, not yet served, for one simulation (run_queue writes each job's wait)."""
+    return [queue_sim.Job(j.arrived, j.hour, j.service, j.failures)
+            for j in _truth(world, hours, seed)]
+
+
 def check(inputs: SizingInputs, world: World, target_s: float) -> None:
     """Size `inputs` for a p95 wait of `target_s`; the fleet, run on a fresh draw of `world`
     (twice as many hours as the data), meets it in 95 % of the hours, one instance fewer not."""
@@ -59,7 +81,7 @@ def check(inputs: SizingInputs, world: World, target_s: float) -> None:
     hours = 2 * t.hours  # a fresh draw twice as long as the data: the truth, not the sample
 
     def run(instances: int) -> tuple[bool, int]:
-        return queue_sim.simulate(lambda: true_jobs(world, hours, seed=99), instances * t.slots,
+        return queue_sim.simulate(lambda: fresh_truth(world, hours, 99), instances * t.slots,
                                   hours, target_s)
 
     met, ok_hours = run(n)
@@ -91,11 +113,11 @@ def test_thumbnail_lane(mixed: SizingInputs) -> None:
     assert jobs > 1000 and over <= 0.05 and wait <= target
     thumbs_only = World(tuple(k for k in MIXED.kinds if k.job_type == THUMB), 3, 6)
     hours = 2 * t.hours
-    met, _ = queue_sim.simulate(lambda: true_jobs(thumbs_only, hours, seed=98), t.thumb_slots,
+    met, _ = queue_sim.simulate(lambda: fresh_truth(thumbs_only, hours, 98), t.thumb_slots,
                                 hours, target)
     assert met
     if t.thumb_slots > 1:
-        fewer, _ = queue_sim.simulate(lambda: true_jobs(thumbs_only, hours, seed=98),
+        fewer, _ = queue_sim.simulate(lambda: fresh_truth(thumbs_only, hours, 98),
                                       t.thumb_slots - 1, hours, target)
         assert not fewer
 
@@ -106,16 +128,27 @@ def test_mixed_world_from_ten_seconds_to_ten_minutes(mixed: SizingInputs, target
     check(mixed, MIXED, target_s)
 
 
+@pytest.fixture(scope="module")
+def thumbs(tmp_path_factory: pytest.TempPathFactory) -> SizingInputs:
+    """Four days of the bursty thumbnails (made once: ~150,000 rows), read by both targets."""
+    return measured(THUMBS, tmp_path_factory.mktemp("thumbs"), hours=96)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("target_s", [20.0, 60.0])
-def test_bursty_thumbnails(tmp_path: Path, target_s: float) -> None:
+def test_bursty_thumbnails(thumbs: SizingInputs, target_s: float) -> None:
     # Not 10 s: there 2 instances meet the target in 92-93 % of the hours of the truth, so
     # close to the 95 % asked that a few days of data decide it by chance (2 or 3 instances
     # by the draw; docs/sizing.md, "Limits").
-    check(measured(THUMBS, tmp_path, hours=96), THUMBS, target_s)
+    check(thumbs, THUMBS, target_s)
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> SizingInputs:
+    return measured(EXPORTS, tmp_path_factory.mktemp("exports"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target_s", [60.0, 600.0])
-def test_long_exports(tmp_path: Path, target_s: float) -> None:
-    check(measured(EXPORTS, tmp_path), EXPORTS, target_s)
+def test_long_exports(exports: SizingInputs, target_s: float) -> None:
+    check(exports, EXPORTS, target_s)
