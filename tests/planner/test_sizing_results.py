@@ -281,15 +281,18 @@ def test_results_as_parquet_and_spark_part_folders(
     assert size_json(capsys, "--inputs", str(saved), "--no-replay") == want
 
 
-def test_window_of_the_views_is_the_planners() -> None:
-    """A window shorter than the data: the views' bounds are planner.demand's."""
+def test_window_of_the_views_is_the_planners(tmp_path: Path) -> None:
+    """A window shorter than the data: the views' bounds are planner.demand's (whole hours
+    back from the hour of the last start)."""
     from planner.demand import load_hourly_arrivals
 
-    con, target = duckdb_of("spark", default_data_url(), window_hours=30)
+    write_rows([attempt(job_type=EXPORT, start_s=h * 3600, wall_s=60) for h in (0, 40, 50.5)],
+               tmp_path)
+    con, target = duckdb_of("athena", str(tmp_path), window_hours=30)
     row = con.execute(f"SELECT start_at, end_at, window_hours FROM {target.name()}_sizing_window"
                       ).fetchone()
-    bounds = load_hourly_arrivals(open_dataset(default_data_url())).bounds(
-        dt.timedelta(hours=30))
+    bounds = load_hourly_arrivals(open_dataset(str(tmp_path))).bounds(dt.timedelta(hours=30))
+    assert bounds == (T0 + dt.timedelta(hours=20), T0 + dt.timedelta(hours=50))
     assert row == (*bounds, 30)
 
 
