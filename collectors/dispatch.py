@@ -2,7 +2,9 @@
 
 A subcommand is a module exposing `HELP` (one line), `add_arguments(parser)` and
 `run(args) -> int` (the exit code), and optionally `LOG_LEVEL` (its default logging level,
-e.g. WARNING for a wrapper whose stderr is someone else's). Modules keep heavy imports inside
+e.g. WARNING for a wrapper whose stderr is someone else's) and `CONFIGURES_LOGGING = True`
+(then it calls `args.configure_logging()` itself before its first log line: `mjcollect run`
+starts the job before logging is even imported). Modules keep heavy imports inside
 `run`, so `--help` stays instant. This lives in `collectors` because `planner` may import
 `collectors`, not the reverse.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -72,6 +73,17 @@ def version() -> str:
         return "unknown"
 
 
+def configure_logging(prog: str, level: int, *, verbose: bool) -> None:
+    """Log lines as `prog: LEVEL message` on stderr, from `level` up (DEBUG when `verbose`)."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose else level,
+                        format=f"{prog}: %(levelname)s %(message)s")
+    if not verbose:
+        # botocore says at INFO where it found credentials and endpoints, on every run.
+        logging.getLogger("botocore").setLevel(logging.WARNING)
+
+
 def build_parser(
     prog: str, description: str, subcommands: Mapping[str, str]
 ) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -98,7 +110,7 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     default_command: str | None = None,
-    log_level: int = logging.INFO,
+    log_level: int = 20,  # logging.INFO (logging is imported when logging is set up)
     user_errors: tuple[type[Exception], ...] = (),
     lazy: bool = False,
 ) -> int:
@@ -123,13 +135,10 @@ def main(
         sub = args._subparsers.get(args.command, parser) if args.command else parser
         sub.error(f"unrecognized arguments: {' '.join(unknown)}")
     module = modules.get(args.command) if args.command else None
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(module, "LOG_LEVEL", log_level),
-        format=f"{prog}: %(levelname)s %(message)s",
-    )
-    if not args.verbose:
-        # botocore says at INFO where it found credentials and endpoints, on every run.
-        logging.getLogger("botocore").setLevel(logging.WARNING)
+    level = getattr(module, "LOG_LEVEL", log_level)
+    args.configure_logging = lambda: configure_logging(prog, level, verbose=args.verbose)
+    if not getattr(module, "CONFIGURES_LOGGING", False):
+        args.configure_logging()
     if args.command is None:
         parser.print_help()
         return 2

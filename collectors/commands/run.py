@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -59,6 +58,7 @@ from collections.abc import Callable, Mapping, Sequence
 # typing, no pathlib: a few ms each of every job's start); the rest is imported while it runs.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
     from typing import Any, Protocol
 
     class _Sampler(Protocol):
@@ -71,9 +71,16 @@ if TYPE_CHECKING:
 HELP = "run a command (e.g. ffmpeg) as one measured attempt; its exit code is passed through"
 #: Warnings only: the wrapped command's stderr is the worker's log, and off EC2 every run would
 #: otherwise add a line about IMDS not answering (`-v` shows it).
-LOG_LEVEL = logging.WARNING
+LOG_LEVEL = 30  # logging.WARNING
+#: Logging is set up (and imported) once the first command has started (collectors.dispatch).
+CONFIGURES_LOGGING = True
 
-log = logging.getLogger("collectors.run")
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("collectors.run")
 
 THEN = "--then"
 PHASE = "--phase"
@@ -356,7 +363,7 @@ class SpoolOnlySink:
             self.spool.write(validate_row(row))
             self.rows += 1
         except Exception as exc:  # the job's exit code must stand whatever happens here
-            log.error("metrics row not spooled: %s", exc)
+            _log().error("metrics row not spooled: %s", exc)
 
     def flush(self, timeout: float | None = None) -> bool:
         return False  # uploading is the detached flush's work
@@ -374,11 +381,11 @@ def close_sink(sink: Sink, timeout: float) -> bool:
     try:
         done = sink.flush(timeout)
     except Exception:  # the sink promises not to raise; if it does, say so and go on
-        log.exception("flushing the metrics sink failed")
+        _log().exception("flushing the metrics sink failed")
         done = False
     sink.close(timeout=max(0.0, deadline - time.monotonic()))
     if not done:
-        log.warning("rows not uploaded yet; they stay in the spool (see `mjcollect status`, "
+        _log().warning("rows not uploaded yet; they stay in the spool (see `mjcollect status`, "
                     "`mjcollect flush`)")
     return done
 
@@ -424,8 +431,6 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
     set-up, as the later commands do; so does one whose `--input`s are not all there yet
     (something fetches or makes them: probed once there, not half-written).
     """
-    from collectors import config  # light: os and logging
-
     if args.sample_interval is not None and not args.sample_interval > 0:
         print(f"mjcollect run: --sample-interval: must be > 0, got {args.sample_interval!r}",
               file=sys.stderr)
@@ -438,9 +443,15 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
         print("mjcollect run: --worker-slots must be >= 1", file=sys.stderr)
         return 2
     phased = [c if isinstance(c, tuple) else (None, c) for c in commands]
-    measuring = config.metrics_enabled()
-    early = not measuring or (phased[0][0] != DOWNLOAD and all(map(_there, args.input)))
+    early = phased[0][0] != DOWNLOAD and all(map(_there, args.input))
     first = Launched(phased[0][1]) if early else None
+    # Only now: logging and the configuration (a bad MEDIAJOB_* value is logged).
+    configure = getattr(args, "configure_logging", None)
+    if configure is not None:
+        configure()
+    from collectors import config
+
+    measuring = config.metrics_enabled()
     measured: _Measured | None = None
     if measuring:
         # The thread noting the first command's exit needs the GIL to read the clock: asked
@@ -451,7 +462,7 @@ def run_attempt(args: argparse.Namespace, commands: Sequence[Phased | list[str]]
         try:
             measured = _set_up(args, first)
         except Exception as exc:  # the job runs on without its row; say why
-            log.error("metrics not recorded: set-up failed: %s: %s", type(exc).__name__, exc)
+            _log().error("metrics not recorded: set-up failed: %s: %s", type(exc).__name__, exc)
         finally:
             sys.setswitchinterval(switch)
     set_up_done = time.perf_counter()
@@ -601,4 +612,4 @@ def _write_manifest(path: str, metrics: dict[str, Any], row: dict[str, Any]) -> 
     try:
         update_manifest(Path(path), metrics, row["ffmpeg_commands"] or [], job)
     except (ValueError, OSError) as exc:  # the job's exit code stands; say what went wrong
-        log.error("manifest %s not updated: %s", path, exc)
+        _log().error("manifest %s not updated: %s", path, exc)

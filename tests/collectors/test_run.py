@@ -497,8 +497,8 @@ def mjcollect_process(tmp_path: Path, *opts: str) -> tuple[subprocess.CompletedP
 def test_the_job_starts_before_the_attempt_machinery_is_imported(
         tmp_path: Path, media: dict[str, Path]) -> None:
     # What the interpreter has loaded when the job's command is started: what parsing the
-    # command line needs, not psutil, the probe, the schema or the spool (they load while the
-    # job runs, and the probe runs then too).
+    # command line needs, not psutil, the probe, the schema, the spool, not even logging,
+    # typing or the configuration (they load while the job runs, and the probe runs then too).
     script = (
         "import json, subprocess, sys\n"
         "seen = []\n"
@@ -522,7 +522,7 @@ def test_the_job_starts_before_the_attempt_machinery_is_imported(
     assert first_argv == ["true"]
     assert {"psutil", "collectors.attempt", "collectors.probe", "collectors.sampler",
             "collectors.schema", "collectors.spool", "collectors.host", "pyarrow", "boto3",
-            "importlib.metadata"} & set(loaded) == set()
+            "importlib.metadata", "logging", "typing", "collectors.config"} & set(loaded) == set()
     assert any(Path(argv[0]).name == "ffprobe" for argv, _ in later)  # probed after it
 
 
