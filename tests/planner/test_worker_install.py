@@ -9,6 +9,7 @@ import pytest
 
 import planner.dataset
 from planner.cli import main
+from tests.rows import row, write
 
 
 def test_a_worker_install_says_which_extra_it_lacks(
@@ -25,6 +26,9 @@ def test_a_worker_install_says_which_extra_it_lacks(
 def test_another_missing_module_is_a_bug_not_a_missing_extra(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # A dataset to read: an empty folder no longer needs pyarrow (a local folder is listed
+    # with os), reading a file does.
+    write(tmp_path, [row()])
     monkeypatch.setitem(sys.modules, "pyarrow.fs", None)
     with pytest.raises(ModuleNotFoundError):
         main(["summary", "--data", str(tmp_path)])
