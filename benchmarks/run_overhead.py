@@ -49,6 +49,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -76,18 +77,25 @@ INSTALLS = {"worker": "", "planner": "[planner]"}
 def install_venv(name: str, extras: str) -> Path:
     """The venv of install `name` for this checkout, in $TMPDIR (outside the checkout: mypy
     and ruff walk benchmarks/), made on first use; this checkout's code reinstalled (not
-    editable) each time. Returns its bin folder."""
+    editable) each time, from a copy (setuptools builds in the source tree: build/,
+    *.egg-info). Returns its bin folder."""
     tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
     venv = Path(tempfile.gettempdir()) / f"mj-bench-{name}-venv-{tag}"
     py = venv / "bin" / "python"
     pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     constraints = ["-c", str(CONSTRAINTS)] if CONSTRAINTS.exists() else []
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([*pip, f"{ROOT}{extras}", *constraints], check=True)
-    # This checkout's code, as a wheel install (compiled .pyc, no editable finder).
-    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True,
-                   cwd=tempfile.gettempdir())
+    with tempfile.TemporaryDirectory(prefix="mj-bench-src-") as tmp:
+        src = Path(tmp)
+        for file in ("pyproject.toml", "README.md"):
+            shutil.copy2(ROOT / file, src / file)
+        for package in ("collectors", "planner"):
+            shutil.copytree(ROOT / package, src / package,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([*pip, f"{src}{extras}", *constraints], check=True, cwd=tmp)
+        # This checkout's code as a wheel install (compiled .pyc, no editable finder).
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(src)], check=True, cwd=tmp)
     return venv / "bin"
 
 
