@@ -8,6 +8,10 @@
   benchmarks/results/jobs_page.json). For the RTF and duration orders
   a page's rows are spread over the whole period, the range prunes nothing, and those calls go
   to `queries.list_attempts` unchanged. If list_attempts adopts the range, this goes away.
+* For the start-time orders, a page within NARROW_MAX_ROWS of the start is first bounded in
+  time by the n-th start (`_narrowed`, a one-column top-N answered from the row groups'
+  min/max), so step 1 orders a few hundred rows instead of all of them: the TUI's first page
+  of 10M cached attempts in 0.08 s instead of 0.5 s (load ~7).
   Filters, order and paging come from `queries.page_query`, so both paths agree by
   construction (tests/tui/test_tui_queries.py).
 
@@ -16,7 +20,8 @@ No Textual here: this is core-side code, called from the TUI's worker threads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Unpack
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from planner import badges
 from planner.queries import AttemptFilters, connection_of, list_attempts, page_query
@@ -33,6 +38,43 @@ _RANGE_COLUMN = {
     "started_at": "started_at",
     "finished_at": "finished_at",
 }
+
+#: Pages ending within this many rows of the start are narrowed first (`_narrowed`); past it
+#: the bound's own query would sort about as many rows as the page query.
+NARROW_MAX_ROWS = 10_000
+
+
+def _narrowed(con: duckdb.DuckDBPyConnection, filters: AttemptFilters, descending: bool,
+              rows: int) -> AttemptFilters:
+    """`filters` with a time bound that keeps every row of the first `rows` of the order by
+    coalesce(started_at, finished_at), and few others.
+
+    Why: step 1 orders by that key and attempt_id, which DuckDB can only do by reading both
+    for every row (10M attempts: 0.4 s under load), whereas the `rows`-th started_at alone is
+    a one-column top-N that DuckDB answers from the row groups' min/max (0.01 s), and a since/
+    until bound is then checked against them too (queries.where_clause). Sound: when T is the
+    `rows`-th newest started_at, at least `rows` attempts have a key (their started_at) >= T,
+    so every attempt among the first `rows` has a key >= T (oldest first: <=, and `until` is
+    exclusive, so T plus one microsecond, the timestamps' unit). Without `rows` starts (T
+    null) nothing is narrowed.
+    """
+    from planner.queries import where_clause
+
+    where, params = where_clause(**filters)
+    direction = "DESC" if descending else "ASC"
+    found = con.execute(
+        f"SELECT started_at FROM attempts{where} ORDER BY started_at {direction} NULLS LAST "
+        "LIMIT 1 OFFSET ?", [*params, rows - 1]).fetchall()
+    bound = found[0][0] if found else None
+    if bound is None:
+        return filters
+    narrowed = dict(filters)
+    if descending:
+        narrowed["since"] = bound
+    else:
+        narrowed["until"] = bound + dt.timedelta(microseconds=1)
+    return cast("AttemptFilters", narrowed)
+
 
 def attempts_page(
     source: Dataset | duckdb.DuckDBPyConnection,
@@ -53,6 +95,8 @@ def attempts_page(
                            limit=limit, offset=offset)
         return df.to_dicts()
     con = connection_of(source)
+    if order_by == "started_at" and offset + limit <= NARROW_MAX_ROWS and limit > 0:
+        filters = _narrowed(con, filters, descending, offset + limit)
     # Step 1 is list_attempts' own page query; its checks refuse what list_attempts refuses.
     sql, params = page_query(
         f"attempt_id, {column}",

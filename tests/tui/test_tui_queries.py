@@ -76,3 +76,33 @@ def test_csv_export_holds_the_whole_selection_in_order(dataset: Any, tmp_path: A
     assert [r["attempt_id"] for r in written] == expected["attempt_id"].to_list()
     commands = expected["ffmpeg_commands"].to_list()
     assert [r["ffmpeg_commands"] for r in written] == ["\n".join(c or []) for c in commands]
+
+
+def test_pages_by_time_are_list_attempts_pages_when_starts_are_missing(tmp_path: Any) -> None:
+    # attempts_page narrows a page by time from the n-th start (tui_queries._narrowed); rows
+    # without a start are ordered by their finish and must stay in.
+    import datetime as dt
+
+    from planner.dataset import open_dataset
+    from tests.rows import T0, row, write
+
+    rows = []
+    for i in range(60):
+        r = row(start_s=60.0 * i, job_type=("upload_thumb_v1", "upload_edit_proxy_v1")[i % 2])
+        if i % 7 == 3:  # no start: ordered by its finish, among the newest
+            r["started_at"] = None
+            r["finished_at"] = T0 + dt.timedelta(seconds=60.0 * 60 + i)
+        rows.append(r)
+    ds = open_dataset(str(write(tmp_path / "d", rows)[0].parents[2]))
+    since, until = T0 + dt.timedelta(minutes=10), T0 + dt.timedelta(minutes=50)
+    for descending in (True, False):
+        for limit, offset in ((5, 0), (10, 5), (20, 40), (200, 0), (0, 0)):
+            for filters in ({}, {"since": since}, {"until": until}, {"status": "succeeded"},
+                            {"since": since, "until": until, "job_type": "upload_thumb_v1"}):
+                got = attempts_page(ds, **filters, order_by="started_at", descending=descending,
+                                    limit=limit, offset=offset)
+                expected = queries.list_attempts(
+                    ds, **filters, order_by="started_at", descending=descending, limit=limit,
+                    offset=offset).to_dicts()
+                assert got == expected, (descending, limit, offset, filters)
+    ds.close()
