@@ -18,7 +18,9 @@ a bare ffprobe measured in the same run):
 - s3-up / s3-down: dataset on SeaweedFS, running / stopped (a closed port);
 - s3-down-wait1: `--upload-timeout 1` with S3 stopped: the bounded in-process wait;
 - agent: `mjcollect agent` running, S3 up: the run only spools.
-Beside them, for the breakdown: `python -c pass` of the install (interpreter start) and
+Beside them, for the breakdown: `python -c pass` of the install (interpreter start), the path
+before a job starts (`mjcollect run ... --` without a command: start, imports, parsing; it
+exits 2 there), and
 `mjcollect run --input SRC -- true` (a job that is over at once: nothing to overlap, so all of
 mjcollect's own path shows).
 
@@ -111,12 +113,15 @@ def _children_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall s, CPU s of the process and the children it waited for) of one run. The CPU
-    figure holds up on a loaded machine; a detached flusher is not in it (not waited for)."""
+def timed(argv: list[str], env: dict[str, str], code: int = 0) -> tuple[float, float]:
+    """(wall s, CPU s of the process and the children it waited for) of one run, which must
+    exit with `code`. The CPU figure holds up on a loaded machine; a detached flusher is not
+    in it (not waited for)."""
     c0, t0 = _children_cpu_s(), time.perf_counter()
-    subprocess.run(argv, check=True, env=env, cwd=SCRATCH, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(argv, check=False, env=env, cwd=SCRATCH, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if done.returncode != code:
+        raise subprocess.CalledProcessError(done.returncode, argv)
     return time.perf_counter() - t0, _children_cpu_s() - c0
 
 
@@ -132,6 +137,9 @@ def measure_install(name: str, bin_dir: Path, s3: SeaweedS3, work: Path, src: Pa
                     runs: int) -> dict[str, Any]:
     mjcollect = [str(bin_dir / "mjcollect")]
     python_start = [str(bin_dir / "python"), "-c", "pass"]
+    # Everything before the job's Popen, then the usage error "no command given" (exit 2).
+    pre_job = [*mjcollect, "run", "--data", str(work / f"ds-{name}"), "--job-type",
+               "upload_thumb_v1", "--job-id", "b-pre", "--input", str(src), "--"]
     dst = work / f"{name}.jpg"
     job = jobtypes.thumb_argv(src, dst, jobtypes.thumb_time(2.0))
     probe = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(src)]
@@ -152,18 +160,20 @@ def measure_install(name: str, bin_dir: Path, s3: SeaweedS3, work: Path, src: Pa
                           {"AWS_ENDPOINT_URL": closed, "AWS_ENDPOINT_URL_S3": closed}),
     }
     walls: dict[str, list[float]] = {
-        m: [] for m in ["bare", "probe", "python", "null-job", *modes, "agent"]}
+        m: [] for m in ["bare", "probe", "python", "pre-job", "null-job", *modes, "agent"]}
     cpus: dict[str, list[float]] = {m: [] for m in walls}
     flusher_s: list[float] = []
     for i in range(runs + 1):  # the first round warms caches and is dropped
         record = i > 0
-        for mode in ["bare", "probe", "python", "null-job", *modes]:
+        for mode in ["bare", "probe", "python", "pre-job", "null-job", *modes]:
             if mode == "bare":
                 wall, cpu = timed(job, base_env)
             elif mode == "probe":
                 wall, cpu = timed(probe, base_env)
             elif mode == "python":
                 wall, cpu = timed(python_start, base_env)
+            elif mode == "pre-job":
+                wall, cpu = timed(pre_job, base_env, code=2)
             elif mode == "null-job":
                 wall, cpu = timed([*mjcollect, "run", *modes["local"][0], "--job-type",
                                    "upload_thumb_v1", "--job-id", f"b-null-{i}", "--input",
@@ -214,6 +224,9 @@ def measure_install(name: str, bin_dir: Path, s3: SeaweedS3, work: Path, src: Pa
     out["breakdown_s"] = {
         "python_start_wall": round(statistics.median(walls["python"]), 4),
         "python_start_cpu": round(statistics.median(cpus["python"]), 4),
+        # Always in series with the job: start, imports, parsing, up to its Popen.
+        "pre_job_wall": round(statistics.median(walls["pre-job"]), 4),
+        "pre_job_cpu": round(statistics.median(cpus["pre-job"]), 4),
         "probe_wall": round(probe_s, 4),
         "probe_cpu": round(probe_cpu, 4),
         # A job over at once: interpreter, imports, probe, row, spool, exit, all in series.
