@@ -37,6 +37,8 @@ What happens, in order:
    PRIMARY_INPUT_RULES) and probed with ffprobe (probe_ms, apart from the job's time); the host
    is measured (once per process); the sampler, if any, starts; the attempt enters the
    host-local registry (collectors.registry: host_running_at_start); the clock starts.
+   `mjcollect run` starts its first command before all this (`start(since=...)`: the clock
+   started then, ffprobe runs while psutil is imported, the sampler adopts the running command).
 2. the job runs. `probe_media_info` calls inside the block reuse the attempt's probe cache
    (a context variable; threads the job starts, which begin without it, use it too while it is
    the only attempt open in the process; with several open, pass `cache=a.probe_cache`).

@@ -457,18 +457,24 @@ def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
                for r in rows)
 
 
+def script_running_mjcollect(script: str, tmp_path: Path, src: Path) -> Any:
+    """What `script` (which runs `cli.main(sys.argv[1:])`) prints as JSON, run in a fresh
+    interpreter with `mjcollect run ... --input SRC -- true` as its arguments."""
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", script, "run", "--data", str(tmp_path / "ds"), "--job-type",
+         "upload_thumb_v1", "--job-id", "J-12", "--input", str(src), "--", "true"],
+        capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    return json.loads(out.stdout)
+
+
 def test_mjcollect_run_imports_no_parquet_writer_and_no_s3_client(
         tmp_path: Path, media: dict[str, Path]) -> None:
     # The row is spooled as JSON; the agent or the detached flusher writes the Parquet.
     script = ("import json, sys\nfrom collectors import cli\nrc = cli.main(sys.argv[1:])\n"
               "print(json.dumps([rc, sorted(sys.modules)]))")
-    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
-           config.AWS_EC2_METADATA_DISABLED: "true"}
-    out = subprocess.run(
-        [sys.executable, "-c", script, "run", "--data", str(tmp_path / "ds"), "--job-type",
-         "upload_thumb_v1", "--job-id", "J-12", "--input", str(media["video"]), "--", "true"],
-        capture_output=True, text=True, env=env, cwd=REPO, check=True)
-    rc, modules = json.loads(out.stdout)
+    rc, modules = script_running_mjcollect(script, tmp_path, media["video"])
     assert rc == 0
     heavy = {m.split(".")[0] for m in modules} & {"pyarrow", "boto3", "botocore", "numpy",
                                                     "pandas"}
@@ -510,13 +516,7 @@ def test_the_job_starts_before_the_attempt_machinery_is_imported(
         "from collectors import cli\n"
         "rc = cli.main(sys.argv[1:])\n"
         "print(json.dumps([rc, seen]))\n")
-    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
-           config.AWS_EC2_METADATA_DISABLED: "true"}
-    out = subprocess.run(
-        [sys.executable, "-c", script, "run", "--data", str(tmp_path / "ds"), "--job-type",
-         "upload_thumb_v1", "--job-id", "J-13", "--input", str(media["video"]), "--", "true"],
-        capture_output=True, text=True, env=env, cwd=REPO, check=True)
-    rc, seen = json.loads(out.stdout)
+    rc, seen = script_running_mjcollect(script, tmp_path, media["video"])
     assert rc == 0
     (first_argv, loaded), *later = seen
     assert first_argv == ["true"]
