@@ -7,34 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from planner.cli import main as mjplan
 from planner.dataset import default_data_url
 from tests.planner.engine_views import duckdb_of
-
-
-def size_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
-    assert mjplan(["size", "--json", *argv]) == 0
-    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
-    doc.pop("dataset")
-    rounded: dict[str, Any] = _significant(doc)
-    return rounded
-
-
-def _significant(value: Any) -> Any:
-    """Floats to 12 significant digits: DuckDB sums in parallel, so the same sum over the same
-    rows can differ in its last bit from one run to the next (0.01426145984465182 and
-    0.014261459844651816 were seen); everything else compares exactly."""
-    if isinstance(value, float):
-        return float(f"{value:.12g}")
-    if isinstance(value, dict):
-        return {k: _significant(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_significant(v) for v in value]
-    return value
+from tests.planner.sizing_json import significant, size_json
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +33,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_saved_inputs_size_as_the_dataset(saved: tuple[Path, str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
     path, printed = saved
-    from_data = _significant(json.loads(printed))
+    from_data = significant(json.loads(printed))
     from_data.pop("dataset")
     assert path.stat().st_size < 2_000_000
     assert size_json(capsys, "--inputs", str(path)) == from_data

@@ -30,7 +30,7 @@ from planner.sizing_results import load_results
 from planner.sizing_views import PARTS, TICKS_PER_S
 from planner.throughput import Concurrency, measure_concurrency, most_common_slots
 from tests.planner.engine_views import duckdb_of
-from tests.planner.test_size_inputs import _significant, size_json
+from tests.planner.sizing_json import significant, size_json
 from tests.rows import T0, attempt, write_rows
 
 EXPORT, THUMB = "create_video_export_v1", "upload_thumb_v1"
@@ -177,7 +177,7 @@ def _cut_to_ticks(engine: ddl.Engine) -> duckdb.DuckDBPyConnection:
 def _significant_doc(text: str) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(text)
     doc.pop("dataset")
-    rounded: dict[str, Any] = _significant(doc)
+    rounded: dict[str, Any] = significant(doc)
     return rounded
 
 
