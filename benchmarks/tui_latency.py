@@ -359,7 +359,8 @@ def main() -> int:
         if args.cache:
             import tempfile
 
-            os.environ["MJPLAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="tui-cache-")
+            cache_dir = tempfile.mkdtemp(prefix="tui-cache-")
+            os.environ["MJPLAN_CACHE_DIR"] = cache_dir
             cold = asyncio.run(_measure(str(root), "on"))
             results.setdefault("cache_cold", {})[str(rows)] = cold
             print(rows, "cold cache", json.dumps(cold), flush=True)
@@ -368,6 +369,10 @@ def main() -> int:
             # The machine is shared: the 1-minute load average says how contended a run was.
             run["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
             runs.append(run)
+        if args.cache:
+            import shutil
+
+            shutil.rmtree(cache_dir, ignore_errors=True)  # 10M: a 300 MB file
         summary = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         results["runs"][str(rows)] = {"median": summary, "all": runs}
         print(rows, json.dumps(summary), flush=True)
