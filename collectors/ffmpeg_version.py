@@ -7,23 +7,22 @@ at the end of a successful attempt only, after the clock and the sampler stopped
 a child process the sampler would otherwise count): a failed job's row takes the version if it
 is already known and never waits for one (`run=False`).
 
-Across processes the answer is kept in `<spool base>/.ffmpeg-version.json`, keyed by the
-ffmpeg binary's real path, size and mtime: `mjcollect run` is a new process per job, and
-`ffmpeg -version` was a quarter of what it added to a short job (benchmarks/run_overhead.py).
+Across processes the answer is kept in `<spool base>/.ffmpeg-version.json`
+(collectors.hostcache), keyed by the ffmpeg binary's real path, size and mtime: `mjcollect run`
+is a new process per job, and `ffmpeg -version` was a quarter of what it added to a short job
+(benchmarks/run_overhead.py).
 A new ffmpeg (another path, size or mtime) is asked again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import subprocess
 import threading
-from pathlib import Path
 
-from collectors import config
+from collectors import config, hostcache
 
 log = logging.getLogger("collectors.ffmpeg_version")
 
@@ -31,6 +30,8 @@ log = logging.getLogger("collectors.ffmpeg_version")
 TIMEOUT_S = 2.0
 #: The longest version line kept, characters.
 MAX_CHARS = 200
+#: Its name in collectors.hostcache.
+CACHE_NAME = "ffmpeg-version"
 
 _lock = threading.Lock()
 _asked = False
@@ -66,10 +67,6 @@ def _ask() -> str | None:
     return parse_version_output(done.stdout.decode("utf-8", "replace"))
 
 
-def _cache_file() -> Path:
-    return Path(config.spool_base()) / ".ffmpeg-version.json"
-
-
 def _binary_key() -> str | None:
     """`<real path>:<size>:<mtime ns>` of the ffmpeg on PATH, or None."""
     found = shutil.which("ffmpeg")
@@ -80,38 +77,16 @@ def _binary_key() -> str | None:
     return f"{real}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _from_cache(key: str) -> str | None:
-    try:
-        doc = json.loads(_cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if isinstance(doc, dict) and doc.get("key") == key and isinstance(doc.get("version"), str):
-        return str(doc["version"])[:MAX_CHARS]
-    return None
-
-
-def _remember(key: str, version: str) -> None:
-    path = _cache_file()
-    tmp = path.with_name(f".ffmpeg-version.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "version": version}), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only or full disk: asked again next time, that is all
-        log.debug("ffmpeg version not cached: %s", exc)
-        tmp.unlink(missing_ok=True)
-
-
 def _look_up() -> str | None:
     try:
         key = _binary_key()
     except OSError:
         key = None
-    if key is not None and (cached := _from_cache(key)) is not None:
-        return cached
+    if key is not None and (cached := hostcache.read(CACHE_NAME, key)) is not None:
+        return cached[:MAX_CHARS]
     version = _ask()
     if key is not None and version is not None:
-        _remember(key, version)
+        hostcache.remember(CACHE_NAME, key, version)
     return version
 
 

@@ -16,7 +16,10 @@
   AWS_EC2_METADATA_SERVICE_ENDPOINT moves it and AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6
   picks its IPv6 address. Proxies from the environment are ignored (IMDS is
   link-local). The look-up runs in a daemon thread that is waited for at most the budget, so a
-  server that trickles bytes cannot hold the worker longer.
+  server that trickles bytes cannot hold the worker longer. An answer is kept for the boot
+  (collectors.hostcache, keyed by the kernel's boot id and the endpoint: an instance changes
+  type only across a stop and start): `mjcollect run`, a new process per job, then imports
+  neither urllib nor asks IMDS again. No answer is not kept (asked again next time).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collectors import config
+from collectors import config, hostcache
 
 log = logging.getLogger("collectors.host")
 
@@ -304,12 +307,27 @@ def instance_type_from_imds(budget_s: float = config.IMDS_BUDGET_S) -> str | Non
     return result[0]
 
 
+#: The instance type's name in collectors.hostcache.
+INSTANCE_TYPE_CACHE = "instance-type"
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
 def instance_type() -> str | None:
-    """AWS_INSTANCE_TYPE, else IMDS (see module docstring), else None."""
+    """AWS_INSTANCE_TYPE, else IMDS's answer kept for this boot, else IMDS (see module
+    docstring), else None."""
     env = os.environ.get(config.AWS_INSTANCE_TYPE, "").strip()
     if env:
         return env
-    return instance_type_from_imds()
+    if imds_disabled():
+        return None
+    boot = (_read(BOOT_ID) or "").strip()
+    key = f"{boot} {imds_endpoint()}" if boot else None
+    if key is not None and (kept := hostcache.read(INSTANCE_TYPE_CACHE, key)) is not None:
+        return kept
+    found = instance_type_from_imds()
+    if key is not None and found is not None:
+        hostcache.remember(INSTANCE_TYPE_CACHE, key, found)
+    return found
 
 
 # --- once per process -----------------------------------------------------------------------

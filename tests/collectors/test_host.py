@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from collectors import host
 from collectors.host import (
     cgroup_cpu_limit,
     get_host_metrics,
@@ -26,10 +27,12 @@ from collectors.host import (
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in ("AWS_INSTANCE_TYPE", "AWS_EC2_METADATA_DISABLED",
                  "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"):
         monkeypatch.delenv(name, raising=False)
+    # IMDS answers are kept per boot in the spool base: this test's own.
+    monkeypatch.setenv("MEDIAJOB_METRICS_SPOOL", str(tmp_path / "spool"))
     reset_host_metrics()
     yield
     reset_host_metrics()
@@ -202,13 +205,29 @@ def test_environment_proxy_is_not_used_for_imds(
     assert get_host_metrics().instance_type == "c7i.large"
 
 
-def test_measured_once_per_process_until_reset(imds: Imds) -> None:
+def test_measured_once_per_process_until_reset_and_imds_asked_once_per_boot(
+        imds: Imds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = get_host_metrics()
     assert get_host_metrics() is first
     assert len(imds.requests) == 2
+    reset_host_metrics()  # as a new process (`mjcollect run`, once per job) starts
+    assert get_host_metrics() == first
+    assert len(imds.requests) == 2  # the answer kept for this boot
+    # Another boot (or another endpoint) asks again.
+    boot = tmp_path / "boot_id"
+    boot.write_text("another-boot\n")
+    monkeypatch.setattr(host, "BOOT_ID", boot)
     reset_host_metrics()
     assert get_host_metrics() == first
     assert len(imds.requests) == 4
+
+
+def test_no_answer_is_not_kept(imds: Imds) -> None:
+    imds.mode = "garbage"
+    assert get_host_metrics().instance_type is None
+    imds.mode = "v2"
+    reset_host_metrics()
+    assert get_host_metrics().instance_type == "c7i.large"
 
 
 @pytest.mark.parametrize(("endpoint", "mode", "url"), [
