@@ -318,8 +318,10 @@ def test_off_ec2_the_commands_stderr_is_left_as_it_was(tmp_path: Path,
     assert (row["instance_type"], row["status"]) == (None, "succeeded")
 
 
-def test_sigterm_to_mjcollect_reaches_the_command(tmp_path: Path,
-                                                  media: dict[str, Path]) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_mjcollect_reaches_the_command(sig: signal.Signals, tmp_path: Path,
+                                                   media: dict[str, Path]) -> None:
+    # The command starts before mjcollect's set-up: the signal may arrive during it.
     import time
 
     env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
@@ -334,10 +336,21 @@ def test_sigterm_to_mjcollect_reaches_the_command(tmp_path: Path,
     deadline = time.monotonic() + 60  # a bound against hanging, not a speed assert
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == 128 + sig
     [row] = read_rows(tmp_path / "ds")
-    assert row["error"] == f"CommandFailed: {Path(sys.executable).name} killed by SIGTERM"
+    assert row["error"] == f"CommandFailed: {Path(sys.executable).name} killed by {sig.name}"
+
+
+def test_stdin_passes_through_to_the_command(tmp_path: Path, media: dict[str, Path]) -> None:
+    env = {**os.environ, config.MEDIAJOB_METRICS_SPOOL: str(tmp_path / "spool"),
+           config.AWS_EC2_METADATA_DISABLED: "true"}
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("mjcollect")), "run", "--data", str(tmp_path / "ds"),
+         "--job-type", "upload_thumb_v1", "--job-id", "J-20", "--input", str(media["video"]),
+         "--", "tr", "a-z", "A-Z"],
+        input="piped through\n", capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert (proc.returncode, proc.stdout) == (0, "PIPED THROUGH\n")
 
 
 def test_by_default_the_row_is_spooled_and_a_detached_flusher_uploads_it(
