@@ -25,7 +25,10 @@ Two uses:
   kernel's account of reaped children (getrusage RUSAGE_CHILDREN) at start and stop: their
   CPU seconds count in the mean (and so bound the max from below); their memory is only known
   from samples taken while they ran. That account is process-wide: a process running several
-  attempts at once in threads should pass its own samplers (or none).
+  attempts at once in threads should pass its own samplers (or none). A child started before
+  `start()` is left out, unless `adopt(pid, since)` names it as the job's (`mjcollect run`
+  starts the job before its sampler): then it counts from its birth, is sampled at once at
+  `start()`, and `hold(its exit)` keeps the time after its end out of the figures.
 
 Bytes read and written (psutil `io_counters`), taken at `start()` and `stop()` only, so they
 cost nothing per sample. What counts is what passed through read and write system calls: on
