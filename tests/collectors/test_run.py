@@ -456,12 +456,15 @@ def test_demo_small_writes_a_varied_measured_dataset(tmp_path: Path) -> None:
     assert all(r["rtf"] > 0 and r["output_size_bytes"] > 0 and r["ffmpeg_commands"]
                for r in ok)
     assert all(r["synthetic"] is False and r["instance_type"] == "t3.test" for r in rows)
-    # A job that ends before the first (0.05 s) sample is not seen alive: no figures for it,
-    # which happens to a few of these tiny jobs, more or fewer with the machine's load.
-    sampled = [r for r in rows if r["cpu_pct_avg"] is not None]
-    assert len(sampled) >= 5
+    # A job that ends before the first (0.05 s) sample is not seen alive: its memory is
+    # unknown (null, not 0) and its CPU, when known, is the kernel's count of the reaped
+    # children; that happens to a few of these tiny jobs, more or fewer with the machine's load.
+    seen_alive = [r for r in rows if r["mem_rss_mb_max"] is not None]
+    assert len(seen_alive) >= 5
     assert all(r["mem_rss_mb_max"] > 1 and r["cpu_sample_count"] >= 1
-               and r["cpu_pct_max"] >= r["cpu_pct_avg"] > 0 for r in sampled)
+               and r["cpu_pct_max"] >= r["cpu_pct_avg"] > 0 for r in seen_alive)
+    assert all(r["cpu_pct_max"] >= r["cpu_pct_avg"] > 0
+               for r in rows if r["cpu_pct_avg"] is not None)
     envelope = [r for r in ok if r["job_type"] == "upload_audio_envelope_v1"]
     assert any(r["input_video_codec"] is None for r in envelope)  # the audio-only source
     # The demo's jobs are local: all their time is the transcode phase (but a few ms).
