@@ -251,6 +251,9 @@ def main() -> int:
                    for name, bin_dir in installs.items()}
     finally:
         s3.stop()
+        for name in INSTALLS:  # a flusher still writing there, then the scratch folder
+            wait_for_flushers(work / f"spool-{name}")
+        shutil.rmtree(work, ignore_errors=True)
     doc = {
         "question": "What does `mjcollect run` add to a short job's wall time on a worker "
                     "install and a planner install, with a local dataset, S3 up, S3 down, "
