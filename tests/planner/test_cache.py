@@ -171,18 +171,26 @@ def test_two_processes_open_at_once(tmp_path: Path, planner_cache: Path) -> None
 
 
 @pytest.mark.s3
-def test_new_and_deleted_objects_on_s3(s3_prefix: str) -> None:
+def test_new_and_deleted_objects_on_s3(s3_prefix: str, tmp_path: Path,
+                                       planner_cache: Path) -> None:
     import pyarrow.fs as pafs
 
     fs = dsmod.s3_filesystem()
     base = s3_prefix[len("s3://"):]
-    local = Path(os.environ.get("TMPDIR", "/tmp")) / f"cache-s3-{os.getpid()}"
+    local = tmp_path / "local"
     paths = write(local, [row(attempt_id="s-1"), row(attempt_id="s-2", start_s=86400.0)])
     for p in paths:
         rel = p.relative_to(local).as_posix()
         pafs.copy_files(str(p), f"{base}/{rel}", destination_filesystem=fs)
     ds = open_dataset(s3_prefix, cache="on")
     assert set(ids(ds)) == {"s-1", "s-2"} and ds.cache is not None
+    # Every column as read without the cache; the objects downloaded to load them are gone.
+    plain = open_dataset(s3_prefix)
+    every_row = "SELECT * FROM attempts ORDER BY attempt_id"
+    assert ds.connection.execute(every_row).fetchall() == (
+        plain.connection.execute(every_row).fetchall())
+    assert [p.name for p in planner_cache.iterdir() if p.name.startswith(".download")] == []
+    plain.close()
     ds.close()
     (extra,) = write(local, [row(attempt_id="s-3")], name="more")
     rel = extra.relative_to(local).as_posix()
