@@ -22,12 +22,14 @@ import numpy as np
 
 from planner.queries import KNOWN_INPUT, connection_of
 
+#: In time order, ties (a batch started in the same microsecond) broken by what the replay reads
+#: of them, so that the same data gives the same replay whatever order a parallel scan returns.
 ARRIVALS_SQL = f"""
 SELECT job_type, epoch_us(started_at) AS t_us,
        CASE WHEN {KNOWN_INPUT} THEN input_duration_seconds END AS input_s
 FROM attempts
 WHERE coalesce(attempt_number, 1) = 1 AND started_at >= ? AND started_at < ?
-ORDER BY t_us
+ORDER BY t_us, job_type, input_s NULLS LAST
 """
 
 #: Seconds per bin of the IDC, and bins per block whose mean rate a bin is measured against.

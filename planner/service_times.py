@@ -23,10 +23,13 @@ from planner.queries import KNOWN_INPUT, MEASURED_WALL, connection_of
 #: Attempts kept per (instance type, job type): enough for an SCV within a few percent.
 PER_GROUP = 4000
 
-#: Which attempts a sample keeps: the first by the md5 of the attempt id (as hexadecimal text,
-#: which sorts as its bytes do), an order every engine computes alike, so the views of
-#: planner.sizing_views pick the same attempts. (No tie-break: the ids are unique, and a second
-#: key changed the order DuckDB returns the rows in, which the replay's draws follow.)
+#: Which attempts a sample keeps, and in what order: the first by the md5 of the attempt id (as
+#: hexadecimal text, which sorts as its bytes do), an order every engine computes alike, so the
+#: views of planner.sizing_views pick the same attempts, and planner.sizing_results orders them
+#: alike. The order matters: the replay draws services by position in the sample, so rows in
+#: the order a parallel scan happens to return them made the same data size differently from one
+#: run to the next (1 or 2 instances for the bursty thumbnails of tests/planner/
+#: test_sizing_truth.py, where the answer is close).
 SAMPLE_ORDER = "md5(attempt_id)"
 
 SAMPLE_SQL = f"""
@@ -35,6 +38,7 @@ SELECT instance_type, job_type, duration_ms / 1000.0 AS wall_s,
 FROM attempts
 WHERE status = 'succeeded' AND {MEASURED_WALL} AND instance_type IS NOT NULL {{since}}
 QUALIFY row_number() OVER (PARTITION BY instance_type, job_type ORDER BY {SAMPLE_ORDER}) <= ?
+ORDER BY instance_type, job_type, {SAMPLE_ORDER}
 """
 
 

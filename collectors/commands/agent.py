@@ -6,19 +6,30 @@ exit while it is alive. It runs in the foreground until SIGTERM or SIGINT, then 
 left (at most `--exit-timeout` seconds) and exits 0. See collectors.agent for how writers know
 it is alive and why no row is stranded. `--until-empty` is the short-lived flusher `mjcollect
 run` starts when no agent runs.
+
+Uploading is background work on a host whose cores belong to the jobs: the flusher lowers its
+CPU priority to nice 19 before it starts a thread (a new thread inherits its creator's), so it
+takes only what the jobs leave over (under contention about 1.5 % of a core against a nice-0
+job, by the kernel's weights, and all of an idle one). `--nice` sets it for the agent as well
+(or say `Nice=` in its systemd unit).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
 HELP = "upload every spool of this host continuously (foreground; for systemd or a sidecar)"
 
 log = logging.getLogger("collectors.agent")
+
+#: How much the flusher lowers its CPU priority (the most nice allows).
+FLUSHER_NICE = 19
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +46,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "fails (what `mjcollect run` starts when no agent runs)")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
                         help="with --until-empty: give up after this many seconds (default 300)")
+    parser.add_argument("--nice", type=int, metavar="N",
+                        help=f"lower the CPU priority by N (0-19; default {FLUSHER_NICE} with "
+                        "--until-empty, else 0): uploads take what the jobs leave over")
+
+
+def lower_priority(increment: int) -> None:
+    """Lower this process's CPU priority by `increment` (nice). On Linux a nice value is a
+    thread's, inherited by the threads it starts later: call it before any. A refusal (a
+    container without the right) is logged, nothing else."""
+    if increment <= 0:
+        return
+    try:
+        os.nice(increment)
+    except OSError as exc:
+        log.info("CPU priority left as is: %s", exc)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,12 +68,17 @@ def run(args: argparse.Namespace) -> int:
     from collectors.agent import Agent
 
     base = args.spool_base or Path(config.spool_base())
+    nice = args.nice if args.nice is not None else FLUSHER_NICE if args.until_empty else 0
+    if not 0 <= nice <= FLUSHER_NICE:
+        print(f"mjcollect agent: --nice: expected 0 to {FLUSHER_NICE}, got {nice}", file=sys.stderr)
+        return 2
+    lower_priority(nice)
     try:
         batch_age = config.positive_arg("--batch-age", args.batch_age,
                                         config.MEDIAJOB_METRICS_BATCH_AGE,
                                         config.DEFAULT_BATCH_AGE_S)
     except ValueError as exc:
-        print(f"mjcollect agent: {exc}")
+        print(f"mjcollect agent: {exc}", file=sys.stderr)
         return 2
     agent = Agent(base, until_empty=args.until_empty, batch_age=batch_age,
                   retry_max=config.env_float(config.MEDIAJOB_METRICS_RETRY_MAX,

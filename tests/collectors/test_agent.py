@@ -136,3 +136,46 @@ def test_without_an_agent_mjcollect_run_starts_a_flusher(
     wait_for(lambda: sorted(read_ids(ds)) == ["f0", "f1", "f2"], "the flushers' uploads")
     wait_for(lambda: not agent_alive(base), "the flusher to exit")
     assert Spool(spool_dir_for(str(ds), base), 10**8).all_row_names() == set()
+
+
+def _nice_of(pid: int) -> int:
+    # /proc/PID/stat: field 19 is the nice value (fields counted after the command's ")").
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+def test_the_flusher_uploads_at_the_lowest_cpu_priority(
+    tmp_path: Path, base: Path, env: dict[str, str]
+) -> None:
+    # The flusher `mjcollect run` starts: the process that ran it ends at nice 19 (it starts
+    # at 0 here; nice values only go up without privileges, so this can fail only if the
+    # command does not lower it).
+    ds = tmp_path / "ds"
+    spool = Spool(spool_dir_for(str(ds), base), 10**8)
+    spool.write_url(str(ds))
+    spool.write(schema.validate_row(spool_row(7)))
+    code = (f"import os; from collectors import cli; "
+            f"rc = cli.main(['agent', '--until-empty', '--spool-base', {str(base)!r}]); "
+            "print(rc, os.getpriority(os.PRIO_PROCESS, 0))")
+    assert os.getpriority(os.PRIO_PROCESS, 0) == 0
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, timeout=WAIT_S,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "19"]
+    assert read_ids(ds) == ["att-00007"]
+
+
+def test_the_agent_runs_at_the_priority_asked_for(
+    base: Path, env: dict[str, str]
+) -> None:
+    agent = subprocess.Popen([MJCOLLECT, "agent", "--nice", "5"], cwd=REPO, env=env)
+    try:
+        wait_for(lambda: agent_alive(base) or agent.poll() is not None, "the agent's lock")
+        assert agent.poll() is None
+        assert _nice_of(agent.pid) == 5
+    finally:
+        agent.terminate()
+        assert agent.wait(timeout=WAIT_S) == 0
+    bad = subprocess.run([MJCOLLECT, "agent", "--nice", "25"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=WAIT_S)
+    assert bad.returncode == 2
+    assert "--nice: expected 0 to 19, got 25" in bad.stderr
