@@ -64,15 +64,17 @@ def lower_priority(increment: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    nice = args.nice if args.nice is not None else FLUSHER_NICE if args.until_empty else 0
+    if not 0 <= nice <= FLUSHER_NICE:
+        print(f"mjcollect agent: --nice: expected 0 to {FLUSHER_NICE}, got {nice}",
+              file=sys.stderr)
+        return 2
+    # First: importing the uploader (pyarrow, boto3) is most of a flusher's CPU time.
+    lower_priority(nice)
     from collectors import config
     from collectors.agent import Agent
 
     base = args.spool_base or Path(config.spool_base())
-    nice = args.nice if args.nice is not None else FLUSHER_NICE if args.until_empty else 0
-    if not 0 <= nice <= FLUSHER_NICE:
-        print(f"mjcollect agent: --nice: expected 0 to {FLUSHER_NICE}, got {nice}", file=sys.stderr)
-        return 2
-    lower_priority(nice)
     try:
         batch_age = config.positive_arg("--batch-age", args.batch_age,
                                         config.MEDIAJOB_METRICS_BATCH_AGE,

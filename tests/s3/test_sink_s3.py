@@ -340,14 +340,6 @@ def hanging_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
-def _closed_endpoint() -> str:
-    import socket
-
-    with socket.socket() as s:  # S3 stopped: nothing listens on its port any more
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["python-attempt", "mjcollect-run-upload-timeout"])
 @pytest.mark.parametrize("problem", ["stopped", "hanging", "bad-credentials", "missing-bucket"])
@@ -360,7 +352,7 @@ def test_the_job_pays_at_most_the_budget_whatever_s3_does(
     env = {**os.environ, **own_server.env(), "MEDIAJOB_METRICS_SPOOL": str(tmp_path / "spool"),
            "AWS_INSTANCE_TYPE": "c7i.large", "MEDIAJOB_METRICS_URL": url}
     if problem == "stopped":
-        env["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL_S3"] = _closed_endpoint()
+        own_server.stop()  # the real one, started again below
     elif problem == "hanging":
         env["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL_S3"] = hanging_endpoint
     elif problem == "bad-credentials":
@@ -375,8 +367,13 @@ def test_the_job_pays_at_most_the_budget_whatever_s3_does(
         argv = [str(Path(sys.executable).with_name("mjcollect")), "run", "--upload-timeout",
                 str(budget), "--job-type", "upload_thumb_v1", "--job-id", "job-budget", "--",
                 sys.executable, "-c", "import time; print(time.time())"]
-    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    exited = time.time()
+    try:
+        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=120)
+        exited = time.time()
+    finally:
+        if problem == "stopped":
+            own_server.start()
     assert proc.returncode == 0, proc.stderr
     job_done = float(proc.stdout.strip().splitlines()[-1])
     assert exited - job_done < budget + SLACK_S, proc.stderr
