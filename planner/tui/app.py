@@ -42,6 +42,10 @@ def _sizing_screen() -> Screen[None]:
     return SizingScreen()
 
 
+#: Seconds the app waits for a dataset being opened before it draws the start screen instead.
+OPEN_WAIT_S = 0.3
+
+
 class PlannerApp(App[None]):
     """`mjplan tui`: `url` None opens the embedded default data."""
 
@@ -73,6 +77,13 @@ class PlannerApp(App[None]):
 
     def __init__(self, url: str | None = None, output_dir: str | None = None,
                  cache: CacheMode = "off", opening: data.Opening | None = None) -> None:
+        # A dataset that opens quickly (a warm cache, the embedded data) is waited for, a
+        # moment at most, before anything is drawn: then the app starts on the Jobs view with
+        # its first rows, instead of drawing the start screen, switching, and fetching them
+        # through a worker (the wait also lets the opening thread have the GIL).
+        ready = opening.open_within(OPEN_WAIT_S) if opening is not None else None
+        if ready is not None:
+            self.DEFAULT_MODE = "jobs"  # type: ignore[misc]  # read by App.__init__
         super().__init__()
         self.url = url
         #: How the dataset is opened: through the local cache ("on"), anew, or without it.
@@ -83,11 +94,14 @@ class PlannerApp(App[None]):
         #: The folder `w` (fleet request) and `e` (CSV) offer to write to; None: the user's
         #: documents folder, else the current one.
         self.output_dir = output_dir
-        self.dataset: Any = None
+        self.dataset: Any = ready
         self.sub_title = data.describe_source(url)
 
     def on_mount(self) -> None:
-        self.open_dataset()
+        if self.dataset is not None:
+            self._say_skipped(self.dataset)
+        else:
+            self.open_dataset()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dataset")
     def open_dataset(self) -> None:
@@ -103,7 +117,10 @@ class PlannerApp(App[None]):
     def _dataset_opened(self, message: DatasetOpened) -> None:
         self.dataset = message.dataset
         self.switch_mode("jobs")
-        skipped = getattr(message.dataset, "skipped", [])
+        self._say_skipped(message.dataset)
+
+    def _say_skipped(self, dataset: Any) -> None:
+        skipped = getattr(dataset, "skipped", [])
         if skipped:
             # The dataset opened without them; say so rather than show fewer rows silently.
             self.notify(f"{len(skipped)} unreadable file(s) skipped, e.g. {skipped[0].path}",

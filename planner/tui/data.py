@@ -87,12 +87,24 @@ class Opening:
         """The opened dataset (waits for it); raises what opening it raised."""
         return self._dataset.result()
 
-    def take_first_page(self, query: JobsQuery, offset: int,
-                        limit: int) -> list[dict[str, Any]] | None:
+    def open_within(self, timeout: float) -> Dataset | None:
+        """The dataset once it has opened and the first page has been read (or failed), if
+        that happens within `timeout` seconds; None otherwise, or if opening it failed."""
+        from concurrent.futures import wait
+
+        wait([self._page], timeout=timeout)
+        fut = self._dataset
+        return fut.result() if fut.done() and fut.exception() is None else None
+
+    def take_first_page(self, query: JobsQuery, offset: int, limit: int,
+                        wait: bool = True) -> list[dict[str, Any]] | None:
         """The rows read ahead if they are that page (the default selection's first), the
-        first time only (waits for them); None otherwise, or if reading them failed."""
+        first time only (waits for them; with `wait` False only if they are there already);
+        None otherwise, or if reading them failed."""
         with self._lock:
             if self._page_taken or (query, offset, limit) != (JobsQuery(), 0, PAGE_SIZE):
+                return None
+            if not wait and not self._page.done():
                 return None
             self._page_taken = True
         try:

@@ -67,3 +67,27 @@ async def test_an_opening_that_fails_shows_the_error_on_the_start_screen(tmp_pat
         assert isinstance(app.screen, StartScreen)
         assert f"no Parquet files under {tmp_path}" in static_text(
             app.screen.query_one("#start-text"))
+
+
+async def test_a_dataset_open_before_the_app_starts_it_on_the_jobs_view_with_its_rows(
+    dataset: Any,
+) -> None:
+    # A warm cache opens while Textual loads: the app waits for it (a moment at most) and its
+    # first frame is the Jobs view with the rows, no start screen drawn and replaced.
+    opening = Opening(TEST_DATA_URL)
+    assert opening.open_within(60) is not None  # as a quick open is by the time the app is made
+    app = PlannerApp(TEST_DATA_URL, opening=opening)
+    async with app.run_test(size=(120, 30)) as pilot:
+        # run_test hands over once the first screen is mounted: no pause, no worker.
+        assert isinstance(app.screen, JobsScreen)
+        assert app.screen.loaded == PAGE_SIZE
+        assert not any(isinstance(s, StartScreen) for s in app.screen_stack)
+        table = app.screen.query_one(AttemptsTable)
+        assert table_keys(table) == queries.list_attempts(
+            dataset, limit=PAGE_SIZE)["attempt_id"].to_list()
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.total is not None)
+        assert screen.total == queries.count_attempts(dataset)
+        # The other views work from it as usual.
+        await pilot.press("3")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DistributionsScreen")

@@ -148,6 +148,14 @@ class JobsScreen(Screen[None]):
             post_result(self, "jobs", lambda: AttemptsCounted(
                 generation, data.count_attempts(ds, query, newest)))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-count")
+    def count_selection(self, generation: int, query: JobsQuery) -> None:
+        """The size of the selection whose first page is shown."""
+        ds = self.app.dataset  # type: ignore[attr-defined]
+        newest = self.newest
+        post_result(self, "jobs", lambda: AttemptsCounted(
+            generation, data.count_attempts(ds, query, newest)))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-export")
     def export(self, query: JobsQuery, path: str) -> None:
         ds = self.app.dataset  # type: ignore[attr-defined]
@@ -169,6 +177,15 @@ class JobsScreen(Screen[None]):
         table.paged = True
         table.set_sort(SORT_COLUMNS.get(self.query_state.sort))
         table.clear()
+        # The first page, read while the app started, if it is there: shown at once, in the
+        # first frame (the count follows from a worker).
+        opening: data.Opening | None = getattr(self.app, "opening", None)
+        ahead = opening.take_first_page(self.query_state, 0, PAGE_SIZE, wait=False) if (
+            opening is not None) else None
+        if ahead is not None:
+            self._page(AttemptsPage(self.generation, 0, ahead, None, "after"))
+            self.count_selection(self.generation, self.query_state)
+            return
         table.loading = True
         self._status("Loading…")
         self.fetch_page(self.generation, self.query_state, 0)
