@@ -53,8 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def lower_priority(increment: int) -> None:
     """Lower this process's CPU priority by `increment` (nice). On Linux a nice value is a
-    thread's, inherited by the threads it starts later: call it before any. A refusal (a
-    container without the right) is logged, nothing else."""
+    thread's, inherited by the threads it starts later: call it before any. Lowering needs no
+    privilege; should it be refused all the same (a seccomp policy), that is logged, nothing
+    else."""
     if increment <= 0:
         return
     try:

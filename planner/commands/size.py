@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from planner.commands.common import add_data_argument, json_safe
@@ -266,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = build_options(args)
     window = parse_window(args)
+    skipped: list[Any] = []  # unreadable files of the dataset, left out
     prices = load_checked_prices(args.prices, options)
     if args.inputs:
         if args.data:
@@ -280,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             ds.close()
         source = ds.url
+        skipped = list(ds.skipped)
     if args.save_inputs:
         sizing_inputs.save(inputs, args.save_inputs)
     result = size_fleet(inputs, options)
@@ -291,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
 
         doc = {
             "dataset": source,
+            "skipped_files": [{"path": f.path, "reason": f.reason} for f in skipped],
             "window_hours": window.total_seconds() / 3600,
             "prices": prices.source,
             **result.to_dict(),
@@ -303,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(json.dumps(json_safe(doc), indent=2, default=str))
     else:
-        _print(result, source, prices.source, args)
+        _print(result, source, prices.source, args, skipped)
     return 0
 
 
@@ -341,9 +345,11 @@ def _notes(result: SizingResult, top: int) -> list[str]:
     return notes
 
 
-def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace) -> None:
+def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace,
+           skipped: Sequence[Any] = ()) -> None:
     """The answer first (what to buy, $/h and $/month on spot and on-demand, wait, $ per media
-    hour, the demand), then the ranked table in the columns that fit, then the notes."""
+    hour, the demand), then the ranked table in the columns that fit, then the notes (and the
+    dataset's unreadable files, which the sizing left out)."""
     from planner.answer import answer_of
 
     fmt = output_format(args)
@@ -362,6 +368,9 @@ def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace
                f"{o.utilisation:g}, {wait}. Ranked by {o.capacity} $/h, each type carrying "
                "all the demand alone (* estimated, not measured).")
     notes = _notes(result, args.top) + _check_lines(result)
+    if skipped:
+        notes.append(f"{len(skipped)} unreadable file(s) of the dataset left out, e.g. "
+                     f"{skipped[0].path}: {skipped[0].reason} (mjplan summary lists them).")
     if fmt == "markdown":
         lines = [f"**{head[0]}**", "", *(f"{line}  " for line in head[1:]), "", context, "",
                  markdown_table(fit_columns(columns, rows, 10_000, args.wide), rows), "",

@@ -55,10 +55,12 @@ class Opening:
     """The dataset opened, then the Jobs view's first page read, in a thread of its own.
 
     `mjplan tui` starts one before it imports Textual, so the dataset opens and the first page
-    is read while Textual loads and draws the start screen (DuckDB's work runs beside it on the
-    other core) instead of after. The app then takes the dataset from here, and the Jobs view
-    its first page (the default selection, first PAGE_SIZE rows) once; any other page, or this
-    one if reading it failed, is queried as usual. Queries stay off the UI thread.
+    is read while Textual loads (DuckDB's work runs beside it on the other core) instead of
+    after. When both are ready soon enough (`open_within`) the app starts on the Jobs view
+    with that page; otherwise it shows the start screen until the dataset is open. Either way
+    the Jobs view takes the first page (the default selection, first PAGE_SIZE rows) from here
+    once; any other page, or this one if reading it failed, is queried as usual. Queries stay
+    off the UI thread.
     """
 
     def __init__(self, url: str | None, cache: CacheMode = "off") -> None:
@@ -94,7 +96,9 @@ class Opening:
 
         wait([self._page], timeout=timeout)
         fut = self._dataset
-        return fut.result() if fut.done() and fut.exception() is None else None
+        if not self._page.done() or fut.exception() is not None:
+            return None
+        return fut.result()
 
     def take_first_page(self, query: JobsQuery, offset: int, limit: int,
                         wait: bool = True) -> list[dict[str, Any]] | None:

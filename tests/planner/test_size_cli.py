@@ -277,3 +277,27 @@ def test_a_long_window_is_replayed_over_its_last_hours(
     assert doc["hours"] == 4 and len(doc["by_hour"]) == 4
     assert sum(h["jobs"] for h in doc["by_hour"]) == 120
     assert doc["arrivals"].startswith("the window's last 4 hours (120 arrivals")
+
+
+def test_unreadable_files_are_named_not_silently_left_out(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    ds = tmp_path / "attempts"
+    shutil.copytree(data_dir / "attempts", ds)
+    bad = ds / "job_type=upload_thumb_v1" / "broken.parquet"
+    bad.write_bytes(b"not parquet")
+    monkeypatch.setenv("MJPLAN_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["--data", str(ds), "--prices", str(data_dir / "prices.csv"), "--wait", "none"]
+    # Twice: the second open comes from the cache, which must remember what it left out.
+    for _ in range(2):
+        doc = run_json(capsys, *args)
+        assert [f["path"] for f in doc["skipped_files"]] == [str(bad)]
+        assert doc["demand"][0]["jobs_per_hour"] == 400.0  # the good rows, all of them
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["size", *args]) == 0
+    out = capsys.readouterr().out
+    assert "1 unreadable file(s) of the dataset left out, e.g." in " ".join(out.split())
+    assert str(bad) in "".join(out.split())  # wrapped to the terminal's width
