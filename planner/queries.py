@@ -233,9 +233,8 @@ def list_attempts(
     # (no figure kept: benchmarks/jobs_page.py measures the TUI's own page query). Step 2 is
     # a semi join on the ids (`IN`), whose hash table holds the page's ids only: written as a
     # JOIN, DuckDB built its hash table from every row of the dataset, every column (10M
-    # attempts, the page of 100 at offset 50,000, peak RSS of the process: cached 4.1-4.7 GB,
-    # 2.5-3.3 s -> 0.8-1.4 GB, 0.55-0.59 s; from SeaweedFS without the cache 4.97 GB, 7.7 s ->
-    # 1.89 GB, 4.6 s; benchmarks/summary_10m.py's page_s and peak_rss_mb).
+    # cached attempts, the page of 100 at offset 50,000: 0.23x the time, a fifth of the peak
+    # memory, benchmarks/list_attempts.py; from S3 without the cache, summary_10m.py).
     ids = [str(r[0]) for r in connection_of(ds).execute(page, params).fetchall()]
     df = fetch_pl(ds, "SELECT * FROM attempts WHERE attempt_id IN (SELECT unnest(?))", [ids])
     order = pl.DataFrame({"attempt_id": ids, "_page_rank": range(len(ids))},
