@@ -201,6 +201,11 @@ def _with_badges(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Step 2 of a page (list_attempts, tui_queries.attempts_page): the whole rows of the page's
+#: ids, one list parameter, by a semi join (see list_attempts).
+ROWS_OF_IDS_SQL = "SELECT * FROM attempts WHERE attempt_id IN (SELECT unnest(?))"
+
+
 def list_attempts(
     ds: Dataset | duckdb.DuckDBPyConnection,
     *,
@@ -236,7 +241,7 @@ def list_attempts(
     # cached attempts, the page of 100 at offset 50,000: 0.23x the time, a fifth of the peak
     # memory, benchmarks/list_attempts.py; from S3 without the cache, summary_10m.py).
     ids = [str(r[0]) for r in connection_of(ds).execute(page, params).fetchall()]
-    df = fetch_pl(ds, "SELECT * FROM attempts WHERE attempt_id IN (SELECT unnest(?))", [ids])
+    df = fetch_pl(ds, ROWS_OF_IDS_SQL, [ids])
     order = pl.DataFrame({"attempt_id": ids, "_page_rank": range(len(ids))},
                          schema={"attempt_id": df.schema["attempt_id"], "_page_rank": pl.Int64})
     df = df.join(order, on="attempt_id").sort("_page_rank").drop("_page_rank")

@@ -24,7 +24,13 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from planner import badges
-from planner.queries import AttemptFilters, connection_of, list_attempts, page_query
+from planner.queries import (
+    ROWS_OF_IDS_SQL,
+    AttemptFilters,
+    connection_of,
+    list_attempts,
+    page_query,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -111,7 +117,7 @@ def attempts_page(
         return []
     ids = [str(k[0]) for k in keys]
     values = [k[1] for k in keys]
-    sql = "SELECT * FROM attempts WHERE attempt_id IN (SELECT unnest(?))"
+    sql = ROWS_OF_IDS_SQL
     args: list[Any] = [ids]
     if all(v is not None for v in values):
         sql += f" AND {column} BETWEEN ? AND ?"

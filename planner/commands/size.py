@@ -36,6 +36,7 @@ from planner.commands.tables import (
 from planner.table_rows import ranked_columns, ranked_rows
 
 if TYPE_CHECKING:
+    from planner.dataset import SkippedFile
     from planner.prices import PriceTable
     from planner.sizing import SizingOptions, SizingResult
 
@@ -267,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = build_options(args)
     window = parse_window(args)
-    skipped: list[Any] = []  # unreadable files of the dataset, left out
+    skipped: list[SkippedFile] = []  # unreadable files of the dataset, left out
     prices = load_checked_prices(args.prices, options)
     if args.inputs:
         if args.data:
@@ -346,7 +347,7 @@ def _notes(result: SizingResult, top: int) -> list[str]:
 
 
 def _print(result: SizingResult, url: str, prices: str, args: argparse.Namespace,
-           skipped: Sequence[Any] = ()) -> None:
+           skipped: Sequence[SkippedFile] = ()) -> None:
     """The answer first (what to buy, $/h and $/month on spot and on-demand, wait, $ per media
     hour, the demand), then the ranked table in the columns that fit, then the notes (and the
     dataset's unreadable files, which the sizing left out)."""

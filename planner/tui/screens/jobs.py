@@ -145,14 +145,17 @@ class JobsScreen(Screen[None]):
         ))
         # A newer selection replaced this one while the page was read: skip its count.
         if page and offset == 0 and total is None and not get_current_worker().is_cancelled:
-            post_result(self, "jobs", lambda: AttemptsCounted(
-                generation, data.count_attempts(ds, query, newest)))
+            self._post_count(ds, generation, query, newest)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="jobs-count")
     def count_selection(self, generation: int, query: JobsQuery) -> None:
-        """The size of the selection whose first page is shown."""
-        ds = self.app.dataset  # type: ignore[attr-defined]
-        newest = self.newest
+        """The size of the selection whose first page is shown (the page read ahead)."""
+        self._post_count(self.app.dataset, generation, query,  # type: ignore[attr-defined]
+                         self.newest)
+
+    def _post_count(self, ds: Any, generation: int, query: JobsQuery,
+                    newest: dt.datetime | None) -> None:
+        """Count the selection (in the calling worker thread) and post it."""
         post_result(self, "jobs", lambda: AttemptsCounted(
             generation, data.count_attempts(ds, query, newest)))
 
